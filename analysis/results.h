@@ -1,0 +1,63 @@
+/* results.h: the results database (SQLite, WAL mode), MLflow-shaped:
+ *
+ *   meta(key, value)                     schema_version, created_by
+ *   experiments(id, name, config_text, config_hash, tool_version, created_at)
+ *   runs(id, experiment_id, point_key UNIQUE, repeat, seed, workload, scheme,
+ *        wall_seconds, created_at)
+ *   params(run_id, key, value)           every resolved config key of a run
+ *   metrics(run_id, name, value)         aggregates (latency_mean, ...)
+ *   jobs(run_id, job, arrival, latency, tasks, extra)   optional per-job rows
+ *   iterations(run_id, iteration, sim_time, loss, accuracy, waited, residual,
+ *              grad_rel_err, staleness)  training curves
+ *
+ * One transaction per finished run (sweep point x repeat): a killed sweep
+ * loses at most the point in flight, and a point key present in `runs` is a
+ * finished point, never written twice (`--resume` skips it).
+ */
+#ifndef STRAG_RESULTS_H
+#define STRAG_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/error.h"
+#include "sim/metrics.h"
+#include "sim/params.h"
+
+enum { RESULTS_SCHEMA_VERSION = 1 };
+
+struct results;
+
+/* Opens (creating if needed) the database at path. Bad paths (a directory,
+ * unwritable, not SQLite, another schema version) are STRAG_EINPUT with one
+ * line "path: what is wrong". read_only opens an existing file only. */
+int results_open(const char *path, bool read_only, struct results **out, struct error *err);
+void results_close(struct results *r);
+
+/* Records an experiment (idempotent on (name, config_hash)): returns its id. */
+int results_experiment(struct results *r, const char *name, const char *config_text,
+                       int64_t *experiment_id, struct error *err);
+
+/* True when a run with this point key is already stored. */
+bool results_has_run(struct results *r, const char *point_key);
+
+struct run_record {
+    const char *point_key;
+    int repeat;
+    uint64_t seed;
+    const struct params *params;   /* stored whole in `params` */
+    const struct metric_list *metrics;
+    const struct job_row *jobs;    size_t njobs;       /* may be 0 */
+    const struct iteration_row *iterations; size_t niterations; /* may be 0 */
+    double wall_seconds;
+};
+
+/* Writes one run and everything under it in one transaction. */
+int results_write_run(struct results *r, int64_t experiment_id, const struct run_record *rec,
+                      struct error *err);
+
+/* The underlying handle, for report/check/plot queries. */
+struct sqlite3 *results_db(struct results *r);
+
+#endif

@@ -1,0 +1,72 @@
+/* scheme.h: the interface every straggler-mitigation scheme implements.
+ *
+ * A scheme is one `const struct scheme_ops` in its own file under schemes/,
+ * listed once in schemes/registry.c; the driver finds it by the scheme.kind
+ * string and never names a concrete scheme (FFmpeg-codec style).
+ *
+ * Latency-side contract (this is all the latency workload uses): when a job
+ * arrives the driver opens a cluster job and calls job_start, which submits
+ * tasks (cluster_submit) and may set timers (cluster_timer). Each result that
+ * reaches the master goes to on_result, each timer to on_timer; when either
+ * returns true the job is done: the driver records its latency and calls
+ * cluster_job_finish (which cancels the rest when cluster.cancel is true).
+ * A scheme's per-job state lives in cluster_job_state(cl, job), of
+ * job_state_size bytes, zeroed at job open.
+ *
+ * Task costs follow DESIGN.md "Work and time"; scheme.task_cost (if set)
+ * overrides the default cost of every task. Schemes know nothing about
+ * SQLite: extra per-point numbers go out through add_metrics.
+ */
+#ifndef STRAG_SCHEME_H
+#define STRAG_SCHEME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/cluster.h"
+#include "sim/error.h"
+#include "sim/metrics.h"
+#include "sim/params.h"
+
+enum scheme_workload {
+    SCHEME_LATENCY = 1,
+    SCHEME_INFERENCE = 2,
+    SCHEME_TRAINING = 4,
+};
+
+/* What a scheme is created with. */
+struct scheme_env {
+    const struct params *params; /* validated, defaults filled */
+    int workers;                 /* cluster.workers */
+    uint64_t seed, point_key;    /* for rng_seed(..., RNG_SCHEME / RNG_PLACEMENT, ...) */
+};
+
+struct scheme_ops {
+    const char *name;    /* the scheme.kind value */
+    const char *summary; /* one line for `config --list` */
+    unsigned workloads;  /* bitmask of enum scheme_workload it serves */
+    const struct config_key *keys; /* scheme.* keys it reads; NULL-name-terminated */
+
+    int (*create)(const struct scheme_env *env, void **self, struct error *err);
+    size_t (*job_state_size)(const void *self);
+    void (*job_start)(void *self, struct cluster *cl, uint32_t job);
+    /* true: the job is done */
+    bool (*on_result)(void *self, struct cluster *cl, const struct cluster_result *r);
+    bool (*on_timer)(void *self, struct cluster *cl, uint32_t job, int tag); /* may be NULL */
+    /* Optional per-point extras (e.g. hedged: backups_per_job). */
+    void (*add_metrics)(const void *self, struct metric_list *out);
+    void (*free)(void *self);
+};
+
+/* The registry, NULL-terminated, and lookup by name. */
+extern const struct scheme_ops *const scheme_registry[];
+const struct scheme_ops *scheme_find(const char *name);
+
+/* Keys every scheme shares: scheme.kind, scheme.task_cost, scheme.placement. */
+extern const struct config_key scheme_common_keys[];
+
+/* scheme.task_cost if set, else `default_cost`. */
+double scheme_task_cost(const struct params *p, double default_cost);
+
+#endif

@@ -1,0 +1,51 @@
+/* config.h: loading an experiment ini file (inih) into validated params and
+ * a sweep.
+ *
+ * Sections and keys are those of DESIGN.md; every key is checked against the
+ * key tables (driver keys, latency_keys, scheme_common_keys, every scheme's
+ * keys): unknown section or key, wrong type, out of range, unreadable file,
+ * malformed [sweep] line all give one line "file:line: message" (STRAG_EINPUT).
+ * `--set section.key=value` overrides are applied over the file (their
+ * errors read "--set: ..."). Each [sweep] line `section.key = v1, v2, ...` is
+ * one grid axis; the run is the axes' cartesian product times
+ * experiment.repeats. Every point's params hold every key of the base config
+ * plus defaults, with its sweep values applied.
+ */
+#ifndef STRAG_CONFIG_H
+#define STRAG_CONFIG_H
+
+#include <stddef.h>
+
+#include "sim/error.h"
+#include "sim/params.h"
+
+struct config;
+
+int config_load(const char *path, const char *const *sets, size_t nsets, struct config **out,
+                struct error *err);
+void config_free(struct config *c);
+
+/* The config with no sweep values applied (defaults filled). */
+const struct params *config_base(const struct config *c);
+const char *config_path(const struct config *c);
+const char *config_dir(const struct config *c); /* for relative paths in the file */
+const char *config_text(const struct config *c); /* the file's text plus the --set lines */
+
+/* Number of runs: product of the sweep axes' lengths times repeats. */
+size_t config_points(const struct config *c);
+
+/* The i-th run (0 <= i < config_points): its params (caller frees), the
+ * repeat index, and its point key (caller frees): a hex hash of the
+ * canonical params and the repeat. Points are ordered with the first sweep
+ * axis slowest, repeats fastest. Validates semantic constraints that need
+ * the whole point (e.g. a sweep value for a key another key constrains). */
+int config_point(const struct config *c, size_t i, struct params **out, int *repeat,
+                 char **point_key, struct error *err);
+
+/* All key tables the validator accepts, NULL-terminated (for `config --list`). */
+extern const struct config_key *const config_tables[];
+
+/* The driver's own keys: [experiment], [cluster], [workload], [train]. */
+extern const struct config_key driver_keys[];
+
+#endif

@@ -1,0 +1,77 @@
+/* rng.h: deterministic random streams, one per purpose.
+ *
+ * Every stream is seeded from (experiment seed, point key, purpose, index),
+ * never from the order points run in, so a sweep point gives the same numbers
+ * whether it ran first, last or on another MPI rank. The generator is
+ * xoshiro256** (fast, 2^256 period); seeding mixes the four inputs through
+ * splitmix64. Header-inline because the service-time draw is the simulator's
+ * hottest path. No GSL here (GSL's randist and OpenBLAS's cblas clash).
+ */
+#ifndef STRAG_RNG_H
+#define STRAG_RNG_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a stream is for; with `index` (a worker number, say) it names the stream. */
+enum rng_purpose {
+    RNG_ARRIVALS = 1,   /* job arrival times */
+    RNG_SERVICE = 2,    /* task durations, index = worker */
+    RNG_STATE = 3,      /* straggler-state chains (markov), index = worker */
+    RNG_STRAGGLERS = 4, /* straggler choice ("S chosen uniformly at random") */
+    RNG_DATA = 5,       /* data sampling: queries, mini-batches, shuffles */
+    RNG_PLACEMENT = 6,  /* which worker a task goes to */
+    RNG_INIT = 7,       /* model initialisation */
+    RNG_SCHEME = 8,     /* a scheme's own randomness (random codes, ...) */
+};
+
+struct rng {
+    uint64_t s[4];
+};
+
+/* 64-bit hash of a string (FNV-1a then splitmix64 finaliser): point keys. */
+uint64_t rng_hash_string(const char *s);
+
+void rng_seed(struct rng *r, uint64_t experiment_seed, uint64_t point_key,
+              uint32_t purpose, uint32_t index);
+
+static inline uint64_t rng_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t rng_next(struct rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rng_rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rng_rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform on the open interval (0, 1): safe for log(). */
+static inline double rng_uniform(struct rng *r)
+{
+    return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+/* Exponential with the given rate (mean 1/rate). */
+static inline double rng_exp(struct rng *r, double rate)
+{
+    return -log(rng_uniform(r)) / rate;
+}
+
+/* Standard normal (polar Box-Muller; the spare value is discarded so a
+ * stream's state is a pure function of how many draws were made). */
+double rng_normal(struct rng *r);
+
+/* Uniform integer in [0, n), unbiased (Lemire). n > 0. */
+uint64_t rng_below(struct rng *r, uint64_t n);
+
+/* Fisher-Yates shuffle of an int array. */
+void rng_shuffle_int(struct rng *r, int *a, size_t n);
+
+#endif

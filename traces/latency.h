@@ -1,0 +1,72 @@
+/* latency.h: latency sources, behind one interface: "duration of the next
+ * task of cost c on worker w at iteration t".
+ *
+ * Per DESIGN.md a task's duration is cost times one draw from its worker's
+ * latency source: for shifted_exp that is cost*shift + Exp(rate/cost), the
+ * model of Lee et al. Replay values are durations times latency.scale.
+ *
+ * Kinds: exp, shifted_exp, pareto, lognormal, weibull, bimodal, markov,
+ * replay. Each kind is a const struct latency_kind in its own file, listed
+ * once in latency.c's registry. Every source draws from its own per-worker
+ * streams (RNG_SERVICE, index = worker; markov chains from RNG_STATE), so a
+ * worker's durations do not depend on what other workers did.
+ *
+ * `iteration` is the job's arrival ordinal (training: the iteration number).
+ * Calls for one worker come with non-decreasing iterations in a simulation;
+ * sources with state across iterations (markov, replay) key on it, so
+ * several tasks of one job on one worker see the same state.
+ */
+#ifndef STRAG_LATENCY_H
+#define STRAG_LATENCY_H
+
+#include <stdint.h>
+
+#include "sim/error.h"
+#include "sim/params.h"
+
+struct latency_source;
+
+struct latency_ops {
+    double (*draw)(struct latency_source *s, int worker, uint64_t iteration, double cost);
+    /* Mean of one unit-cost draw, or NAN if unknown (used by reports/tests). */
+    double (*mean)(const struct latency_source *s);
+    void (*free)(struct latency_source *s);
+};
+
+/* Every source starts with this header; kinds extend it. */
+struct latency_source {
+    const struct latency_ops *ops;
+    int workers;
+};
+
+struct latency_kind {
+    const char *name;    /* the latency.kind value */
+    const char *summary; /* one line for `config --list` */
+    /* Builds a source from validated params (latency.* keys, defaults filled).
+     * config_dir resolves relative paths (replay files). Reports semantic
+     * errors with error_at_key() / error_at() and returns nonzero. */
+    int (*create)(const struct params *p, const char *config_dir, int workers,
+                  uint64_t seed, uint64_t point_key, struct latency_source **out,
+                  struct error *err);
+};
+
+/* All latency.* keys (one table for every kind: `kind` selects which matter). */
+extern const struct config_key latency_keys[];
+
+/* The registry: NULL-terminated. */
+extern const struct latency_kind *const latency_kinds[];
+const struct latency_kind *latency_kind_find(const char *name);
+
+/* Builds the source named by latency.kind. */
+int latency_new(const struct params *p, const char *config_dir, int workers, uint64_t seed,
+                uint64_t point_key, struct latency_source **out, struct error *err);
+
+static inline double latency_draw(struct latency_source *s, int worker, uint64_t iteration,
+                                  double cost)
+{
+    return s->ops->draw(s, worker, iteration, cost);
+}
+
+void latency_free(struct latency_source *s);
+
+#endif
