@@ -1,1 +1,548 @@
-/* placeholder: being written */
+/* report.c: builds the `stragsim report` table from the runs of a results
+ * database (select with filters, choose param and metric columns, sort) and
+ * prints it as text, CSV or markdown. Argument parsing lives in
+ * sim/cmd_report.c; reading the database in results.c. */
+#include "analysis/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Metrics shown when --metrics is not given, in this order, each only when
+ * some selected run has it. */
+static const char *const default_metrics[] = {
+    "jobs", "latency_mean", "latency_p50", "latency_p99", "latency_p999", "worker_seconds",
+    "accuracy", "agreement", "rmse", "available_accuracy", "degraded_accuracy",
+    "reconstruction_accuracy", "iterations", "iteration_time_mean", "final_loss",
+    "final_accuracy", "time_to_target", NULL,
+};
+
+/* A finished table: ncols columns, nrows rows, cells row-major (row r, column
+ * c at cells[r * ncols + c]); a NULL cell is a value the run does not have. */
+struct report_table {
+    size_t ncols, nrows;
+    char **header;
+    bool *numeric; /* right-aligned column */
+    char **cells;
+};
+
+static void table_free(struct report_table *t)
+{
+    for (size_t i = 0; t->header && i < t->ncols; i++)
+        free(t->header[i]);
+    for (size_t i = 0; t->cells && i < t->ncols * t->nrows; i++)
+        free(t->cells[i]);
+    free(t->header);
+    free(t->numeric);
+    free(t->cells);
+}
+
+static bool parse_number(const char *s, double *x)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    *x = strtod(s, &end);
+    return *end == '\0';
+}
+
+/* Text equality, or numeric equality when both sides are numbers ("2" = "2.0"). */
+static bool values_equal(const char *a, const char *b)
+{
+    double x, y;
+    if (strcmp(a, b) == 0)
+        return true;
+    return parse_number(a, &x) && parse_number(b, &y) && x == y;
+}
+
+/* Missing first, then numbers in numeric order, then text. */
+static int values_compare(const char *a, const char *b)
+{
+    if (!a || !b)
+        return (a != NULL) - (b != NULL);
+    double x, y;
+    bool na = parse_number(a, &x), nb = parse_number(b, &y);
+    if (na && nb)
+        return (x > y) - (x < y);
+    if (na != nb)
+        return na ? -1 : 1;
+    return strcmp(a, b);
+}
+
+static bool metric_find(const struct metric_list *m, const char *name, double *value)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->names[i], name) == 0) {
+            *value = m->values[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool any_run_has_param(const struct results_run *runs, size_t n, const char *key)
+{
+    if (strcmp(key, "repeat") == 0)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (params_has(runs[i].params, key))
+            return true;
+    return false;
+}
+
+static bool any_run_has_metric(const struct results_run *const *runs, size_t n, const char *name)
+{
+    double ignored;
+    for (size_t i = 0; i < n; i++)
+        if (metric_find(&runs[i]->metrics, name, &ignored))
+            return true;
+    return false;
+}
+
+/* A run's value for a param column: its repeat for "repeat". buf holds the
+ * repeat's text. */
+static const char *run_param(const struct results_run *run, const char *key, char buf[24])
+{
+    if (strcmp(key, "repeat") == 0) {
+        snprintf(buf, 24, "%d", run->repeat);
+        return buf;
+    }
+    return params_get(run->params, key);
+}
+
+static bool run_selected(const struct results_run *run, const struct report_options *opt)
+{
+    char buf[24];
+    for (size_t i = 0; i < opt->nwhere; i++) {
+        /* Filters on one key are alternatives: evaluate each key once, at its first filter. */
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++)
+            first = strcmp(opt->where[j].key, opt->where[i].key) != 0;
+        if (!first)
+            continue;
+        const char *have = run_param(run, opt->where[i].key, buf);
+        bool match = false;
+        for (size_t j = i; j < opt->nwhere && !match; j++)
+            match = strcmp(opt->where[j].key, opt->where[i].key) == 0 && have &&
+                    values_equal(have, opt->where[j].value);
+        if (!match)
+            return false;
+    }
+    return true;
+}
+
+int report_varying_params(const struct results_run *const *runs, size_t nruns, const char ***keys,
+                          size_t *nkeys, bool *repeat_varies)
+{
+    *keys = NULL;
+    *nkeys = 0;
+    *repeat_varies = false;
+    size_t cap = 0, n = 0;
+    const char **out = NULL;
+    for (size_t i = 0; i < nruns; i++) {
+        if (runs[i]->repeat != runs[0]->repeat)
+            *repeat_varies = true;
+        for (size_t k = 0; k < params_count(runs[i]->params); k++) {
+            const char *key = params_key_at(runs[i]->params, k);
+            bool seen = false;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = strcmp(out[j], key) == 0;
+            if (seen)
+                continue;
+            bool scheme = strcmp(key, "scheme.kind") == 0, varies = scheme;
+            const char *v0 = params_get(runs[0]->params, key);
+            for (size_t j = 1; j < nruns && !varies; j++) {
+                const char *v = params_get(runs[j]->params, key);
+                varies = !v || !v0 || strcmp(v, v0) != 0;
+            }
+            if (!varies)
+                continue;
+            if (n == cap) {
+                size_t nc = cap ? 2 * cap : 16;
+                const char **no = realloc(out, nc * sizeof *no);
+                if (!no) {
+                    free(out);
+                    return -1;
+                }
+                out = no;
+                cap = nc;
+            }
+            if (scheme) {
+                memmove(out + 1, out, n * sizeof *out);
+                out[0] = key;
+            } else {
+                out[n] = key;
+            }
+            n++;
+        }
+    }
+    *keys = out;
+    *nkeys = n;
+    return 0;
+}
+
+/* Sorting rows by their param columns (then write order): qsort has no
+ * context argument, so the columns travel in a static for the one call. */
+static const char *const *sort_keys;
+static size_t sort_nkeys;
+
+static int run_compare(const void *pa, const void *pb)
+{
+    const struct results_run *a = *(const struct results_run *const *)pa;
+    const struct results_run *b = *(const struct results_run *const *)pb;
+    char ba[24], bb[24];
+    for (size_t i = 0; i < sort_nkeys; i++) {
+        int c = values_compare(run_param(a, sort_keys[i], ba), run_param(b, sort_keys[i], bb));
+        if (c)
+            return c;
+    }
+    if (a->repeat != b->repeat)
+        return a->repeat < b->repeat ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static char *format_metric(double x)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.6g", x);
+    return strdup(buf);
+}
+
+/* Fills the table: header and cells for the chosen param and metric columns. */
+static int table_fill(struct report_table *t, const struct results_run *const *rows, size_t nrows,
+                      const char *const *pcols, size_t npcols, const char *const *mcols,
+                      size_t nmcols)
+{
+    t->ncols = npcols + nmcols;
+    t->nrows = nrows;
+    /* +1: calloc(0) may return NULL, which would read as out of memory. */
+    t->header = calloc(t->ncols + 1, sizeof *t->header);
+    t->numeric = calloc(t->ncols + 1, sizeof *t->numeric);
+    t->cells = calloc(t->ncols * nrows + 1, sizeof *t->cells);
+    if (!t->header || !t->numeric || !t->cells)
+        return -1;
+    char buf[24];
+    for (size_t c = 0; c < t->ncols; c++) {
+        bool is_param = c < npcols;
+        const char *name = is_param ? pcols[c] : mcols[c - npcols];
+        if (!(t->header[c] = strdup(name)))
+            return -1;
+        bool numeric = true;
+        for (size_t r = 0; r < nrows; r++) {
+            char **cell = &t->cells[r * t->ncols + c];
+            double x;
+            if (is_param) {
+                const char *v = run_param(rows[r], name, buf);
+                if (!v)
+                    continue;
+                numeric = numeric && parse_number(v, &x);
+                *cell = strdup(v);
+            } else {
+                if (!metric_find(&rows[r]->metrics, name, &x))
+                    continue;
+                *cell = format_metric(x);
+            }
+            if (!*cell)
+                return -1;
+        }
+        t->numeric[c] = numeric;
+    }
+    return 0;
+}
+
+/* ---- Output formats ---- */
+
+static void put_padded(FILE *out, const char *s, size_t width, bool right, bool last)
+{
+    size_t len = strlen(s);
+    if (right)
+        fprintf(out, "%*s%s", (int)(width - len), "", s);
+    else if (last)
+        fputs(s, out);
+    else
+        fprintf(out, "%s%*s", s, (int)(width - len), "");
+}
+
+/* Column widths for the aligned formats; `missing` is what an absent cell shows. */
+static size_t *column_widths(const struct report_table *t, const char *missing, size_t min)
+{
+    size_t *w = calloc(t->ncols ? t->ncols : 1, sizeof *w);
+    if (!w)
+        return NULL;
+    for (size_t c = 0; c < t->ncols; c++) {
+        w[c] = strlen(t->header[c]) > min ? strlen(t->header[c]) : min;
+        for (size_t r = 0; r < t->nrows; r++) {
+            const char *s = t->cells[r * t->ncols + c];
+            size_t len = strlen(s ? s : missing);
+            if (len > w[c])
+                w[c] = len;
+        }
+    }
+    return w;
+}
+
+static int print_text(const struct report_table *t, FILE *out)
+{
+    size_t *w = column_widths(t, "-", 0);
+    if (!w)
+        return -1;
+    for (size_t c = 0; c < t->ncols; c++) {
+        fputs(c ? "  " : "", out);
+        put_padded(out, t->header[c], w[c], t->numeric[c], c + 1 == t->ncols);
+    }
+    fputc('\n', out);
+    for (size_t c = 0; c < t->ncols; c++) {
+        fputs(c ? "  " : "", out);
+        for (size_t i = 0; i < w[c]; i++)
+            fputc('-', out);
+    }
+    fputc('\n', out);
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *s = t->cells[r * t->ncols + c];
+            fputs(c ? "  " : "", out);
+            put_padded(out, s ? s : "-", w[c], t->numeric[c], c + 1 == t->ncols);
+        }
+        fputc('\n', out);
+    }
+    free(w);
+    return 0;
+}
+
+/* RFC 4180: CRLF line ends; a field with a comma, quote or line break is
+ * quoted, quotes doubled. */
+static void csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static int print_csv(const struct report_table *t, FILE *out)
+{
+    for (size_t r = 0; r <= t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *s = r == 0 ? t->header[c] : t->cells[(r - 1) * t->ncols + c];
+            fputs(c ? "," : "", out);
+            csv_field(out, s ? s : "");
+        }
+        fputs("\r\n", out);
+    }
+    return 0;
+}
+
+/* A markdown cell: '|' escaped, line breaks as spaces; padded to width. */
+static void markdown_cell(FILE *out, const char *s, size_t width, bool right)
+{
+    size_t len = 0;
+    for (const char *p = s; *p; p++)
+        len += 1 + (*p == '|');
+    if (right)
+        fprintf(out, "%*s", (int)(width > len ? width - len : 0), "");
+    for (const char *p = s; *p; p++) {
+        if (*p == '|')
+            fputs("\\|", out);
+        else
+            fputc(*p == '\n' || *p == '\r' ? ' ' : *p, out);
+    }
+    if (!right)
+        fprintf(out, "%*s", (int)(width > len ? width - len : 0), "");
+}
+
+static int print_markdown(const struct report_table *t, FILE *out)
+{
+    size_t *w = column_widths(t, "-", 3);
+    if (!w)
+        return -1;
+    /* Escaped pipes widen a cell by one character each. */
+    for (size_t c = 0; c < t->ncols; c++) {
+        for (size_t r = 0; r <= t->nrows; r++) {
+            const char *s = r == 0 ? t->header[c] : t->cells[(r - 1) * t->ncols + c];
+            size_t len = 0;
+            for (; s && *s; s++)
+                len += 1 + (*s == '|');
+            if (len > w[c])
+                w[c] = len;
+        }
+    }
+    for (size_t r = 0; r <= t->nrows + 1; r++) {
+        fputc('|', out);
+        for (size_t c = 0; c < t->ncols; c++) {
+            fputc(' ', out);
+            if (r == 1) { /* the delimiter row: "---:" right-aligns */
+                for (size_t i = 0; i + 1 < w[c]; i++)
+                    fputc('-', out);
+                fputc(t->numeric[c] ? ':' : '-', out);
+            } else {
+                const char *s = r == 0 ? t->header[c] : t->cells[(r - 2) * t->ncols + c];
+                markdown_cell(out, s ? s : "-", w[c], t->numeric[c]);
+            }
+            fputs(" |", out);
+        }
+        fputc('\n', out);
+    }
+    free(w);
+    return 0;
+}
+
+/* ---- The report ---- */
+
+/* Checks every named column and filter against the whole database, so a
+ * typo is an error even when the filters select nothing. */
+static int options_check(const struct results_run *runs, size_t nruns,
+                         const struct report_options *opt, const char *path, struct error *err)
+{
+    for (size_t i = 0; i < opt->nwhere; i++)
+        if (!any_run_has_param(runs, nruns, opt->where[i].key))
+            return error_at(err, NULL, 0, "stragsim report: --where: no param '%s' in %s",
+                            opt->where[i].key, path);
+    for (size_t i = 0; i < opt->nparams; i++)
+        if (!any_run_has_param(runs, nruns, opt->params[i]))
+            return error_at(err, NULL, 0, "stragsim report: --params: no param '%s' in %s",
+                            opt->params[i], path);
+    const struct results_run **all = malloc((nruns ? nruns : 1) * sizeof *all);
+    if (!all)
+        return error_fail(err, "out of memory");
+    for (size_t i = 0; i < nruns; i++)
+        all[i] = &runs[i];
+    int rc = 0;
+    for (size_t i = 0; i < opt->nmetrics && !rc; i++)
+        if (!any_run_has_metric(all, nruns, opt->metrics[i]))
+            rc = error_at(err, NULL, 0, "stragsim report: --metrics: no metric '%s' in %s",
+                          opt->metrics[i], path);
+    free(all);
+    return rc;
+}
+
+/* The metric columns: the ones asked for, or the default set present in the
+ * selected runs, or (when none of those is) every metric, first seen first. */
+static int metric_columns(const struct results_run *const *rows, size_t nrows,
+                          const struct report_options *opt, const char ***cols, size_t *ncols)
+{
+    *ncols = 0;
+    if (opt->metrics) {
+        *cols = malloc((opt->nmetrics ? opt->nmetrics : 1) * sizeof **cols);
+        if (!*cols)
+            return -1;
+        memcpy(*cols, opt->metrics, opt->nmetrics * sizeof **cols);
+        *ncols = opt->nmetrics;
+        return 0;
+    }
+    size_t cap = sizeof default_metrics / sizeof *default_metrics;
+    const char **out = malloc(cap * sizeof *out);
+    if (!out)
+        return -1;
+    for (size_t i = 0; default_metrics[i]; i++)
+        if (any_run_has_metric(rows, nrows, default_metrics[i]))
+            out[(*ncols)++] = default_metrics[i];
+    if (*ncols > 0) {
+        *cols = out;
+        return 0;
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t m = 0; m < rows[r]->metrics.n; m++) {
+            const char *name = rows[r]->metrics.names[m];
+            bool seen = false;
+            for (size_t j = 0; j < *ncols && !seen; j++)
+                seen = strcmp(out[j], name) == 0;
+            if (seen)
+                continue;
+            if (*ncols == cap) {
+                const char **no = realloc(out, 2 * cap * sizeof *no);
+                if (!no) {
+                    free(out);
+                    return -1;
+                }
+                out = no;
+                cap *= 2;
+            }
+            out[(*ncols)++] = name;
+        }
+    }
+    *cols = out;
+    return 0;
+}
+
+static int table_print(const struct report_table *t, enum report_format format, FILE *out)
+{
+    switch (format) {
+    case REPORT_CSV:
+        return print_csv(t, out);
+    case REPORT_MARKDOWN:
+        return print_markdown(t, out);
+    case REPORT_TEXT:
+    default:
+        return print_text(t, out);
+    }
+}
+
+int report_write(struct results *r, const struct report_options *opt, FILE *out,
+                 struct error *err)
+{
+    struct results_run *runs = NULL;
+    size_t nruns = 0;
+    int rc = results_read_runs(r, &runs, &nruns, err);
+    if (rc)
+        return rc;
+    rc = options_check(runs, nruns, opt, results_path(r), err);
+    if (rc) {
+        results_runs_free(runs, nruns);
+        return rc;
+    }
+
+    const struct results_run **rows = malloc((nruns ? nruns : 1) * sizeof *rows);
+    const char **pcols = NULL, **mcols = NULL;
+    size_t nrows = 0, npcols = 0, nmcols = 0;
+    struct report_table table = {0};
+    bool oom = !rows;
+    for (size_t i = 0; !oom && i < nruns; i++)
+        if (run_selected(&runs[i], opt))
+            rows[nrows++] = &runs[i];
+
+    /* Param columns: as asked, or those that vary, then repeat when it varies. */
+    if (!oom && opt->params) {
+        pcols = malloc((opt->nparams ? opt->nparams : 1) * sizeof *pcols);
+        oom = !pcols;
+        if (pcols) {
+            memcpy(pcols, opt->params, opt->nparams * sizeof *pcols);
+            npcols = opt->nparams;
+        }
+    } else if (!oom) {
+        bool repeat_varies;
+        oom = report_varying_params(rows, nrows, &pcols, &npcols, &repeat_varies) != 0;
+        if (!oom && repeat_varies) {
+            const char **np = realloc(pcols, (npcols + 1) * sizeof *np);
+            oom = !np;
+            if (np) {
+                pcols = np;
+                pcols[npcols++] = "repeat";
+            }
+        }
+    }
+    if (!oom)
+        oom = metric_columns(rows, nrows, opt, &mcols, &nmcols) != 0;
+    if (!oom) {
+        sort_keys = pcols;
+        sort_nkeys = npcols;
+        qsort(rows, nrows, sizeof *rows, run_compare);
+        oom = table_fill(&table, rows, nrows, pcols, npcols, mcols, nmcols) != 0;
+    }
+    if (!oom)
+        oom = table_print(&table, opt->format, out) != 0;
+    rc = oom ? error_fail(err, "out of memory") : 0;
+
+    table_free(&table);
+    free(mcols);
+    free(pcols);
+    free(rows);
+    results_runs_free(runs, nruns);
+    return rc;
+}

@@ -60,4 +60,24 @@ int results_write_run(struct results *r, int64_t experiment_id, const struct run
 /* The underlying handle, for report/check/plot queries. */
 struct sqlite3 *results_db(struct results *r);
 
+/* ---- Reading back (report, check) ---- */
+
+/* The path the database was opened with, for messages. */
+const char *results_path(const struct results *r);
+
+/* One stored run as report and check see it. */
+struct results_run {
+    int64_t id;
+    char *point_key;
+    int repeat;
+    struct params *params;      /* as stored, in the order they were written */
+    struct metric_list metrics; /* in the order written; NULL values read as NAN */
+};
+
+/* Reads every run with its params and metrics, in id (write) order. The
+ * caller frees the array with results_runs_free. */
+int results_read_runs(struct results *r, struct results_run **runs, size_t *nruns,
+                      struct error *err);
+void results_runs_free(struct results_run *runs, size_t nruns);
+
 #endif

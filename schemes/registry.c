@@ -1,1 +1,41 @@
-/* placeholder: being written */
+/* registry.c: the list of schemes the driver can name, the scheme.* keys
+ * every scheme shares, and the task-cost override. Adding a scheme is one
+ * line in each of the two lists below (and the scheme.kind choices); nothing
+ * here knows what a scheme does. */
+#include "schemes/scheme.h"
+
+#include <math.h>
+#include <string.h>
+
+extern const struct scheme_ops scheme_uncoded, scheme_kofn, scheme_replication, scheme_hedged;
+
+const struct scheme_ops *const scheme_registry[] = {
+    &scheme_uncoded,
+    &scheme_kofn,
+    &scheme_replication,
+    &scheme_hedged,
+    NULL,
+};
+
+const struct config_key scheme_common_keys[] = {
+    {"scheme.kind", KEY_ENUM, "uncoded", 0, 0, 0, "uncoded|kofn|replication|hedged",
+     "the straggler-mitigation scheme"},
+    {"scheme.task_cost", KEY_REAL, NULL, 0, INFINITY, KEY_MIN_OPEN, NULL,
+     "cost of every task, overriding the scheme's default (a job has cost 1)"},
+    {"scheme.placement", KEY_ENUM, "random", 0, 0, 0, "random|round_robin|shortest_queue",
+     "worker choice for schemes that use fewer tasks than workers (hedged)"},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
+const struct scheme_ops *scheme_find(const char *name)
+{
+    for (const struct scheme_ops *const *s = scheme_registry; name && *s; s++)
+        if (strcmp((*s)->name, name) == 0)
+            return *s;
+    return NULL;
+}
+
+double scheme_task_cost(const struct params *p, double default_cost)
+{
+    return params_has(p, "scheme.task_cost") ? params_real(p, "scheme.task_cost") : default_cost;
+}

@@ -13,7 +13,9 @@
  * network_delay later. Cancellation (cluster_job_finish with cancel = true,
  * or cluster_task_cancel) removes a queued task, and preempts a running one,
  * freeing its slot at once; the worker moves on to its next queued task.
- * worker_seconds counts the time slots were busy, preempted work included.
+ * Cancellation takes effect at the worker immediately (the cancel message
+ * has no network delay). worker_seconds counts the time slots were busy,
+ * preempted work included.
  */
 #ifndef STRAG_CLUSTER_H
 #define STRAG_CLUSTER_H
@@ -86,11 +88,16 @@ void cluster_task_cancel(struct cluster *cl, uint32_t task);
 void cluster_timer(struct cluster *cl, uint32_t job, double delay, int tag);
 
 int cluster_workers(const struct cluster *cl);
-/* Tasks queued or running on a worker (for shortest-queue placement). */
+/* Tasks queued or running on a worker, or travelling to it (for
+ * shortest-queue placement). */
 int cluster_worker_load(const struct cluster *cl, int worker);
 bool cluster_all_idle(const struct cluster *cl);
 /* Slot-seconds spent on tasks so far, preempted work included. */
 double cluster_worker_seconds(const struct cluster *cl);
 struct engine *cluster_engine(struct cluster *cl);
+/* True once an allocation failed inside an event handler: the engine was
+ * stopped, cluster_job_open/cluster_submit return UINT32_MAX from then on,
+ * and the run's numbers are void (report it as out of memory). */
+bool cluster_failed(const struct cluster *cl);
 
 #endif

@@ -1,1 +1,149 @@
-/* placeholder: being written */
+/* cmd_check.c: `stragsim check DB --baseline DB2 [options]`: parses the
+ * arguments, opens both databases read-only, runs analysis/check.c and
+ * prints the summary line. Exit 0: no regression; 1: regressions; 2: bad
+ * usage or input. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/check.h"
+#include "sim/commands.h"
+
+static const char check_usage[] =
+    "usage: stragsim check DB --baseline DB2 [--rtol X] [--atol Y]\n"
+    "                         [--metric NAME:TOL | --metric NAME:ignore]...\n"
+    "\n"
+    "Compares every metric of every run of the baseline DB2 with the same point\n"
+    "of DB (matched by point key, else by params): a metric passes when\n"
+    "|new - baseline| <= atol + rtol * |baseline| (NaN equals NaN). Prints one\n"
+    "line per regression and a summary; exit 0 when there is none, 1 otherwise.\n"
+    "\n"
+    "  --baseline DB2     the reference results database (required)\n"
+    "  --rtol X           relative tolerance (default 1e-9)\n"
+    "  --atol Y           absolute tolerance (default 0)\n"
+    "  --metric NAME:TOL  relative tolerance TOL for metric NAME instead of --rtol\n"
+    "  --metric NAME:ignore  do not compare metric NAME\n"
+    "  --help             this text\n";
+
+static int check_fail(const char *fmt, const char *arg)
+{
+    fputs("stragsim check: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return 2;
+}
+
+/* A tolerance: a finite number >= 0. */
+static bool tolerance_parse(const char *s, double *x)
+{
+    char *end;
+    *x = strtod(s, &end);
+    return *s && *end == '\0' && isfinite(*x) && *x >= 0;
+}
+
+/* "NAME:TOL" or "NAME:ignore"; the name is cut out of text in place. */
+static bool metric_tolerance_parse(char *text, struct check_tolerance *t)
+{
+    char *colon = strrchr(text, ':');
+    if (!colon || colon == text)
+        return false;
+    *colon = '\0';
+    t->metric = text;
+    t->ignore = strcmp(colon + 1, "ignore") == 0;
+    t->rtol = 0;
+    if (!t->ignore && !tolerance_parse(colon + 1, &t->rtol)) {
+        *colon = ':';
+        return false;
+    }
+    return true;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"baseline", required_argument, NULL, 'b'}, {"rtol", required_argument, NULL, 'r'},
+        {"atol", required_argument, NULL, 'a'},     {"metric", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    struct check_options opt = {.rtol = 1e-9, .atol = 0};
+    struct check_tolerance *per_metric = NULL;
+    const char *baseline_path = NULL;
+    int status = -1;
+
+    optind = 0; /* full reset: commands may be called more than once (tests) */
+    opterr = 0;
+    int c;
+    while (status < 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            baseline_path = optarg;
+            break;
+        case 'r':
+        case 'a':
+            if (!tolerance_parse(optarg, c == 'r' ? &opt.rtol : &opt.atol))
+                status = check_fail(c == 'r' ? "--rtol expects a number >= 0, got '%s'"
+                                             : "--atol expects a number >= 0, got '%s'",
+                                    optarg);
+            break;
+        case 'm': {
+            struct check_tolerance *grown =
+                realloc(per_metric, (opt.nper_metric + 1) * sizeof *grown);
+            if (!grown) {
+                status = check_fail("%s", "out of memory");
+                break;
+            }
+            per_metric = grown;
+            if (metric_tolerance_parse(optarg, &per_metric[opt.nper_metric]))
+                opt.nper_metric++;
+            else
+                status = check_fail("--metric expects NAME:TOL or NAME:ignore, got '%s'", optarg);
+            break;
+        }
+        case 'h':
+            fputs(check_usage, stdout);
+            status = 0;
+            break;
+        case ':':
+            status = check_fail("%s needs a value", argv[optind - 1]);
+            break;
+        default:
+            status = check_fail("unknown option '%s' (see stragsim check --help)",
+                                argv[optind - 1]);
+            break;
+        }
+    }
+    if (status < 0 && argc - optind != 1)
+        status = argc - optind == 0
+                     ? check_fail("%s", "missing DB (usage: stragsim check DB --baseline DB2)")
+                     : check_fail("expected one DB, got extra argument '%s'", argv[optind + 1]);
+    if (status < 0 && !baseline_path)
+        status = check_fail("%s", "--baseline DB2 is required");
+    if (status < 0) {
+        opt.per_metric = per_metric;
+        struct results *db = NULL, *baseline = NULL;
+        struct check_summary sum;
+        struct error err;
+        int rc = results_open(argv[optind], true, &db, &err);
+        if (!rc)
+            rc = results_open(baseline_path, true, &baseline, &err);
+        if (!rc)
+            rc = check_compare(db, baseline, &opt, stdout, &sum, &err);
+        results_close(db);
+        results_close(baseline);
+        if (rc) {
+            fprintf(stderr, "%s\n", err.msg);
+            status = 2;
+        } else {
+            if (sum.unmatched)
+                printf("check: %zu point%s in DB not in the baseline (not compared)\n",
+                       sum.unmatched, sum.unmatched == 1 ? "" : "s");
+            printf("check: %zu points compared, %zu metrics, %zu regressions\n", sum.points,
+                   sum.metrics, sum.regressions);
+            status = sum.regressions ? 1 : 0;
+        }
+    }
+    free(per_metric);
+    return status;
+}

@@ -1,1 +1,143 @@
-/* placeholder: being written */
+/* cmd_run.c: `stragsim run CONFIG.ini [-o DB] [--set section.key=value]...
+ * [--resume] [--quiet]`: parses the arguments, installs the signal handlers
+ * that let a sweep stop between points, runs the sweep (run.c) and prints
+ * the summary table (analysis/report.c). The work itself is run.c's. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/report.h"
+#include "sim/commands.h"
+#include "sim/run.h"
+
+static const char run_usage[] =
+    "usage: stragsim run CONFIG.ini [-o DB] [--set section.key=value]... [--resume] [--quiet]\n"
+    "\n"
+    "Runs every point of the config's sweep (times experiment.repeats) and\n"
+    "writes each finished point to the results database in one transaction.\n"
+    "Every point is validated before anything is written.\n"
+    "\n"
+    "  -o, --output DB     results database (default: experiment.db, else results.db)\n"
+    "  --set S.K=VALUE     override a config key (repeatable); --set sweep.S.K=v1,v2\n"
+    "                      sets a sweep axis; a --set key that the file sweeps is\n"
+    "                      no longer swept\n"
+    "  --resume            skip points already in DB (without it, a DB that holds\n"
+    "                      any point of this config is refused)\n"
+    "  -q, --quiet         no progress lines and no summary table\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "SIGINT/SIGTERM finish and write the point in flight, then exit with 130/143;\n"
+    "rerun with --resume to finish. A second signal stops at once.\n"
+    "Exit status: 0 ok, 2 bad usage or bad input, 1 internal failure.\n";
+
+static volatile sig_atomic_t run_stop_signal;
+
+static void run_on_signal(int sig)
+{
+    run_stop_signal = sig;
+    signal(sig, SIG_DFL); /* a second signal ends the process */
+}
+
+static int run_usage_error(const char *fmt, const char *arg)
+{
+    fputs("stragsim run: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (try stragsim run --help)\n", stderr);
+    return 2;
+}
+
+/* The summary table: the report of the database just written. */
+static void run_print_report(const char *db_path)
+{
+    struct results *db = NULL;
+    struct error err;
+    struct report_options opt = {.format = REPORT_TEXT};
+    if (results_open(db_path, true, &db, &err) || report_write(db, &opt, stderr, &err))
+        fprintf(stderr, "%s\n", err.msg);
+    results_close(db);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"set", required_argument, NULL, 's'},
+        {"resume", no_argument, NULL, 'r'},       {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    if (!sets) {
+        fputs("stragsim run: out of memory\n", stderr);
+        return 1;
+    }
+    struct run_options o = {.progress = stderr, .stop = &run_stop_signal};
+    optind = 0; /* full reset: commands may be called more than once (tests) */
+    opterr = 0;
+    int c, status = -1;
+    while (status < 0 && (c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            o.db_path = optarg;
+            break;
+        case 's':
+            sets[o.nsets++] = optarg;
+            break;
+        case 'r':
+            o.resume = true;
+            break;
+        case 'q':
+            o.progress = NULL;
+            break;
+        case 'h':
+            fputs(run_usage, stdout);
+            status = 0;
+            break;
+        case ':':
+            status = run_usage_error("option '%s' needs a value", argv[optind - 1]);
+            break;
+        default:
+            status = run_usage_error("unknown option '%s'", argv[optind - 1]);
+            break;
+        }
+    }
+    if (status < 0 && optind != argc - 1)
+        status = optind >= argc ? run_usage_error("%s", "expected a config file")
+                                : run_usage_error("unexpected argument '%s'", argv[optind + 1]);
+    if (status >= 0) {
+        free(sets);
+        return status;
+    }
+    o.config_path = argv[optind];
+    o.sets = sets;
+
+    run_stop_signal = 0;
+    struct sigaction sa = {.sa_handler = run_on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    struct run_summary sum;
+    struct error err;
+    int rc = run_experiment(&o, &sum, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    free(sets);
+    if (rc) {
+        fprintf(stderr, "%s\n", err.msg);
+        return rc == STRAG_EINPUT ? 2 : 1;
+    }
+    if (sum.stopped) {
+        fprintf(stderr,
+                "stragsim run: stopped by signal after writing %zu points; %zu of %zu are in %s; "
+                "rerun with --resume to finish\n",
+                sum.written, sum.written + sum.skipped, sum.points, sum.db_path);
+        return 128 + (int)run_stop_signal;
+    }
+    if (o.progress) {
+        if (sum.skipped)
+            fprintf(stderr, "skipped %zu points already in %s\n", sum.skipped, sum.db_path);
+        run_print_report(sum.db_path);
+    }
+    return 0;
+}

@@ -1,1 +1,187 @@
-/* placeholder: being written */
+/* cmd_train.c: `stragsim train CONFIG.ini [--set section.key=value]...
+ * [--quiet]`: reads the [train] section (and workload.model,
+ * workload.data_dir, experiment.seed), trains the model on Fashion-MNIST
+ * with models/train.c, prints one progress line per epoch to stderr and
+ * writes the weights file (models/weights.c) at the end. The training itself
+ * lives in models/; this file turns config keys into a train_config. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/train.h"
+#include "models/weights.h"
+#include "sim/commands.h"
+#include "sim/config.h"
+
+static const char train_usage[] =
+    "usage: stragsim train CONFIG.ini [--set section.key=value]... [--quiet]\n"
+    "\n"
+    "Trains workload.model on the Fashion-MNIST training set (workload.data_dir)\n"
+    "as [train] says and writes the weights to train.output. Same seed, same\n"
+    "train.threads, same machine: byte-identical weights.\n"
+    "\n"
+    "  --set K=V   override a config key (repeatable)\n"
+    "  --quiet     no progress lines\n"
+    "  --help      this text\n"
+    "\n"
+    "[train] keys: epochs, batch, optimizer (sgd|adam), learning_rate, momentum,\n"
+    "weight_decay, validation (training images held out), output, threads.\n";
+
+static int train_fail(const char *fmt, const char *arg)
+{
+    fputs("stragsim train: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return 2;
+}
+
+static void print_epoch(const struct train_epoch *e, void *ctx)
+{
+    (void)ctx;
+    if (isnan(e->val_accuracy))
+        fprintf(stderr, "epoch %d/%d loss=%.4f train_accuracy=%.4f (%.1f s)\n", e->epoch,
+                e->epochs, e->loss, e->train_accuracy, e->seconds);
+    else
+        fprintf(stderr, "epoch %d/%d loss=%.4f val_accuracy=%.4f (%.1f s)\n", e->epoch,
+                e->epochs, e->loss, e->val_accuracy, e->seconds);
+}
+
+/* The config's keys as a train_config; paths resolved against the config's
+ * directory into data_dir and output. */
+static int train_config_from(const struct config *cfg, struct train_config *tc, char *data_dir,
+                             char *output, size_t pathlen, struct error *err)
+{
+    const struct params *p = config_base(cfg);
+    if (!params_has(p, "train.output"))
+        return error_at_key(err, p, "train.output",
+                            "missing: stragsim train needs the weights file to write");
+    if (!config_path_resolve(config_dir(cfg), params_string(p, "train.output"), output, pathlen) ||
+        !config_path_resolve(config_dir(cfg), params_string(p, "workload.data_dir"), data_dir,
+                             pathlen))
+        return error_at_key(err, p, "train.output", "path too long");
+    enum optim_kind kind;
+    if (optim_kind_parse(params_string(p, "train.optimizer"), &kind) != 0)
+        return error_at_key(err, p, "train.optimizer", "unknown optimizer");
+    *tc = (struct train_config){
+        .model = params_string(p, "workload.model"),
+        .seed = (uint64_t)params_int(p, "experiment.seed"),
+        .epochs = (int)params_int(p, "train.epochs"),
+        .batch = (int)params_int(p, "train.batch"),
+        .optim = optim_config_default(kind),
+        .validation = (size_t)params_int(p, "train.validation"),
+        .threads = (int)params_int(p, "train.threads"),
+    };
+    tc->optim.lr = (float)params_real(p, "train.learning_rate");
+    tc->optim.momentum = (float)params_real(p, "train.momentum");
+    tc->optim.weight_decay = (float)params_real(p, "train.weight_decay");
+    return STRAG_OK;
+}
+
+/* config_load requires the keys a `run` needs (workload.kind, latency.kind,
+ * scheme.kind); a training config has no use for them, so these stand-ins
+ * go in front of the user's --set lines (a value in the file is still
+ * validated, then overridden). */
+static const char *const run_only_keys[] = {
+    "workload.kind=training",
+    "latency.kind=exp",
+    "scheme.kind=uncoded",
+};
+enum { NRUN_ONLY = sizeof run_only_keys / sizeof run_only_keys[0] };
+
+static int train_command(const char *path, const char *const *user_sets, size_t nuser,
+                         bool quiet, struct error *err)
+{
+    const char **sets = malloc((NRUN_ONLY + nuser) * sizeof *sets);
+    if (!sets)
+        return error_fail(err, "out of memory");
+    memcpy(sets, run_only_keys, sizeof run_only_keys);
+    memcpy(sets + NRUN_ONLY, user_sets, nuser * sizeof *sets);
+    size_t nsets = NRUN_ONLY + nuser;
+    struct config *cfg = NULL;
+    struct fmnist data = {0};
+    struct model *m = NULL;
+    char data_dir[4096], output[4096];
+    struct train_config tc;
+    int rc = config_load(path, sets, nsets, &cfg, err);
+    if (!rc)
+        rc = train_config_from(cfg, &tc, data_dir, output, sizeof data_dir, err);
+    if (!rc)
+        rc = fmnist_load(data_dir, FMNIST_TRAIN, &data, err);
+    if (!rc) {
+        struct error terr;
+        rc = train_run(&tc, &data, &m, quiet ? NULL : print_epoch, NULL, &terr);
+        if (rc) /* train_run's errors have no location: they are about this config */
+            error_at(err, path, 0, "%s", terr.msg);
+    }
+    if (!rc)
+        rc = weights_save(m, output, err);
+    if (!rc && !quiet)
+        fprintf(stderr, "wrote %s\n", output);
+    model_free(m);
+    fmnist_free(&data);
+    config_free(cfg);
+    free(sets);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"set", required_argument, NULL, 's'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char **sets = NULL;
+    size_t nsets = 0;
+    bool quiet = false;
+    int status = -1;
+
+    optind = 0; /* full reset: commands may be called more than once (tests) */
+    opterr = 0;
+    int c;
+    while (status < 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': {
+            const char **grown = realloc(sets, (nsets + 1) * sizeof *grown);
+            if (!grown) {
+                status = train_fail("%s", "out of memory");
+                break;
+            }
+            sets = grown;
+            sets[nsets++] = optarg;
+            break;
+        }
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            fputs(train_usage, stdout);
+            status = 0;
+            break;
+        case ':':
+            status = train_fail("%s needs a value", argv[optind - 1]);
+            break;
+        default:
+            status = train_fail("unknown option '%s' (see stragsim train --help)",
+                                argv[optind - 1]);
+            break;
+        }
+    }
+    if (status < 0 && argc - optind != 1)
+        status = argc - optind == 0
+                     ? train_fail("%s", "missing CONFIG.ini (usage: stragsim train CONFIG.ini)")
+                     : train_fail("expected one CONFIG.ini, got extra argument '%s'",
+                                  argv[optind + 1]);
+    if (status < 0) {
+        struct error err;
+        int rc = train_command(argv[optind], sets, nsets, quiet, &err);
+        if (rc)
+            fprintf(stderr, "%s\n", err.msg);
+        status = rc ? 2 : 0;
+    }
+    free(sets);
+    return status;
+}

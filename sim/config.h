@@ -6,7 +6,7 @@
  * keys): unknown section or key, wrong type, out of range, unreadable file,
  * malformed [sweep] line all give one line "file:line: message" (STRAG_EINPUT).
  * `--set section.key=value` overrides are applied over the file (their
- * errors read "--set: ..."). Each [sweep] line `section.key = v1, v2, ...` is
+ * errors read "--set section.key=value: ..."). Each [sweep] line `section.key = v1, v2, ...` is
  * one grid axis; the run is the axes' cartesian product times
  * experiment.repeats. Every point's params hold every key of the base config
  * plus defaults, with its sweep values applied.
@@ -14,6 +14,7 @@
 #ifndef STRAG_CONFIG_H
 #define STRAG_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sim/error.h"
@@ -41,6 +42,14 @@ size_t config_points(const struct config *c);
  * the whole point (e.g. a sweep value for a key another key constrains). */
 int config_point(const struct config *c, size_t i, struct params **out, int *repeat,
                  char **point_key, struct error *err);
+
+/* The [sweep] axes, in file order (for progress lines and reports). */
+size_t config_axes(const struct config *c);
+const char *config_axis_key(const struct config *c, size_t axis);
+
+/* Resolves a KEY_PATH value: `path` itself when absolute (or dir is NULL),
+ * else dir/path; false when it does not fit in out. */
+bool config_path_resolve(const char *dir, const char *path, char *out, size_t outlen);
 
 /* All key tables the validator accepts, NULL-terminated (for `config --list`). */
 extern const struct config_key *const config_tables[];

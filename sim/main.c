@@ -1,2 +1,62 @@
+/* main.c: the stragsim entry point: finds the subcommand in a table and hands
+ * it the rest of the arguments. Commands print their own errors and return
+ * the exit status (0 ok, 1 failed check, 2 bad usage or bad input). */
+#include <stdio.h>
+#include <string.h>
+
 #include "sim/commands.h"
-int main(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+
+#ifndef STRAGSIM_VERSION
+#define STRAGSIM_VERSION "unknown"
+#endif
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", cmd_run, "run a config's sweep into a results database"},
+    {"report", cmd_report, "print a table of the runs in a results database"},
+    {"check", cmd_check, "compare a results database against a baseline"},
+    {"train", cmd_train, "train a model and write its weights"},
+    {"eval", cmd_eval, "evaluate trained weights on the test set"},
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: stragsim COMMAND [ARGS...]\n"
+          "       stragsim --help | --version\n"
+          "\n"
+          "A discrete-event simulator for straggler-mitigation schemes in distributed\n"
+          "machine learning: the computation is real, the time is simulated.\n"
+          "\n"
+          "Commands:\n",
+          f);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n'stragsim COMMAND --help' describes a command.\n"
+          "Exit status: 0 ok, 1 a failed check, 2 bad usage or bad input.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("stragsim %s\n", STRAGSIM_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "stragsim: unknown command '%s' (try stragsim --help)\n", name);
+    return 2;
+}

@@ -328,7 +328,7 @@ static bool check_one(const struct config_key *k, const char *v, char *why, size
                 return true;
             c = bar ? bar + 1 : c + cl;
         }
-        snprintf(why, whylen, "expected one of %s, got '%s'", k->choices, v);
+        snprintf(why, whylen, "expected one of %s, got '%s'", k->choices ? k->choices : "", v);
         return false;
     }
     case KEY_STRING:
@@ -346,24 +346,33 @@ bool config_key_check(const struct config_key *key, const char *value, char *why
 {
     if (!(key->flags & KEY_LIST))
         return check_one(key, value, why, whylen);
-    char *copy = strdup(value), *save = NULL;
-    bool ok = copy != NULL, any = false;
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; ok && tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        while (isspace((unsigned char)*tok))
-            tok++;
-        char *e = tok + strlen(tok);
-        while (e > tok && isspace((unsigned char)e[-1]))
-            *--e = 0;
-        ok = check_one(key, tok, why, whylen);
-        any = true;
+    /* every comma-separated item, trimmed, must be a valid value: an empty
+     * item ("1,,2", "1,2,") is an error, as it is for params_real_list() */
+    const char *s = value;
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        size_t n = comma ? (size_t)(comma - s) : strlen(s);
+        while (n && isspace((unsigned char)*s))
+            s++, n--;
+        while (n && isspace((unsigned char)s[n - 1]))
+            n--;
+        if (!n) {
+            snprintf(why, whylen, *value ? "empty item in list '%s'" : "must not be empty", value);
+            return false;
+        }
+        char *item = strndup(s, n);
+        if (!item) {
+            snprintf(why, whylen, "out of memory");
+            return false;
+        }
+        bool ok = check_one(key, item, why, whylen);
+        free(item);
+        if (!ok)
+            return false;
+        if (!comma)
+            return true;
+        s = comma + 1;
     }
-    if (ok && !any) {
-        snprintf(why, whylen, "must not be empty");
-        ok = false;
-    }
-    free(copy);
-    return ok;
 }
 
 const struct config_key *config_key_find(const struct config_key *table, const char *name)

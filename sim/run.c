@@ -1,1 +1,216 @@
-/* placeholder: being written */
+/* run.c: the sweep run loop (see run.h). Order of business, so that bad
+ * input never leaves a half-written database: config -> every point's
+ * params, latency source, scheme and arrivals built and freed -> open the
+ * database -> refuse if points are already there (unless --resume) -> run
+ * and write point by point, one transaction each. */
+#include "sim/run.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analysis/results.h"
+#include "schemes/scheme.h"
+#include "sim/arrivals.h"
+#include "sim/config.h"
+#include "sim/workload.h"
+#include "traces/latency.h"
+
+typedef int (*workload_run_fn)(const struct params *p, const char *config_dir, uint64_t seed,
+                               uint64_t point_key, struct workload_output *out,
+                               struct error *err);
+
+/* workload.kind -> its runner; a workload not listed here is refused at
+ * validation, before anything is written. */
+static const struct {
+    const char *kind;
+    workload_run_fn run;
+} workloads[] = {
+    {"latency", workload_latency_run},
+};
+
+static workload_run_fn workload_find(const char *kind)
+{
+    for (size_t i = 0; kind && i < sizeof workloads / sizeof workloads[0]; i++)
+        if (strcmp(workloads[i].kind, kind) == 0)
+            return workloads[i].run;
+    return NULL;
+}
+
+static uint64_t key_hash(const char *point_key) { return strtoull(point_key, NULL, 16); }
+
+/* Builds and frees what running the point would build, so that every
+ * semantic error shows up before the first point runs. */
+static int point_validate(const struct config *c, const struct params *p, const char *point_key,
+                          struct error *err)
+{
+    if (!workload_find(params_string(p, "workload.kind")))
+        return error_at_key(err, p, "workload.kind", "the %s workload is not available yet",
+                            params_string(p, "workload.kind"));
+    uint64_t seed = (uint64_t)params_int(p, "experiment.seed"), key = key_hash(point_key);
+    int workers = (int)params_int(p, "cluster.workers");
+    const struct scheme_ops *ops = scheme_find(params_string(p, "scheme.kind"));
+    struct scheme_env env = {.params = p, .workers = workers, .seed = seed, .point_key = key};
+    struct latency_source *src = NULL;
+    struct arrivals *arr = NULL;
+    void *scheme = NULL;
+    int status = latency_new(p, config_dir(c), workers, seed, key, &src, err);
+    if (!status)
+        status = ops->create(&env, &scheme, err);
+    if (!status)
+        status = arrivals_new(p, config_dir(c), seed, key, &arr, err);
+    if (scheme)
+        ops->free(scheme);
+    latency_free(src);
+    arrivals_free(arr);
+    return status;
+}
+
+/* Every point's params and key, validated; the caller frees both arrays. */
+static int points_prepare(const struct config *c, struct params ***params, char ***keys,
+                          int **repeats, struct error *err)
+{
+    size_t n = config_points(c);
+    *params = calloc(n, sizeof **params);
+    *keys = calloc(n, sizeof **keys);
+    *repeats = calloc(n, sizeof **repeats);
+    if (!*params || !*keys || !*repeats)
+        return error_fail(err, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int status = config_point(c, i, &(*params)[i], &(*repeats)[i], &(*keys)[i], err);
+        if (!status)
+            status = point_validate(c, (*params)[i], (*keys)[i], err);
+        if (status)
+            return status;
+    }
+    return 0;
+}
+
+static void points_free(size_t n, struct params **params, char **keys, int *repeats)
+{
+    for (size_t i = 0; params && i < n; i++)
+        params_free(params[i]);
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(params);
+    free(keys);
+    free(repeats);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1  latency_mean=1.234  (0.21 s)" */
+static void progress_line(FILE *f, const struct config *c, const struct params *p, size_t i,
+                          int repeat, const struct workload_output *out, double wall)
+{
+    fprintf(f, "[%zu/%zu]", i + 1, config_points(c));
+    for (size_t a = 0; a < config_axes(c); a++)
+        fprintf(f, " %s=%s", config_axis_key(c, a), params_get(p, config_axis_key(c, a)));
+    if (params_int(p, "experiment.repeats") > 1)
+        fprintf(f, " repeat=%d", repeat);
+    double mean = metric_list_get(&out->metrics, "latency_mean");
+    if (!isnan(mean))
+        fprintf(f, "  latency_mean=%.6g", mean);
+    fprintf(f, "  (%.2f s)\n", wall);
+    fflush(f);
+}
+
+static int run_points(const struct run_options *o, const struct config *c, struct results *db,
+                      int64_t experiment_id, struct params **params, char **keys, int *repeats,
+                      bool *present, struct run_summary *sum, struct error *err)
+{
+    for (size_t i = 0; i < sum->points; i++) {
+        if (present[i])
+            continue;
+        if (o->stop && *o->stop) {
+            sum->stopped = true;
+            return 0;
+        }
+        const struct params *p = params[i];
+        uint64_t seed = (uint64_t)params_int(p, "experiment.seed");
+        struct workload_output out;
+        double t0 = now_seconds();
+        int status = workload_find(params_string(p, "workload.kind"))(
+            p, config_dir(c), seed, key_hash(keys[i]), &out, err);
+        if (status)
+            return status;
+        double wall = now_seconds() - t0;
+        struct run_record rec = {
+            .point_key = keys[i],
+            .repeat = repeats[i],
+            .seed = seed,
+            .params = p,
+            .metrics = &out.metrics,
+            .jobs = out.jobs,
+            .njobs = out.njobs,
+            .iterations = out.iterations,
+            .niterations = out.niterations,
+            .wall_seconds = wall,
+        };
+        status = results_write_run(db, experiment_id, &rec, err);
+        if (!status && o->progress)
+            progress_line(o->progress, c, p, i, repeats[i], &out, wall);
+        workload_output_free(&out);
+        if (status)
+            return status;
+        sum->written++;
+    }
+    return 0;
+}
+
+int run_experiment(const struct run_options *o, struct run_summary *sum, struct error *err)
+{
+    memset(sum, 0, sizeof *sum);
+    struct config *c = NULL;
+    int status = config_load(o->config_path, o->sets, o->nsets, &c, err);
+    if (status)
+        return status;
+    sum->points = config_points(c);
+    struct params **params = NULL;
+    char **keys = NULL;
+    int *repeats = NULL;
+    bool *present = NULL;
+    struct results *db = NULL;
+    status = points_prepare(c, &params, &keys, &repeats, err);
+
+    /* -o wins, then experiment.db (relative to the config), then results.db */
+    const char *db_key = params_get(config_base(c), "experiment.db");
+    if (o->db_path)
+        snprintf(sum->db_path, sizeof sum->db_path, "%s", o->db_path);
+    else if (!db_key)
+        snprintf(sum->db_path, sizeof sum->db_path, "results.db");
+    else if (!status && !config_path_resolve(config_dir(c), db_key, sum->db_path,
+                                             sizeof sum->db_path))
+        status = error_at_key(err, config_base(c), "experiment.db", "path too long");
+
+    if (!status)
+        status = results_open(sum->db_path, false, &db, err);
+    if (!status && !(present = calloc(sum->points ? sum->points : 1, sizeof *present)))
+        status = error_fail(err, "out of memory");
+    for (size_t i = 0; !status && i < sum->points; i++)
+        if ((present[i] = results_has_run(db, keys[i])))
+            sum->skipped++;
+    if (!status && sum->skipped && !o->resume)
+        status = error_at(err, sum->db_path, 0,
+                          "already holds %zu of the %zu points of this config; use --resume to "
+                          "skip them, or -o another database",
+                          sum->skipped, sum->points);
+    int64_t experiment_id = 0;
+    if (!status && sum->skipped < sum->points)
+        status = results_experiment(db, params_get(config_base(c), "experiment.name"),
+                                    config_text(c), &experiment_id, err);
+    if (!status)
+        status = run_points(o, c, db, experiment_id, params, keys, repeats, present, sum, err);
+    results_close(db);
+    free(present);
+    points_free(sum->points, params, keys, repeats);
+    config_free(c);
+    return status;
+}

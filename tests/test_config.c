@@ -1,1 +1,414 @@
-/* placeholder: being written */
+/* test_config.c: sim/config.c — sweep expansion (counts, ordering, point
+ * keys), --set precedence, defaults, and every malformed-ini case with its
+ * exact one-line message. Config files are written into a mkdtemp dir. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/config.h"
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/stragsim-config-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(config, .init = make_tmpdir, .fini = remove_tmpdir);
+
+/* Writes text to tmpdir/name and returns the path (static buffer). */
+static const char *write_ini(const char *name, const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static const char minimal[] = "[workload]\n"
+                              "kind = latency\n"
+                              "[latency]\n"
+                              "kind = exp\n";
+
+/* Loads text (plus a [latency] section, which has a required key) as ok.ini. */
+static struct config *load_ok(const char *text, const char *const *sets, size_t nsets)
+{
+    char full[8192];
+    snprintf(full, sizeof full, strstr(text, "[latency]") ? "%s" : "%s\n[latency]\nkind = exp\n", text);
+    const char *path = write_ini("ok.ini", full);
+    struct config *c = NULL;
+    struct error err = {{0}};
+    int rc = config_load(path, sets, nsets, &c, &err);
+    cr_assert_eq(rc, 0, "config_load failed: %s", err.msg);
+    return c;
+}
+
+/* Loads text as bad.ini and expects STRAG_EINPUT with message
+ * "<tmpdir>/bad.ini<suffix>" (suffix starts with ':'). */
+static void load_fails(const char *text, const char *const *sets, size_t nsets,
+                       const char *suffix)
+{
+    const char *path = write_ini("bad.ini", text);
+    struct config *c = NULL;
+    struct error err = {{0}};
+    int rc = config_load(path, sets, nsets, &c, &err);
+    cr_expect_eq(rc, STRAG_EINPUT, "rc %d for: %s", rc, text);
+    cr_expect_null(c);
+    char want[1024];
+    snprintf(want, sizeof want, "%s%s", path, suffix);
+    cr_expect_str_eq(err.msg, want);
+    config_free(c);
+}
+
+/* ---- sweeps ---- */
+
+Test(config, no_sweep_is_one_point_per_repeat)
+{
+    struct config *c = load_ok("[experiment]\nrepeats = 3\n[workload]\nkind = latency\n", NULL, 0);
+    cr_expect_eq(config_points(c), 3);
+    cr_expect_eq(config_axes(c), 0);
+    config_free(c);
+}
+
+Test(config, sweep_counts_and_order)
+{
+    struct config *c = load_ok("[experiment]\n"
+                               "repeats = 2\n"
+                               "[workload]\n"
+                               "kind = latency\n"
+                               "[sweep]\n"
+                               "scheme.kind = uncoded, replication, hedged\n"
+                               "cluster.workers = 4,6\n",
+                               NULL, 0);
+    cr_assert_eq(config_points(c), 12);
+    cr_expect_eq(config_axes(c), 2);
+    cr_expect_str_eq(config_axis_key(c, 0), "scheme.kind");
+    cr_expect_str_eq(config_axis_key(c, 1), "cluster.workers");
+    const char *kinds[] = {"uncoded", "replication", "hedged"};
+    const char *workers[] = {"4", "6"};
+    char *keys[12];
+    for (size_t i = 0; i < 12; i++) {
+        struct params *p;
+        int repeat;
+        struct error err;
+        cr_assert_eq(config_point(c, i, &p, &repeat, &keys[i], &err), 0, "%s", err.msg);
+        /* first axis slowest, repeats fastest */
+        cr_expect_str_eq(params_get(p, "scheme.kind"), kinds[i / 4], "point %zu", i);
+        cr_expect_str_eq(params_get(p, "cluster.workers"), workers[(i / 2) % 2], "point %zu", i);
+        cr_expect_eq(repeat, (int)(i % 2), "point %zu", i);
+        cr_expect_eq(strlen(keys[i]), 16);
+        cr_expect_eq(strspn(keys[i], "0123456789abcdef"), 16, "hex key '%s'", keys[i]);
+        params_free(p);
+    }
+    for (size_t i = 0; i < 12; i++)
+        for (size_t j = 0; j < i; j++)
+            cr_expect_str_neq(keys[i], keys[j], "points %zu and %zu share a key", i, j);
+    for (size_t i = 0; i < 12; i++)
+        free(keys[i]);
+    config_free(c);
+}
+
+Test(config, point_keys_are_stable_and_ignore_name_and_db)
+{
+    struct config *a = load_ok("[experiment]\nname = one\ndb = a.db\n[workload]\nkind = latency\n",
+                               NULL, 0);
+    struct config *b = load_ok("; another file, same simulation\n"
+                               "[workload]\nkind = latency\n[experiment]\nname = two\n",
+                               NULL, 0);
+    struct config *d = load_ok("[workload]\nkind = latency\n[cluster]\nworkers = 11\n", NULL, 0);
+    struct params *p;
+    int repeat;
+    char *ka, *kb, *kd;
+    struct error err;
+    cr_assert_eq(config_point(a, 0, &p, &repeat, &ka, &err), 0);
+    params_free(p);
+    cr_assert_eq(config_point(b, 0, &p, &repeat, &kb, &err), 0);
+    params_free(p);
+    cr_assert_eq(config_point(d, 0, &p, &repeat, &kd, &err), 0);
+    params_free(p);
+    cr_expect_str_eq(ka, kb);
+    cr_expect_str_neq(ka, kd);
+    free(ka);
+    free(kb);
+    free(kd);
+    config_free(a);
+    config_free(b);
+    config_free(d);
+}
+
+Test(config, long_sweep_line_and_indented_lines)
+{
+    /* longer than inih's default 200-character line buffer */
+    char text[4096] = "[workload]\nkind = latency\n  jobs = 20\n[sweep]\nlatency.rate = 1";
+    for (int i = 2; i <= 120; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), ", %d", i);
+    strcat(text, "\n");
+    struct config *c = load_ok(text, NULL, 0);
+    cr_expect_eq(config_points(c), 120);
+    cr_expect_str_eq(params_get(config_base(c), "workload.jobs"), "20");
+    config_free(c);
+}
+
+Test(config, sweep_values_carry_their_line)
+{
+    struct config *c = load_ok("[workload]\nkind = latency\n\n[sweep]\ncluster.workers = 3, 5\n",
+                               NULL, 0);
+    struct params *p;
+    int repeat;
+    char *key;
+    struct error err;
+    cr_assert_eq(config_point(c, 1, &p, &repeat, &key, &err), 0);
+    const char *file;
+    int line;
+    params_where(p, "cluster.workers", &file, &line);
+    cr_expect_eq(line, 5);
+    cr_expect_str_eq(params_get(p, "cluster.workers"), "5");
+    params_free(p);
+    free(key);
+    config_free(c);
+}
+
+Test(config, scheme_must_serve_the_workload)
+{
+    struct config *c = load_ok("[workload]\nkind = training\n[scheme]\nkind = kofn\nk = 2\n", NULL, 0);
+    struct params *p;
+    int repeat;
+    char *key;
+    struct error err;
+    cr_expect_eq(config_point(c, 0, &p, &repeat, &key, &err), STRAG_EINPUT);
+    char want[600];
+    snprintf(want, sizeof want, "%s:4: scheme.kind: scheme 'kofn' does not run the training workload",
+             config_path(c));
+    cr_expect_str_eq(err.msg, want);
+    config_free(c);
+}
+
+/* ---- defaults, --set ---- */
+
+Test(config, defaults_filled)
+{
+    struct config *c = load_ok(minimal, NULL, 0);
+    const struct params *p = config_base(c);
+    cr_expect_str_eq(params_get(p, "experiment.name"), "ok");
+    cr_expect_str_eq(params_get(p, "experiment.seed"), "1");
+    cr_expect_str_eq(params_get(p, "experiment.repeats"), "1");
+    cr_expect_null(params_get(p, "experiment.db"));
+    cr_expect_str_eq(params_get(p, "cluster.workers"), "10");
+    cr_expect_str_eq(params_get(p, "cluster.slots"), "1");
+    cr_expect_str_eq(params_get(p, "cluster.cancel"), "true");
+    cr_expect_str_eq(params_get(p, "workload.arrival"), "closed");
+    cr_expect_str_eq(params_get(p, "workload.jobs"), "10000");
+    cr_expect_str_eq(params_get(p, "workload.data_dir"), "/usr/share/datasets/fashion-mnist");
+    cr_expect_str_eq(params_get(p, "train.validation"), "5000");
+    /* other tables' defaults too */
+    cr_expect_str_eq(params_get(p, "latency.rate"), "1");
+    cr_expect_str_eq(params_get(p, "scheme.kind"), "uncoded");
+    cr_expect_str_eq(config_dir(c), tmpdir);
+    config_free(c);
+}
+
+Test(config, set_overrides_file_and_sweep)
+{
+    const char *sets[] = {"cluster.workers=6", "scheme.kind=hedged", "sweep.cluster.slots=1, 2"};
+    struct config *c = load_ok("[workload]\nkind = latency\n[cluster]\nworkers = 4\n"
+                               "[sweep]\nscheme.kind = uncoded, kofn\n",
+                               sets, 3);
+    cr_expect_str_eq(params_get(config_base(c), "cluster.workers"), "6");
+    cr_expect_eq(config_points(c), 2, "the scheme.kind axis is gone, the slots axis is new");
+    cr_expect_eq(config_axes(c), 1);
+    cr_expect_str_eq(config_axis_key(c, 0), "cluster.slots");
+    struct params *p;
+    int repeat;
+    char *key;
+    struct error err;
+    cr_assert_eq(config_point(c, 1, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(params_get(p, "scheme.kind"), "hedged");
+    cr_expect_str_eq(params_get(p, "cluster.slots"), "2");
+    cr_expect_not_null(strstr(config_text(c), "; --set cluster.workers=6\n"));
+    cr_expect_not_null(strstr(config_text(c), "workers = 4\n"));
+    params_free(p);
+    free(key);
+    config_free(c);
+}
+
+static void set_fails(const char *set, const char *msg)
+{
+    const char *path = write_ini("ok.ini", minimal);
+    struct config *c = NULL;
+    struct error err = {{0}};
+    cr_expect_eq(config_load(path, &set, 1, &c, &err), STRAG_EINPUT, "%s", set);
+    cr_expect_str_eq(err.msg, msg);
+    config_free(c);
+}
+
+Test(config, set_errors)
+{
+    set_fails("cluster.workers", "--set cluster.workers: expected section.key=value");
+    set_fails("workers=3", "--set workers=3: expected section.key=value");
+    set_fails("cluster.nope=1", "--set cluster.nope=1: unknown key 'cluster.nope'");
+    set_fails("cluster.workers=0", "--set cluster.workers=0: cluster.workers: must be >= 1");
+    set_fails("cluster.cancel=perhaps",
+              "--set cluster.cancel=perhaps: cluster.cancel: expected true or false, got 'perhaps'");
+    set_fails("sweep.cluster.workers=", "--set sweep.cluster.workers=: sweep of cluster.workers has no values");
+}
+
+/* ---- malformed files: each gives one exact line ---- */
+
+Test(config, unreadable_file)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/missing.ini", tmpdir);
+    struct config *c = NULL;
+    struct error err;
+    cr_expect_eq(config_load(path, NULL, 0, &c, &err), STRAG_EINPUT);
+    char want[600];
+    snprintf(want, sizeof want, "%s: cannot read: No such file or directory", path);
+    cr_expect_str_eq(err.msg, want);
+    cr_expect_eq(config_load(tmpdir, NULL, 0, &c, &err), STRAG_EINPUT);
+    snprintf(want, sizeof want, "%s: cannot read: Is a directory", tmpdir);
+    cr_expect_str_eq(err.msg, want);
+}
+
+Test(config, unknown_section)
+{
+    load_fails("[workload]\nkind = latency\n\n[clutser]\nworkers = 3\n", NULL, 0,
+               ":4: unknown section [clutser]");
+}
+
+Test(config, malformed_section_header)
+{
+    load_fails("[workload\nkind = latency\n", NULL, 0, ":1: malformed section header '[workload'");
+}
+
+Test(config, unknown_key)
+{
+    load_fails("[workload]\nkind = latency\n[cluster]\nworker = 3\n", NULL, 0,
+               ":4: unknown key 'worker' in [cluster]");
+}
+
+Test(config, key_outside_section)
+{
+    load_fails("workers = 3\n[workload]\nkind = latency\n", NULL, 0,
+               ":1: key 'workers' outside any section");
+}
+
+Test(config, duplicate_key)
+{
+    load_fails("[cluster]\nworkers = 3\n[workload]\nkind = latency\n[cluster]\n  workers = 4\n", NULL,
+               0, ":6: duplicate key 'workers' in [cluster] (first on line 2)");
+}
+
+Test(config, bad_int)
+{
+    load_fails("[workload]\nkind = latency\njobs = many\n", NULL, 0,
+               ":3: workload.jobs: expected an integer, got 'many'");
+}
+
+Test(config, bad_real)
+{
+    load_fails("[workload]\nkind = latency\n[cluster]\nnetwork_delay = 1.5ms\n", NULL, 0,
+               ":4: cluster.network_delay: expected a number, got '1.5ms'");
+}
+
+Test(config, out_of_range)
+{
+    load_fails("[workload]\nkind = latency\n[cluster]\nworkers = 0\n", NULL, 0,
+               ":4: cluster.workers: must be >= 1");
+    load_fails("[workload]\nkind = latency\nrate = 0\n", NULL, 0, ":3: workload.rate: must be > 0");
+}
+
+Test(config, bad_bool)
+{
+    load_fails("[workload]\nkind = latency\n[cluster]\ncancel = sometimes\n", NULL, 0,
+               ":4: cluster.cancel: expected true or false, got 'sometimes'");
+}
+
+Test(config, bad_enum)
+{
+    load_fails("[workload]\nkind = latencies\n", NULL, 0,
+               ":2: workload.kind: expected one of latency|inference|training, got 'latencies'");
+}
+
+Test(config, line_without_equals)
+{
+    load_fails("[workload]\nkind = latency\njobs 100\n", NULL, 0,
+               ":3: expected 'key = value' or '[section]', got 'jobs 100'");
+}
+
+Test(config, missing_required_key)
+{
+    load_fails("[cluster]\nworkers = 3\n", NULL, 0, ": missing required key workload.kind");
+    load_fails("[cluster]\nworkers = 3\n[workload]\njobs = 5\n", NULL, 0,
+               ":3: missing required key workload.kind");
+}
+
+Test(config, empty_sweep)
+{
+    load_fails("[workload]\nkind = latency\n[sweep]\ncluster.workers =\n", NULL, 0,
+               ":4: sweep of cluster.workers has no values");
+    load_fails("[workload]\nkind = latency\n[sweep]\ncluster.workers = 2,,3\n", NULL, 0,
+               ":4: sweep of cluster.workers has an empty value");
+}
+
+Test(config, sweep_of_unknown_key)
+{
+    load_fails("[workload]\nkind = latency\n[sweep]\ncluster.nodes = 2, 3\n", NULL, 0,
+               ":4: unknown key 'cluster.nodes' in [sweep]");
+    load_fails("[workload]\nkind = latency\n[sweep]\nworkers = 2, 3\n", NULL, 0,
+               ":4: unknown key 'workers' in [sweep]");
+}
+
+Test(config, sweep_value_checked)
+{
+    load_fails("[workload]\nkind = latency\n[sweep]\ncluster.workers = 2, 0\n", NULL, 0,
+               ":4: cluster.workers: must be >= 1");
+    load_fails("[workload]\nkind = latency\n[sweep]\ncluster.workers = 2, 3, 2\n", NULL, 0,
+               ":4: sweep of cluster.workers lists '2' twice");
+}
+
+Test(config, sweep_of_unsweepable_key)
+{
+    load_fails("[workload]\nkind = latency\n[sweep]\nexperiment.db = a.db, b.db\n", NULL, 0,
+               ":4: experiment.db cannot be swept");
+    load_fails("[workload]\nkind = latency\n[sweep]\ncluster.workers = 2\ncluster.workers = 3\n",
+               NULL, 0, ":5: duplicate key 'cluster.workers' in [sweep] (first on line 4)");
+}
+
+Test(config, unknown_scheme_lists_known_ones)
+{
+    const char *path = write_ini("bad.ini", "[workload]\nkind = latency\n[scheme]\nkind = magic\n");
+    struct config *c = NULL;
+    struct error err;
+    cr_expect_eq(config_load(path, NULL, 0, &c, &err), STRAG_EINPUT);
+    char want[600];
+    snprintf(want, sizeof want, "%s:4: scheme.kind: ", path);
+    cr_expect_eq(strncmp(err.msg, want, strlen(want)), 0, "%s", err.msg);
+}
+
+Test(config, path_resolve)
+{
+    char out[64];
+    cr_expect(config_path_resolve("/a/b", "c.csv", out, sizeof out));
+    cr_expect_str_eq(out, "/a/b/c.csv");
+    cr_expect(config_path_resolve("/a/b", "/abs/c.csv", out, sizeof out));
+    cr_expect_str_eq(out, "/abs/c.csv");
+    cr_expect(config_path_resolve(NULL, "c.csv", out, sizeof out));
+    cr_expect_str_eq(out, "c.csv");
+    cr_expect_not(config_path_resolve("/a", "0123456789012345678901234567890123456789"
+                                            "0123456789012345678901234567890123456789",
+                                      out, sizeof out));
+}

@@ -15,6 +15,26 @@
  * Calls for one worker come with non-decreasing iterations in a simulation;
  * sources with state across iterations (markov, replay) key on it, so
  * several tasks of one job on one worker see the same state.
+ *
+ * Files: the kinds are grouped one family per file: dist.c (the six i.i.d.
+ * kinds over one parametric sampler, also used for each markov state),
+ * markov.c, replay.c (with trace_csv.c, the CSV reader). Bimodal's base is
+ * shifted_exp(shift, rate) with shift 0 when unset.
+ *
+ * Markov: each worker's chain starts at iteration 0 in a state drawn from
+ * the stationary distribution and steps once per iteration (RNG_STATE
+ * stream), so its state at iteration t is a function of (seed, point key,
+ * worker, t) alone.
+ *
+ * Replay mapping rule (N simulated workers, a trace with W workers = its
+ * distinct worker ids in increasing order, and I iterations = its distinct
+ * iteration values in increasing order, numbered 0..I-1):
+ *   - simulated worker w replays trace worker w mod W (N <= W: the first N);
+ *   - copy c = w / W of a trace worker is shifted by c * I / ceil(N / W)
+ *     iterations (integer division), so copies are not identical;
+ *   - iteration t reads trace iteration (t + shift) mod I: the trace wraps;
+ *   - a missing (worker, iteration) cell repeats that worker's previous
+ *     present value (before its first present value: the first one).
  */
 #ifndef STRAG_LATENCY_H
 #define STRAG_LATENCY_H

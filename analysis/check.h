@@ -1,0 +1,49 @@
+/* check.h: regression check of a results database against a baseline (the
+ * engine of `stragsim check`, the command users put in CI).
+ *
+ * Every baseline run is matched to a run of the new database by point key
+ * (a hash of the canonical params, so the same config gives the same key),
+ * or failing that by its full params set (experiment.db and experiment.name
+ * excluded) and repeat. Every metric of the baseline run is compared:
+ * |new - baseline| <= atol + rtol * |baseline|, NaN equal to NaN. A baseline
+ * point missing from the new database, or a metric missing from its run, is a
+ * regression. */
+#ifndef STRAG_CHECK_H
+#define STRAG_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "analysis/results.h"
+
+/* A per-metric override of the relative tolerance, or `ignore`. */
+struct check_tolerance {
+    const char *metric;
+    double rtol;
+    bool ignore;
+};
+
+struct check_options {
+    double rtol, atol;
+    const struct check_tolerance *per_metric;
+    size_t nper_metric;
+};
+
+struct check_summary {
+    size_t points;      /* baseline points (runs) compared */
+    size_t metrics;     /* metric comparisons made */
+    size_t regressions; /* failed comparisons plus missing points */
+    size_t unmatched;   /* runs of the new database no baseline run matched */
+};
+
+/* Compares db with baseline and writes one line per regression to out:
+ *   "regression: <point>: <metric>: baseline <x>, new <y>, rel diff <d>"
+ *   "regression: <point>: missing from DB"
+ * where <point> lists the params that tell the baseline runs apart. A
+ * baseline without runs, or a --metric naming no baseline metric, is
+ * STRAG_EINPUT. */
+int check_compare(struct results *db, struct results *baseline, const struct check_options *opt,
+                  FILE *out, struct check_summary *sum, struct error *err);
+
+#endif

@@ -1,0 +1,45 @@
+/* report.h: the table `stragsim report` prints from a results database: one
+ * row per run, the params that tell runs apart, then metrics; as an aligned
+ * text table, RFC 4180 CSV or GitHub markdown. */
+#ifndef STRAG_REPORT_H
+#define STRAG_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "analysis/results.h"
+
+enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_MARKDOWN };
+
+/* Keeps runs whose param `key` equals `value` (as text, or as numbers when
+ * both are numbers; key "repeat" is the run's repeat). Filters on the same key
+ * are alternatives (OR), filters on different keys must all hold (AND). */
+struct report_filter {
+    const char *key, *value;
+};
+
+struct report_options {
+    enum report_format format;
+    const char *const *metrics; /* metric columns; NULL: the default set */
+    size_t nmetrics;
+    const char *const *params;  /* param columns ("repeat" allowed); NULL: those that vary */
+    size_t nparams;
+    const struct report_filter *where;
+    size_t nwhere;
+};
+
+/* Prints the report of the runs in r to out. An unknown metric, param or
+ * filter key is STRAG_EINPUT with one line "stragsim report: ...". */
+int report_write(struct results *r, const struct report_options *opt, FILE *out,
+                 struct error *err);
+
+/* The param keys that tell these runs apart: "scheme.kind" first when any run
+ * has it, then every key whose value differs between runs (a key missing
+ * from some runs differs), in first-seen order. *repeat_varies says whether
+ * the runs differ in repeat. The keys point into the runs' params; the
+ * caller frees the array. Returns 0, or -1 when out of memory. */
+int report_varying_params(const struct results_run *const *runs, size_t nruns, const char ***keys,
+                          size_t *nkeys, bool *repeat_varies);
+
+#endif

@@ -1,0 +1,120 @@
+/* layers.h: the neural-network layers, each a forward/backward pair.
+ *
+ * Everything is float32 and row-major; images are (B,C,H,W) (NCHW, the
+ * PyTorch layout, so weights line up with torchvision-style tensors). Each
+ * function says the shapes of its arguments in its comment. The conventions,
+ * after llm.c:
+ *   - forward writes `out` (never reads it);
+ *   - backward WRITES the input gradient `dinp` (overwrites; pass NULL to skip
+ *     it, e.g. for a first layer) and ACCUMULATES (+=) into parameter
+ *     gradients (`dweight`, `dbias`), so gradients of several batches or
+ *     workers can be summed before an optimiser step;
+ *   - no function allocates: scratch (im2col columns) is passed in, sized
+ *     by conv2d_col_size.
+ * Dense and conv2d run on cblas_sgemm; the number of threads is whatever the
+ * caller gave OpenBLAS (openblas_set_num_threads). Nothing here spawns
+ * threads of its own. Flatten has no function: in row-major order (B,C,H,W)
+ * already is (B,C*H*W), so the model treats it as a view.
+ *
+ * This file knows nothing about models, optimisers or data sets.
+ */
+#ifndef STRAG_LAYERS_H
+#define STRAG_LAYERS_H
+
+#include <stddef.h>
+
+/* ---- dense (fully connected): out = inp weight^T + bias ---- */
+
+// inp is (B,C), weight is (OC,C), bias is (OC) or NULL, out is (B,OC)
+void dense_forward(float *out, const float *inp, const float *weight, const float *bias,
+                   int B, int C, int OC);
+// dout is (B,OC); dinp (B,C) is written (NULL: skipped); dweight (OC,C) and
+// dbias (OC, or NULL) are accumulated
+void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                    const float *inp, const float *weight, int B, int C, int OC);
+
+/* ---- conv2d: square kernels, equal stride and zero padding on both axes ---- */
+
+struct conv2d_dims {
+    int C, H, W;    /* input channels and size */
+    int OC, K;      /* output channels, kernel size (K x K) */
+    int stride, pad;
+    int OH, OW;     /* output size: (H + 2 pad - K) / stride + 1 */
+    /* column layout (set by conv2d_dims_make, used by layers_conv.c): each
+     * output row is PITCH columns wide, PITCH >= OW; PC = OH * PITCH */
+    int HP, WP;     /* padded input size (H + 2 pad, W + 2 pad) */
+    int PITCH, PC;
+};
+
+/* Fills d (including OH, OW). Returns 0, or -1 if the kernel does not fit. */
+int conv2d_dims_make(struct conv2d_dims *d, int C, int H, int W, int OC, int K, int stride, int pad);
+
+/* Floats of im2col scratch that conv2d_forward/backward need for a batch of B. */
+size_t conv2d_col_size(const struct conv2d_dims *d, int B);
+
+// inp is (B,C,H,W), weight is (OC,C,K,K), bias is (OC) or NULL,
+// out is (B,OC,OH,OW); col is scratch of conv2d_col_size(d, B) floats.
+// im2col of the batch, then GEMMs; on return col holds the im2col of inp
+// (conv2d_backward can reuse it: pass col_ready = 1).
+void conv2d_forward(float *out, float *col, const float *inp, const float *weight,
+                    const float *bias, const struct conv2d_dims *d, int B);
+// dout is (B,OC,OH,OW); dinp (B,C,H,W) is written (NULL: skipped); dweight
+// (OC,C,K,K) and dbias (OC, or NULL) are accumulated. col is scratch of
+// conv2d_col_size(d, B) floats; if col_ready it already holds im2col(inp)
+// from conv2d_forward on the same input, and it is clobbered either way.
+// dcol is scratch of the same size (only used when dinp is not NULL).
+void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, float *col, int col_ready,
+                     float *dcol, const struct conv2d_dims *d, int B);
+
+/* ---- pooling: K x K windows with stride S, no padding ---- */
+
+/* Output size of a pool over n pixels: (n - K) / S + 1. */
+int pool_out_size(int n, int K, int S);
+
+// inp is (B,C,H,W), out is (B,C,OH,OW): the max of each window
+void maxpool_forward(float *out, const float *inp, int B, int C, int H, int W, int K, int S);
+// dout and out are (B,C,OH,OW), inp is (B,C,H,W): the forward's input and
+// output. dinp (B,C,H,W) is written: each window's gradient goes to the
+// first element (row-major) equal to the window's max. Recomputing the argmax
+// here keeps forward a pure, vectorisable max (inference never pays for it).
+void maxpool_backward(float *dinp, const float *dout, const float *inp, const float *out, int B,
+                      int C, int H, int W, int K, int S);
+// inp is (B,C,H,W), out is (B,C,OH,OW): the mean of each window
+void avgpool_forward(float *out, const float *inp, int B, int C, int H, int W, int K, int S);
+// dout is (B,C,OH,OW); dinp (B,C,H,W) is written
+void avgpool_backward(float *dinp, const float *dout, int B, int C, int H, int W, int K, int S);
+
+/* ---- element-wise activations over N floats (any shape) ----
+ * Forward may run in place (out == inp). ReLU and tanh backward need only
+ * the forward OUTPUT, so an in-place forward loses nothing; square needs
+ * the input. Backward may run in place too (dinp == dout). */
+
+void relu_forward(float *out, const float *inp, size_t N);
+void relu_backward(float *dinp, const float *dout, const float *out, size_t N);
+void tanh_forward(float *out, const float *inp, size_t N);
+void tanh_backward(float *dinp, const float *dout, const float *out, size_t N);
+/* x^2: an exact polynomial activation (Lagrange coded computing needs one) */
+void square_forward(float *out, const float *inp, size_t N);
+void square_backward(float *dinp, const float *dout, const float *inp, size_t N);
+
+/* ---- softmax cross-entropy (the loss of every classifier here) ---- */
+
+// logits is (B,V), labels (B) in [0,V); probs (B,V) receives the softmax and
+// losses (B, or NULL) the per-example loss -log p[label]. Returns the mean
+// loss over the batch (accumulated in double).
+float crossentropy_forward(float *losses, float *probs, const float *logits, const int *labels,
+                           int B, int V);
+// gradient of (scale * sum of losses) w.r.t. the logits: dlogits (B,V) is
+// written with scale * (probs - onehot(labels)); scale = 1/B for the mean loss
+void crossentropy_backward(float *dlogits, const float *probs, const int *labels, int B, int V,
+                           float scale);
+
+/* ---- mean squared error (regression targets: parity models, decoders) ---- */
+
+// out and target are (N); returns sum((out - target)^2) / N
+float mse_forward(const float *out, const float *target, size_t N);
+// dout (N) is written with scale * 2 (out - target); scale = 1/N for the mean
+void mse_backward(float *dout, const float *out, const float *target, size_t N, float scale);
+
+#endif

@@ -1,0 +1,258 @@
+/* layers_conv.c: 2-D convolution as im2col + cblas_sgemm.
+ *
+ * The batch is unrolled into a column matrix col (C*K*K, B*PC; row stride
+ * conv2d_ld) so each pass
+ * is one large GEMM that OpenBLAS can split across its threads:
+ *   forward:  tmp (OC, B*PC) = weight (OC, CKK) col       then tmp -> out (B,OC,OH,OW) + bias
+ *   backward: tmp (OC, B*PC) = dout, channel-major
+ *             dweight (OC, CKK) += tmp col^T
+ *             dcol (CKK, B*PC) = weight^T tmp              then col2im -> dinp
+ * (CKK = C*K*K.) For stride 1 the columns use the "wide" layout: an output
+ * row is WP (padded input width) columns, not OW, so the im2col row of one
+ * kernel tap (c,ky,kx) in one image is a single contiguous slice of the
+ * padded input plane, starting at ky*WP + kx. That turns ~OH short copies
+ * into one long one (im2col was a third of the forward time) at the price
+ * of WP-OW wasted GEMM columns per row, which are never copied out and get
+ * zero gradient. Strides above 1 use the classic layout (PITCH = OW).
+ * Forward runs in chunks of images so a chunk's columns stay in cache from
+ * im2col through OpenBLAS's packing to the crop. The im2col, crop and
+ * transpose loops are plain single-threaded loops; this file starts no
+ * threads. Scratch comes from the caller (conv2d_col_size).
+ */
+#include <cblas.h>
+#include <string.h>
+
+#include "models/layers.h"
+
+int conv2d_dims_make(struct conv2d_dims *d, int C, int H, int W, int OC, int K, int stride, int pad)
+{
+    if (C < 1 || H < 1 || W < 1 || OC < 1 || K < 1 || stride < 1 || pad < 0)
+        return -1;
+    if (H + 2 * pad < K || W + 2 * pad < K)
+        return -1;
+    *d = (struct conv2d_dims){ .C = C, .H = H, .W = W, .OC = OC, .K = K, .stride = stride,
+                               .pad = pad, .OH = (H + 2 * pad - K) / stride + 1,
+                               .OW = (W + 2 * pad - K) / stride + 1,
+                               .HP = H + 2 * pad, .WP = W + 2 * pad };
+    d->PITCH = stride == 1 ? d->WP : d->OW;
+    d->PC = d->OH * d->PITCH;
+    return 0;
+}
+
+/* Row stride of the column matrices: B*PC rounded up to an ODD number of
+ * 64-byte lines. With B*PC a multiple of a large power of two (256 images),
+ * rows would otherwise all map to the same cache sets, and im2col, packing
+ * and the crop would thrash (measured: it doubled the copy time). */
+static size_t conv2d_ld(const struct conv2d_dims *d, int B)
+{
+    size_t lines = ((size_t)B * d->PC + 15) / 16;
+    return (lines | 1) * 16;
+}
+
+size_t conv2d_col_size(const struct conv2d_dims *d, int B)
+{
+    // col or dcol (CKK, ld), then tmp (OC, ld), then a padded input or input
+    // gradient (B, C, HP, WP)
+    return ((size_t)d->C * d->K * d->K + (size_t)d->OC) * conv2d_ld(d, B) +
+           (size_t)B * d->C * d->HP * d->WP;
+}
+
+/* Where the padded-input scratch starts inside col / dcol. */
+static float *conv2d_pad_scratch(float *col, const struct conv2d_dims *d, int B)
+{
+    return col + ((size_t)d->C * d->K * d->K + (size_t)d->OC) * conv2d_ld(d, B);
+}
+
+// inp is (B,C,H,W), xpad is (B,C,HP,WP): inp with pad zeros around each plane
+static void conv2d_pad(float *xpad, const float *inp, const struct conv2d_dims *d, int B)
+{
+    const size_t planes = (size_t)B * d->C;
+    for (size_t p = 0; p < planes; p++) {
+        float *dst = xpad + p * d->HP * d->WP;
+        const float *src = inp + p * d->H * d->W;
+        memset(dst, 0, sizeof(float) * (size_t)d->pad * d->WP);
+        for (int y = 0; y < d->H; y++) {
+            float *row = dst + (size_t)(y + d->pad) * d->WP;
+            memset(row, 0, sizeof(float) * (size_t)d->pad);
+            memcpy(row + d->pad, src + (size_t)y * d->W, sizeof(float) * (size_t)d->W);
+            memset(row + d->pad + d->W, 0, sizeof(float) * (size_t)d->pad);
+        }
+        memset(dst + (size_t)(d->pad + d->H) * d->WP, 0, sizeof(float) * (size_t)d->pad * d->WP);
+    }
+}
+
+// stride 1, xpad is (B,C,HP,WP), col is (CKK, ld) from column 0:
+// col[(c,ky,kx)][b*PC + j] = xpad[b][c][ky*WP + kx + j] for j < (OH-1)*WP + OW
+// (the tail, which would run past the plane, is zero)
+static void im2col_wide(float *col, size_t ld, const float *xpad, const struct conv2d_dims *d, int B)
+{
+    const int K = d->K;
+    const size_t plane = (size_t)d->HP * d->WP, span = (size_t)(d->OH - 1) * d->WP + d->OW;
+    for (int c = 0; c < d->C; c++) {
+        for (int ky = 0; ky < K; ky++) {
+            for (int kx = 0; kx < K; kx++) {
+                float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
+                for (int b = 0; b < B; b++) {
+                    const float *src = xpad + ((size_t)b * d->C + c) * plane + (size_t)ky * d->WP + kx;
+                    float *dst = row + (size_t)b * d->PC;
+                    memcpy(dst, src, sizeof(float) * span);
+                    memset(dst + span, 0, sizeof(float) * ((size_t)d->PC - span));
+                }
+            }
+        }
+    }
+}
+
+// any stride, classic layout: col[(c,ky,kx)][b*PC + oy*OW + ox] =
+// xpad[b][c][oy*s + ky][ox*s + kx]
+static void im2col_strided(float *col, size_t ld, const float *xpad, const struct conv2d_dims *d, int B)
+{
+    const int K = d->K, S = d->stride;
+    const size_t plane = (size_t)d->HP * d->WP;
+    for (int c = 0; c < d->C; c++) {
+        for (int ky = 0; ky < K; ky++) {
+            for (int kx = 0; kx < K; kx++) {
+                float *row = col + ((size_t)(c * K + ky) * K + kx) * ld;
+                for (int b = 0; b < B; b++) {
+                    const float *src = xpad + ((size_t)b * d->C + c) * plane + (size_t)ky * d->WP + kx;
+                    float *dst = row + (size_t)b * d->PC;
+                    for (int oy = 0; oy < d->OH; oy++)
+                        for (int ox = 0; ox < d->OW; ox++)
+                            dst[oy * d->OW + ox] = src[(size_t)oy * S * d->WP + (size_t)ox * S];
+                }
+            }
+        }
+    }
+}
+
+// im2col of images [b0, b0+nb) into columns [b0*PC, (b0+nb)*PC) of col (CKK, ld)
+static void im2col(float *col, size_t ld, const float *inp, float *xpad, const struct conv2d_dims *d,
+                   int b0, int nb)
+{
+    const float *src = inp + (size_t)b0 * d->C * d->H * d->W;
+    if (d->pad > 0) {
+        float *chunk = xpad + (size_t)b0 * d->C * d->HP * d->WP;
+        conv2d_pad(chunk, src, d, nb);
+        src = chunk;
+    }
+    float *dst = col + (size_t)b0 * d->PC;
+    if (d->stride == 1)
+        im2col_wide(dst, ld, src, d, nb);
+    else
+        im2col_strided(dst, ld, src, d, nb);
+}
+
+// the adjoint of im2col: dxpad (B,C,HP,WP) = sum over the columns that read each pixel
+static void col2im(float *dxpad, const float *dcol, const struct conv2d_dims *d, int B)
+{
+    const int K = d->K, S = d->stride;
+    const size_t plane = (size_t)d->HP * d->WP, ld = conv2d_ld(d, B);
+    const size_t span = (size_t)(d->OH - 1) * d->WP + d->OW;
+    memset(dxpad, 0, sizeof(float) * (size_t)B * d->C * plane);
+    for (int c = 0; c < d->C; c++) {
+        for (int ky = 0; ky < K; ky++) {
+            for (int kx = 0; kx < K; kx++) {
+                const float *row = dcol + ((size_t)(c * K + ky) * K + kx) * ld;
+                for (int b = 0; b < B; b++) {
+                    float *dst = dxpad + ((size_t)b * d->C + c) * plane + (size_t)ky * d->WP + kx;
+                    const float *src = row + (size_t)b * d->PC;
+                    if (S == 1) {
+                        // wasted columns carry zero gradient, so one long add is exact
+                        for (size_t j = 0; j < span; j++)
+                            dst[j] += src[j];
+                    } else {
+                        for (int oy = 0; oy < d->OH; oy++)
+                            for (int ox = 0; ox < d->OW; ox++)
+                                dst[(size_t)oy * S * d->WP + (size_t)ox * S] += src[oy * d->OW + ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Images per im2col + GEMM step in forward: about 256 KiB of columns, so a
+ * chunk stays in L2 between im2col, OpenBLAS's packing and the crop. */
+static int conv2d_chunk(const struct conv2d_dims *d)
+{
+    size_t per_image = (size_t)(d->C * d->K * d->K + d->OC) * d->PC * sizeof(float);
+    int n = (int)((256u << 10) / per_image);
+    return n < 1 ? 1 : n;
+}
+
+void conv2d_forward(float *out, float *col, const float *inp, const float *weight,
+                    const float *bias, const struct conv2d_dims *d, int B)
+{
+    // inp is (B,C,H,W), weight is (OC,C,K,K), bias is (OC) or NULL, out is (B,OC,OH,OW)
+    const int CKK = d->C * d->K * d->K, P = d->OH * d->OW;
+    const size_t ld = conv2d_ld(d, B);
+    float *tmp = col + (size_t)CKK * ld; // (OC, B*PC)
+    float *xpad = conv2d_pad_scratch(col, d, B);
+    const int chunk = conv2d_chunk(d);
+    for (int b0 = 0; b0 < B; b0 += chunk) {
+        int nb = B - b0 < chunk ? B - b0 : chunk;
+        size_t c0 = (size_t)b0 * d->PC;
+        im2col(col, ld, inp, xpad, d, b0, nb);
+        // most of the running time is spent here
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->OC, nb * d->PC, CKK, 1.0f,
+                    weight, CKK, col + c0, (int)ld, 0.0f, tmp + c0, (int)ld);
+        // crop the wasted columns, add the bias, and go back to (B,OC,OH,OW)
+        for (int b = b0; b < b0 + nb; b++) {
+            for (int o = 0; o < d->OC; o++) {
+                const float *src = tmp + (size_t)o * ld + (size_t)b * d->PC;
+                float *dst = out + ((size_t)b * d->OC + o) * P;
+                const float bo = bias ? bias[o] : 0.0f;
+                for (int oy = 0; oy < d->OH; oy++)
+                    for (int ox = 0; ox < d->OW; ox++)
+                        dst[oy * d->OW + ox] = src[oy * d->PITCH + ox] + bo;
+            }
+        }
+    }
+}
+
+void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, float *col, int col_ready,
+                     float *dcol, const struct conv2d_dims *d, int B)
+{
+    // dout is (B,OC,OH,OW), inp and dinp are (B,C,H,W), weight and dweight are (OC,C,K,K)
+    const int CKK = d->C * d->K * d->K, P = d->OH * d->OW;
+    const size_t ld = conv2d_ld(d, B);
+    float *tmp = col + (size_t)CKK * ld; // dout channel-major, wide: (OC, B*PC)
+    if (!col_ready)
+        im2col(col, ld, inp, conv2d_pad_scratch(col, d, B), d, 0, B);
+    for (int o = 0; o < d->OC; o++) {
+        double sum = 0.0;
+        for (int b = 0; b < B; b++) {
+            const float *src = dout + ((size_t)b * d->OC + o) * P;
+            float *dst = tmp + (size_t)o * ld + (size_t)b * d->PC;
+            float part = 0.0f;
+            memset(dst, 0, sizeof(float) * (size_t)d->PC); // wasted columns: zero gradient
+            for (int oy = 0; oy < d->OH; oy++) {
+                for (int ox = 0; ox < d->OW; ox++) {
+                    float g = src[oy * d->OW + ox];
+                    dst[oy * d->PITCH + ox] = g;
+                    part += g;
+                }
+            }
+            sum += part;
+        }
+        if (dbias)
+            dbias[o] += (float)sum;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->OC, CKK, (int)ld, 1.0f, tmp, (int)ld,
+                col, (int)ld, 1.0f, dweight, CKK);
+    if (!dinp)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, (int)ld, d->OC, 1.0f, weight, CKK,
+                tmp, (int)ld, 0.0f, dcol, (int)ld);
+    float *dxpad = d->pad > 0 ? conv2d_pad_scratch(dcol, d, B) : dinp;
+    col2im(dxpad, dcol, d, B);
+    if (d->pad > 0) {
+        // crop the padding off the gradient
+        const size_t planes = (size_t)B * d->C;
+        for (size_t p = 0; p < planes; p++)
+            for (int y = 0; y < d->H; y++)
+                memcpy(dinp + (p * d->H + y) * d->W,
+                       dxpad + (p * d->HP + y + d->pad) * d->WP + d->pad, sizeof(float) * (size_t)d->W);
+    }
+}

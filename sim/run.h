@@ -1,0 +1,40 @@
+/* run.h: the sweep run loop behind `stragsim run`: load the config, validate
+ * every point (building its latency source, scheme and arrival process, then
+ * freeing them) before the database is even opened, then run each point and
+ * write it in one transaction.
+ *
+ * It prints progress (one line per finished point) to `progress` when that is
+ * not NULL, and nothing else: errors go back through struct error.
+ */
+#ifndef STRAG_RUN_H
+#define STRAG_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sim/error.h"
+
+struct run_options {
+    const char *config_path;
+    const char *db_path;     /* -o; NULL: experiment.db, else "results.db" */
+    const char *const *sets; /* --set section.key=value, in order */
+    size_t nsets;
+    bool resume;             /* skip points already in the database */
+    FILE *progress;          /* NULL: quiet */
+    /* Set asynchronously (a signal handler) to stop after the current point. */
+    volatile sig_atomic_t *stop;
+};
+
+struct run_summary {
+    size_t points;   /* points of the config */
+    size_t skipped;  /* already in the database (--resume) */
+    size_t written;  /* run and written now */
+    bool stopped;    /* *stop was raised before every point was run */
+    char db_path[4096];
+};
+
+int run_experiment(const struct run_options *o, struct run_summary *summary, struct error *err);
+
+#endif

@@ -1,0 +1,280 @@
+/* replay.c: replaying a measured trace keyed by (worker, iteration). A task
+ * of cost c on worker w at iteration t takes c * value * latency.scale,
+ * where value is the trace's cell for (the trace worker w maps to, the trace
+ * iteration t maps to). Rows are never resampled independently: a simulated
+ * worker follows one trace worker through the iterations, so persistent
+ * stragglers stay persistent.
+ *
+ * The trace: the columns latency.worker_column, latency.iteration_column,
+ * latency.value_column (header name or 1-based number). Trace workers are
+ * the distinct worker ids in increasing order (W of them), trace iterations
+ * the distinct iteration values in increasing order, numbered 0..I-1.
+ *
+ * Missing cells (a worker absent from an iteration) repeat that worker's
+ * previous present value; before its first present value, the first one.
+ * A row repeating a (worker, iteration) with the same value is ignored; a
+ * different value is an error.
+ *
+ * Mapping N simulated workers onto W trace workers: simulated worker w
+ * replays trace worker w mod W, shifted by offset(w) iterations, where copy
+ * c = w / W has offset c * I / ceil(N / W) (integer division), so copies of
+ * one trace worker are not identical. N <= W: the first N trace workers,
+ * offset 0. Iteration t of the simulation reads trace iteration
+ * (t + offset(w)) mod I: the trace wraps around.
+ *
+ * No randomness: the same trace and mapping give the same durations for
+ * every seed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "traces/latency_impl.h"
+#include "traces/trace_csv.h"
+
+/* Bound on the dense W x I matrix (512 MB of doubles). */
+#define REPLAY_MAX_CELLS (1 << 26)
+
+struct replay_source {
+    struct latency_source base;
+    double scale;       /* latency.scale */
+    size_t iterations;  /* I */
+    double *values;     /* [W][I] row-major, gaps filled */
+    const double **row; /* [workers] the trace row each simulated worker replays */
+    uint64_t *offset;   /* [workers] iteration offset of each simulated worker */
+};
+
+static double replay_draw(struct latency_source *s, int worker, uint64_t iteration, double cost)
+{
+    struct replay_source *r = (struct replay_source *)s;
+    return cost * r->scale * r->row[worker][(iteration + r->offset[worker]) % r->iterations];
+}
+
+/* Long-run mean of a unit-cost draw: every simulated worker cycles through
+ * all I iterations of its trace row. */
+static double replay_mean(const struct latency_source *s)
+{
+    const struct replay_source *r = (const struct replay_source *)s;
+    double sum = 0;
+    for (int w = 0; w < s->workers; w++)
+        for (size_t i = 0; i < r->iterations; i++)
+            sum += r->row[w][i];
+    return r->scale * sum / ((double)s->workers * (double)r->iterations);
+}
+
+static void replay_free(struct latency_source *s)
+{
+    struct replay_source *r = (struct replay_source *)s;
+    free(r->values);
+    free(r->row);
+    free(r->offset);
+    free(r);
+}
+
+static const struct latency_ops replay_ops = {replay_draw, replay_mean, replay_free};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts and deduplicates x[n] in place; returns the number of distinct values. */
+static size_t sort_unique(double *x, size_t n)
+{
+    qsort(x, n, sizeof *x, cmp_double);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || x[i] != x[m - 1])
+            x[m++] = x[i];
+    return m;
+}
+
+static size_t index_of(const double *sorted, size_t n, double x)
+{
+    const double *hit = bsearch(&x, sorted, n, sizeof *sorted, cmp_double);
+    return (size_t)(hit - sorted);
+}
+
+/* The trace as a dense matrix: columns already parsed into per-row numbers. */
+struct replay_trace {
+    size_t rows;
+    const double *worker, *iteration, *value; /* [rows] */
+    const int *lines;                         /* [rows] */
+    const char *path;
+};
+
+/* Builds values[W][I] (gaps filled, see the top comment). */
+static int replay_matrix(const struct replay_trace *tr, double **values, size_t *nworkers,
+                         size_t *niterations, struct error *err)
+{
+    size_t n = tr->rows;
+    double *ids = malloc(n * sizeof *ids), *its = malloc(n * sizeof *its);
+    int *first_line = NULL;
+    double *v = NULL;
+    int rc = 0;
+    if (!ids || !its) {
+        rc = error_fail(err, "latency: out of memory");
+        goto done;
+    }
+    memcpy(ids, tr->worker, n * sizeof *ids);
+    memcpy(its, tr->iteration, n * sizeof *its);
+    size_t W = sort_unique(ids, n), I = sort_unique(its, n);
+    if (W * I > REPLAY_MAX_CELLS) { /* I <= n and W <= n, so no overflow */
+        rc = error_at(err, tr->path, 0,
+                      "%zu workers x %zu distinct iterations is too sparse a trace (more than "
+                      "%d cells); workers should share iteration values",
+                      W, I, REPLAY_MAX_CELLS);
+        goto done;
+    }
+    v = malloc(W * I * sizeof *v);
+    first_line = calloc(W * I, sizeof *first_line); /* 0: cell not seen yet */
+    if (!v || !first_line) {
+        rc = error_fail(err, "latency: out of memory");
+        goto done;
+    }
+    for (size_t r = 0; r < n; r++) {
+        size_t cell = index_of(ids, W, tr->worker[r]) * I + index_of(its, I, tr->iteration[r]);
+        if (first_line[cell]) {
+            if (v[cell] == tr->value[r])
+                continue; /* a repeated identical row (job_2 has one) */
+            rc = error_at(err, tr->path, tr->lines[r],
+                          "worker %.0f at iteration %.17g has a second, different value %.17g "
+                          "(first %.17g at line %d)",
+                          tr->worker[r], tr->iteration[r], tr->value[r], v[cell],
+                          first_line[cell]);
+            goto done;
+        }
+        first_line[cell] = tr->lines[r];
+        v[cell] = tr->value[r];
+    }
+    for (size_t w = 0; w < W; w++) {
+        double *row = v + w * I;
+        const int *seen = first_line + w * I;
+        size_t first = 0;
+        while (!seen[first]) /* every trace worker has at least one row */
+            first++;
+        for (size_t i = 0; i < I; i++)
+            if (!seen[i])
+                row[i] = i < first ? row[first] : row[i - 1];
+    }
+    *values = v;
+    v = NULL;
+    *nworkers = W;
+    *niterations = I;
+done:
+    free(ids);
+    free(its);
+    free(first_line);
+    free(v);
+    return rc;
+}
+
+/* Reads the three columns of the trace file and builds the matrix. */
+static int replay_load(const struct params *p, const char *path, double **values,
+                       size_t *nworkers, size_t *niterations, struct error *err)
+{
+    static const char *const column_keys[3] = {
+        "latency.worker_column", "latency.iteration_column", "latency.value_column"};
+    static const unsigned checks[3] = {TRACE_CSV_NONNEG | TRACE_CSV_INTEGER, 0,
+                                       TRACE_CSV_NONNEG};
+    const char *spec[3];
+    int col[3];
+    for (int k = 0; k < 3; k++) {
+        int rc = latency_param_string(p, column_keys[k], "latency.kind", "replay", true,
+                                      &spec[k], err);
+        if (rc)
+            return rc;
+    }
+
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return error_at_key(err, p, "latency.file", "cannot open '%s': %s", path,
+                            strerror(errno));
+    struct trace_csv *t;
+    int rc = trace_csv_read_file(f, path, &t, err);
+    fclose(f);
+    if (rc)
+        return rc;
+
+    double *num[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3 && !rc; k++) {
+        rc = trace_csv_column(t, spec[k], column_keys[k], &col[k], err);
+        for (int j = 0; j < k && !rc; j++)
+            if (col[j] == col[k])
+                rc = error_at_key(err, p, column_keys[k], "same column (%d) as %s", col[k] + 1,
+                                  column_keys[j]);
+    }
+    for (int k = 0; k < 3 && !rc; k++) {
+        if (!(num[k] = malloc(t->nrows * sizeof *num[k])))
+            rc = error_fail(err, "latency: out of memory");
+        else
+            rc = trace_csv_numbers(t, col[k], checks[k], num[k], err);
+    }
+    if (!rc) {
+        struct replay_trace tr = {t->nrows, num[0], num[1], num[2], t->lines, path};
+        rc = replay_matrix(&tr, values, nworkers, niterations, err);
+    }
+    for (int k = 0; k < 3; k++)
+        free(num[k]);
+    trace_csv_free(t);
+    return rc;
+}
+
+static int replay_create(const struct params *p, const char *config_dir, int workers,
+                         uint64_t seed, uint64_t point_key, struct latency_source **out,
+                         struct error *err)
+{
+    (void)seed; /* a replay is the same for every seed */
+    (void)point_key;
+    *out = NULL;
+    const char *file;
+    double scale;
+    int rc;
+    if ((rc = latency_param_string(p, "latency.file", "latency.kind", "replay", true, &file,
+                                   err)) ||
+        (rc = latency_param_real(p, "latency.scale", "latency.kind", "replay", true, 1.0,
+                                 &scale, err)))
+        return rc;
+
+    /* Relative paths are relative to the config file's directory. */
+    char *path;
+    if (file[0] == '/' || !config_dir || !config_dir[0])
+        path = strdup(file);
+    else if (asprintf(&path, "%s/%s", config_dir, file) < 0)
+        path = NULL;
+    if (!path)
+        return error_fail(err, "latency: out of memory");
+
+    struct replay_source *r = calloc(1, sizeof *r);
+    size_t W = 0, I = 0;
+    if (!r) {
+        free(path);
+        return error_fail(err, "latency: out of memory");
+    }
+    *r = (struct replay_source){.base = {&replay_ops, workers}, .scale = scale};
+    rc = replay_load(p, path, &r->values, &W, &I, err);
+    free(path);
+    if (!rc) {
+        r->iterations = I;
+        r->row = malloc((size_t)workers * sizeof *r->row);
+        r->offset = malloc((size_t)workers * sizeof *r->offset);
+        if (!r->row || !r->offset)
+            rc = error_fail(err, "latency: out of memory");
+    }
+    if (rc) {
+        replay_free(&r->base);
+        return rc;
+    }
+    size_t copies = ((size_t)workers + W - 1) / W; /* ceil(N / W) */
+    for (size_t w = 0; w < (size_t)workers; w++) {
+        r->row[w] = r->values + (w % W) * I;
+        r->offset[w] = (uint64_t)((w / W) * I / copies);
+    }
+    *out = &r->base;
+    return 0;
+}
+
+const struct latency_kind latency_replay = {
+    "replay", "CSV trace keyed by (worker, iteration), worker identity kept", replay_create};

@@ -1,0 +1,235 @@
+/* trace_csv.c: reading a header + rows CSV trace into text cells, and
+ * turning columns into validated numbers (see trace_csv.h). Knows nothing
+ * about workers or iterations: replay.c gives the columns their meaning.
+ */
+#include "traces/trace_csv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = 0;
+    return s;
+}
+
+static int count_fields(const char *line)
+{
+    int n = 1;
+    for (; *line; line++)
+        n += *line == ',';
+    return n;
+}
+
+/* Splits a line in place into exactly n fields (the caller counted them). */
+static void split_fields(char *line, char **fields, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *comma = strchr(line, ',');
+        if (comma)
+            *comma = 0;
+        fields[i] = trim(line);
+        line = comma ? comma + 1 : line + strlen(line);
+    }
+}
+
+static char *read_all(FILE *f, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        char *nb = realloc(buf, cap *= 2);
+        if (!nb)
+            free(buf);
+        buf = nb;
+    }
+    if (buf)
+        buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+void trace_csv_free(struct trace_csv *t)
+{
+    if (!t)
+        return;
+    free(t->path);
+    free(t->names);
+    free(t->cells);
+    free(t->lines);
+    free(t->text);
+    free(t);
+}
+
+int trace_csv_read(const char *path, struct trace_csv **out, struct error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return error_at(err, path, 0, "cannot open: %s", strerror(errno));
+    int rc = trace_csv_read_file(f, path, out, err);
+    fclose(f);
+    return rc;
+}
+
+int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struct error *err)
+{
+    *out = NULL;
+    struct trace_csv *t = calloc(1, sizeof *t);
+    size_t len;
+    if (!t || !(t->path = strdup(path)) || !(t->text = read_all(f, &len))) {
+        trace_csv_free(t);
+        return error_fail(err, "%s: out of memory", path);
+    }
+    if (ferror(f)) {
+        trace_csv_free(t);
+        return error_at(err, path, 0, "read error");
+    }
+    /* Upper bound on data rows: one per '\n', plus a last unterminated line. */
+    size_t maxrows = 1;
+    for (size_t i = 0; i < len; i++)
+        maxrows += t->text[i] == '\n';
+    t->lines = malloc(maxrows * sizeof *t->lines);
+    if (!t->lines) {
+        trace_csv_free(t);
+        return error_fail(err, "%s: out of memory", path);
+    }
+
+    size_t capcells = 0;
+    int lineno = 0;
+    for (char *line = t->text, *next; line; line = next) {
+        lineno++;
+        char *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : NULL;
+        if (nl)
+            *nl = 0;
+        if (nl == NULL && *line == 0)
+            break; /* end of a file that ends in a newline */
+        char *body = trim(line);
+        if (!*body)
+            continue; /* blank line */
+        int n = count_fields(body);
+        if (!t->names) {
+            t->header_line = lineno;
+            t->ncols = n;
+            if (!(t->names = malloc((size_t)n * sizeof *t->names)))
+                goto oom;
+            split_fields(body, t->names, n);
+            continue;
+        }
+        if (n != t->ncols) {
+            int rc = error_at(err, path, lineno, "expected %d fields as in the header, got %d",
+                              t->ncols, n);
+            trace_csv_free(t);
+            return rc;
+        }
+        if ((t->nrows + 1) * (size_t)n > capcells) {
+            capcells = capcells ? 2 * capcells : 1024 * (size_t)n;
+            char **nc = realloc(t->cells, capcells * sizeof *nc);
+            if (!nc)
+                goto oom;
+            t->cells = nc;
+        }
+        split_fields(body, t->cells + t->nrows * (size_t)n, n);
+        t->lines[t->nrows++] = lineno;
+    }
+    int rc = 0;
+    if (!t->names)
+        rc = error_at(err, path, 1, "empty file, expected a header row");
+    else if (t->nrows == 0)
+        rc = error_at(err, path, t->header_line, "header but no data rows");
+    if (rc) {
+        trace_csv_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+oom:
+    trace_csv_free(t);
+    return error_fail(err, "%s: out of memory", path);
+}
+
+int trace_csv_column(const struct trace_csv *t, const char *spec, const char *what, int *col,
+                     struct error *err)
+{
+    for (int i = 0; i < t->ncols; i++) {
+        if (strcmp(t->names[i], spec) == 0) {
+            *col = i;
+            return 0;
+        }
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(spec, &end, 10);
+    if (end != spec && !*end && !errno && spec[0] >= '0' && spec[0] <= '9') {
+        if (n < 1 || n > t->ncols)
+            return error_at(err, t->path, t->header_line,
+                            "%s: column %ld out of range (the header has %d columns)", what, n,
+                            t->ncols);
+        *col = (int)n - 1;
+        return 0;
+    }
+    return error_at(err, t->path, t->header_line, "%s: no column named '%s' in the header",
+                    what, spec);
+}
+
+int trace_csv_numbers(const struct trace_csv *t, int col, unsigned checks, double *out,
+                      struct error *err)
+{
+    char label[96];
+    if (t->names[col][0])
+        snprintf(label, sizeof label, "column '%s'", t->names[col]);
+    else
+        snprintf(label, sizeof label, "column %d", col + 1);
+    for (size_t r = 0; r < t->nrows; r++) {
+        const char *cell = t->cells[r * (size_t)t->ncols + (size_t)col];
+        char *end;
+        double x = strtod(cell, &end);
+        int line = t->lines[r];
+        if (end == cell || *end)
+            return error_at(err, t->path, line, "%s: expected a number, got '%s'", label, cell);
+        if (!isfinite(x))
+            return error_at(err, t->path, line, "%s: '%s' is not a finite number", label, cell);
+        if ((checks & TRACE_CSV_INTEGER) && (x != floor(x) || fabs(x) > 2147483647.0))
+            return error_at(err, t->path, line, "%s: expected an integer, got '%s'", label,
+                            cell);
+        if ((checks & TRACE_CSV_NONNEG) && x < 0)
+            return error_at(err, t->path, line, "%s: negative value '%s'", label, cell);
+        out[r] = x;
+    }
+    return 0;
+}
+
+static int cell_equals(const char *cell, const char *value)
+{
+    if (strcmp(cell, value) == 0)
+        return 1;
+    char *e1, *e2;
+    double a = strtod(cell, &e1), b = strtod(value, &e2);
+    return e1 != cell && !*e1 && e2 != value && !*e2 && a == b;
+}
+
+size_t trace_csv_keep_rows(struct trace_csv *t, int col, const char *value)
+{
+    size_t kept = 0, nc = (size_t)t->ncols;
+    for (size_t r = 0; r < t->nrows; r++) {
+        if (!cell_equals(t->cells[r * nc + (size_t)col], value))
+            continue;
+        if (kept != r) {
+            memmove(t->cells + kept * nc, t->cells + r * nc, nc * sizeof *t->cells);
+            t->lines[kept] = t->lines[r];
+        }
+        kept++;
+    }
+    t->nrows = kept;
+    return kept;
+}
