@@ -29,8 +29,8 @@ static int entry_compare(const void *pa, const void *pb)
 }
 
 /* The first entry with this text whose run is not taken yet, or NULL. */
-static const struct match_entry *match_find(const struct match_entry *e, size_t n,
-                                            const char *text, const bool *taken)
+static const struct match_entry *match_find(const struct match_entry *e, size_t n, const char *text,
+                                            const bool *taken)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -58,17 +58,6 @@ static char *run_signature(const struct results_run *run)
         snprintf(sig, len, "%srepeat=%d\n", canon, run->repeat);
     free(canon);
     return sig;
-}
-
-static bool metric_find(const struct metric_list *m, const char *name, double *value)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        if (strcmp(m->names[i], name) == 0) {
-            *value = m->values[i];
-            return true;
-        }
-    }
-    return false;
 }
 
 static bool values_close(double base, double now, double rtol, double atol)
@@ -143,7 +132,7 @@ static void run_compare(const struct results_run *base, const struct results_run
         sum->metrics++;
         char sb[32], sx[32];
         format_exact(b, sb, sizeof sb);
-        if (!metric_find(&now->metrics, name, &x)) {
+        if (!report_metric_find(&now->metrics, name, &x)) {
             fprintf(out, "regression: %s: %s: baseline %s, new missing\n", label, name, sb);
             sum->regressions++;
             continue;
@@ -236,9 +225,10 @@ static int tolerances_check(const struct results_run *base, size_t nbase,
         double ignored;
         bool found = false;
         for (size_t i = 0; i < nbase && !found; i++)
-            found = metric_find(&base[i].metrics, opt->per_metric[t].metric, &ignored);
+            found = report_metric_find(&base[i].metrics, opt->per_metric[t].metric, &ignored);
         if (!found)
-            return error_at(err, NULL, 0, "stragsim check: --metric: no metric '%s' in the baseline",
+            return error_at(err, NULL, 0,
+                            "stragsim check: --metric: no metric '%s' in the baseline",
                             opt->per_metric[t].metric);
     }
     return 0;

@@ -4,7 +4,6 @@
  * sim/cmd_report.c; reading the database in results.c. */
 #include "analysis/report.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,8 +54,7 @@ static bool values_equal(const char *a, const char *b)
     return parse_number(a, &x) && parse_number(b, &y) && x == y;
 }
 
-/* Missing first, then numbers in numeric order, then text. */
-static int values_compare(const char *a, const char *b)
+int report_values_compare(const char *a, const char *b)
 {
     if (!a || !b)
         return (a != NULL) - (b != NULL);
@@ -69,7 +67,7 @@ static int values_compare(const char *a, const char *b)
     return strcmp(a, b);
 }
 
-static bool metric_find(const struct metric_list *m, const char *name, double *value)
+bool report_metric_find(const struct metric_list *m, const char *name, double *value)
 {
     for (size_t i = 0; i < m->n; i++) {
         if (strcmp(m->names[i], name) == 0) {
@@ -94,7 +92,7 @@ static bool any_run_has_metric(const struct results_run *const *runs, size_t n, 
 {
     double ignored;
     for (size_t i = 0; i < n; i++)
-        if (metric_find(&runs[i]->metrics, name, &ignored))
+        if (report_metric_find(&runs[i]->metrics, name, &ignored))
             return true;
     return false;
 }
@@ -110,21 +108,22 @@ static const char *run_param(const struct results_run *run, const char *key, cha
     return params_get(run->params, key);
 }
 
-static bool run_selected(const struct results_run *run, const struct report_options *opt)
+bool report_run_matches(const struct results_run *run, const struct report_filter *where,
+                        size_t nwhere)
 {
     char buf[24];
-    for (size_t i = 0; i < opt->nwhere; i++) {
+    for (size_t i = 0; i < nwhere; i++) {
         /* Filters on one key are alternatives: evaluate each key once, at its first filter. */
         bool first = true;
         for (size_t j = 0; j < i && first; j++)
-            first = strcmp(opt->where[j].key, opt->where[i].key) != 0;
+            first = strcmp(where[j].key, where[i].key) != 0;
         if (!first)
             continue;
-        const char *have = run_param(run, opt->where[i].key, buf);
+        const char *have = run_param(run, where[i].key, buf);
         bool match = false;
-        for (size_t j = i; j < opt->nwhere && !match; j++)
-            match = strcmp(opt->where[j].key, opt->where[i].key) == 0 && have &&
-                    values_equal(have, opt->where[j].value);
+        for (size_t j = i; j < nwhere && !match; j++)
+            match = strcmp(where[j].key, where[i].key) == 0 && have &&
+                    values_equal(have, where[j].value);
         if (!match)
             return false;
     }
@@ -137,8 +136,9 @@ int report_varying_params(const struct results_run *const *runs, size_t nruns, c
     *keys = NULL;
     *nkeys = 0;
     *repeat_varies = false;
+    /* Every key once, first seen first. */
     size_t cap = 0, n = 0;
-    const char **out = NULL;
+    const char **all = NULL;
     for (size_t i = 0; i < nruns; i++) {
         if (runs[i]->repeat != runs[0]->repeat)
             *repeat_varies = true;
@@ -146,38 +146,43 @@ int report_varying_params(const struct results_run *const *runs, size_t nruns, c
             const char *key = params_key_at(runs[i]->params, k);
             bool seen = false;
             for (size_t j = 0; j < n && !seen; j++)
-                seen = strcmp(out[j], key) == 0;
+                seen = strcmp(all[j], key) == 0;
             if (seen)
                 continue;
-            bool scheme = strcmp(key, "scheme.kind") == 0, varies = scheme;
-            const char *v0 = params_get(runs[0]->params, key);
-            for (size_t j = 1; j < nruns && !varies; j++) {
-                const char *v = params_get(runs[j]->params, key);
-                varies = !v || !v0 || strcmp(v, v0) != 0;
-            }
-            if (!varies)
-                continue;
             if (n == cap) {
-                size_t nc = cap ? 2 * cap : 16;
-                const char **no = realloc(out, nc * sizeof *no);
-                if (!no) {
-                    free(out);
+                size_t nc = cap ? 2 * cap : 32;
+                const char **grown = realloc(all, nc * sizeof *grown);
+                if (!grown) {
+                    free(all);
                     return -1;
                 }
-                out = no;
+                all = grown;
                 cap = nc;
             }
-            if (scheme) {
-                memmove(out + 1, out, n * sizeof *out);
-                out[0] = key;
-            } else {
-                out[n] = key;
-            }
-            n++;
+            all[n++] = key;
         }
     }
-    *keys = out;
-    *nkeys = n;
+    /* Keep those that vary (in place), scheme.kind moved to the front. */
+    size_t kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *key = all[k], *v0 = params_get(runs[0]->params, key);
+        bool scheme = strcmp(key, "scheme.kind") == 0, varies = scheme;
+        for (size_t j = 1; j < nruns && !varies; j++) {
+            const char *v = params_get(runs[j]->params, key);
+            varies = !v || !v0 || strcmp(v, v0) != 0;
+        }
+        if (!varies)
+            continue;
+        if (scheme) {
+            memmove(all + 1, all, kept * sizeof *all);
+            all[0] = key;
+        } else {
+            all[kept] = key;
+        }
+        kept++;
+    }
+    *keys = all;
+    *nkeys = kept;
     return 0;
 }
 
@@ -192,7 +197,8 @@ static int run_compare(const void *pa, const void *pb)
     const struct results_run *b = *(const struct results_run *const *)pb;
     char ba[24], bb[24];
     for (size_t i = 0; i < sort_nkeys; i++) {
-        int c = values_compare(run_param(a, sort_keys[i], ba), run_param(b, sort_keys[i], bb));
+        const char *va = run_param(a, sort_keys[i], ba), *vb = run_param(b, sort_keys[i], bb);
+        int c = report_values_compare(va, vb);
         if (c)
             return c;
     }
@@ -238,7 +244,7 @@ static int table_fill(struct report_table *t, const struct results_run *const *r
                 numeric = numeric && parse_number(v, &x);
                 *cell = strdup(v);
             } else {
-                if (!metric_find(&rows[r]->metrics, name, &x))
+                if (!report_metric_find(&rows[r]->metrics, name, &x))
                     continue;
                 *cell = format_metric(x);
             }
@@ -309,9 +315,9 @@ static int print_text(const struct report_table *t, FILE *out)
     return 0;
 }
 
-/* RFC 4180: CRLF line ends; a field with a comma, quote or line break is
- * quoted, quotes doubled. */
-static void csv_field(FILE *out, const char *s)
+/* RFC 4180: CRLF line ends (print_csv); a field with a comma, quote or line
+ * break is quoted, quotes doubled. */
+void report_csv_field(FILE *out, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, out);
@@ -332,7 +338,7 @@ static int print_csv(const struct report_table *t, FILE *out)
         for (size_t c = 0; c < t->ncols; c++) {
             const char *s = r == 0 ? t->header[c] : t->cells[(r - 1) * t->ncols + c];
             fputs(c ? "," : "", out);
-            csv_field(out, s ? s : "");
+            report_csv_field(out, s ? s : "");
         }
         fputs("\r\n", out);
     }
@@ -473,6 +479,12 @@ static int metric_columns(const struct results_run *const *rows, size_t nrows,
 
 static int table_print(const struct report_table *t, enum report_format format, FILE *out)
 {
+    /* No columns at all (an empty database): no table to draw. */
+    if (t->ncols == 0) {
+        if (format == REPORT_TEXT)
+            fputs("(no runs)\n", out);
+        return 0;
+    }
     switch (format) {
     case REPORT_CSV:
         return print_csv(t, out);
@@ -484,8 +496,7 @@ static int table_print(const struct report_table *t, enum report_format format, 
     }
 }
 
-int report_write(struct results *r, const struct report_options *opt, FILE *out,
-                 struct error *err)
+int report_write(struct results *r, const struct report_options *opt, FILE *out, struct error *err)
 {
     struct results_run *runs = NULL;
     size_t nruns = 0;
@@ -504,7 +515,7 @@ int report_write(struct results *r, const struct report_options *opt, FILE *out,
     struct report_table table = {0};
     bool oom = !rows;
     for (size_t i = 0; !oom && i < nruns; i++)
-        if (run_selected(&runs[i], opt))
+        if (report_run_matches(&runs[i], opt->where, opt->nwhere))
             rows[nrows++] = &runs[i];
 
     /* Param columns: as asked, or those that vary, then repeat when it varies. */

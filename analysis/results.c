@@ -257,14 +257,17 @@ static int schema_check(struct results *r, struct error *err)
         char *end = NULL;
         long version = v ? strtol(v, &end, 10) : -1;
         if (!v || end == v || *end != '\0')
-            status = error_at(err, r->path, 0, "not a stragsim results database (bad schema_version '%s')",
-                              v ? v : "");
+            status =
+                error_at(err, r->path, 0,
+                         "not a stragsim results database (bad schema_version '%s')", v ? v : "");
         else if (version != RESULTS_SCHEMA_VERSION)
-            status = error_at(err, r->path, 0,
-                              "results database schema version %ld, this stragsim (%s) reads version %d",
-                              version, STRAGSIM_VERSION, RESULTS_SCHEMA_VERSION);
+            status =
+                error_at(err, r->path, 0,
+                         "results database schema version %ld, this stragsim (%s) reads version %d",
+                         version, STRAGSIM_VERSION, RESULTS_SCHEMA_VERSION);
     } else if (rc == SQLITE_DONE) {
-        status = error_at(err, r->path, 0, "not a stragsim results database (no schema_version in meta)");
+        status = error_at(err, r->path, 0,
+                          "not a stragsim results database (no schema_version in meta)");
     } else {
         status = sql_fail(r, "reading meta", err);
     }
@@ -337,7 +340,7 @@ int results_open(const char *path, bool read_only, struct results **out, struct 
     r->read_only = read_only;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     if (read_only)
-        flags = SQLITE_OPEN_READONLY;
+        flags = can_tidy_wal(path) ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
     if (sqlite3_open_v2(path, &r->db, flags, NULL) != SQLITE_OK) {
         rc = r->db ? error_at(err, path, 0, "cannot open: %s", sqlite3_errmsg(r->db))
                    : error_fail(err, "out of memory");
@@ -352,9 +355,13 @@ int results_open(const char *path, bool read_only, struct results **out, struct 
     rc = schema_check(r, err);
     if (!rc && !read_only)
         rc = schema_create(r, err);
+    /* synchronous = NORMAL: in WAL mode a commit survives a killed process
+     * (what --resume relies on) without an fsync per run; only a power cut
+     * can lose the last few runs, never corrupt the file. */
     if (!rc)
-        rc = exec_sql(r, read_only ? "PRAGMA foreign_keys = ON; PRAGMA query_only = ON"
-                                   : "PRAGMA foreign_keys = ON",
+        rc = exec_sql(r,
+                      read_only ? "PRAGMA foreign_keys = ON; PRAGMA query_only = ON"
+                                : "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
                       "setting up the connection", err);
     if (rc) {
         results_close(r);
@@ -384,8 +391,8 @@ static sqlite3_stmt *stmt_get(struct results *r, enum results_stmt which, struct
 {
     sqlite3_stmt *st = r->stmt[which];
     if (!st) {
-        if (sqlite3_prepare_v3(r->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(r->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+            SQLITE_OK) {
             sql_fail(r, "preparing a statement", err);
             return NULL;
         }
@@ -424,11 +431,12 @@ int results_experiment(struct results *r, const char *name, const char *config_t
 
     sqlite3_stmt *st = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(r->db,
-                           "INSERT INTO experiments(name, config_text, config_hash, tool_version,"
-                           " created_at) VALUES(?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
-                           " ON CONFLICT(name, config_hash) DO NOTHING",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            r->db,
+            "INSERT INTO experiments(name, config_text, config_hash, tool_version,"
+            " created_at) VALUES(?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+            " ON CONFLICT(name, config_hash) DO NOTHING",
+            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(r, "recording the experiment", err);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, config_text, -1, SQLITE_STATIC);
@@ -610,7 +618,8 @@ static int runs_attach(struct results *r, struct results_run *runs, size_t n, bo
         const char *name = (const char *)sqlite3_column_text(st, 1);
         int fail;
         if (metrics) {
-            double v = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+            double v =
+                sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
             fail = metric_list_set(&runs[at].metrics, name ? name : "", v);
         } else {
             const char *v = (const char *)sqlite3_column_text(st, 2);

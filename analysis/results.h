@@ -10,6 +10,11 @@
  *   iterations(run_id, iteration, sim_time, loss, accuracy, waited, residual,
  *              grad_rel_err, staleness)  training curves
  *
+ * Indexes: runs(experiment_id), params(key, value), metrics(name), and the
+ * unique (run_id, key|name) of params and metrics. Metric values are REAL,
+ * NaN stored as NULL. The writer sets WAL mode, foreign keys on and
+ * synchronous = NORMAL; readers open with query_only.
+ *
  * One transaction per finished run (sweep point x repeat): a killed sweep
  * loses at most the point in flight, and a point key present in `runs` is a
  * finished point, never written twice (`--resume` skips it).

@@ -49,23 +49,21 @@ struct conv2d_dims {
 /* Fills d (including OH, OW). Returns 0, or -1 if the kernel does not fit. */
 int conv2d_dims_make(struct conv2d_dims *d, int C, int H, int W, int OC, int K, int stride, int pad);
 
-/* Floats of im2col scratch that conv2d_forward/backward need for a batch of B. */
+/* Floats of scratch that conv2d_forward/backward need for a batch of B
+ * (the same for both; nothing in it survives a call, so one buffer can serve
+ * every conv layer of a model). */
 size_t conv2d_col_size(const struct conv2d_dims *d, int B);
 
 // inp is (B,C,H,W), weight is (OC,C,K,K), bias is (OC) or NULL,
 // out is (B,OC,OH,OW); col is scratch of conv2d_col_size(d, B) floats.
-// im2col of the batch, then GEMMs; on return col holds the im2col of inp
-// (conv2d_backward can reuse it: pass col_ready = 1).
 void conv2d_forward(float *out, float *col, const float *inp, const float *weight,
                     const float *bias, const struct conv2d_dims *d, int B);
-// dout is (B,OC,OH,OW); dinp (B,C,H,W) is written (NULL: skipped); dweight
-// (OC,C,K,K) and dbias (OC, or NULL) are accumulated. col is scratch of
-// conv2d_col_size(d, B) floats; if col_ready it already holds im2col(inp)
-// from conv2d_forward on the same input, and it is clobbered either way.
-// dcol is scratch of the same size (only used when dinp is not NULL).
+// dout is (B,OC,OH,OW), inp is the forward's input (B,C,H,W); dinp (B,C,H,W)
+// is written (NULL: skipped); dweight (OC,C,K,K) and dbias (OC, or NULL) are
+// accumulated. col is scratch of conv2d_col_size(d, B) floats.
 void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *inp, const float *weight, float *col, int col_ready,
-                     float *dcol, const struct conv2d_dims *d, int B);
+                     const float *inp, const float *weight, float *col,
+                     const struct conv2d_dims *d, int B);
 
 /* ---- pooling: K x K windows with stride S, no padding ---- */
 

@@ -1,25 +1,26 @@
 /* layers_conv.c: 2-D convolution as im2col + cblas_sgemm.
  *
- * The batch is unrolled into a column matrix col (C*K*K, B*PC; row stride
- * conv2d_ld) so each pass
- * is one large GEMM that OpenBLAS can split across its threads:
- *   forward:  tmp (OC, B*PC) = weight (OC, CKK) col       then tmp -> out (B,OC,OH,OW) + bias
- *   backward: tmp (OC, B*PC) = dout, channel-major
+ * The batch goes through in chunks of a few images. A chunk is unrolled into
+ * a column matrix col (C*K*K, nb*PC) and each pass is a GEMM:
+ *   forward:  tmp (OC, nb*PC) = weight (OC, CKK) col      then tmp -> out (B,OC,OH,OW) + bias
+ *   backward: tmp (OC, nb*PC) = dout, channel-major
  *             dweight (OC, CKK) += tmp col^T
- *             dcol (CKK, B*PC) = weight^T tmp              then col2im -> dinp
- * (CKK = C*K*K.) For stride 1 the columns use the "wide" layout: an output
- * row is WP (padded input width) columns, not OW, so the im2col row of one
- * kernel tap (c,ky,kx) in one image is a single contiguous slice of the
- * padded input plane, starting at ky*WP + kx. That turns ~OH short copies
- * into one long one (im2col was a third of the forward time) at the price
- * of WP-OW wasted GEMM columns per row, which are never copied out and get
- * zero gradient. Strides above 1 use the classic layout (PITCH = OW).
- * Forward runs in chunks of images so a chunk's columns stay in cache from
- * im2col through OpenBLAS's packing to the crop. The im2col, crop and
- * transpose loops are plain single-threaded loops; this file starts no
- * threads. Scratch comes from the caller (conv2d_col_size).
+ *             dcol (CKK, nb*PC) = weight^T tmp             then col2im -> dinp
+ * (CKK = C*K*K.) Chunks of ~256 KiB of columns reuse one small scratch that
+ * stays in L2; unrolling the whole batch into a 20 MB matrix was slower,
+ * because every im2col store then missed the cache (measured).
+ * For stride 1 the columns use the "wide" layout: an output row is WP
+ * (padded input width) columns, not OW, so the im2col row of one kernel tap
+ * (c,ky,kx) in one image is a single contiguous slice of the padded input
+ * plane, starting at ky*WP + kx. That turns ~OH short copies into one long
+ * one, at the price of WP-OW wasted GEMM columns per row, which are never
+ * copied out and get zero gradient. Strides above 1 use the classic layout
+ * (PITCH = OW). The im2col, crop and transpose loops are plain
+ * single-threaded loops; only OpenBLAS's GEMMs use threads (as many as the
+ * caller gave OpenBLAS). Scratch comes from the caller (conv2d_col_size).
  */
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "models/layers.h"
@@ -49,12 +50,15 @@ static size_t conv2d_ld(const struct conv2d_dims *d, int B)
     return (lines | 1) * 16;
 }
 
+static int conv2d_chunk(const struct conv2d_dims *d, int B);
+
 size_t conv2d_col_size(const struct conv2d_dims *d, int B)
 {
-    // col or dcol (CKK, ld), then tmp (OC, ld), then a padded input or input
-    // gradient (B, C, HP, WP)
-    return ((size_t)d->C * d->K * d->K + (size_t)d->OC) * conv2d_ld(d, B) +
-           (size_t)B * d->C * d->HP * d->WP;
+    // for one chunk of images: col or dcol (CKK, ld), then tmp (OC, ld), then
+    // the padded input or its gradient (chunk, C, HP, WP)
+    int chunk = conv2d_chunk(d, B);
+    return ((size_t)d->C * d->K * d->K + (size_t)d->OC) * conv2d_ld(d, chunk) +
+           (size_t)chunk * d->C * d->HP * d->WP;
 }
 
 /* Where the padded-input scratch starts inside col / dcol. */
@@ -125,28 +129,27 @@ static void im2col_strided(float *col, size_t ld, const float *xpad, const struc
     }
 }
 
-// im2col of images [b0, b0+nb) into columns [b0*PC, (b0+nb)*PC) of col (CKK, ld)
+// im2col of nb images into columns [0, nb*PC) of col (CKK, ld); xpad is
+// scratch for the padded images
 static void im2col(float *col, size_t ld, const float *inp, float *xpad, const struct conv2d_dims *d,
-                   int b0, int nb)
+                   int nb)
 {
-    const float *src = inp + (size_t)b0 * d->C * d->H * d->W;
+    const float *src = inp;
     if (d->pad > 0) {
-        float *chunk = xpad + (size_t)b0 * d->C * d->HP * d->WP;
-        conv2d_pad(chunk, src, d, nb);
-        src = chunk;
+        conv2d_pad(xpad, inp, d, nb);
+        src = xpad;
     }
-    float *dst = col + (size_t)b0 * d->PC;
     if (d->stride == 1)
-        im2col_wide(dst, ld, src, d, nb);
+        im2col_wide(col, ld, src, d, nb);
     else
-        im2col_strided(dst, ld, src, d, nb);
+        im2col_strided(col, ld, src, d, nb);
 }
 
 // the adjoint of im2col: dxpad (B,C,HP,WP) = sum over the columns that read each pixel
-static void col2im(float *dxpad, const float *dcol, const struct conv2d_dims *d, int B)
+static void col2im(float *dxpad, const float *dcol, size_t ld, const struct conv2d_dims *d, int B)
 {
     const int K = d->K, S = d->stride;
-    const size_t plane = (size_t)d->HP * d->WP, ld = conv2d_ld(d, B);
+    const size_t plane = (size_t)d->HP * d->WP;
     const size_t span = (size_t)(d->OH - 1) * d->WP + d->OW;
     memset(dxpad, 0, sizeof(float) * (size_t)B * d->C * plane);
     for (int c = 0; c < d->C; c++) {
@@ -171,13 +174,17 @@ static void col2im(float *dxpad, const float *dcol, const struct conv2d_dims *d,
     }
 }
 
-/* Images per im2col + GEMM step in forward: about 256 KiB of columns, so a
- * chunk stays in L2 between im2col, OpenBLAS's packing and the crop. */
-static int conv2d_chunk(const struct conv2d_dims *d)
+/* Images per step: about 256 KiB of columns (overridable for measurements
+ * with CONV_CHUNK), so a step's columns stay in L2 from im2col through
+ * OpenBLAS's packing to the crop, and every step reuses the same scratch. */
+static int conv2d_chunk(const struct conv2d_dims *d, int B)
 {
+    static int env = -1;
+    if (env < 0) { const char *e = getenv("CONV_CHUNK"); env = e ? atoi(e) : 0; }
+    if (env > 0) return env < B ? env : B;
     size_t per_image = (size_t)(d->C * d->K * d->K + d->OC) * d->PC * sizeof(float);
     int n = (int)((256u << 10) / per_image);
-    return n < 1 ? 1 : n;
+    return n < 1 ? 1 : n < B ? n : B;
 }
 
 void conv2d_forward(float *out, float *col, const float *inp, const float *weight,
@@ -185,22 +192,21 @@ void conv2d_forward(float *out, float *col, const float *inp, const float *weigh
 {
     // inp is (B,C,H,W), weight is (OC,C,K,K), bias is (OC) or NULL, out is (B,OC,OH,OW)
     const int CKK = d->C * d->K * d->K, P = d->OH * d->OW;
-    const size_t ld = conv2d_ld(d, B);
-    float *tmp = col + (size_t)CKK * ld; // (OC, B*PC)
-    float *xpad = conv2d_pad_scratch(col, d, B);
-    const int chunk = conv2d_chunk(d);
+    const int chunk = conv2d_chunk(d, B);
+    const size_t ld = conv2d_ld(d, chunk);
+    float *tmp = col + (size_t)CKK * ld; // (OC, chunk*PC)
+    float *xpad = conv2d_pad_scratch(col, d, chunk);
     for (int b0 = 0; b0 < B; b0 += chunk) {
         int nb = B - b0 < chunk ? B - b0 : chunk;
-        size_t c0 = (size_t)b0 * d->PC;
-        im2col(col, ld, inp, xpad, d, b0, nb);
+        im2col(col, ld, inp + (size_t)b0 * d->C * d->H * d->W, xpad, d, nb);
         // most of the running time is spent here
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->OC, nb * d->PC, CKK, 1.0f,
-                    weight, CKK, col + c0, (int)ld, 0.0f, tmp + c0, (int)ld);
+                    weight, CKK, col, (int)ld, 0.0f, tmp, (int)ld);
         // crop the wasted columns, add the bias, and go back to (B,OC,OH,OW)
-        for (int b = b0; b < b0 + nb; b++) {
+        for (int b = 0; b < nb; b++) {
             for (int o = 0; o < d->OC; o++) {
                 const float *src = tmp + (size_t)o * ld + (size_t)b * d->PC;
-                float *dst = out + ((size_t)b * d->OC + o) * P;
+                float *dst = out + ((size_t)(b0 + b) * d->OC + o) * P;
                 const float bo = bias ? bias[o] : 0.0f;
                 for (int oy = 0; oy < d->OH; oy++)
                     for (int ox = 0; ox < d->OW; ox++)
@@ -211,48 +217,54 @@ void conv2d_forward(float *out, float *col, const float *inp, const float *weigh
 }
 
 void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *inp, const float *weight, float *col, int col_ready,
-                     float *dcol, const struct conv2d_dims *d, int B)
+                     const float *inp, const float *weight, float *col,
+                     const struct conv2d_dims *d, int B)
 {
     // dout is (B,OC,OH,OW), inp and dinp are (B,C,H,W), weight and dweight are (OC,C,K,K)
     const int CKK = d->C * d->K * d->K, P = d->OH * d->OW;
-    const size_t ld = conv2d_ld(d, B);
-    float *tmp = col + (size_t)CKK * ld; // dout channel-major, wide: (OC, B*PC)
-    if (!col_ready)
-        im2col(col, ld, inp, conv2d_pad_scratch(col, d, B), d, 0, B);
-    for (int o = 0; o < d->OC; o++) {
-        double sum = 0.0;
-        for (int b = 0; b < B; b++) {
-            const float *src = dout + ((size_t)b * d->OC + o) * P;
-            float *dst = tmp + (size_t)o * ld + (size_t)b * d->PC;
-            float part = 0.0f;
-            memset(dst, 0, sizeof(float) * (size_t)d->PC); // wasted columns: zero gradient
-            for (int oy = 0; oy < d->OH; oy++) {
-                for (int ox = 0; ox < d->OW; ox++) {
-                    float g = src[oy * d->OW + ox];
-                    dst[oy * d->PITCH + ox] = g;
-                    part += g;
+    const int chunk = conv2d_chunk(d, B);
+    const size_t ld = conv2d_ld(d, chunk);
+    float *tmp = col + (size_t)CKK * ld; // dout channel-major, wide: (OC, chunk*PC)
+    float *xpad = conv2d_pad_scratch(col, d, chunk);
+    for (int b0 = 0; b0 < B; b0 += chunk) {
+        int nb = B - b0 < chunk ? B - b0 : chunk;
+        im2col(col, ld, inp + (size_t)b0 * d->C * d->H * d->W, xpad, d, nb);
+        for (int o = 0; o < d->OC; o++) {
+            float sum = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                const float *src = dout + ((size_t)(b0 + b) * d->OC + o) * P;
+                float *dst = tmp + (size_t)o * ld + (size_t)b * d->PC;
+                memset(dst, 0, sizeof(float) * (size_t)d->PC); // wasted columns: zero gradient
+                for (int oy = 0; oy < d->OH; oy++) {
+                    for (int ox = 0; ox < d->OW; ox++) {
+                        float g = src[oy * d->OW + ox];
+                        dst[oy * d->PITCH + ox] = g;
+                        sum += g;
+                    }
                 }
             }
-            sum += part;
+            if (dbias)
+                dbias[o] += sum;
         }
-        if (dbias)
-            dbias[o] += (float)sum;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->OC, CKK, (int)ld, 1.0f, tmp, (int)ld,
-                col, (int)ld, 1.0f, dweight, CKK);
-    if (!dinp)
-        return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, (int)ld, d->OC, 1.0f, weight, CKK,
-                tmp, (int)ld, 0.0f, dcol, (int)ld);
-    float *dxpad = d->pad > 0 ? conv2d_pad_scratch(dcol, d, B) : dinp;
-    col2im(dxpad, dcol, d, B);
-    if (d->pad > 0) {
-        // crop the padding off the gradient
-        const size_t planes = (size_t)B * d->C;
-        for (size_t p = 0; p < planes; p++)
-            for (int y = 0; y < d->H; y++)
-                memcpy(dinp + (p * d->H + y) * d->W,
-                       dxpad + (p * d->HP + y + d->pad) * d->WP + d->pad, sizeof(float) * (size_t)d->W);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->OC, CKK, nb * d->PC, 1.0f, tmp,
+                    (int)ld, col, (int)ld, 1.0f, dweight, CKK);
+        if (!dinp)
+            continue;
+        // the columns are spent: dcol overwrites them, dxpad the padded input
+        float *dcol = col;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, nb * d->PC, d->OC, 1.0f, weight,
+                    CKK, tmp, (int)ld, 0.0f, dcol, (int)ld);
+        float *dx = dinp + (size_t)b0 * d->C * d->H * d->W;
+        float *dxpad = d->pad > 0 ? xpad : dx;
+        col2im(dxpad, dcol, ld, d, nb);
+        if (d->pad > 0) {
+            // crop the padding off the gradient
+            const size_t planes = (size_t)nb * d->C;
+            for (size_t p = 0; p < planes; p++)
+                for (int y = 0; y < d->H; y++)
+                    memcpy(dx + (p * d->H + y) * d->W,
+                           dxpad + (p * d->HP + y + d->pad) * d->WP + d->pad,
+                           sizeof(float) * (size_t)d->W);
+        }
     }
 }

@@ -40,16 +40,15 @@ struct model_layer {
 struct model_workspace {
     int capacity;       /* batch the forward buffers hold */
     int grad_capacity;  /* batch the backward buffers hold */
-    int dinp_capacity;  /* batch layer 0's input-gradient scratch holds */
     long allocations;   /* times any buffer set was (re)allocated */
     int last_batch;     /* B of the last forward (0: none) */
     const float *last_input;
     const float **act;  /* [L+1] resolved activation pointers of the last forward */
     float **own;        /* [L+1] owned activation buffers (NULL: a view) */
-    float **col;        /* [L] conv im2col scratch */
+    float *scratch;     /* conv scratch, shared by every conv layer */
+    size_t scratch_size;
     float *probs;       /* (capacity, outputs) softmax */
     float **grad;       /* [L+1] gradient at each inner boundary */
-    float **dcol;       /* [L] conv backward scratch */
 };
 
 static const struct {
@@ -492,14 +491,11 @@ static void model_workspace_release(struct model_workspace *ws, int nlayers)
         free(ws->grad[i]);
     }
     for (int i = 0; i < nlayers; i++) {
-        free(ws->col[i]);
-        free(ws->dcol[i]);
     }
     free(ws->act);
     free(ws->own);
     free(ws->grad);
-    free(ws->col);
-    free(ws->dcol);
+    free(ws->scratch);
     free(ws->probs);
 }
 
@@ -579,9 +575,7 @@ static int workspace_tables(struct model *m)
     ws->act = calloc(n, sizeof *ws->act);
     ws->own = calloc(n, sizeof *ws->own);
     ws->grad = calloc(n, sizeof *ws->grad);
-    ws->col = calloc(n, sizeof *ws->col);
-    ws->dcol = calloc(n, sizeof *ws->dcol);
-    return ws->act && ws->own && ws->grad && ws->col && ws->dcol ? 0 : -1;
+    return ws->act && ws->own && ws->grad ? 0 : -1;
 }
 
 static int workspace_grow_forward(struct model *m, int B, struct error *err)
@@ -592,12 +586,17 @@ static int workspace_grow_forward(struct model *m, int B, struct error *err)
     if (workspace_tables(m))
         return error_fail(err, "out of memory for model workspaces");
     int rc = 0;
+    size_t scratch = 0;
     for (int i = 0; i < m->nlayers && rc == 0; i++) {
         const struct model_layer *L = &m->layers[i];
         if (!L->in_place)
             rc |= buffer_grow((void **)&ws->own[i + 1], sizeof(float) * L->out_size * (size_t)B);
-        if (L->spec.kind == LAYER_CONV2D)
-            rc |= buffer_grow((void **)&ws->col[i], sizeof(float) * conv2d_col_size(&L->conv, B));
+        if (L->spec.kind == LAYER_CONV2D && conv2d_col_size(&L->conv, B) > scratch)
+            scratch = conv2d_col_size(&L->conv, B);
+    }
+    if (scratch > ws->scratch_size) {
+        rc |= buffer_grow((void **)&ws->scratch, sizeof(float) * scratch);
+        ws->scratch_size = rc ? 0 : scratch;
     }
     rc |= buffer_grow((void **)&ws->probs, sizeof(float) * (size_t)m->outputs * (size_t)B);
     if (rc) {
@@ -620,32 +619,11 @@ static int workspace_grow_backward(struct model *m, int B, struct error *err)
     // inner boundaries 1..L-1 get gradient buffers; L is the caller's dlogits
     for (int i = 1; i < m->nlayers && rc == 0; i++)
         rc |= buffer_grow((void **)&ws->grad[i], sizeof(float) * m->layers[i].in_size * (size_t)B);
-    for (int i = 1; i < m->nlayers && rc == 0; i++) {
-        const struct model_layer *L = &m->layers[i];
-        if (L->spec.kind == LAYER_CONV2D)
-            rc |= buffer_grow((void **)&ws->dcol[i], sizeof(float) * conv2d_col_size(&L->conv, B));
-    }
     if (rc) {
         ws->grad_capacity = 0;
         return error_fail(err, "out of memory for model workspaces (batch %d)", B);
     }
     ws->grad_capacity = B;
-    ws->allocations++;
-    return 0;
-}
-
-/* Layer 0's dcol is only needed when the caller asks for the input gradient. */
-static int workspace_grow_input_grad(struct model *m, int B, struct error *err)
-{
-    struct model_workspace *ws = m->ws;
-    const struct model_layer *L = &m->layers[0];
-    if (L->spec.kind != LAYER_CONV2D || B <= ws->dinp_capacity)
-        return 0;
-    if (buffer_grow((void **)&ws->dcol[0], sizeof(float) * conv2d_col_size(&L->conv, B))) {
-        ws->dinp_capacity = 0;
-        return error_fail(err, "out of memory for model workspaces (batch %d)", B);
-    }
-    ws->dinp_capacity = B;
     ws->allocations++;
     return 0;
 }
@@ -682,7 +660,7 @@ int model_forward(struct model *m, const float *inp, int B, const float **logits
             dense_forward(y, x, params + L->weight, params + L->bias, B, (int)L->in_size, L->spec.units);
             break;
         case LAYER_CONV2D:
-            conv2d_forward(y, ws->col[i], x, params + L->weight, params + L->bias, &L->conv, B);
+            conv2d_forward(y, ws->scratch, x, params + L->weight, params + L->bias, &L->conv, B);
             break;
         case LAYER_MAXPOOL:
             maxpool_forward(y, x, B, L->in.c, L->in.h, L->in.w, L->spec.kernel, L->spec.stride);
@@ -717,8 +695,6 @@ int model_backward(struct model *m, const float *dlogits, int B, float *dinp, st
         return error_fail(err, "model_backward: batch %d does not match the last forward (%d)", B,
                           ws->last_batch);
     int rc = workspace_grow_backward(m, B, err);
-    if (rc == 0 && dinp)
-        rc = workspace_grow_input_grad(m, B, err);
     if (rc)
         return rc;
     const float *params = m->params;
@@ -736,7 +712,7 @@ int model_backward(struct model *m, const float *dlogits, int B, float *dinp, st
             break;
         case LAYER_CONV2D:
             conv2d_backward(dx, grads + L->weight, grads + L->bias, dy, x, params + L->weight,
-                            ws->col[i], 1, ws->dcol[i], &L->conv, B);
+                            ws->scratch, &L->conv, B);
             break;
         case LAYER_MAXPOOL:
             if (dx)

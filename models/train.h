@@ -6,7 +6,7 @@
  * initial weights come from rng stream (seed, 0, RNG_INIT, 0), the
  * train/validation split from fmnist_split(seed), and the per-epoch
  * shuffles from stream (seed, 0, RNG_DATA, 1); with the same seed, the same
- * OpenBLAS thread count and the same machine the weights are bit-identical.
+ * thread count and the same machine the weights are bit-identical.
  * Each epoch visits every training image once (the last batch may be
  * short). Does not read config files, print, or write files: the caller
  * gets one progress record per epoch and the trained model.
@@ -22,15 +22,20 @@
 #include "models/optim.h"
 #include "sim/error.h"
 
+/* Learning-rate schedule over the whole run (per optimiser step t of T):
+ * constant lr, or cosine annealing lr * (1 + cos(pi t / T)) / 2. */
+enum train_schedule { TRAIN_CONSTANT, TRAIN_COSINE };
+
 struct train_config {
     const char *model;        /* table name or spec text (model_new) */
     uint64_t seed;
     int epochs;               /* >= 1 */
     int batch;                /* >= 1 */
-    struct optim_config optim;
+    struct optim_config optim;  /* optim.lr is the starting rate */
+    enum train_schedule schedule;
     size_t validation;        /* images held out of `data` for validation */
     size_t limit;             /* train on the first `limit` training images; 0 = all */
-    int threads;              /* OpenBLAS threads; <= 0 leaves the setting alone */
+    int threads;              /* data-parallel threads (OpenBLAS runs single-threaded) */
 };
 
 /* One epoch's record. val_accuracy is NaN without a validation set. */
@@ -61,11 +66,8 @@ struct train_eval {
 };
 
 /* Runs `data` through m in batches of `batch` (idx NULL: images 0..n-1,
- * else the n images idx[0..n)). */
+ * else the n images idx[0..n)), each batch split over `threads` threads. */
 int train_evaluate(struct model *m, const struct fmnist *data, const int *idx, size_t n,
-                   int batch, struct train_eval *out, struct error *err);
-
-/* Sets the OpenBLAS thread count (threads >= 1). */
-void train_set_threads(int threads);
+                   int batch, int threads, struct train_eval *out, struct error *err);
 
 #endif

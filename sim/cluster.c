@@ -119,8 +119,11 @@ static int array_reserve(void **array, uint32_t *capacity, uint32_t need, size_t
     if (need <= *capacity)
         return 0;
     uint32_t grown = *capacity ? *capacity : INITIAL_CAPACITY;
-    while (grown < need)
+    while (grown < need) {
+        if (grown > UINT32_MAX / 4) /* handles stay below NONE */
+            return -1;
         grown *= 2;
+    }
     void *p = realloc(*array, (size_t)grown * size);
     if (!p)
         return -1;
@@ -378,12 +381,18 @@ struct cluster *cluster_new(struct engine *e, const struct cluster_config *cfg,
     cl->free_task = cl->free_job = cl->free_timer = NONE;
     cl->state_stride = (cfg->job_state_bytes + STATE_ALIGN - 1) / STATE_ALIGN * STATE_ALIGN;
     cl->workers = malloc((size_t)cfg->workers * sizeof *cl->workers);
+    if (!cl->workers) {
+        cluster_free(cl);
+        return NULL;
+    }
+    /* five handler kinds; with a full table the engine is left with kinds
+     * nobody schedules, and cluster_new fails */
     cl->kind_arrive = engine_register(e, on_arrive, cl);
     cl->kind_complete = engine_register(e, on_complete, cl);
     cl->kind_result = engine_register(e, on_result, cl);
     cl->kind_timer = engine_register(e, on_timer, cl);
     cl->kind_idle = engine_register(e, on_idle, cl);
-    if (!cl->workers || cl->kind_idle < 0) {
+    if (cl->kind_idle < 0) {
         cluster_free(cl);
         return NULL;
     }

@@ -109,8 +109,8 @@ int cmd_check(int argc, char **argv)
             status = check_fail("%s needs a value", argv[optind - 1]);
             break;
         default:
-            status = check_fail("unknown option '%s' (see stragsim check --help)",
-                                argv[optind - 1]);
+            status =
+                check_fail("unknown option '%s' (see stragsim check --help)", argv[optind - 1]);
             break;
         }
     }

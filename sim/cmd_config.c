@@ -113,8 +113,11 @@ static void list_keys(FILE *f, const char *section)
                     *w[i] = lens[i];
         }
     }
-    if (wrange > 40) /* long choice lists wrap the meaning instead of the table */
-        wrange = 40;
+    /* A few long defaults and choice lists push their own row, not the table. */
+    if (wdef > 16)
+        wdef = 16;
+    if (wrange > 32)
+        wrange = 32;
     fprintf(f, "%-*s  %-*s  %-*s  %-*s  %s\n", wname, "section.key", wtype, "type", wdef,
             "default", wrange, "range/choices", "meaning");
     for (const struct config_key *const *t = config_tables; *t; t++) {

@@ -18,13 +18,14 @@ static const char eval_usage[] =
     "\n"
     "Classifies the 10,000 Fashion-MNIST test images with the model NAME\n"
     "(logreg, mlp, lenet5) and the weights FILE (from stragsim train) and prints\n"
-    "model=, images=, accuracy=, loss=, seconds= and images_per_s= lines;\n"
-    "seconds and images_per_s time the forward passes only.\n"
+    "model=, images=, accuracy=, loss=, seconds=, images_per_s=, flops_per_image=\n"
+    "and gflops= lines; seconds, images_per_s and gflops time the forward passes\n"
+    "only (flops_per_image counts a multiply-add as 2).\n"
     "\n"
     "  --model NAME     model architecture (required)\n"
     "  --weights FILE   weights file (required)\n"
     "  --batch B        images per forward pass (default 256)\n"
-    "  --threads T      OpenBLAS threads (default 1)\n"
+    "  --threads T      threads, each running a share of every batch (default 1)\n"
     "  --data-dir DIR   Fashion-MNIST directory (default " FMNIST_DEFAULT_DIR ")\n"
     "  --help           this text\n";
 
@@ -63,14 +64,14 @@ static int eval_command(const struct eval_args *a, struct error *err)
     if (!rc)
         rc = fmnist_load(a->data_dir, FMNIST_TEST, &test, err);
     if (!rc) {
-        train_set_threads(a->threads);
-        rc = train_evaluate(m, &test, NULL, test.n, a->batch, &ev, err);
+        rc = train_evaluate(m, &test, NULL, test.n, a->batch, a->threads, &ev, err);
     }
     if (!rc) {
+        double per_s = ev.forward_seconds > 0 ? (double)ev.images / ev.forward_seconds : 0.0;
         printf("model=%s\nimages=%zu\naccuracy=%.4f\nloss=%.4f\nseconds=%.3f\n"
-               "images_per_s=%.0f\n",
-               a->model, ev.images, ev.accuracy, ev.loss, ev.forward_seconds,
-               ev.forward_seconds > 0 ? (double)ev.images / ev.forward_seconds : 0.0);
+               "images_per_s=%.0f\nflops_per_image=%.0f\ngflops=%.2f\n",
+               a->model, ev.images, ev.accuracy, ev.loss, ev.forward_seconds, per_s, m->flops,
+               m->flops * per_s / 1e9);
     }
     fmnist_free(&test);
     model_free(m);

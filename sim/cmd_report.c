@@ -122,15 +122,15 @@ int cmd_report(int argc, char **argv)
             status = report_fail("%s needs a value", argv[optind - 1]);
             break;
         default:
-            status = report_fail("unknown option '%s' (see stragsim report --help)",
-                                 argv[optind - 1]);
+            status =
+                report_fail("unknown option '%s' (see stragsim report --help)", argv[optind - 1]);
             break;
         }
     }
     if (status < 0 && argc - optind != 1)
-        status = argc - optind == 0 ? report_fail("%s", "missing DB (usage: stragsim report DB [options])")
-                                    : report_fail("expected one DB, got extra argument '%s'",
-                                                  argv[optind + 1]);
+        status = argc - optind == 0
+                     ? report_fail("%s", "missing DB (usage: stragsim report DB [options])")
+                     : report_fail("expected one DB, got extra argument '%s'", argv[optind + 1]);
     if (status < 0) {
         opt.metrics = metrics;
         opt.params = params;

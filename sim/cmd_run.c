@@ -48,13 +48,15 @@ static int run_usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
-/* The summary table: the report of the database just written. */
+/* The summary table (stdout, so it can be piped; progress is on stderr):
+ * the report of the database just written, other experiments' runs in it
+ * included. */
 static void run_print_report(const char *db_path)
 {
     struct results *db = NULL;
     struct error err;
     struct report_options opt = {.format = REPORT_TEXT};
-    if (results_open(db_path, true, &db, &err) || report_write(db, &opt, stderr, &err))
+    if (results_open(db_path, true, &db, &err) || report_write(db, &opt, stdout, &err))
         fprintf(stderr, "%s\n", err.msg);
     results_close(db);
 }

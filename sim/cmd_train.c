@@ -26,8 +26,10 @@ static const char train_usage[] =
     "  --quiet     no progress lines\n"
     "  --help      this text\n"
     "\n"
-    "[train] keys: epochs, batch, optimizer (sgd|adam), learning_rate, momentum,\n"
-    "weight_decay, validation (training images held out), output, threads.\n";
+    "[train] keys: epochs, batch, optimizer (sgd|adam), learning_rate (the\n"
+    "starting rate), schedule (cosine: anneal to 0 over the run, the default;\n"
+    "constant), momentum, weight_decay, validation (training images held out),\n"
+    "limit (train on this many images; 0 = all), output, threads.\n";
 
 static int train_fail(const char *fmt, const char *arg)
 {
@@ -47,6 +49,14 @@ static void print_epoch(const struct train_epoch *e, void *ctx)
         fprintf(stderr, "epoch %d/%d loss=%.4f val_accuracy=%.4f (%.1f s)\n", e->epoch,
                 e->epochs, e->loss, e->val_accuracy, e->seconds);
 }
+
+static const struct {
+    const char *name;
+    enum train_schedule schedule;
+} train_schedules[] = {
+    {"cosine", TRAIN_COSINE}, /* first: the default */
+    {"constant", TRAIN_CONSTANT},
+};
 
 /* The config's keys as a train_config; paths resolved against the config's
  * directory into data_dir and output. */
@@ -76,6 +86,18 @@ static int train_config_from(const struct config *cfg, struct train_config *tc, 
     tc->optim.lr = (float)params_real(p, "train.learning_rate");
     tc->optim.momentum = (float)params_real(p, "train.momentum");
     tc->optim.weight_decay = (float)params_real(p, "train.weight_decay");
+    /* train.schedule and train.limit are optional keys: absent, training
+     * anneals the rate (cosine) and uses every training image. */
+    const char *schedule = params_get(p, "train.schedule");
+    size_t i = 0, n = sizeof train_schedules / sizeof train_schedules[0];
+    while (schedule && i < n && strcmp(train_schedules[i].name, schedule) != 0)
+        i++;
+    if (i == n)
+        return error_at_key(err, p, "train.schedule", "must be cosine or constant, got '%s'",
+                            schedule);
+    tc->schedule = train_schedules[schedule ? i : 0].schedule;
+    if (params_has(p, "train.limit"))
+        tc->limit = (size_t)params_int(p, "train.limit");
     return STRAG_OK;
 }
 

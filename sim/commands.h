@@ -9,5 +9,9 @@ int cmd_report(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

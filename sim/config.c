@@ -27,8 +27,6 @@
 #include "sim/rng.h"
 #include "traces/latency.h"
 
-#define UNBOUNDED -INFINITY, INFINITY
-
 const struct config_key driver_keys[] = {
     /* [experiment] */
     {"experiment.name", KEY_STRING, NULL, 0, 0, 0, NULL,
@@ -470,6 +468,8 @@ static int on_pair(void *user, const char *section, const char *name, const char
 static int parse_file(struct config *c, const char *text, struct error *err)
 {
     struct parse ps = {.c = c, .buf = text, .len = strlen(text), .line_start = true, .err = err};
+    if (strncmp(text, "\xEF\xBB\xBF", 3) == 0)
+        ps.pos = 3; /* a UTF-8 byte-order mark: skipped here so line 1 is checked too */
     /* Debian's inih takes its options at run time: a heap line buffer that
      * grows (long [sweep] lines), no continuation lines, stop at the first
      * error so its line number is the first bad line. */
@@ -672,6 +672,8 @@ size_t config_axes(const struct config *c) { return c->naxes; }
 const char *config_axis_key(const struct config *c, size_t axis) { return c->axes[axis].key; }
 
 /* ---- points ---- */
+
+uint64_t config_key_hash(const char *point_key) { return strtoull(point_key, NULL, 16); }
 
 static const struct {
     const char *name;

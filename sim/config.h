@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sim/error.h"
 #include "sim/params.h"
@@ -50,6 +51,10 @@ const char *config_axis_key(const struct config *c, size_t axis);
 /* Resolves a KEY_PATH value: `path` itself when absolute (or dir is NULL),
  * else dir/path; false when it does not fit in out. */
 bool config_path_resolve(const char *dir, const char *path, char *out, size_t outlen);
+
+/* The 64-bit hash a point key is the hex of: the `point_key` argument of
+ * rng_seed(), latency_new(), workload_*_run() for that point. */
+uint64_t config_key_hash(const char *point_key);
 
 /* All key tables the validator accepts, NULL-terminated (for `config --list`). */
 extern const struct config_key *const config_tables[];

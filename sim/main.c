@@ -20,6 +20,10 @@ static const struct {
     {"check", cmd_check, "compare a results database against a baseline"},
     {"train", cmd_train, "train a model and write its weights"},
     {"eval", cmd_eval, "evaluate trained weights on the test set"},
+    {"plot", cmd_plot, "draw a figure from a results database (gnuplot)"},
+    {"export", cmd_export, "write a results table as CSV"},
+    {"trace", cmd_trace, "summarise, fit or generate latency traces"},
+    {"config", cmd_config, "list every config key (config --list)"},
 };
 
 static void usage(FILE *f)

@@ -39,8 +39,6 @@ static workload_run_fn workload_find(const char *kind)
     return NULL;
 }
 
-static uint64_t key_hash(const char *point_key) { return strtoull(point_key, NULL, 16); }
-
 /* Builds and frees what running the point would build, so that every
  * semantic error shows up before the first point runs. */
 static int point_validate(const struct config *c, const struct params *p, const char *point_key,
@@ -49,7 +47,7 @@ static int point_validate(const struct config *c, const struct params *p, const 
     if (!workload_find(params_string(p, "workload.kind")))
         return error_at_key(err, p, "workload.kind", "the %s workload is not available yet",
                             params_string(p, "workload.kind"));
-    uint64_t seed = (uint64_t)params_int(p, "experiment.seed"), key = key_hash(point_key);
+    uint64_t seed = (uint64_t)params_int(p, "experiment.seed"), key = config_key_hash(point_key);
     int workers = (int)params_int(p, "cluster.workers");
     const struct scheme_ops *ops = scheme_find(params_string(p, "scheme.kind"));
     struct scheme_env env = {.params = p, .workers = workers, .seed = seed, .point_key = key};
@@ -138,7 +136,7 @@ static int run_points(const struct run_options *o, const struct config *c, struc
         struct workload_output out;
         double t0 = now_seconds();
         int status = workload_find(params_string(p, "workload.kind"))(
-            p, config_dir(c), seed, key_hash(keys[i]), &out, err);
+            p, config_dir(c), seed, config_key_hash(keys[i]), &out, err);
         if (status)
             return status;
         double wall = now_seconds() - t0;

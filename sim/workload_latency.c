@@ -49,6 +49,8 @@ struct latency_sim {
 
 /* ---- hooks ---- */
 
+/* Called when a task starts running: a job row's `tasks` counts the tasks
+ * that started (a task cancelled while still queued never does). */
 static double on_duration(void *ctx, int worker, uint64_t job_index, double cost)
 {
     struct latency_sim *s = ctx;
@@ -186,7 +188,11 @@ static int sim_setup(struct latency_sim *s, const struct params *p, const char *
     if (arrivals_kind(s->arrivals) == ARRIVAL_REPLAY && arrivals_count(s->arrivals) < s->total)
         s->total = arrivals_count(s->arrivals);
     s->closed = arrivals_kind(s->arrivals) == ARRIVAL_CLOSED;
-    uint64_t counted = s->total > s->warmup ? s->total - s->warmup : 0;
+    if (s->total <= s->warmup)
+        return error_at_key(err, p, "workload.arrival_file",
+                            "has %llu arrival times, none left after workload.warmup (%llu)",
+                            (unsigned long long)s->total, (unsigned long long)s->warmup);
+    uint64_t counted = s->total - s->warmup;
 
     struct cluster_config cc = {
         .workers = workers,
@@ -199,11 +205,13 @@ static int sim_setup(struct latency_sim *s, const struct params *p, const char *
         .ctx = s, .duration = on_duration, .result = on_result, .timer = on_timer,
         .idle = on_idle,
     };
-    s->latencies = stats_new((size_t)counted);
+    /* sized for the run up to 2^24 jobs (128 MB); beyond, the array grows */
+    s->latencies = stats_new((size_t)(counted < (1u << 24) ? counted : (1u << 24)));
     s->engine = engine_new();
-    if (params_bool(p, "workload.job_rows") && counted)
+    bool rows = params_bool(p, "workload.job_rows");
+    if (rows)
         s->rows = calloc((size_t)counted, sizeof *s->rows);
-    if (!s->latencies || !s->engine || (params_bool(p, "workload.job_rows") && counted && !s->rows))
+    if (!s->latencies || !s->engine || (rows && !s->rows))
         return error_fail(err, "out of memory");
     s->arrival_event = engine_register(s->engine, on_arrival, s);
     s->cluster = cluster_new(s->engine, &cc, &hooks);
@@ -241,12 +249,12 @@ int workload_latency_run(const struct params *p, const char *config_dir, uint64_
     memset(out, 0, sizeof *out);
     struct latency_sim s = {0};
     int status = sim_setup(&s, p, config_dir, seed, point_key, err);
-    if (!status && s.total > 0) {
+    if (!status) {
         double t0 = 0.0;
         if (s.closed || arrivals_next(s.arrivals, 0.0, &t0))
             arrival_schedule(&s, t0);
         engine_run(s.engine);
-        if (s.failed)
+        if (s.failed || cluster_failed(s.cluster))
             status = error_fail(err, "out of memory during the simulation");
         else if (s.done != s.total)
             status = error_fail(err, "simulation ended with %llu of %llu jobs done (scheme '%s' "

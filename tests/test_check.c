@@ -512,3 +512,45 @@ Test(report, usage_errors)
              a, a, none, dir);
     stderr_expect(want);
 }
+
+Test(report, other_metrics_and_empty_database)
+{
+    /* None of the default metrics: every metric is shown, first seen first. */
+    const char *a = db_path("a.db");
+    struct results *r;
+    struct error err;
+    int64_t exp;
+    cr_assert_eq(results_open(a, false, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(results_experiment(r, "demo", "", &exp, &err), 0, "%s", err.msg);
+    struct params *p = params_new();
+    params_set(p, "scheme.kind", "ssp", NULL, 0);
+    struct metric_list m = {0};
+    metric_list_set(&m, "events", 12345678);
+    metric_list_set(&m, "latency_se", 1.0 / 3);
+    struct run_record rec = {.point_key = "x", .params = p, .metrics = &m};
+    cr_assert_eq(results_write_run(r, exp, &rec, &err), 0, "%s", err.msg);
+    results_close(r);
+    params_free(p);
+    metric_list_clear(&m);
+    report_expect(a, REPORT_TEXT,
+                  "scheme.kind       events  latency_se\n"
+                  "-----------  -----------  ----------\n"
+                  "ssp          1.23457e+07    0.333333\n");
+
+    const char *b = db_path("b.db");
+    db_build(b, base_points, 0, "");
+    report_expect(b, REPORT_TEXT, "(no runs)\n");
+    report_expect(b, REPORT_CSV, "");
+}
+
+Test(check, single_point_keeps_its_scheme_in_the_label)
+{
+    struct point pts[1] = {base_points[0]};
+    pts[0].p99 = 2.5;
+    const char *a = db_path("a.db"), *b = db_path("b.db");
+    db_build(a, pts, 1, "");
+    db_build(b, base_points, 1, "");
+    cr_assert_eq(run(cmd_check, "check", a, "--baseline", b, NULL), 1);
+    stdout_expect("regression: scheme.kind=kofn: latency_p99: baseline 1.25, new 2.5, rel diff 1\n"
+                  "check: 1 points compared, 4 metrics, 1 regressions\n");
+}

@@ -1,1 +1,395 @@
-/* placeholder: being written */
+/* test_cli.c: stragsim end to end, through the built binary ($STRAGSIM;
+ * configs under $STRAGSIM_SOURCE_ROOT): --version, every command's --help,
+ * one exact line and exit 2 with no database created for bad input,
+ * determinism across runs, --resume and the refusal without it, --set, the
+ * database path rules, and the quickstart config. Each test works in its own
+ * mkdtemp directory. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/stragsim-cli-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
+
+static const char *binary(void)
+{
+    const char *b = getenv("STRAGSIM");
+    cr_assert_not_null(b, "STRAGSIM is not set (run through meson test)");
+    return b;
+}
+
+static char out_text[1 << 16], err_text[1 << 16];
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+}
+
+/* Runs `stragsim ARGS` in tmpdir; returns the exit status, fills
+ * out_text/err_text. */
+static int stragsim(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s/.out' 2>'%s/.err'", tmpdir, binary(), args,
+             tmpdir, tmpdir);
+    int rc = system(cmd);
+    char path[512];
+    snprintf(path, sizeof path, "%s/.out", tmpdir);
+    slurp(path, out_text, sizeof out_text);
+    snprintf(path, sizeof path, "%s/.err", tmpdir);
+    slurp(path, err_text, sizeof err_text);
+    cr_assert(WIFEXITED(rc), "stragsim %s did not exit normally", args);
+    return WEXITSTATUS(rc);
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static bool exists(const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return stat(path, &st) == 0;
+}
+
+/* The rows of `sql` over database `name`, as "a|b\n" lines. */
+static char *query(const char *name, const char *sql)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "%s", path);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
+                 sqlite3_errmsg(db));
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    out[0] = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            const char *v = (const char *)sqlite3_column_text(st, c);
+            size_t need = len + (v ? strlen(v) : 4) + 2;
+            if (need >= cap)
+                out = realloc(out, cap = need * 2);
+            len += (size_t)sprintf(out + len, "%s%s", c ? "|" : "", v ? v : "NULL");
+        }
+        out[len++] = '\n';
+        out[len] = 0;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+static long count_rows(const char *db, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    char *r = query(db, sql);
+    long n = strtol(r, NULL, 10);
+    free(r);
+    return n;
+}
+
+static const char metrics_sql[] = "SELECT r.point_key, m.name, m.value FROM metrics m "
+                                  "JOIN runs r ON r.id = m.run_id ORDER BY r.point_key, m.name";
+
+/* A small, fast latency config: 4 points (2 schemes x 2 worker counts). */
+static const char sweep_ini[] = "[experiment]\n"
+                                "seed = 7\n"
+                                "[cluster]\n"
+                                "workers = 4\n"
+                                "[latency]\n"
+                                "kind = shifted_exp\n"
+                                "shift = 0.5\n"
+                                "rate = 2\n"
+                                "[workload]\n"
+                                "kind = latency\n"
+                                "arrival = poisson\n"
+                                "rate = 0.5\n"
+                                "jobs = 2000\n"
+                                "warmup = 100\n"
+                                "[scheme]\n"
+                                "k = 3\n"
+                                "[sweep]\n"
+                                "scheme.kind = uncoded, kofn\n"
+                                "cluster.workers = 4, 6\n";
+
+/* ---- the binary's face ---- */
+
+Test(cli, version)
+{
+    cr_expect_eq(stragsim("--version"), 0);
+    cr_expect_str_eq(out_text, "stragsim 0.1.0\n");
+}
+
+Test(cli, help_of_every_command)
+{
+    cr_expect_eq(stragsim("--help"), 0);
+    cr_expect_eq(strncmp(out_text, "usage: stragsim COMMAND", 23), 0, "%s", out_text);
+    const char *cmds[] = {"run", "report", "check", "train", "eval"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char args[64], want[64];
+        snprintf(args, sizeof args, "%s --help", cmds[i]);
+        snprintf(want, sizeof want, "usage: stragsim %s", cmds[i]);
+        cr_expect_eq(stragsim(args), 0, "%s", args);
+        cr_expect_not_null(strstr(out_text, want), "stragsim %s:\n%s", args, out_text);
+        cr_expect_str_eq(err_text, "", "%s", args);
+    }
+}
+
+Test(cli, unknown_command_and_no_command)
+{
+    cr_expect_eq(stragsim("frobnicate"), 2);
+    cr_expect_str_eq(err_text, "stragsim: unknown command 'frobnicate' (try stragsim --help)\n");
+    cr_expect_str_eq(out_text, "");
+    cr_expect_eq(stragsim(""), 2);
+    cr_expect_not_null(strstr(err_text, "usage: stragsim"));
+}
+
+Test(cli, run_usage_errors)
+{
+    cr_expect_eq(stragsim("run"), 2);
+    cr_expect_str_eq(err_text, "stragsim run: expected a config file (try stragsim run --help)\n");
+    cr_expect_eq(stragsim("run a.ini --bogus"), 2);
+    cr_expect_str_eq(err_text, "stragsim run: unknown option '--bogus' (try stragsim run --help)\n");
+    cr_expect_eq(stragsim("run a.ini b.ini"), 2);
+    cr_expect_str_eq(err_text, "stragsim run: unexpected argument 'b.ini' (try stragsim run --help)\n");
+    cr_expect_eq(stragsim("run a.ini -o"), 2);
+    cr_expect_str_eq(err_text, "stragsim run: option '-o' needs a value (try stragsim run --help)\n");
+}
+
+/* ---- bad input: one line, exit 2, nothing written ---- */
+
+Test(cli, bad_config_one_line_no_database)
+{
+    write_file("bad.ini", "[workload]\nkind = latency\n[cluster]\nworker = 3\n");
+    cr_expect_eq(stragsim("run bad.ini -o out.db"), 2);
+    cr_expect_str_eq(err_text, "bad.ini:4: unknown key 'worker' in [cluster]\n");
+    cr_expect_not(exists("out.db"));
+
+    cr_expect_eq(stragsim("run missing.ini -o out.db"), 2);
+    cr_expect_str_eq(err_text, "missing.ini: cannot read: No such file or directory\n");
+    cr_expect_not(exists("out.db"));
+}
+
+Test(cli, bad_point_fails_before_anything_runs)
+{
+    /* the second point asks kofn for more results than there are workers: the
+     * scheme's create() rejects it, and nothing at all is written */
+    write_file("late.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 50\n"
+                           "[cluster]\nworkers = 4\n[scheme]\nkind = kofn\n[sweep]\nscheme.k = 2, 9\n");
+    cr_expect_eq(stragsim("run late.ini -o out.db"), 2);
+    cr_expect_str_eq(err_text, "late.ini:11: scheme.k: 9 is more than cluster.workers (4)\n");
+    cr_expect_not(exists("out.db"));
+}
+
+Test(cli, bad_set_one_line)
+{
+    write_file("s.ini", sweep_ini);
+    cr_expect_eq(stragsim("run s.ini -o out.db --set cluster.workers=zero"), 2);
+    cr_expect_str_eq(err_text, "--set cluster.workers=zero: cluster.workers: expected an integer, "
+                               "got 'zero'\n");
+    cr_expect_not(exists("out.db"));
+}
+
+/* ---- running ---- */
+
+Test(cli, same_config_same_numbers)
+{
+    write_file("s.ini", sweep_ini);
+    cr_assert_eq(stragsim("run s.ini -o a.db --quiet"), 0, "%s", err_text);
+    cr_expect_str_eq(err_text, "", "--quiet prints nothing");
+    cr_assert_eq(stragsim("run s.ini -o b.db"), 0, "%s", err_text);
+    cr_expect_not_null(strstr(err_text, "[4/4] scheme.kind=kofn cluster.workers=6"), "%s", err_text);
+    cr_expect_eq(count_rows("a.db", "runs"), 4);
+    char *a = query("a.db", metrics_sql), *b = query("b.db", metrics_sql);
+    cr_expect_str_eq(a, b);
+    cr_expect_not_null(strstr(a, "|latency_mean|"));
+    cr_expect_not_null(strstr(a, "|latency_p999|"));
+    cr_expect_not_null(strstr(a, "|jobs|2000"));
+    free(a);
+    free(b);
+}
+
+Test(cli, resume_and_refusal)
+{
+    write_file("s.ini", sweep_ini);
+    cr_assert_eq(stragsim("run s.ini -o r.db --quiet"), 0, "%s", err_text);
+    char *before = query("r.db", metrics_sql);
+
+    cr_expect_eq(stragsim("run s.ini -o r.db"), 2);
+    cr_expect_str_eq(err_text, "r.db: already holds 4 of the 4 points of this config; use "
+                               "--resume to skip them, or -o another database\n");
+    cr_expect_eq(stragsim("run s.ini -o r.db --resume --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("r.db", "runs"), 4, "nothing run twice");
+
+    /* lose one point (as a killed sweep would), then resume: only it runs,
+     * with the same numbers as before */
+    char path[512];
+    snprintf(path, sizeof path, "%s/r.db", tmpdir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "PRAGMA foreign_keys = ON;"
+                              "DELETE FROM runs WHERE id = (SELECT max(id) FROM runs);",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    cr_expect_eq(count_rows("r.db", "runs"), 3);
+    cr_expect_eq(stragsim("run s.ini -o r.db --resume"), 0, "%s", err_text);
+    cr_expect_not_null(strstr(err_text, "[4/4]"), "%s", err_text);
+    cr_expect_null(strstr(err_text, "[1/4]"), "%s", err_text);
+    cr_expect_not_null(strstr(err_text, "skipped 3 points already in r.db"), "%s", err_text);
+    cr_expect_eq(count_rows("r.db", "runs"), 4);
+    char *after = query("r.db", metrics_sql);
+    cr_expect_str_eq(before, after);
+    free(after);
+    free(before);
+}
+
+Test(cli, set_changes_params)
+{
+    write_file("s.ini", sweep_ini);
+    cr_assert_eq(stragsim("run s.ini -o s.db --quiet --set cluster.workers=5 "
+                          "--set workload.jobs=300"),
+                 0, "%s", err_text);
+    cr_expect_eq(count_rows("s.db", "runs"), 2, "the workers axis is replaced by --set");
+    char *w = query("s.db", "SELECT DISTINCT value FROM params WHERE key = 'cluster.workers'");
+    cr_expect_str_eq(w, "5\n");
+    char *j = query("s.db", "SELECT DISTINCT value FROM metrics WHERE name = 'jobs'");
+    cr_expect_str_eq(j, "300.0\n");
+    free(w);
+    free(j);
+}
+
+Test(cli, database_path_rules)
+{
+    /* experiment.db is relative to the config's directory */
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    write_file("sub/e.ini", "[experiment]\ndb = here.db\n[latency]\nkind = exp\n"
+                            "[workload]\nkind = latency\njobs = 100\n");
+    cr_expect_eq(stragsim("run sub/e.ini --quiet"), 0, "%s", err_text);
+    cr_expect(exists("sub/here.db"));
+    cr_expect_not(exists("results.db"));
+    /* -o wins */
+    cr_expect_eq(stragsim("run sub/e.ini --quiet -o other.db"), 0, "%s", err_text);
+    cr_expect(exists("other.db"));
+    /* neither: results.db in the current directory */
+    write_file("plain.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 100\n");
+    cr_expect_eq(stragsim("run plain.ini --quiet"), 0, "%s", err_text);
+    cr_expect(exists("results.db"));
+}
+
+Test(cli, job_rows_when_asked)
+{
+    write_file("j.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 250\n"
+                        "warmup = 10\njob_rows = true\n");
+    cr_assert_eq(stragsim("run j.ini -o j.db --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("j.db", "jobs"), 250);
+}
+
+Test(cli, quickstart_runs)
+{
+    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
+    cr_assert_not_null(root);
+    char args[1024];
+    snprintf(args, sizeof args, "run '%s/configs/quickstart.ini' -o q.db --set workload.jobs=2000",
+             root);
+    cr_assert_eq(stragsim(args), 0, "%s", err_text);
+    cr_expect_eq(count_rows("q.db", "runs"), 4);
+    char *kinds = query("q.db", "SELECT value FROM params WHERE key = 'scheme.kind' ORDER BY value");
+    cr_expect_str_eq(kinds, "hedged\nkofn\nreplication\nuncoded\n");
+    free(kinds);
+}
+
+/* ---- stopping ---- */
+
+static int count_lines_starting(const char *text, const char *prefix)
+{
+    int n = 0;
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        n += strncmp(l, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+Test(cli, sigint_finishes_the_point_in_flight)
+{
+    /* 12 points of ~0.05 s each: the signal lands while one is running */
+    write_file("long.ini", "[latency]\nkind = exp\n[cluster]\nworkers = 12\n"
+                           "[workload]\nkind = latency\narrival = poisson\nrate = 2\njobs = 50000\n"
+                           "[scheme]\nkind = kofn\nk = 10\n[sweep]\n"
+                           "experiment.seed = 1,2,3,4,5,6,7,8,9,10,11,12\n");
+    char errpath[512];
+    snprintf(errpath, sizeof errpath, "%s/.err", tmpdir);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || chdir(tmpdir) || dup2(fd, 2) < 0)
+            _exit(99);
+        execl(binary(), binary(), "run", "long.ini", "-o", "l.db", (char *)NULL);
+        _exit(98);
+    }
+    /* wait (at most 20 s) for the first finished point, then interrupt */
+    for (int i = 0; i < 2000; i++) {
+        slurp(errpath, err_text, sizeof err_text);
+        if (strstr(err_text, "[1/12]"))
+            break;
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    kill(pid, SIGINT);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    slurp(errpath, err_text, sizeof err_text);
+    cr_assert(WIFEXITED(status), "%s", err_text);
+    cr_expect_eq(WEXITSTATUS(status), 130, "%s", err_text);
+    int written = count_lines_starting(err_text, "[");
+    cr_expect_geq(written, 1);
+    cr_expect_lt(written, 12);
+    char want[200];
+    snprintf(want, sizeof want,
+             "stragsim run: stopped by signal after writing %d points; %d of 12 are in l.db; "
+             "rerun with --resume to finish\n",
+             written, written);
+    cr_expect_not_null(strstr(err_text, want), "%s", err_text);
+    cr_expect_eq(count_rows("l.db", "runs"), written, "every announced point is written");
+    cr_expect_eq(stragsim("run long.ini -o l.db --resume --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("l.db", "runs"), 12);
+}

@@ -177,8 +177,9 @@ Test(cluster, network_delay_both_ways)
     cr_assert_eq(cluster_worker_load(H.cl, 0), 2, "travelling tasks count as load");
     engine_run(H.engine);
     cr_assert_eq(H.n, 3);
-    int tags[] = {0, 1, 2};
-    double start[] = {0.5, 1.5, 0.5}, end[] = {1.5, 3.5, 3.5}, at[] = {2.0, 4.0, 4.0};
+    /* tag 2's completion (scheduled at 0.5) precedes tag 1's (scheduled at 1.5) */
+    int tags[] = {0, 2, 1};
+    double start[] = {0.5, 0.5, 1.5}, end[] = {1.5, 3.5, 3.5}, at[] = {2.0, 4.0, 4.0};
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(H.tag[i], tags[i]);
         cr_assert_eq(H.started[i], start[i]);
@@ -234,6 +235,48 @@ Test(cluster, cancellation_is_immediate_under_network_delay)
     harness_stop();
 }
 
+/* two slots: preempting one of them starts the next queued task in it */
+Test(cluster, preemption_frees_one_of_two_slots)
+{
+    harness_start(1, 2, 0.0, true);
+    H.finish_after = 1;
+    uint32_t a = cluster_job_open(H.cl, 0), b = cluster_job_open(H.cl, 1);
+    submit(a, 0, 1.0, 0); /* slot 1: 0..1, finishes a */
+    submit(b, 0, 6.0, 1); /* slot 2: 0..6, finishes b */
+    submit(a, 0, 3.0, 2); /* queued; removed at 1 */
+    submit(a, 0, 3.0, 3); /* queued; removed at 1 */
+    submit(b, 0, 2.0, 4); /* queued; starts at 1 in slot 1, done at 3: finishes b */
+    engine_run(H.engine);
+    cr_assert_eq(H.n, 2);
+    cr_assert_eq(H.tag[1], 4);
+    cr_assert_eq(H.started[1], 1.0);
+    cr_assert_eq(H.at[1], 3.0);
+    /* b's finish at 3 preempts tag 1 (0..3) */
+    cr_assert_eq(cluster_worker_seconds(H.cl), 1.0 + 2.0 + 3.0);
+    cr_assert_eq(H.durations, 3);
+    harness_stop();
+}
+
+/* A job with a running and a queued task on one worker: finishing it must
+ * not start its own queued task in the freed slot. */
+Test(cluster, finish_never_starts_its_own_queued_task)
+{
+    harness_start(2, 1, 0.0, true);
+    H.finish_after = 1;
+    uint32_t a = cluster_job_open(H.cl, 0), b = cluster_job_open(H.cl, 1);
+    submit(a, 1, 1.0, 0); /* worker 1: 0..1, finishes a */
+    submit(a, 0, 5.0, 1); /* worker 0: running, preempted at 1 */
+    submit(a, 0, 5.0, 2); /* worker 0: queued behind it, removed */
+    submit(b, 0, 1.0, 3); /* worker 0: starts at 1 */
+    engine_run(H.engine);
+    cr_assert_eq(H.n, 2);
+    cr_assert_eq(H.tag[1], 3);
+    cr_assert_eq(H.started[1], 1.0);
+    cr_assert_eq(H.durations, 3, "tag 2 never drew a duration");
+    cr_assert_eq(cluster_worker_seconds(H.cl), 3.0);
+    harness_stop();
+}
+
 /* finishing a job whose task is still travelling: it never reaches a worker */
 Test(cluster, finish_cancels_travelling_tasks)
 {
@@ -250,16 +293,266 @@ Test(cluster, finish_cancels_travelling_tasks)
     harness_stop();
 }
 
+/* An engine event that cancels task `arg` (a test-side handler). */
+static void cancel_event(struct engine *e, void *ctx, uint32_t arg, uint32_t gen)
+{
+    (void)e, (void)ctx, (void)gen;
+    cluster_task_cancel(H.cl, arg);
+}
+
 Test(cluster, task_cancel_moves_the_worker_on)
 {
     harness_start(1, 1, 0.0, true);
+    int kind = engine_register(H.engine, cancel_event, NULL);
     uint32_t j = cluster_job_open(H.cl, 0);
-    uint32_t t0 = submit(j, 0, 4.0, 0);
-    uint32_t t1 = submit(j, 0, 2.0, 1);
-    uint32_t t2 = submit(j, 0, 1.0, 2);
-    cluster_task_cancel(H.cl, t1); /* queued: removed */
-    cr_assert_eq(cluster_worker_load(H.cl, 0), 2);
-    cr_assert_eq(engine_step(H.engine), 1); /* t0 done at 4 */
-    cluster_task_cancel(H.cl, t0);          /* done: nothing */
-    cr_assert_eq(engine_step(H.engine), 0, "t2 started at 4 and is the only event left? no:");
+    uint32_t t0 = submit(j, 0, 4.0, 0); /* 0..4 */
+    uint32_t t1 = submit(j, 0, 2.0, 1); /* cancelled while queued */
+    uint32_t t2 = submit(j, 0, 3.0, 2); /* 4..7, preempted at 5 */
+    submit(j, 0, 1.0, 3);               /* 5..6 */
+    cluster_task_cancel(H.cl, t1);
+    cr_assert_eq(cluster_worker_load(H.cl, 0), 3);
+    engine_schedule(H.engine, 4.5, kind, t0, 0); /* already done: nothing */
+    engine_schedule(H.engine, 5.0, kind, t2, 0);
+    engine_schedule(H.engine, 5.5, kind, t2, 0); /* twice: nothing */
+    engine_run(H.engine);
+    cr_assert_eq(H.n, 2);
+    cr_assert_eq(H.tag[0], 0);
+    cr_assert_eq(H.at[0], 4.0);
+    cr_assert_eq(H.tag[1], 3);
+    cr_assert_eq(H.started[1], 5.0);
+    cr_assert_eq(H.at[1], 6.0);
+    cr_assert_eq(cluster_worker_seconds(H.cl), 4.0 + 1.0 + 1.0);
+    cr_assert_eq(H.nidle, 1);
+    cr_assert_eq(H.idle_at[0], 6.0);
+    harness_stop();
+}
+
+Test(cluster, timers_fire_only_while_the_job_is_open)
+{
+    harness_start(1, 1, 0.0, true);
+    H.finish_after = 1;
+    uint32_t a = cluster_job_open(H.cl, 0);
+    submit(a, 0, 5.0, 0);
+    cluster_timer(H.cl, a, 2.0, 7);
+    cluster_timer(H.cl, a, 0.0, 8);
+    cluster_timer(H.cl, a, 10.0, 9); /* after a finishes at 5: dropped */
+    engine_run(H.engine);
+    cr_assert_eq(H.ntimers, 2);
+    cr_assert_eq(H.timer_tag[0], 8);
+    cr_assert_eq(H.timer_at[0], 0.0);
+    cr_assert_eq(H.timer_tag[1], 7);
+    cr_assert_eq(H.timer_at[1], 2.0);
+    cr_assert_eq(H.timer_job[1], a);
+    harness_stop();
+}
+
+/* A reused handle must not inherit the old job's timers. */
+static void open_next_job(struct harness *h, const struct cluster_result *r)
+{
+    if (r->tag != 0)
+        return;
+    uint32_t b = cluster_job_open(h->cl, 1);
+    cr_assert_eq(b, r->job, "the finished job's handle is reused");
+    struct job_scratch *s = cluster_job_state(h->cl, b);
+    cr_assert_eq(s->results, 0, "scratch zeroed at open");
+    cr_assert_eq(s->marker, 0);
+    cr_assert_eq(cluster_job_index(h->cl, b), 1);
+    cr_assert_eq(cluster_job_opened_at(h->cl, b), 5.0);
+    cluster_submit(h->cl, b, 0, 10.0, 1);
+}
+
+Test(cluster, job_handles_are_reused_without_stale_timers)
+{
+    harness_start(1, 1, 0.0, true);
+    H.finish_after = 1;
+    H.after_result = open_next_job;
+    uint32_t a = cluster_job_open(H.cl, 0);
+    ((struct job_scratch *)cluster_job_state(H.cl, a))->marker = 42;
+    cr_assert_eq(cluster_job_index(H.cl, a), 0);
+    submit(a, 0, 5.0, 0);
+    cluster_timer(H.cl, a, 10.0, 99); /* would fire at 10, inside job b's life */
+    engine_run(H.engine);
+    cr_assert_eq(H.n, 2);
+    cr_assert_eq(H.at[1], 15.0);
+    cr_assert_eq(H.ntimers, 0);
+    harness_stop();
+}
+
+Test(cluster, job_scratch_stays_put_while_jobs_open)
+{
+    harness_start(1, 1, 0.0, true);
+    uint32_t first = cluster_job_open(H.cl, 0);
+    struct job_scratch *s = cluster_job_state(H.cl, first);
+    s->marker = 1234;
+    for (uint64_t i = 1; i < 1000; i++) {
+        uint32_t j = cluster_job_open(H.cl, i);
+        ((struct job_scratch *)cluster_job_state(H.cl, j))->marker = (int)i;
+    }
+    cr_assert_eq(cluster_job_state(H.cl, first), s, "scratch does not move");
+    cr_assert_eq(s->marker, 1234);
+    cr_assert_eq(cluster_job_index(H.cl, 999), 999);
+    harness_stop();
+}
+
+/* The idle hook fires once per idle period, at the instant the last worker
+ * goes idle; here it starts the next round (the closed-loop pattern). */
+static void next_round(struct harness *h)
+{
+    if (h->nidle >= 3)
+        return;
+    uint32_t j = cluster_job_open(h->cl, (uint64_t)h->nidle);
+    cluster_submit(h->cl, j, 0, 1.0, h->nidle);
+    cluster_submit(h->cl, j, 1, 2.0, h->nidle);
+}
+
+Test(cluster, idle_hook_once_per_idle_period)
+{
+    harness_start(2, 1, 0.0, true);
+    H.on_idle = next_round;
+    uint32_t j = cluster_job_open(H.cl, 0);
+    submit(j, 0, 1.0, 0);
+    submit(j, 1, 2.0, 0);
+    engine_run(H.engine);
+    cr_assert_eq(H.nidle, 3);
+    cr_assert_eq(H.idle_at[0], 2.0);
+    cr_assert_eq(H.idle_at[1], 4.0);
+    cr_assert_eq(H.idle_at[2], 6.0);
+    cr_assert_eq(H.n, 6);
+    harness_stop();
+}
+
+/* cancel = false: the finished job's queued and running tasks run on (slots
+ * busy, results dropped) and its handle waits for them. */
+static void open_after_finish(struct harness *h, const struct cluster_result *r)
+{
+    if (r->tag != 0)
+        return;
+    uint32_t b = cluster_job_open(h->cl, 1);
+    cr_assert_neq(b, r->job, "handle held while the old job's tasks still run");
+    cluster_submit(h->cl, b, 0, 1.0, 5);
+}
+
+Test(cluster, no_cancel_keeps_tasks_running_and_drops_results)
+{
+    harness_start(1, 1, 0.0, false);
+    H.finish_after = 1;
+    H.after_result = open_after_finish;
+    uint32_t a = cluster_job_open(H.cl, 0);
+    submit(a, 0, 1.0, 0); /* 0..1: finishes a */
+    submit(a, 0, 2.0, 1); /* 1..3, result dropped */
+    submit(a, 0, 0.5, 2); /* 3..3.5, result dropped */
+    engine_run(H.engine);
+    cr_assert_eq(H.n, 2);
+    cr_assert_eq(H.tag[1], 5);
+    cr_assert_eq(H.started[1], 3.5, "queued behind the leftover tasks");
+    cr_assert_eq(H.at[1], 4.5);
+    cr_assert_eq(cluster_worker_seconds(H.cl), 4.5);
+    cr_assert_eq(H.durations, 4);
+    /* both jobs finished: a's handle was recycled after its last task */
+    uint32_t c = cluster_job_open(H.cl, 2), d = cluster_job_open(H.cl, 3);
+    cr_assert(c <= 1 && d <= 1 && c != d, "handles %u %u", c, d);
+    harness_stop();
+}
+
+Test(cluster, no_cancel_with_delay_drops_late_results)
+{
+    harness_start(2, 1, 0.25, false);
+    H.finish_after = 1;
+    uint32_t a = cluster_job_open(H.cl, 0);
+    submit(a, 0, 1.0, 0); /* 0.25..1.25, master 1.5 */
+    submit(a, 1, 2.0, 1); /* 0.25..2.25, dropped */
+    engine_run(H.engine);
+    cr_assert_eq(H.n, 1);
+    cr_assert_eq(H.at[0], 1.5);
+    cr_assert_eq(cluster_worker_seconds(H.cl), 3.0);
+    cr_assert_eq(H.nidle, 1);
+    cr_assert_eq(H.idle_at[0], 2.25);
+    harness_stop();
+}
+
+Test(cluster, rejects_bad_arguments)
+{
+    harness_start(2, 1, 0.0, true);
+    uint32_t a = cluster_job_open(H.cl, 0);
+    cr_assert_eq(cluster_submit(H.cl, a, 2, 1.0, 0), UINT32_MAX, "no worker 2");
+    cr_assert_eq(cluster_submit(H.cl, a, -1, 1.0, 0), UINT32_MAX);
+    cr_assert_eq(cluster_submit(H.cl, a + 1, 0, 1.0, 0), UINT32_MAX, "never opened");
+    cluster_job_finish(H.cl, a);
+    cr_assert_eq(cluster_submit(H.cl, a, 0, 1.0, 0), UINT32_MAX, "finished");
+    cluster_job_finish(H.cl, a); /* twice: nothing */
+    cr_assert(!cluster_failed(H.cl));
+    harness_stop();
+    struct engine *e = engine_new();
+    struct cluster_hooks hooks = {NULL, h_duration, NULL, NULL, NULL};
+    struct cluster_config bad[] = {{0, 1, 0, true, 0}, {1, 0, 0, true, 0}, {1, 1, -1, true, 0},
+                                   {1, 1, NAN, true, 0}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_null(cluster_new(e, &bad[i], &hooks), "config %zu", i);
+    engine_free(e);
+}
+
+/* k-of-n, one job at a time (the next opens when every worker is idle),
+ * i.i.d. Exp(rate) durations: the latency is the k-th order statistic of n
+ * exponentials, mean sum_{i=n-k+1}^{n} 1/(i rate). */
+struct kofn {
+    struct engine *e;
+    struct cluster *cl;
+    struct rng rng[4];
+    int n, k, done;
+    uint64_t jobs, max_jobs;
+    double sum, sumsq;
+};
+
+static double kofn_duration(void *ctx, int worker, uint64_t job_index, double cost)
+{
+    (void)job_index;
+    struct kofn *s = ctx;
+    return cost * rng_exp(&s->rng[worker], 1.5);
+}
+
+static void kofn_result(void *ctx, struct cluster *cl, const struct cluster_result *r)
+{
+    struct kofn *s = ctx;
+    int *count = cluster_job_state(cl, r->job);
+    if (++*count == s->k) {
+        double latency = engine_now(s->e) - cluster_job_opened_at(cl, r->job);
+        s->sum += latency;
+        s->sumsq += latency * latency;
+        cluster_job_finish(cl, r->job);
+    }
+}
+
+static void kofn_open(struct kofn *s)
+{
+    uint32_t j = cluster_job_open(s->cl, s->jobs++);
+    for (int w = 0; w < s->n; w++)
+        cluster_submit(s->cl, j, w, 1.0, w);
+}
+
+static void kofn_idle(void *ctx, struct cluster *cl)
+{
+    (void)cl;
+    struct kofn *s = ctx;
+    if (s->jobs < s->max_jobs)
+        kofn_open(s);
+}
+
+Test(cluster, kofn_mean_matches_order_statistic)
+{
+    static struct kofn s = {.n = 4, .k = 3, .max_jobs = 40000};
+    s.e = engine_new();
+    for (int w = 0; w < s.n; w++)
+        rng_seed(&s.rng[w], 7, 0, RNG_SERVICE, (uint32_t)w);
+    struct cluster_config cfg = {s.n, 1, 0.0, true, sizeof(int)};
+    struct cluster_hooks hooks = {&s, kofn_duration, kofn_result, NULL, kofn_idle};
+    s.cl = cluster_new(s.e, &cfg, &hooks);
+    kofn_open(&s);
+    engine_run(s.e);
+    cr_assert_eq(s.jobs, s.max_jobs);
+    double m = (double)s.max_jobs, mean = s.sum / m;
+    double se = sqrt((s.sumsq / m - mean * mean) / m);
+    double exact = (1.0 / 4 + 1.0 / 3 + 1.0 / 2) / 1.5;
+    cr_assert_lt(fabs(mean - exact), 4 * se, "mean %g exact %g se %g", mean, exact, se);
+    cluster_free(s.cl);
+    engine_free(s.e);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sim/config.h"
+#include "sim/rng.h"
 
 static char tmpdir[256];
 
@@ -48,7 +49,8 @@ static const char minimal[] = "[workload]\n"
 static struct config *load_ok(const char *text, const char *const *sets, size_t nsets)
 {
     char full[8192];
-    snprintf(full, sizeof full, strstr(text, "[latency]") ? "%s" : "%s\n[latency]\nkind = exp\n", text);
+    snprintf(full, sizeof full, "%s%s", text,
+             strstr(text, "[latency]") ? "" : "\n[latency]\nkind = exp\n");
     const char *path = write_ini("ok.ini", full);
     struct config *c = NULL;
     struct error err = {{0}};
@@ -150,6 +152,35 @@ Test(config, point_keys_are_stable_and_ignore_name_and_db)
     config_free(d);
 }
 
+static bool skip_unkeyed(const char *key)
+{
+    return strcmp(key, "experiment.name") == 0 || strcmp(key, "experiment.db") == 0 ||
+           strcmp(key, "experiment.repeats") == 0;
+}
+
+Test(config, point_key_is_hash_of_canonical_params_and_repeat)
+{
+    struct config *c = load_ok("[experiment]\nrepeats = 2\n[workload]\nkind = latency\n", NULL, 0);
+    for (size_t i = 0; i < 2; i++) {
+        struct params *p;
+        int repeat;
+        char *key;
+        struct error err;
+        cr_assert_eq(config_point(c, i, &p, &repeat, &key, &err), 0, "%s", err.msg);
+        char *canon = params_canonical(p, skip_unkeyed);
+        char text[16384];
+        snprintf(text, sizeof text, "%s\nrepeat=%d", canon, repeat);
+        char want[17];
+        snprintf(want, sizeof want, "%016llx", (unsigned long long)rng_hash_string(text));
+        cr_expect_str_eq(key, want);
+        cr_expect_eq(config_key_hash(key), rng_hash_string(text));
+        free(canon);
+        free(key);
+        params_free(p);
+    }
+    config_free(c);
+}
+
 Test(config, long_sweep_line_and_indented_lines)
 {
     /* longer than inih's default 200-character line buffer */
@@ -161,6 +192,21 @@ Test(config, long_sweep_line_and_indented_lines)
     cr_expect_eq(config_points(c), 120);
     cr_expect_str_eq(params_get(config_base(c), "workload.jobs"), "20");
     config_free(c);
+}
+
+Test(config, bom_crlf_and_comments)
+{
+    struct config *c = load_ok("\xEF\xBB\xBF[workload]\r\n"
+                               "; a comment\r\n"
+                               "# another\r\n"
+                               "kind = latency ; inline comment\r\n"
+                               "jobs = 42\r\n",
+                               NULL, 0);
+    cr_expect_str_eq(params_get(config_base(c), "workload.kind"), "latency");
+    cr_expect_str_eq(params_get(config_base(c), "workload.jobs"), "42");
+    config_free(c);
+    load_fails("\xEF\xBB\xBF[workloads]\r\nkind = latency\r\n", NULL, 0,
+               ":1: unknown section [workloads]");
 }
 
 Test(config, sweep_values_carry_their_line)

@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""torch_lenet5.py: the PyTorch side of bench/bench_models.sh.
+
+Times the same LeNet5 as stragsim's models/model.h (1x28x28: conv6k5p2 relu
+maxpool2 conv16k5 relu maxpool2 dense120 relu dense84 relu dense10) on the
+same Fashion-MNIST files: inference over the 10,000 test images and one
+training epoch over the 60,000 training images (SGD, momentum 0.9), both at
+the given batch size. Prints key=value lines for the shell script to read:
+  torch_version=, threads=, infer_images_per_s=, train_images_per_s=
+Benchmark only; needs Debian's python3-torch (1.13) and numpy.
+
+usage: torch_lenet5.py [--threads N] [--batch B] [--data-dir DIR]
+"""
+import argparse
+import gzip
+import os
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def read_idx(path, magic, ndims):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    if int.from_bytes(raw[0:4], "big") != magic:
+        raise SystemExit(f"{path}: bad magic (expected {magic})")
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndims)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndims).reshape(dims)
+
+
+def load(data_dir, part):
+    images = read_idx(os.path.join(data_dir, f"{part}-images-idx3-ubyte.gz"), 2051, 3)
+    labels = read_idx(os.path.join(data_dir, f"{part}-labels-idx1-ubyte.gz"), 2049, 1)
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)  # (N,1,28,28)
+    y = torch.from_numpy(labels.astype(np.int64))
+    return x, y
+
+
+def lenet5():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
+def infer_rate(model, x, batch):
+    model.eval()
+    with torch.no_grad():
+        model(x[:batch])  # warm-up: oneDNN primitive creation
+        t0 = time.perf_counter()
+        for s in range(0, len(x), batch):
+            model(x[s:s + batch])
+        return len(x) / (time.perf_counter() - t0)
+
+
+def train_rate(model, x, y, batch):
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(1))
+    xs, ys = x[perm], y[perm]  # shuffled once, outside the timer
+    t0 = time.perf_counter()
+    for s in range(0, len(x), batch):
+        opt.zero_grad()
+        loss = loss_fn(model(xs[s:s + batch]), ys[s:s + batch])
+        loss.backward()
+        opt.step()
+    return len(x) / (time.perf_counter() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    xtest, _ = load(a.data_dir, "t10k")
+    xtrain, ytrain = load(a.data_dir, "train")
+    model = lenet5()
+    print(f"torch_version={torch.__version__}")
+    print(f"threads={torch.get_num_threads()}")
+    print(f"infer_images_per_s={infer_rate(model, xtest, a.batch):.0f}")
+    print(f"train_images_per_s={train_rate(model, xtrain, ytrain, a.batch):.0f}")
+
+
+if __name__ == "__main__":
+    main()

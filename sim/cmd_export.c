@@ -1,0 +1,108 @@
+/* cmd_export.c: `stragsim export DB --table jobs|iterations|metrics -o
+ * FILE.csv`: parses the arguments and writes the table through
+ * analysis/export.c. The file is written under a temporary name and renamed,
+ * so a failed export never leaves a half-written FILE. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/export.h"
+#include "sim/commands.h"
+
+static const char export_usage[] =
+    "usage: stragsim export DB --table jobs|iterations|metrics -o FILE.csv\n"
+    "\n"
+    "Writes one table of the results database DB as CSV (RFC 4180) for other\n"
+    "tools. Every row starts with run_id, point_key, repeat and the params that\n"
+    "vary across the runs; then the table's own columns (metrics: one column\n"
+    "per metric, one row per run). Empty cells are NULL / NaN.\n"
+    "\n"
+    "  --table T          jobs, iterations or metrics\n"
+    "  -o, --output FILE  the CSV file ('-' for standard output)\n"
+    "  --help             this text\n";
+
+static int export_fail(const char *fmt, const char *arg)
+{
+    fputs("stragsim export: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return 2;
+}
+
+/* Writes the table to `path` via path.tmp and a rename. */
+static int export_to_file(struct results *r, const char *table, const char *path,
+                          struct error *err)
+{
+    if (strcmp(path, "-") == 0)
+        return export_csv(r, table, stdout, err);
+    char *tmp;
+    if (asprintf(&tmp, "%s.tmp", path) < 0)
+        return error_fail(err, "out of memory");
+    FILE *f = fopen(tmp, "w");
+    int rc = 0;
+    if (!f)
+        rc = error_at(err, path, 0, "cannot write: %s", strerror(errno));
+    if (!rc)
+        rc = export_csv(r, table, f, err);
+    if (f && fclose(f) && !rc)
+        rc = error_at(err, path, 0, "write error");
+    if (!rc && rename(tmp, path))
+        rc = error_at(err, path, 0, "cannot write: %s", strerror(errno));
+    if (rc && f)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"table", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *table = NULL, *output = NULL;
+    int status = -1;
+    optind = 0;
+    opterr = 0;
+    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1;) {
+        switch (c) {
+        case 't': table = optarg; break;
+        case 'o': output = optarg; break;
+        case 'h':
+            fputs(export_usage, stdout);
+            status = 0;
+            break;
+        case ':': status = export_fail("%s needs a value", argv[optind - 1]); break;
+        default:
+            status = export_fail("unknown option '%s' (see stragsim export --help)",
+                                 argv[optind - 1]);
+            break;
+        }
+    }
+    if (status < 0 && !table)
+        status = export_fail("--table %s is needed", export_tables);
+    if (status < 0 && !output)
+        status = export_fail("%s", "-o FILE.csv is needed");
+    if (status < 0 && argc - optind != 1)
+        status = argc - optind == 0
+                     ? export_fail("%s", "missing DB (usage: stragsim export DB --table T -o FILE)")
+                     : export_fail("expected one DB, got extra argument '%s'", argv[optind + 1]);
+    if (status < 0) {
+        struct results *r = NULL;
+        struct error err;
+        int rc = results_open(argv[optind], true, &r, &err);
+        if (!rc)
+            rc = export_to_file(r, table, output, &err);
+        results_close(r);
+        if (rc)
+            fprintf(stderr, "%s\n", err.msg);
+        status = rc ? 2 : 0;
+    }
+    return status;
+}
