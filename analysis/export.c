@@ -98,19 +98,6 @@ static void prefix_row(FILE *out, const struct run_prefix *p, const struct resul
     }
 }
 
-static const struct results_run *run_by_id(const struct run_prefix *p, int64_t id)
-{
-    size_t lo = 0, hi = p->nruns; /* runs are in id order */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (p->runs[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < p->nruns && p->runs[lo].id == id ? &p->runs[lo] : NULL;
-}
-
 static int export_bulk(struct results *r, const struct run_prefix *p, size_t def, FILE *out,
                        struct error *err)
 {
@@ -119,12 +106,16 @@ static int export_bulk(struct results *r, const struct run_prefix *p, size_t def
     if (sqlite3_prepare_v2(db, export_defs[def].sql, -1, &st, NULL) != SQLITE_OK)
         return error_fail(err, "%s: reading %s: %s", results_path(r), export_defs[def].name,
                           sqlite3_errmsg(db));
-    size_t rows = 0;
+    size_t rows = 0, at = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const struct results_run *run = run_by_id(p, sqlite3_column_int64(st, 0));
-        if (!run)
+        /* Rows and runs are both in run id order: a merge join. */
+        int64_t id = sqlite3_column_int64(st, 0);
+        while (at < p->nruns && p->runs[at].id < id)
+            at++;
+        if (at == p->nruns || p->runs[at].id != id)
             continue; /* orphan row, as results_read_runs skips them */
+        const struct results_run *run = &p->runs[at];
         if (rows++ == 0) {
             prefix_header(out, p);
             fprintf(out, ",%s\r\n", export_defs[def].columns);

@@ -199,6 +199,18 @@ struct script {
     FILE *plot;
 };
 
+/* Where the legend least often covers data: CDFs rise to the right (key
+ * bottom right), CCDFs fall (top right), loss falls and accuracy rises;
+ * metric lines go anywhere, so their key sits above the plot. */
+static const char *key_position(const struct plot_request *req)
+{
+    switch (req->kind) {
+    case PLOT_CDF: return req->ccdf ? "top right" : "bottom right";
+    case PLOT_ITERATIONS: return req->y && strcmp(req->y, "loss") == 0 ? "top right" : "bottom right";
+    default: return req->group ? "outside top center horizontal" : "off";
+    }
+}
+
 static int script_begin(struct script *s, const struct plot_request *req, const char *title,
                         const char *xlabel, const char *ylabel)
 {
@@ -218,7 +230,8 @@ static int script_begin(struct script *s, const struct plot_request *req, const 
     put_quoted(s->f, xlabel);
     fprintf(s->f, "\nset ylabel ");
     put_quoted(s->f, ylabel);
-    fprintf(s->f, "\nset grid\nset key top left box opaque\nset border 3\nset tics nomirror\n");
+    fprintf(s->f, "\nset grid\nset border 3\nset tics nomirror\nset key box opaque %s\n",
+            key_position(req));
     if (req->logx)
         fprintf(s->f, "set logscale x\n");
     if (req->logy || (req->kind == PLOT_CDF && req->ccdf))
@@ -461,6 +474,15 @@ static void se_name(const char *y, char *buf, size_t len)
         snprintf(buf, len, "%s_se", y);
 }
 
+static bool values_differ(const struct results_run *const *runs, size_t n, const char *key)
+{
+    const char *first = params_get(runs[0]->params, key);
+    for (size_t i = 1; i < n; i++)
+        if (report_values_compare(first, params_get(runs[i]->params, key)) != 0)
+            return true;
+    return false;
+}
+
 /* Warns when runs averaged into one point differ in a param other than x,
  * the group and the repeat: they are not repeats of one sweep point. */
 static void warn_mixed(FILE *warn, const struct metric_point *pts, size_t n, const char *x,
@@ -480,7 +502,9 @@ static void warn_mixed(FILE *warn, const struct metric_point *pts, size_t n, con
         bool repeat_varies;
         if (end - i > 1 && report_varying_params(cell, end - i, &keys, &nkeys, &repeat_varies) == 0) {
             for (size_t k = 0; k < nkeys; k++) {
-                bool seen = strcmp(keys[k], x) == 0 || (group && strcmp(keys[k], group) == 0);
+                /* report lists scheme.kind first even when it does not vary */
+                bool seen = strcmp(keys[k], x) == 0 || (group && strcmp(keys[k], group) == 0) ||
+                            !values_differ(cell, end - i, keys[k]);
                 for (size_t j = 0; j < nshown && !seen; j++)
                     seen = strcmp(shown[j], keys[k]) == 0;
                 if (!seen && nshown < sizeof shown / sizeof shown[0])
@@ -618,10 +642,12 @@ static int plot_metric(struct results *r, const struct plot_request *req, FILE *
             snprintf(title, sizeof title, "%s = %s", group, pts[i].group);
         else
             snprintf(title, sizeof title, "%s", req->y);
-        script_series_end(sc, numeric_x ? "1:2:3" : "1:2:3:xtic(4)", "yerrorlines pt 7 ps 0.8",
-                          title);
+        /* Categories are not a continuum: points with bars, no joining line. */
+        script_series_end(sc, numeric_x ? "1:2:3" : "1:2:3:xtic(4)",
+                          numeric_x ? "yerrorlines pt 7 ps 0.8" : "yerrorbars pt 7 ps 1.2", title);
         i = gend;
     }
+    fprintf(sc->f, "set offsets graph 0.03, graph 0.03, graph 0.08, graph 0.02\n");
     if (!numeric_x)
         fprintf(sc->f, "set xrange [-0.5:%zu.5]\n", nxcat - 1);
     if (any_se && !req->title) { /* a later `set title` replaces the first */
@@ -776,6 +802,8 @@ static int plot_cdf(struct results *r, const struct plot_request *req, struct sc
                 break;
             }
             qsort(v, n, sizeof *v, cmp_double);
+            if (sc->nseries == 0 && !req->ccdf)
+                fprintf(sc->f, "set yrange [0:1.02]\n");
             script_series_begin(sc);
             write_cdf(sc->f, v, n, req->ccdf);
             script_series_end(sc, "1:2", "steps", labels[i].label);

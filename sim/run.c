@@ -5,7 +5,6 @@
  * and write point by point, one transaction each. */
 #include "sim/run.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,35 +65,31 @@ static int point_validate(const struct config *c, const struct params *p, const 
     return status;
 }
 
-/* Every point's params and key, validated; the caller frees both arrays. */
-static int points_prepare(const struct config *c, struct params ***params, char ***keys,
-                          int **repeats, struct error *err)
+/* Validates every point and keeps its key (params are cheap to rebuild
+ * when the point runs, and a large sweep's params would not be). */
+static int points_prepare(const struct config *c, char ***keys, struct error *err)
 {
     size_t n = config_points(c);
-    *params = calloc(n, sizeof **params);
-    *keys = calloc(n, sizeof **keys);
-    *repeats = calloc(n, sizeof **repeats);
-    if (!*params || !*keys || !*repeats)
+    if (!(*keys = calloc(n, sizeof **keys)))
         return error_fail(err, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        int status = config_point(c, i, &(*params)[i], &(*repeats)[i], &(*keys)[i], err);
+        struct params *p = NULL;
+        int repeat;
+        int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
         if (!status)
-            status = point_validate(c, (*params)[i], (*keys)[i], err);
+            status = point_validate(c, p, (*keys)[i], err);
+        params_free(p);
         if (status)
             return status;
     }
     return 0;
 }
 
-static void points_free(size_t n, struct params **params, char **keys, int *repeats)
+static void keys_free(size_t n, char **keys)
 {
-    for (size_t i = 0; params && i < n; i++)
-        params_free(params[i]);
     for (size_t i = 0; keys && i < n; i++)
         free(keys[i]);
-    free(params);
     free(keys);
-    free(repeats);
 }
 
 static double now_seconds(void)
@@ -120,29 +115,26 @@ static void progress_line(FILE *f, const struct config *c, const struct params *
     fflush(f);
 }
 
-static int run_points(const struct run_options *o, const struct config *c, struct results *db,
-                      int64_t experiment_id, struct params **params, char **keys, int *repeats,
-                      bool *present, struct run_summary *sum, struct error *err)
+/* Runs point i and writes it in one transaction. */
+static int run_point(const struct run_options *o, const struct config *c, struct results *db,
+                     int64_t experiment_id, size_t i, struct error *err)
 {
-    for (size_t i = 0; i < sum->points; i++) {
-        if (present[i])
-            continue;
-        if (o->stop && *o->stop) {
-            sum->stopped = true;
-            return 0;
-        }
-        const struct params *p = params[i];
-        uint64_t seed = (uint64_t)params_int(p, "experiment.seed");
-        struct workload_output out;
-        double t0 = now_seconds();
-        int status = workload_find(params_string(p, "workload.kind"))(
-            p, config_dir(c), seed, config_key_hash(keys[i]), &out, err);
-        if (status)
-            return status;
+    struct params *p;
+    int repeat;
+    char *key;
+    int status = config_point(c, i, &p, &repeat, &key, err);
+    if (status)
+        return status;
+    uint64_t seed = (uint64_t)params_int(p, "experiment.seed");
+    struct workload_output out;
+    double t0 = now_seconds();
+    status = workload_find(params_string(p, "workload.kind"))(p, config_dir(c), seed,
+                                                              config_key_hash(key), &out, err);
+    if (!status) {
         double wall = now_seconds() - t0;
         struct run_record rec = {
-            .point_key = keys[i],
-            .repeat = repeats[i],
+            .point_key = key,
+            .repeat = repeat,
             .seed = seed,
             .params = p,
             .metrics = &out.metrics,
@@ -154,8 +146,26 @@ static int run_points(const struct run_options *o, const struct config *c, struc
         };
         status = results_write_run(db, experiment_id, &rec, err);
         if (!status && o->progress)
-            progress_line(o->progress, c, p, i, repeats[i], &out, wall);
+            progress_line(o->progress, c, p, i, repeat, &out, wall);
         workload_output_free(&out);
+    }
+    params_free(p);
+    free(key);
+    return status;
+}
+
+static int run_points(const struct run_options *o, const struct config *c, struct results *db,
+                      int64_t experiment_id, const bool *present, struct run_summary *sum,
+                      struct error *err)
+{
+    for (size_t i = 0; i < sum->points; i++) {
+        if (present[i])
+            continue;
+        if (o->stop && *o->stop) {
+            sum->stopped = true;
+            return 0;
+        }
+        int status = run_point(o, c, db, experiment_id, i, err);
         if (status)
             return status;
         sum->written++;
@@ -171,12 +181,10 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     if (status)
         return status;
     sum->points = config_points(c);
-    struct params **params = NULL;
     char **keys = NULL;
-    int *repeats = NULL;
     bool *present = NULL;
     struct results *db = NULL;
-    status = points_prepare(c, &params, &keys, &repeats, err);
+    status = points_prepare(c, &keys, err);
 
     /* -o wins, then experiment.db (relative to the config), then results.db */
     const char *db_key = params_get(config_base(c), "experiment.db");
@@ -205,10 +213,10 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
         status = results_experiment(db, params_get(config_base(c), "experiment.name"),
                                     config_text(c), &experiment_id, err);
     if (!status)
-        status = run_points(o, c, db, experiment_id, params, keys, repeats, present, sum, err);
+        status = run_points(o, c, db, experiment_id, present, sum, err);
     results_close(db);
     free(present);
-    points_free(sum->points, params, keys, repeats);
+    keys_free(sum->points, keys);
     config_free(c);
     return status;
 }

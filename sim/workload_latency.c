@@ -258,7 +258,7 @@ int workload_latency_run(const struct params *p, const char *config_dir, uint64_
             status = error_fail(err, "out of memory during the simulation");
         else if (s.done != s.total)
             status = error_fail(err, "simulation ended with %llu of %llu jobs done (scheme '%s' "
-                                "never finished a job)",
+                                "left jobs unfinished)",
                                 (unsigned long long)s.done, (unsigned long long)s.total,
                                 s.ops->name);
     }

@@ -1,8 +1,9 @@
 /* test_arrivals.c: sim/arrivals.c — Poisson gaps against 1/rate, the replay
  * file reader (header names, column numbers, every malformed case with its
  * exact message), and the arrival processes as the latency workload uses
- * them: replay times become job arrivals, and a closed loop starts a job only
- * once the previous one is done and every worker is idle. */
+ * them: replay times become job arrivals, a closed loop starts a job only
+ * once the previous one is done and every worker is idle, and the
+ * worker_seconds metric counts busy slot time. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -169,7 +170,8 @@ Test(arrivals, replay_errors)
     p = params_new();
     params_set(p, "workload.arrival", "replay", "t.ini", 9);
     cr_expect_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), STRAG_EINPUT);
-    cr_expect_str_eq(err.msg, "t.ini:9: workload.arrival: replay arrivals need workload.arrival_file");
+    cr_expect_str_eq(err.msg,
+                     "t.ini:9: workload.arrival: replay arrivals need workload.arrival_file");
     params_free(p);
 }
 
@@ -234,9 +236,10 @@ Test(arrivals, replay_shorter_than_warmup)
     cr_expect_eq(workload_latency_run(p, config_dir(c), 1, config_key_hash(key), &out, &err),
                  STRAG_EINPUT);
     char want[600];
-    snprintf(want, sizeof want,
-             "%s:6: workload.arrival_file: has 2 arrival times, none left after workload.warmup (2)",
-             path);
+    snprintf(
+        want, sizeof want,
+        "%s:6: workload.arrival_file: has 2 arrival times, none left after workload.warmup (2)",
+        path);
     cr_expect_str_eq(err.msg, want);
     params_free(p);
     free(key);
@@ -267,5 +270,22 @@ Test(arrivals, closed_loop_waits_for_idle_workers)
     for (size_t i = 1; i < out.njobs; i++)
         cr_expect_float_eq(out.jobs[i].arrival, out.jobs[i - 1].arrival + out.jobs[i - 1].latency,
                            1e-9, "job %zu", i);
+    workload_output_free(&out);
+}
+
+Test(arrivals, worker_seconds_is_busy_slot_time_per_job)
+{
+    /* uncoded on 8 workers, closed loop: every job runs 8 tasks of cost 1/8
+     * with unit-mean exponential draws, none cancelled, so a job keeps the
+     * slots busy for 1 time unit on average (variance 1/8 per job) */
+    const int jobs = 20000;
+    struct workload_output out = run_ini("[latency]\nkind = exp\n[cluster]\nworkers = 8\n"
+                                         "[workload]\nkind = latency\njobs = 20000\n");
+    double ws = metric_list_get(&out.metrics, "worker_seconds");
+    double se = sqrt(1.0 / 8 / jobs);
+    cr_expect_lt(fabs(ws - 1.0), 4 * se, "worker_seconds %g, se %g", ws, se);
+    cr_expect_eq(metric_list_get(&out.metrics, "jobs"), jobs);
+    cr_expect_geq(metric_list_get(&out.metrics, "events"), jobs * 9.0,
+                  "at least one arrival and 8 completions per job");
     workload_output_free(&out);
 }

@@ -161,7 +161,8 @@ Test(cli, help_of_every_command)
 {
     cr_expect_eq(stragsim("--help"), 0);
     cr_expect_eq(strncmp(out_text, "usage: stragsim COMMAND", 23), 0, "%s", out_text);
-    const char *cmds[] = {"run", "report", "check", "train", "eval"};
+    const char *cmds[] = {"run",  "report", "check", "train", "eval",
+                          "plot", "export", "trace", "config"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char args[64], want[64];
         snprintf(args, sizeof args, "%s --help", cmds[i]);
@@ -186,11 +187,14 @@ Test(cli, run_usage_errors)
     cr_expect_eq(stragsim("run"), 2);
     cr_expect_str_eq(err_text, "stragsim run: expected a config file (try stragsim run --help)\n");
     cr_expect_eq(stragsim("run a.ini --bogus"), 2);
-    cr_expect_str_eq(err_text, "stragsim run: unknown option '--bogus' (try stragsim run --help)\n");
+    cr_expect_str_eq(err_text,
+                     "stragsim run: unknown option '--bogus' (try stragsim run --help)\n");
     cr_expect_eq(stragsim("run a.ini b.ini"), 2);
-    cr_expect_str_eq(err_text, "stragsim run: unexpected argument 'b.ini' (try stragsim run --help)\n");
+    cr_expect_str_eq(err_text,
+                     "stragsim run: unexpected argument 'b.ini' (try stragsim run --help)\n");
     cr_expect_eq(stragsim("run a.ini -o"), 2);
-    cr_expect_str_eq(err_text, "stragsim run: option '-o' needs a value (try stragsim run --help)\n");
+    cr_expect_str_eq(err_text,
+                     "stragsim run: option '-o' needs a value (try stragsim run --help)\n");
 }
 
 /* ---- bad input: one line, exit 2, nothing written ---- */
@@ -211,8 +215,9 @@ Test(cli, bad_point_fails_before_anything_runs)
 {
     /* the second point asks kofn for more results than there are workers: the
      * scheme's create() rejects it, and nothing at all is written */
-    write_file("late.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 50\n"
-                           "[cluster]\nworkers = 4\n[scheme]\nkind = kofn\n[sweep]\nscheme.k = 2, 9\n");
+    write_file("late.ini",
+               "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 50\n"
+               "[cluster]\nworkers = 4\n[scheme]\nkind = kofn\n[sweep]\nscheme.k = 2, 9\n");
     cr_expect_eq(stragsim("run late.ini -o out.db"), 2);
     cr_expect_str_eq(err_text, "late.ini:11: scheme.k: 9 is more than cluster.workers (4)\n");
     cr_expect_not(exists("out.db"));
@@ -235,7 +240,9 @@ Test(cli, same_config_same_numbers)
     cr_assert_eq(stragsim("run s.ini -o a.db --quiet"), 0, "%s", err_text);
     cr_expect_str_eq(err_text, "", "--quiet prints nothing");
     cr_assert_eq(stragsim("run s.ini -o b.db"), 0, "%s", err_text);
-    cr_expect_not_null(strstr(err_text, "[4/4] scheme.kind=kofn cluster.workers=6"), "%s", err_text);
+    cr_expect_not_null(strstr(err_text, "[4/4] scheme.kind=kofn cluster.workers=6"), "%s",
+                       err_text);
+    cr_expect_not_null(strstr(out_text, "latency_mean"), "the summary table:\n%s", out_text);
     cr_expect_eq(count_rows("a.db", "runs"), 4);
     char *a = query("a.db", metrics_sql), *b = query("b.db", metrics_sql);
     cr_expect_str_eq(a, b);
@@ -334,9 +341,22 @@ Test(cli, quickstart_runs)
              root);
     cr_assert_eq(stragsim(args), 0, "%s", err_text);
     cr_expect_eq(count_rows("q.db", "runs"), 4);
-    char *kinds = query("q.db", "SELECT value FROM params WHERE key = 'scheme.kind' ORDER BY value");
+    char *kinds =
+        query("q.db", "SELECT value FROM params WHERE key = 'scheme.kind' ORDER BY value");
     cr_expect_str_eq(kinds, "hedged\nkofn\nreplication\nuncoded\n");
     free(kinds);
+    /* every run has the workload's metrics, and hedged its own extra */
+    char *names =
+        query("q.db", "SELECT count(*) FROM metrics WHERE name IN ('jobs', 'latency_mean', "
+                      "'latency_p50', 'latency_p99', 'latency_p999', 'latency_se', "
+                      "'worker_seconds', 'events')");
+    cr_expect_str_eq(names, "32\n");
+    char *extra =
+        query("q.db", "SELECT p.value FROM metrics m JOIN params p ON p.run_id = m.run_id "
+                      "AND p.key = 'scheme.kind' WHERE m.name = 'backups_per_job'");
+    cr_expect_str_eq(extra, "hedged\n");
+    free(names);
+    free(extra);
 }
 
 /* ---- stopping ---- */

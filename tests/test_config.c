@@ -61,8 +61,7 @@ static struct config *load_ok(const char *text, const char *const *sets, size_t 
 
 /* Loads text as bad.ini and expects STRAG_EINPUT with message
  * "<tmpdir>/bad.ini<suffix>" (suffix starts with ':'). */
-static void load_fails(const char *text, const char *const *sets, size_t nsets,
-                       const char *suffix)
+static void load_fails(const char *text, const char *const *sets, size_t nsets, const char *suffix)
 {
     const char *path = write_ini("bad.ini", text);
     struct config *c = NULL;
@@ -126,8 +125,8 @@ Test(config, sweep_counts_and_order)
 
 Test(config, point_keys_are_stable_and_ignore_name_and_db)
 {
-    struct config *a = load_ok("[experiment]\nname = one\ndb = a.db\n[workload]\nkind = latency\n",
-                               NULL, 0);
+    struct config *a =
+        load_ok("[experiment]\nname = one\ndb = a.db\n[workload]\nkind = latency\n", NULL, 0);
     struct config *b = load_ok("; another file, same simulation\n"
                                "[workload]\nkind = latency\n[experiment]\nname = two\n",
                                NULL, 0);
@@ -181,6 +180,31 @@ Test(config, point_key_is_hash_of_canonical_params_and_repeat)
     config_free(c);
 }
 
+Test(config, more_repeats_keep_the_keys_of_the_first_ones)
+{
+    /* experiment.repeats is not in the point key: raising it and resuming
+     * runs only the new repeats */
+    struct config *two =
+        load_ok("[experiment]\nrepeats = 2\n[workload]\nkind = latency\n", NULL, 0);
+    struct config *three =
+        load_ok("[experiment]\nrepeats = 3\n[workload]\nkind = latency\n", NULL, 0);
+    for (size_t i = 0; i < 2; i++) {
+        struct params *p;
+        int repeat;
+        char *a, *b;
+        struct error err;
+        cr_assert_eq(config_point(two, i, &p, &repeat, &a, &err), 0);
+        params_free(p);
+        cr_assert_eq(config_point(three, i, &p, &repeat, &b, &err), 0);
+        params_free(p);
+        cr_expect_str_eq(a, b, "repeat %zu", i);
+        free(a);
+        free(b);
+    }
+    config_free(two);
+    config_free(three);
+}
+
 Test(config, long_sweep_line_and_indented_lines)
 {
     /* longer than inih's default 200-character line buffer */
@@ -211,8 +235,8 @@ Test(config, bom_crlf_and_comments)
 
 Test(config, sweep_values_carry_their_line)
 {
-    struct config *c = load_ok("[workload]\nkind = latency\n\n[sweep]\ncluster.workers = 3, 5\n",
-                               NULL, 0);
+    struct config *c =
+        load_ok("[workload]\nkind = latency\n\n[sweep]\ncluster.workers = 3, 5\n", NULL, 0);
     struct params *p;
     int repeat;
     char *key;
@@ -230,15 +254,16 @@ Test(config, sweep_values_carry_their_line)
 
 Test(config, scheme_must_serve_the_workload)
 {
-    struct config *c = load_ok("[workload]\nkind = training\n[scheme]\nkind = kofn\nk = 2\n", NULL, 0);
+    struct config *c =
+        load_ok("[workload]\nkind = training\n[scheme]\nkind = kofn\nk = 2\n", NULL, 0);
     struct params *p;
     int repeat;
     char *key;
     struct error err;
     cr_expect_eq(config_point(c, 0, &p, &repeat, &key, &err), STRAG_EINPUT);
     char want[600];
-    snprintf(want, sizeof want, "%s:4: scheme.kind: scheme 'kofn' does not run the training workload",
-             config_path(c));
+    snprintf(want, sizeof want,
+             "%s:4: scheme.kind: scheme 'kofn' does not run the training workload", config_path(c));
     cr_expect_str_eq(err.msg, want);
     config_free(c);
 }
@@ -307,9 +332,11 @@ Test(config, set_errors)
     set_fails("workers=3", "--set workers=3: expected section.key=value");
     set_fails("cluster.nope=1", "--set cluster.nope=1: unknown key 'cluster.nope'");
     set_fails("cluster.workers=0", "--set cluster.workers=0: cluster.workers: must be >= 1");
-    set_fails("cluster.cancel=perhaps",
-              "--set cluster.cancel=perhaps: cluster.cancel: expected true or false, got 'perhaps'");
-    set_fails("sweep.cluster.workers=", "--set sweep.cluster.workers=: sweep of cluster.workers has no values");
+    set_fails(
+        "cluster.cancel=perhaps",
+        "--set cluster.cancel=perhaps: cluster.cancel: expected true or false, got 'perhaps'");
+    set_fails("sweep.cluster.workers=",
+              "--set sweep.cluster.workers=: sweep of cluster.workers has no values");
 }
 
 /* ---- malformed files: each gives one exact line ---- */
@@ -354,8 +381,8 @@ Test(config, key_outside_section)
 
 Test(config, duplicate_key)
 {
-    load_fails("[cluster]\nworkers = 3\n[workload]\nkind = latency\n[cluster]\n  workers = 4\n", NULL,
-               0, ":6: duplicate key 'workers' in [cluster] (first on line 2)");
+    load_fails("[cluster]\nworkers = 3\n[workload]\nkind = latency\n[cluster]\n  workers = 4\n",
+               NULL, 0, ":6: duplicate key 'workers' in [cluster] (first on line 2)");
 }
 
 Test(config, bad_int)
@@ -454,7 +481,8 @@ Test(config, path_resolve)
     cr_expect_str_eq(out, "/abs/c.csv");
     cr_expect(config_path_resolve(NULL, "c.csv", out, sizeof out));
     cr_expect_str_eq(out, "c.csv");
-    cr_expect_not(config_path_resolve("/a", "0123456789012345678901234567890123456789"
-                                            "0123456789012345678901234567890123456789",
+    cr_expect_not(config_path_resolve("/a",
+                                      "0123456789012345678901234567890123456789"
+                                      "0123456789012345678901234567890123456789",
                                       out, sizeof out));
 }

@@ -93,6 +93,15 @@ static double harness_job(struct harness *h, uint64_t index)
     return h->done_at - opened;
 }
 
+/* Runs job `index` and checks its latency (criterion's float macros
+ * evaluate their arguments more than once: never pass them a job run). */
+static void expect_latency(struct harness *h, uint64_t index, double expected)
+{
+    double latency = harness_job(h, index);
+    cr_assert_float_eq(latency, expected, 1e-12, "job %llu: latency %.17g, expected %.17g",
+                       (unsigned long long)index, latency, expected);
+}
+
 static double harness_metric(const struct harness *h, const char *name)
 {
     struct metric_list m = {0};
@@ -142,7 +151,7 @@ Test(schemes, kofn_done_at_kth_result_and_cancels_the_rest)
     struct harness h;
     harness_start(&h, "kofn", PARAMS("scheme.kind=kofn", "scheme.k=3"), 5, true, unit_53423);
     /* cost 1/3: durations 5/3, 1/3, 4/3, 2/3, 1; the third result is worker 4's at 1 */
-    cr_assert_float_eq(harness_job(&h, 0), 1.0, 1e-12);
+    expect_latency(&h, 0, 1.0);
     cr_assert_eq(h.results, 3);
     cr_assert_eq(h.last_worker, 4);
     /* workers 0 and 2 preempted at 1: 1 + 1/3 + 1 + 2/3 + 1 */
@@ -154,7 +163,7 @@ Test(schemes, kofn_without_cancel_lets_the_rest_run_but_ignores_them)
 {
     struct harness h;
     harness_start(&h, "kofn", PARAMS("scheme.kind=kofn", "scheme.k=3"), 5, false, unit_53423);
-    cr_assert_float_eq(harness_job(&h, 0), 1.0, 1e-12);
+    expect_latency(&h, 0, 1.0);
     cr_assert_eq(h.results, 3);
     cr_assert_float_eq(cluster_worker_seconds(h.cl), 5.0, 1e-12);
     harness_end(&h);
@@ -165,7 +174,7 @@ Test(schemes, kofn_task_cost_overrides_one_over_k)
     struct harness h;
     harness_start(&h, "kofn", PARAMS("scheme.kind=kofn", "scheme.k=3", "scheme.task_cost=1"), 5,
                   true, unit_53423);
-    cr_assert_float_eq(harness_job(&h, 0), 3.0, 1e-12);
+    expect_latency(&h, 0, 3.0);
     harness_end(&h);
 }
 
@@ -173,8 +182,8 @@ Test(schemes, uncoded_waits_for_every_worker)
 {
     struct harness h;
     harness_start(&h, "uncoded", PARAMS("scheme.kind=uncoded"), 5, true, unit_53423);
-    cr_assert_float_eq(harness_job(&h, 0), 1.0, 1e-12); /* 5 * 1/5 */
-    cr_assert_eq(h.results, 5);
+    expect_latency(&h, 0, 1.0); /* 5 * 1/5 */
+    cr_assert_eq(h.results, 5, "results %d", h.results);
     cr_assert_eq(h.last_worker, 0);
     cr_assert_float_eq(cluster_worker_seconds(h.cl), 3.0, 1e-12); /* (5+1+4+2+3)/5 */
     harness_end(&h);
@@ -196,7 +205,7 @@ Test(schemes, replication_done_when_every_part_has_a_result)
     harness_start(&h, "replication", PARAMS("scheme.kind=replication", "scheme.r=2"), 6, true,
                   unit_replication);
     /* cost 2/6; per part the faster replica: 1/3, 2, 4/3 -> done at 2 (worker 3) */
-    cr_assert_float_eq(harness_job(&h, 0), 2.0, 1e-12);
+    expect_latency(&h, 0, 2.0);
     /* results: w0 1/3, w1 2/3 (part 0 again: a duplicate), w4 4/3, w3 2 */
     cr_assert_eq(h.results, 4);
     cr_assert_eq(h.last_worker, 3);
@@ -218,7 +227,7 @@ Test(schemes, replication_bitmask_spans_several_words)
     struct harness h;
     harness_start(&h, "replication", PARAMS("scheme.kind=replication", "scheme.r=1"), 130, true,
                   unit_rising);
-    cr_assert_float_eq(harness_job(&h, 0), 1.0, 1e-12);
+    expect_latency(&h, 0, 1.0);
     cr_assert_eq(h.results, 130);
     cr_assert_eq(h.last_worker, 129);
     cr_assert_float_eq(harness_metric(&h, "duplicate_results_per_job"), 0.0, 1e-12);
@@ -231,7 +240,7 @@ Test(schemes, replication_state_is_fresh_for_each_job)
     harness_start(&h, "replication", PARAMS("scheme.kind=replication", "scheme.r=2"), 6, true,
                   unit_replication);
     for (uint64_t j = 0; j < 3; j++)
-        cr_assert_float_eq(harness_job(&h, j), 2.0, 1e-12);
+        expect_latency(&h, j, 2.0);
     cr_assert_eq(h.results, 12);
     cr_assert_float_eq(harness_metric(&h, "duplicate_results_per_job"), 1.0, 1e-12);
     harness_end(&h);
@@ -251,7 +260,7 @@ Test(schemes, hedged_no_backup_when_the_first_finishes_before_the_delay)
     struct harness h;
     harness_start(&h, "hedged", PARAMS("scheme.kind=hedged", "scheme.delay=2"), 3, true, unit_one);
     for (uint64_t j = 0; j < 4; j++)
-        cr_assert_float_eq(harness_job(&h, j), 1.0, 1e-12);
+        expect_latency(&h, j, 1.0);
     cr_assert_eq(h.results, 4);
     cr_assert_float_eq(harness_metric(&h, "backups_per_job"), 0.0, 1e-12);
     cr_assert_float_eq(cluster_worker_seconds(h.cl), 4.0, 1e-12);
@@ -271,13 +280,13 @@ Test(schemes, hedged_backup_on_another_worker_wins_and_cancels_the_first)
                   PARAMS("scheme.kind=hedged", "scheme.delay=0.5", "scheme.placement=round_robin"),
                   3, true, unit_slow_worker0);
     /* primary on worker 0 (3), backup at 0.5 on worker 1 (1): done at 1.5 */
-    cr_assert_float_eq(harness_job(&h, 0), 1.5, 1e-12);
+    expect_latency(&h, 0, 1.5);
     cr_assert_eq(h.results, 1);
     cr_assert_eq(h.last_worker, 1);
     cr_assert_float_eq(cluster_worker_seconds(h.cl), 2.5, 1e-12);
     /* next job: primary on worker 2 (round robin) returns at 1, its backup
      * (worker 0, sent at 0.5) loses */
-    cr_assert_float_eq(harness_job(&h, 1), 1.0, 1e-12);
+    expect_latency(&h, 1, 1.0);
     cr_assert_eq(h.last_worker, 2);
     cr_assert_float_eq(harness_metric(&h, "backups_per_job"), 1.0, 1e-12);
     cr_assert_float_eq(harness_metric(&h, "backup_wins_per_job"), 0.5, 1e-12);
@@ -301,11 +310,11 @@ Test(schemes, hedged_percentile_waits_for_data_then_uses_the_window)
                   2, true, unit_percentile);
     /* fewer than ceil(100/(100-90)) = 10 latencies: no backup, even for slow jobs */
     for (uint64_t j = 0; j < 10; j++)
-        cr_assert_float_eq(harness_job(&h, j), (double)j + 1, 1e-12);
+        expect_latency(&h, j, (double)j + 1);
     cr_assert_float_eq(harness_metric(&h, "backups_per_job"), 0.0, 1e-12);
     /* window {1..10}: the 90th percentile (nearest rank) is 9; job 10's
      * primary (worker 0) is slow, the backup at 9 on worker 1 returns at 10 */
-    cr_assert_float_eq(harness_job(&h, 10), 10.0, 1e-12);
+    expect_latency(&h, 10, 10.0);
     cr_assert_eq(h.last_worker, 1);
     cr_assert_float_eq(harness_metric(&h, "backups_per_job"), 1.0 / 11, 1e-12);
     cr_assert_float_eq(harness_metric(&h, "hedge_threshold_mean"), 9.0, 1e-12);
@@ -319,8 +328,8 @@ Test(schemes, hedged_metrics_skip_warmup_jobs)
                   PARAMS("scheme.kind=hedged", "scheme.delay=1.5", "scheme.placement=round_robin",
                          "workload.warmup=1"),
                   3, true, unit_slow_worker0);
-    cr_assert_float_eq(harness_job(&h, 0), 2.5, 1e-12); /* hedged, but a warm-up job */
-    cr_assert_float_eq(harness_job(&h, 1), 1.0, 1e-12); /* worker 2: no backup */
+    expect_latency(&h, 0, 2.5); /* hedged, but a warm-up job */
+    expect_latency(&h, 1, 1.0); /* worker 2: no backup */
     cr_assert_float_eq(harness_metric(&h, "backups_per_job"), 0.0, 1e-12);
     harness_end(&h);
 }

@@ -96,6 +96,60 @@ Test(train, same_seed_same_bits_other_seed_other_bits)
     fmnist_free(&d);
 }
 
+Test(train, threads_are_reproducible)
+{
+    struct fmnist d = synthetic(300, 2);
+    struct train_config tc = logreg_config();
+    tc.threads = 2;
+    struct model *a, *b;
+    struct error err;
+    cr_assert_eq(train_run(&tc, &d, &a, NULL, NULL, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(train_run(&tc, &d, &b, NULL, NULL, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_arr_eq(a->params, b->params, a->nparams * sizeof(float));
+    model_free(a);
+    model_free(b);
+    fmnist_free(&d);
+}
+
+/* One plain-SGD step on one batch of 33 split 17 + 16 (or 9+8+8+8): the
+ * shard gradients, weighted by shard size, must add up to the batch's. */
+Test(train, sharded_step_equals_the_serial_step)
+{
+    struct fmnist d = synthetic(133, 8);
+    struct train_config tc = logreg_config();
+    tc.model = "mlp";
+    tc.epochs = 1;
+    tc.batch = 33;
+    tc.limit = 33;
+    tc.optim = optim_config_default(OPTIM_SGD);
+    tc.optim.lr = 0.5f;
+    tc.optim.momentum = 0;
+    tc.schedule = TRAIN_CONSTANT;
+    struct model *serial, *sharded;
+    struct error err;
+    tc.threads = 1;
+    cr_assert_eq(train_run(&tc, &d, &serial, NULL, NULL, &err), STRAG_OK, "%s", err.msg);
+    for (int threads = 2; threads <= 4; threads += 2) {
+        tc.threads = threads;
+        cr_assert_eq(train_run(&tc, &d, &sharded, NULL, NULL, &err), STRAG_OK, "%s", err.msg);
+        struct model *init;
+        cr_assert_eq(model_new(&init, "mlp", &err), STRAG_OK);
+        struct rng r;
+        rng_seed(&r, tc.seed, 0, RNG_INIT, 0);
+        model_init(init, &r);
+        double moved = 0;
+        for (size_t j = 0; j < serial->nparams; j++) {
+            cr_assert_float_eq(sharded->params[j], serial->params[j], 1e-6, "param %zu", j);
+            moved += fabs((double)serial->params[j] - init->params[j]);
+        }
+        cr_assert_gt(moved, 1e-2); /* the step did something */
+        model_free(init);
+        model_free(sharded);
+    }
+    model_free(serial);
+    fmnist_free(&d);
+}
+
 Test(train, without_validation_reports_nan)
 {
     struct fmnist d = synthetic(100, 3);

@@ -126,12 +126,12 @@ static double metric(const struct run *r, const char *name)
 
 Test(validation, kofn_shifted_exp_unit_tasks)
 {
-    struct run r = run_ini(SINGLE_JOB(10, 20000) SHIFTED_EXP(1, 1)
+    struct run r = run_ini(SINGLE_JOB(10, 100000) SHIFTED_EXP(1, 1)
                                "[scheme]\nkind = kofn\nk = 7\ntask_cost = 1\n");
     expect_close(&r, kofn_shifted_exp(10, 7, 1, 1), 0.005, "#1 n=10 k=7"); /* 2.09563 */
     workload_output_free(&r.out);
 
-    r = run_ini(SINGLE_JOB(20, 20000) SHIFTED_EXP(0.5, 2)
+    r = run_ini(SINGLE_JOB(20, 100000) SHIFTED_EXP(0.5, 2)
                     "[scheme]\nkind = kofn\nk = 15\ntask_cost = 1\n");
     expect_close(&r, kofn_shifted_exp(20, 15, 0.5, 2), 0.005, "#1 n=20 k=15"); /* 1.15720 */
     workload_output_free(&r.out);
@@ -140,14 +140,14 @@ Test(validation, kofn_shifted_exp_unit_tasks)
 Test(validation, kofn_shifted_exp_default_cost_scales_by_one_over_k)
 {
     /* cost 1/k: every duration is (1/k)(shift + Exp(rate)), so E[T] is #1 / k */
-    struct run r = run_ini(SINGLE_JOB(10, 20000) SHIFTED_EXP(1, 1) "[scheme]\nkind = kofn\nk = 7\n");
+    struct run r = run_ini(SINGLE_JOB(10, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = kofn\nk = 7\n");
     expect_close(&r, kofn_shifted_exp(10, 7, 1, 1) / 7, 0.005, "#1 / k");
     workload_output_free(&r.out);
 }
 
 Test(validation, uncoded_is_kofn_with_k_equal_n)
 {
-    struct run r = run_ini(SINGLE_JOB(12, 20000) SHIFTED_EXP(1, 1)
+    struct run r = run_ini(SINGLE_JOB(12, 100000) SHIFTED_EXP(1, 1)
                                "[scheme]\nkind = uncoded\ntask_cost = 1\n");
     expect_close(&r, kofn_shifted_exp(12, 12, 1, 1), 0.005, "#1 n=k=12"); /* 4.10321 */
     workload_output_free(&r.out);
@@ -156,15 +156,15 @@ Test(validation, uncoded_is_kofn_with_k_equal_n)
 Test(validation, lee_model_mds_uncoded_replication)
 {
     /* #3, n=12, mu=1: a 1/k share takes 1/k + Exp(k mu) */
-    struct run r = run_ini(SINGLE_JOB(12, 20000) SHIFTED_EXP(1, 1) "[scheme]\nkind = kofn\nk = 8\n");
+    struct run r = run_ini(SINGLE_JOB(12, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = kofn\nk = 8\n");
     expect_close(&r, 1.0 / 8 + (harmonic(12) - harmonic(4)) / 8, 0.005, "#3 MDS k=8"); /* 0.25248 */
     workload_output_free(&r.out);
 
-    r = run_ini(SINGLE_JOB(12, 20000) SHIFTED_EXP(1, 1) "[scheme]\nkind = uncoded\n");
+    r = run_ini(SINGLE_JOB(12, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = uncoded\n");
     expect_close(&r, 1.0 / 12 + harmonic(12) / 12, 0.005, "#3 uncoded"); /* 0.34193 */
     workload_output_free(&r.out);
 
-    r = run_ini(SINGLE_JOB(12, 20000) SHIFTED_EXP(1, 1) "[scheme]\nkind = replication\nr = 3\n");
+    r = run_ini(SINGLE_JOB(12, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = replication\nr = 3\n");
     expect_close(&r, 1.0 / 4 + harmonic(4) / 12, 0.005, "#3 4 parts x3"); /* 0.42361 */
     workload_output_free(&r.out);
 }
@@ -172,12 +172,12 @@ Test(validation, lee_model_mds_uncoded_replication)
 Test(validation, kofn_pareto)
 {
     struct run r =
-        run_ini(SINGLE_JOB(10, 20000) PARETO(1, 3) "[scheme]\nkind = kofn\nk = 7\ntask_cost = 1\n");
+        run_ini(SINGLE_JOB(10, 100000) PARETO(1, 3) "[scheme]\nkind = kofn\nk = 7\ntask_cost = 1\n");
     expect_close(&r, kofn_pareto(10, 7, 1, 3), 0.005, "#5 n=10 k=7 alpha=3"); /* 1.45667 */
     workload_output_free(&r.out);
 
     /* default cost 1/k scales a Pareto draw by 1/k */
-    r = run_ini(SINGLE_JOB(20, 20000) PARETO(2, 1.5) "[scheme]\nkind = kofn\nk = 10\n");
+    r = run_ini(SINGLE_JOB(20, 100000) PARETO(2, 1.5) "[scheme]\nkind = kofn\nk = 10\n");
     expect_close(&r, kofn_pareto(20, 10, 2, 1.5) / 10, 0.005, "#5 n=20 k=10 alpha=1.5 / k");
     workload_output_free(&r.out);
 }
@@ -186,13 +186,13 @@ Test(validation, kofn_pareto)
 
 Test(validation, replication_min_of_r)
 {
-    struct run r = run_ini(SINGLE_JOB(3, 20000) SHIFTED_EXP(1, 1) "[scheme]\nkind = replication\nr = 3\n");
+    struct run r = run_ini(SINGLE_JOB(3, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = replication\nr = 3\n");
     expect_close(&r, 1 + 1.0 / 3, 0.005, "#2 r=3 shifted_exp");
     /* one part, three copies: nothing can arrive after its part is done */
     cr_assert_eq(metric(&r, "duplicate_results_per_job"), 0.0);
     workload_output_free(&r.out);
 
-    r = run_ini(SINGLE_JOB(3, 20000) PARETO(1, 2) "[scheme]\nkind = replication\nr = 3\n");
+    r = run_ini(SINGLE_JOB(3, 100000) PARETO(1, 2) "[scheme]\nkind = replication\nr = 3\n");
     expect_close(&r, 6.0 / 5.0, 0.005, "#6 r=3 pareto alpha=2"); /* Pareto(1, 6) */
     workload_output_free(&r.out);
 }
@@ -202,14 +202,14 @@ Test(validation, replication_min_of_r)
 Test(validation, hedged_fixed_delay)
 {
     /* d = 0.5 < shift: the first task is always still running, a backup always goes out */
-    struct run r = run_ini(SINGLE_JOB(2, 20000) SHIFTED_EXP(1, 1) "[scheme]\nkind = hedged\ndelay = 0.5\n");
+    struct run r = run_ini(SINGLE_JOB(2, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = hedged\ndelay = 0.5\n");
     expect_close(&r, 1 + (1 - exp(-0.5) / 2), 0.005, "#7 d=0.5"); /* 1.69673 */
     cr_assert_eq(metric(&r, "backups_per_job"), 1.0);
     workload_output_free(&r.out);
 
     /* d = 2: a backup goes out with probability P(X > 2) = e^-1 */
-    enum { JOBS = 20000 };
-    r = run_ini(SINGLE_JOB(2, 20000) SHIFTED_EXP(1, 1) "[scheme]\nkind = hedged\ndelay = 2\n");
+    enum { JOBS = 100000 };
+    r = run_ini(SINGLE_JOB(2, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = hedged\ndelay = 2\n");
     expect_close(&r, 1 + (1 - exp(-2.0) / 2), 0.005, "#7 d=2"); /* 1.93233 */
     double p = exp(-1.0), backups = metric(&r, "backups_per_job");
     double se = sqrt(p * (1 - p) / JOBS);
@@ -218,12 +218,35 @@ Test(validation, hedged_fixed_delay)
     workload_output_free(&r.out);
 }
 
+Test(validation, hedged_percentile_tracks_the_quantile)
+{
+    /* No closed form for the adaptive rule itself, but with i.i.d. service
+     * its threshold converges to the p-quantile q of one draw, where #7
+     * gives backups = P(X > q) = 1 - p. Shifted exp(1, 1), p = 90:
+     * q = 1 + ln 10. Error budget: a window quantile has sd
+     * sqrt(p(1-p)/W) / f(q) = 0.095 (W = 1000, f(q) = 0.1), about jobs/W = 100
+     * independent windows average it, so the threshold mean has se ~0.0095;
+     * the backup fraction has se ~ sqrt(p(1-p)/W)/10 (window noise) combined
+     * with the binomial sqrt(p(1-p)/jobs). */
+    struct run r = run_ini(SINGLE_JOB(2, 100000) SHIFTED_EXP(1, 1)
+                               "[scheme]\nkind = hedged\npercentile = 90\nwindow = 1000\n");
+    double q = 1 + log(10.0), thr = metric(&r, "hedge_threshold_mean");
+    double backups = metric(&r, "backups_per_job");
+    double se_thr = sqrt(0.09 / 1000) / 0.1 / 10;
+    double se_backups = hypot(sqrt(0.09 / 1000) / 10, sqrt(0.09 / 100000));
+    cr_log_info("percentile 90: threshold %.5f (q %.5f +- %.5f), backups %.5f (0.1 +- %.5f)", thr,
+                q, se_thr, backups, se_backups);
+    cr_assert_lt(fabs(thr - q), 4 * se_thr, "threshold %.5f, q %.5f", thr, q);
+    cr_assert_lt(fabs(backups - 0.1), 4 * se_backups, "backups %.5f", backups);
+    workload_output_free(&r.out);
+}
+
 /* ---- queues (#8, #9) ---- */
 
 Test(validation, full_replication_queue_is_mm1_at_n_mu)
 {
     /* #8: n=3, lambda=1.5, mu=1, cancel on first completion: 1/(3 - 1.5) */
-    struct run r = run_ini(QUEUE(3, 100000, 2000, 1.5) "[scheme]\nkind = replication\nr = 3\n");
+    struct run r = run_ini(QUEUE(3, 400000, 2000, 1.5) "[scheme]\nkind = replication\nr = 3\n");
     expect_close(&r, 1 / (3 - 1.5), 0.02, "#8 M/M/1 at 3 mu");
     workload_output_free(&r.out);
 }
@@ -231,28 +254,26 @@ Test(validation, full_replication_queue_is_mm1_at_n_mu)
 Test(validation, two_server_fork_join)
 {
     /* #9: uncoded on 2 workers, each task Exp(1) (task_cost = 1) */
-    struct run r = run_ini(QUEUE(2, 100000, 2000, 0.5) "[scheme]\nkind = uncoded\ntask_cost = 1\n");
+    struct run r = run_ini(QUEUE(2, 400000, 2000, 0.5) "[scheme]\nkind = uncoded\ntask_cost = 1\n");
     expect_close(&r, (12 - 0.5) / 8 / (1 - 0.5), 0.02, "#9 lambda=0.5"); /* 2.875 */
     workload_output_free(&r.out);
 
-    r = run_ini(QUEUE(2, 400000, 20000, 0.8) "[scheme]\nkind = uncoded\ntask_cost = 1\n");
+    r = run_ini(QUEUE(2, 2000000, 20000, 0.8) "[scheme]\nkind = uncoded\ntask_cost = 1\n");
     expect_close(&r, (12 - 0.8) / 8 / (1 - 0.8), 0.03, "#9 lambda=0.8"); /* 7.0 */
     workload_output_free(&r.out);
 }
 
 /* ---- the shipped sweep ---- */
 
-Test(validation, validation_ini_sweep_matches_closed_forms)
+/* Runs every point of configs/<name>; check(point params, run) judges it. */
+static void run_shipped(const char *name, void (*check)(const struct params *, const struct run *))
 {
-    /* configs/validation.ini: kofn, n=10, shifted_exp(1, 1), task_cost 1,
-     * swept over k: every point is #1 */
     const char *root = getenv("STRAGSIM_SOURCE_ROOT");
     char path[4096];
-    snprintf(path, sizeof path, "%s/configs/validation.ini", root ? root : ".");
+    snprintf(path, sizeof path, "%s/configs/%s", root ? root : "..", name);
     struct error err = {{0}};
     struct config *c;
     cr_assert_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
-    cr_assert_geq(config_points(c), 4);
     for (size_t i = 0; i < config_points(c); i++) {
         struct params *p;
         int repeat;
@@ -264,12 +285,7 @@ Test(validation, validation_ini_sweep_matches_closed_forms)
                      0, "%s", err.msg);
         r.mean = metric_list_get(&r.out.metrics, "latency_mean");
         r.se = metric_list_get(&r.out.metrics, "latency_se");
-        int n = (int)params_int(p, "cluster.workers"), k = (int)params_int(p, "scheme.k");
-        char what[64];
-        snprintf(what, sizeof what, "validation.ini n=%d k=%d", n, k);
-        expect_close(&r, kofn_shifted_exp(n, k, params_real(p, "latency.shift"),
-                                          params_real(p, "latency.rate")),
-                     0.01, what);
+        check(p, &r);
         workload_output_free(&r.out);
         free(key);
         params_free(p);
@@ -277,10 +293,57 @@ Test(validation, validation_ini_sweep_matches_closed_forms)
     config_free(c);
 }
 
+static void check_validation_point(const struct params *p, const struct run *r)
+{
+    int n = (int)params_int(p, "cluster.workers"), k = (int)params_int(p, "scheme.k");
+    char what[64];
+    snprintf(what, sizeof what, "validation.ini n=%d k=%d", n, k);
+    expect_close(r, kofn_shifted_exp(n, k, params_real(p, "latency.shift"),
+                                     params_real(p, "latency.rate")),
+                 0.01, what);
+}
+
+Test(validation, validation_ini_sweep_matches_closed_forms)
+{
+    /* configs/validation.ini: kofn, n=10, shifted_exp(1, 1), task_cost 1,
+     * swept over k: every point is #1 */
+    run_shipped("validation.ini", check_validation_point);
+}
+
+/* The example configs state their exact means in their comments (#3, #7). */
+static void check_uncoded_ini(const struct params *p, const struct run *r)
+{
+    (void)p;
+    expect_close(r, 1.0 / 12 + harmonic(12) / 12, 0.01, "uncoded.ini");
+}
+static void check_kofn_ini(const struct params *p, const struct run *r)
+{
+    (void)p;
+    expect_close(r, 1.0 / 8 + (harmonic(12) - harmonic(4)) / 8, 0.01, "kofn.ini");
+}
+static void check_replication_ini(const struct params *p, const struct run *r)
+{
+    (void)p;
+    expect_close(r, 1.0 / 4 + harmonic(4) / 12, 0.01, "replication.ini");
+}
+static void check_hedged_ini(const struct params *p, const struct run *r)
+{
+    (void)p;
+    expect_close(r, 1 + (1 - exp(-2.0) / 2), 0.01, "hedged.ini");
+}
+
+Test(validation, example_configs_match_their_stated_means)
+{
+    run_shipped("uncoded.ini", check_uncoded_ini);
+    run_shipped("kofn.ini", check_kofn_ini);
+    run_shipped("replication.ini", check_replication_ini);
+    run_shipped("hedged.ini", check_hedged_ini);
+}
+
 /* ---- stream stability ---- */
 
 /* See pinned_latency_of_a_small_run. */
-#define PINNED_LATENCY_MEAN 0.0
+#define PINNED_LATENCY_MEAN 0.47454265996939271
 
 Test(validation, pinned_latency_of_a_small_run)
 {

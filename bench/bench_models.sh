@@ -1,0 +1,100 @@
+#!/bin/sh
+# bench_models.sh: LeNet5 speed of stragsim next to PyTorch, in one run.
+#
+# usage: bench/bench_models.sh SOURCE_ROOT BUILD_ROOT
+#   (after `meson compile -C BUILD_ROOT stragsim bench/bench_sgemm`)
+#
+# 1. the machine's SGEMM peak: bench_sgemm (cblas_sgemm 2048^3, best of 5)
+#    on 1 and 2 OpenBLAS threads;
+# 2. stragsim, 1 and 2 threads, batch 256:
+#    - inference: `stragsim eval --model lenet5` over the 10,000 test images
+#      with the shipped weights (forward passes only);
+#    - training: `stragsim train` for one epoch over all 60,000 training
+#      images (SGD momentum 0.9, no validation; the epoch's wall time);
+# 3. PyTorch (bench/torch_lenet5.py, Debian python3-torch 1.13,
+#    torch.set_num_threads(T), OPENBLAS_NUM_THREADS=1): the same network,
+#    batch and data, T = 1 and 2.
+# Prints images/s, GFLOP/s (FLOPs per image from the model x images/s;
+# training counted as 3x the forward FLOPs: forward, input gradient, weight
+# gradient) and the fraction of the SGEMM peak at the same thread count,
+# then stragsim/PyTorch ratios. Targets: inference >= 1.5x, training >= 1.2x
+# PyTorch at 2 threads. The machine may be shared: run it twice and read
+# `uptime` (printed first) before trusting a number.
+#
+# Environment: PYTHON (default /usr/bin/python3, Debian's, which has torch),
+# BATCH (default 256).
+set -eu
+
+if [ $# -ne 2 ]; then
+    echo "usage: bench_models.sh SOURCE_ROOT BUILD_ROOT" >&2
+    exit 2
+fi
+SRC=$1
+BUILD=$2
+PYTHON=${PYTHON:-/usr/bin/python3}
+BATCH=${BATCH:-256}
+STRAGSIM="$BUILD/stragsim"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# value KEY FILE: the value of the first "KEY=value" line of FILE
+value() { sed -n "s/^$1=//p" "$2" | head -n 1; }
+
+echo "== LeNet5 on Fashion-MNIST, batch $BATCH =="
+uptime
+
+# one row per contender: name threads infer_per_s train_per_s peak_gflops
+: > "$TMP/rows"
+for t in 1 2; do
+    OPENBLAS_NUM_THREADS=$t "$BUILD/bench/bench_sgemm" "$t" > "$TMP/peak$t"
+    peak=$(value sgemm_gflops "$TMP/peak$t")
+
+    "$STRAGSIM" eval --model lenet5 --weights "$SRC/models/weights/lenet5.bin" \
+        --batch "$BATCH" --threads "$t" > "$TMP/eval$t"
+    flops=$(value flops_per_image "$TMP/eval$t")
+    infer=$(value images_per_s "$TMP/eval$t")
+
+    cat > "$TMP/train$t.ini" <<EOF
+[experiment]
+seed = 1
+[workload]
+model = lenet5
+[train]
+epochs = 1
+batch = $BATCH
+optimizer = sgd
+learning_rate = 0.05
+momentum = 0.9
+validation = 0
+threads = $t
+output = $TMP/lenet5-$t.bin
+EOF
+    "$STRAGSIM" train "$TMP/train$t.ini" 2> "$TMP/train$t.log"
+    secs=$(sed -n 's/^epoch 1\/1 .*(\([0-9.]*\) s)$/\1/p' "$TMP/train$t.log")
+    train=$(awk -v s="$secs" 'BEGIN { printf "%.0f", 60000 / s }')
+    echo "stragsim $t $infer $train $peak" >> "$TMP/rows"
+
+    OPENBLAS_NUM_THREADS=1 "$PYTHON" "$SRC/bench/torch_lenet5.py" --threads "$t" \
+        --batch "$BATCH" > "$TMP/torch$t"
+    echo "pytorch-$(value torch_version "$TMP/torch$t") $t $(value infer_images_per_s "$TMP/torch$t")" \
+         "$(value train_images_per_s "$TMP/torch$t") $peak" >> "$TMP/rows"
+done
+
+echo "forward FLOPs per image: $flops (a multiply-add is 2); SGEMM peak 1 thread" \
+     "$(value sgemm_gflops "$TMP/peak1") GFLOP/s, 2 threads $(value sgemm_gflops "$TMP/peak2") GFLOP/s"
+echo
+awk -v f="$flops" '
+    NR == 1 { printf "%-18s %7s %12s %8s %6s %12s %8s %6s\n", "contender", "threads",
+              "infer img/s", "GFLOP/s", "peak", "train img/s", "GFLOP/s", "peak" }
+    { gi = f * $3 / 1e9; gt = 3 * f * $4 / 1e9;
+      printf "%-18s %7d %12.0f %8.2f %5.1f%% %12.0f %8.2f %5.1f%%\n", $1, $2, $3, gi,
+             100 * gi / $5, $4, gt, 100 * gt / $5 }' "$TMP/rows"
+echo
+awk '$1 == "stragsim" { si[$2] = $3; st[$2] = $4 }
+     $1 != "stragsim" { ti[$2] = $3; tt[$2] = $4 }
+     END { for (t = 1; t <= 2; t++)
+               printf "stragsim/pytorch at %d thread%s: inference %.2fx, training %.2fx\n",
+                      t, t > 1 ? "s" : "", si[t] / ti[t], st[t] / tt[t];
+           printf "targets at 2 threads: inference >= 1.5x (%s), training >= 1.2x (%s)\n",
+                  si[2] / ti[2] >= 1.5 ? "met" : "MISSED", st[2] / tt[2] >= 1.2 ? "met" : "MISSED" }' \
+    "$TMP/rows"

@@ -1,0 +1,96 @@
+/* cmd_capture.h: for tests that call a cmd_* function in-process: a fresh
+ * mkdtemp directory per test, and running a command with its stdout and
+ * stderr captured into strings (file descriptors 1 and 2 are redirected, so
+ * nothing reaches the TAP stream). Header-only, for the test programs. */
+#ifndef STRAG_TEST_CMD_CAPTURE_H
+#define STRAG_TEST_CMD_CAPTURE_H
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+static char out_text[1 << 18], err_text[1 << 16];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/stragsim-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+/* tmpdir/name, in a rotating set of buffers (several paths per call site). */
+static const char *tmp_path(const char *name)
+{
+    static char bufs[8][512];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
+    return b;
+}
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Runs cmd(argc, argv) with argv = the NULL-terminated args (argv[0] is the
+ * command name); fills out_text / err_text; returns the exit status. */
+static int run_cmd(int (*cmd)(int, char **), const char *const *args)
+{
+    char *argv[64];
+    int argc = 0;
+    for (; args[argc]; argc++) {
+        cr_assert_lt(argc, 63);
+        argv[argc] = strdup(args[argc]);
+    }
+    argv[argc] = NULL;
+    const char *out_path = tmp_path(".out"), *err_path = tmp_path(".err");
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    int fo = open(out_path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    int fe = open(err_path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    cr_assert(saved_out >= 0 && saved_err >= 0 && fo >= 0 && fe >= 0);
+    dup2(fo, 1);
+    dup2(fe, 2);
+    int status = cmd(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(fo);
+    close(fe);
+    close(saved_out);
+    close(saved_err);
+    for (int i = 0; i < argc; i++)
+        free(argv[i]);
+    slurp(out_path, out_text, sizeof out_text);
+    slurp(err_path, err_text, sizeof err_text);
+    return status;
+}
+
+#define RUN(cmd, ...) run_cmd(cmd, (const char *const[]){__VA_ARGS__, NULL})
+
+#endif
