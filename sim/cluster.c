@@ -184,11 +184,11 @@ static void cluster_note_idle(struct cluster *cl)
     }
 }
 
-static void worker_start(struct cluster *cl, uint32_t t)
+/* `now` is engine_now(), passed down by the public entry point that got it. */
+static void worker_start(struct cluster *cl, uint32_t t, double now)
 {
     struct task *task = &cl->tasks[t];
     struct worker *w = &cl->workers[task->worker];
-    double now = engine_now(cl->engine);
     double d = cl->hooks.duration(cl->hooks.ctx, task->worker, cl->jobs[task->job].index, task->cost);
     task = &cl->tasks[t]; /* the hook does not submit, but stay safe */
     task->state = TASK_RUNNING;
@@ -199,7 +199,7 @@ static void worker_start(struct cluster *cl, uint32_t t)
 }
 
 /* Starts queued tasks while slots are free. */
-static void worker_fill(struct cluster *cl, int worker)
+static void worker_fill(struct cluster *cl, int worker, double now)
 {
     struct worker *w = &cl->workers[worker];
     while (w->running < cl->cfg.slots && w->head != NONE) {
@@ -210,17 +210,17 @@ static void worker_fill(struct cluster *cl, int worker)
         else
             w->tail = NONE;
         w->queued--;
-        worker_start(cl, t);
+        worker_start(cl, t, now);
     }
 }
 
 /* A task reaches its worker: start it if a slot is free and nobody waits. */
-static void worker_accept(struct cluster *cl, uint32_t t)
+static void worker_accept(struct cluster *cl, uint32_t t, double now)
 {
     struct task *task = &cl->tasks[t];
     struct worker *w = &cl->workers[task->worker];
     if (w->running < cl->cfg.slots && w->head == NONE) {
-        worker_start(cl, t);
+        worker_start(cl, t, now);
         return;
     }
     task->state = TASK_QUEUED;
@@ -251,14 +251,14 @@ static void worker_unlink(struct cluster *cl, uint32_t t)
 
 /* Takes a travelling, queued or running task off its worker (not yet
  * refilling the freed slot). Returns true when a slot was freed. */
-static bool worker_drop(struct cluster *cl, uint32_t t)
+static bool worker_drop(struct cluster *cl, uint32_t t, double now)
 {
     struct task *task = &cl->tasks[t];
     bool freed_slot = task->state == TASK_RUNNING;
     if (task->state == TASK_QUEUED)
         worker_unlink(cl, t);
     if (freed_slot) {
-        cl->worker_seconds += engine_now(cl->engine) - task->started;
+        cl->worker_seconds += now - task->started;
         cl->workers[task->worker].running--;
     }
     cl->workers[task->worker].load--;
@@ -297,11 +297,10 @@ static void deliver_result(struct cluster *cl, uint32_t t)
 
 static void on_arrive(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
 {
-    (void)e;
     struct cluster *cl = ctx;
     if (cl->tasks[t].gen != gen)
         return;
-    worker_accept(cl, t);
+    worker_accept(cl, t, engine_now(e));
 }
 
 static void on_complete(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
@@ -312,7 +311,8 @@ static void on_complete(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
         return;
     int worker = task->worker;
     struct worker *w = &cl->workers[worker];
-    cl->worker_seconds += task->finished - task->started;
+    double now = task->finished; /* == engine_now(e) */
+    cl->worker_seconds += now - task->started;
     w->running--;
     w->load--;
     cl->active--;
@@ -325,13 +325,13 @@ static void on_complete(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
             job_release(cl, handle);
     } else if (cl->cfg.network_delay > 0) {
         task->state = TASK_RETURNING;
-        cluster_schedule(cl, engine_now(e) + cl->cfg.network_delay, cl->kind_result, t, gen);
+        cluster_schedule(cl, now + cl->cfg.network_delay, cl->kind_result, t, gen);
     } else {
         /* Result first, then refill: if it finishes the job, the job's
          * queued tasks on this worker are gone before the slot is refilled. */
         deliver_result(cl, t);
     }
-    worker_fill(cl, worker);
+    worker_fill(cl, worker, now);
     cluster_note_idle(cl);
 }
 
@@ -485,6 +485,7 @@ void cluster_job_finish(struct cluster *cl, uint32_t handle)
         return;
     job->open = false;
     job->gen++;
+    double now = engine_now(cl->engine);
     /* Pass 1 takes the job's tasks off the workers without refilling any
      * slot, so a worker never starts a task of this very job only to preempt
      * it a moment later; preempted tasks are kept on a side list. */
@@ -500,7 +501,7 @@ void cluster_job_finish(struct cluster *cl, uint32_t handle)
                 job->leftover++; /* it runs on; on_complete drops it */
                 continue;
             }
-            if (worker_drop(cl, t)) {
+            if (worker_drop(cl, t, now)) {
                 task->state = TASK_PREEMPTED;
                 task->job_next = preempted;
                 preempted = t;
@@ -517,7 +518,7 @@ void cluster_job_finish(struct cluster *cl, uint32_t handle)
         next = cl->tasks[t].job_next;
         int worker = cl->tasks[t].worker;
         task_release(cl, t);
-        worker_fill(cl, worker);
+        worker_fill(cl, worker, now);
     }
     job->first = job->last = NONE;
     if (job->leftover == 0)
@@ -554,7 +555,7 @@ uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cos
         task->state = TASK_TRAVELLING;
         cluster_schedule(cl, now + cl->cfg.network_delay, cl->kind_arrive, t, task->gen);
     } else {
-        worker_accept(cl, t);
+        worker_accept(cl, t, now);
     }
     return cl->failed ? NONE : t;
 }
@@ -569,10 +570,11 @@ void cluster_task_cancel(struct cluster *cl, uint32_t t)
         return;
     if (!cl->jobs[task->job].open)
         return; /* left running after its job finished: not the caller's any more */
-    bool freed_slot = worker_drop(cl, t);
+    double now = engine_now(cl->engine);
+    bool freed_slot = worker_drop(cl, t, now);
     task->state = TASK_CANCELLED;
     if (freed_slot)
-        worker_fill(cl, task->worker);
+        worker_fill(cl, task->worker, now);
     cluster_note_idle(cl);
 }
 

@@ -57,7 +57,10 @@ struct cluster_hooks {
     void (*result)(void *ctx, struct cluster *cl, const struct cluster_result *r);
     /* A timer set with cluster_timer fired (job still open). */
     void (*timer)(void *ctx, struct cluster *cl, uint32_t job, int tag);
-    /* Optional: every worker just became idle (nothing queued or running). */
+    /* Optional: every worker just became idle (nothing queued or running,
+     * nothing travelling to a worker). Called from an event of its own at
+     * the same time, after the handler that emptied the cluster returns, and
+     * only if the cluster is still idle then. */
     void (*idle)(void *ctx, struct cluster *cl);
 };
 

@@ -55,13 +55,17 @@ struct engine {
     struct handler_entry kinds[ENGINE_MAX_KINDS];
 };
 
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 event_key; /* GCC/Clang; quiet under -Wpedantic */
+#endif
+
 static inline bool event_before(const struct event *a, const struct event *b)
 {
     uint64_t ta, tb; /* times are >= +0.0 (see engine_schedule): bits order like values */
     memcpy(&ta, &a->time, sizeof ta);
     memcpy(&tb, &b->time, sizeof tb);
 #ifdef __SIZEOF_INT128__
-    return ((unsigned __int128)ta << 64 | a->seq_kind) < ((unsigned __int128)tb << 64 | b->seq_kind);
+    return ((event_key)ta << 64 | a->seq_kind) < ((event_key)tb << 64 | b->seq_kind);
 #else
     return (ta < tb) | ((ta == tb) & (a->seq_kind < b->seq_kind));
 #endif

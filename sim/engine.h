@@ -28,8 +28,9 @@ void engine_free(struct engine *e);
 enum { ENGINE_MAX_KINDS = 32 };
 int engine_register(struct engine *e, engine_handler handler, void *ctx);
 
-/* Schedules event `kind` at absolute time `time` (>= engine_now()).
- * Returns 0, or -1 when out of memory. */
+/* Schedules event `kind` at absolute time `time` (>= engine_now(); an
+ * earlier time or NaN is taken as now). Returns 0, or -1 when out of memory
+ * or `kind` was never registered. */
 int engine_schedule(struct engine *e, double time, int kind, uint32_t arg, uint32_t gen);
 
 double engine_now(const struct engine *e);

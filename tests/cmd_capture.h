@@ -15,30 +15,30 @@
 static char tmpdir[256];
 static char out_text[1 << 18], err_text[1 << 16];
 
-static void make_tmpdir(void)
+static inline void make_tmpdir(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/stragsim-test-XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
 }
 
-static void remove_tmpdir(void)
+static inline void remove_tmpdir(void)
 {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     cr_expect_eq(system(cmd), 0);
 }
 
-/* tmpdir/name, in a rotating set of buffers (several paths per call site). */
-static const char *tmp_path(const char *name)
+/* tmpdir/name, in a rotating set of 16 buffers (a test holds a few paths). */
+static inline const char *tmp_path(const char *name)
 {
-    static char bufs[8][512];
+    static char bufs[16][512];
     static int next;
-    char *b = bufs[next++ % 8];
+    char *b = bufs[next++ % 16];
     snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
     return b;
 }
 
-static void slurp(const char *path, char *buf, size_t cap)
+static inline void slurp(const char *path, char *buf, size_t cap)
 {
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
@@ -47,7 +47,7 @@ static void slurp(const char *path, char *buf, size_t cap)
         fclose(f);
 }
 
-static void write_text(const char *path, const char *text)
+static inline void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f, "cannot write %s", path);
@@ -57,7 +57,7 @@ static void write_text(const char *path, const char *text)
 
 /* Runs cmd(argc, argv) with argv = the NULL-terminated args (argv[0] is the
  * command name); fills out_text / err_text; returns the exit status. */
-static int run_cmd(int (*cmd)(int, char **), const char *const *args)
+static inline int run_cmd(int (*cmd)(int, char **), const char *const *args)
 {
     char *argv[64];
     int argc = 0;
@@ -66,7 +66,9 @@ static int run_cmd(int (*cmd)(int, char **), const char *const *args)
         argv[argc] = strdup(args[argc]);
     }
     argv[argc] = NULL;
-    const char *out_path = tmp_path(".out"), *err_path = tmp_path(".err");
+    char out_path[512], err_path[512];
+    snprintf(out_path, sizeof out_path, "%s/.out", tmpdir);
+    snprintf(err_path, sizeof err_path, "%s/.err", tmpdir);
     fflush(stdout);
     fflush(stderr);
     int saved_out = dup(1), saved_err = dup(2);

@@ -58,7 +58,32 @@ struct run {
     struct workload_output out;
 };
 
-/* Runs the single point of `ini` (no [sweep]); fails the test on any error. */
+/* Runs point i of c; `check` (may be NULL) judges it with its params.
+ * Fails the test on any error. The caller frees r.out. */
+static struct run run_point(const struct config *c, size_t i,
+                            void (*check)(const struct params *, const struct run *))
+{
+    struct error err = {{0}};
+    struct params *p;
+    int repeat;
+    char *key;
+    cr_assert_eq(config_point(c, i, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    struct run r = {0};
+    int status = workload_latency_run(p, config_dir(c), (uint64_t)params_int(p, "experiment.seed"),
+                                      rng_hash_string(key), &r.out, &err);
+    cr_assert_eq(status, 0, "%s", err.msg);
+    r.mean = metric_list_get(&r.out.metrics, "latency_mean");
+    r.se = metric_list_get(&r.out.metrics, "latency_se");
+    r.jobs = metric_list_get(&r.out.metrics, "jobs");
+    cr_assert_eq(r.jobs, (double)params_int(p, "workload.jobs"));
+    if (check)
+        check(p, &r);
+    free(key);
+    params_free(p);
+    return r;
+}
+
+/* Runs the single point of `ini` (no [sweep]). */
 static struct run run_ini(const char *ini)
 {
     char path[] = "/tmp/stragsim-validation-XXXXXX.ini";
@@ -74,21 +99,7 @@ static struct run run_ini(const char *ini)
     unlink(path);
     cr_assert_eq(status, 0, "%s", err.msg);
     cr_assert_eq(config_points(c), 1);
-    struct params *p;
-    int repeat;
-    char *key;
-    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
-
-    struct run r = {0};
-    status = workload_latency_run(p, config_dir(c), (uint64_t)params_int(p, "experiment.seed"),
-                                  rng_hash_string(key), &r.out, &err);
-    cr_assert_eq(status, 0, "%s", err.msg);
-    r.mean = metric_list_get(&r.out.metrics, "latency_mean");
-    r.se = metric_list_get(&r.out.metrics, "latency_se");
-    r.jobs = metric_list_get(&r.out.metrics, "jobs");
-    cr_assert_eq(r.jobs, (double)params_int(p, "workload.jobs"));
-    free(key);
-    params_free(p);
+    struct run r = run_point(c, 0, NULL);
     config_free(c);
     return r;
 }
@@ -275,20 +286,8 @@ static void run_shipped(const char *name, void (*check)(const struct params *, c
     struct config *c;
     cr_assert_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
     for (size_t i = 0; i < config_points(c); i++) {
-        struct params *p;
-        int repeat;
-        char *key;
-        cr_assert_eq(config_point(c, i, &p, &repeat, &key, &err), 0, "%s", err.msg);
-        struct run r = {0};
-        cr_assert_eq(workload_latency_run(p, config_dir(c), (uint64_t)params_int(p, "experiment.seed"),
-                                          rng_hash_string(key), &r.out, &err),
-                     0, "%s", err.msg);
-        r.mean = metric_list_get(&r.out.metrics, "latency_mean");
-        r.se = metric_list_get(&r.out.metrics, "latency_se");
-        check(p, &r);
+        struct run r = run_point(c, i, check);
         workload_output_free(&r.out);
-        free(key);
-        params_free(p);
     }
     config_free(c);
 }

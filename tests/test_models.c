@@ -1,0 +1,537 @@
+/* test_models.c: models built by name and by spec: shapes, parameter
+ * layout, spec errors, whole-model gradients against finite differences,
+ * the workspace reuse (no allocation after the first batch), and a tiny
+ * training run.
+ *
+ * Whole-model gradient checks sample parameters from every tensor and
+ * compare the analytic gradient of the mean cross-entropy with central
+ * differences of a loss computed in double from the logits. A ReLU or max
+ * pool inside the model can sit within eps of its kink; such a coordinate
+ * shows up as two step sizes (eps, eps/2) that disagree, and is skipped
+ * (at most 10% may be). A wrong backward makes both steps agree with each
+ * other and not with the analytic gradient, so it still fails.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/layers.h"
+#include "models/model.h"
+#include "models/optim.h"
+#include "sim/rng.h"
+
+#define TOL 1e-3
+
+static struct model *build(const char *name)
+{
+    struct model *m;
+    struct error err;
+    cr_assert_eq(model_new(&m, name, &err), 0, "%s: %s", name, err.msg);
+    return m;
+}
+
+static struct model *build_init(const char *name, uint32_t seed)
+{
+    struct model *m = build(name);
+    struct rng r;
+    rng_seed(&r, seed, 1, RNG_INIT, 0);
+    model_init(m, &r);
+    return m;
+}
+
+static float *randn(struct rng *r, size_t n)
+{
+    float *x = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)rng_normal(r);
+    return x;
+}
+
+static void expect_build_error(const char *spec, const char *msg)
+{
+    struct model *m = (struct model *)1;
+    struct error err;
+    cr_expect_eq(model_new(&m, spec, &err), 2, "%s", spec);
+    cr_expect_null(m);
+    cr_expect_str_eq(err.msg, msg);
+}
+
+/* Mean cross-entropy of the batch in double, from a fresh forward. */
+static double model_loss(struct model *m, const float *x, const int *labels, int B)
+{
+    const float *z;
+    struct error err;
+    cr_assert_eq(model_forward(m, x, B, &z, &err), 0, "%s", err.msg);
+    double total = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *row = z + (size_t)b * m->outputs;
+        double mx = row[0], s = 0.0;
+        for (int v = 1; v < m->outputs; v++)
+            mx = fmax(mx, row[v]);
+        for (int v = 0; v < m->outputs; v++)
+            s += exp(row[v] - mx);
+        total += -(row[labels[b]] - mx - log(s));
+    }
+    return total / B;
+}
+
+struct check {
+    int checked, skipped;
+    double worst;
+};
+
+/* Numerical d loss / d v[i], or NAN when eps and eps/2 disagree (a kink). */
+static double numeric(struct model *m, float *v, size_t i, const float *x, const int *labels, int B,
+                      double scale)
+{
+    const float eps = 1e-2f;
+    float keep = v[i];
+    double d[2];
+    for (int k = 0; k < 2; k++) {
+        float h = k == 0 ? eps : eps / 2;
+        v[i] = keep + h;
+        double up = model_loss(m, x, labels, B);
+        v[i] = keep - h;
+        double down = model_loss(m, x, labels, B);
+        d[k] = (up - down) / (2.0 * h);
+    }
+    v[i] = keep;
+    return fabs(d[0] - d[1]) > TOL * scale ? NAN : d[1];
+}
+
+static void check_coordinate(struct check *c, double num, double analytic, double scale)
+{
+    c->checked++;
+    if (isnan(num)) {
+        c->skipped++;
+        return;
+    }
+    c->worst = fmax(c->worst, fabs(num - analytic) / scale);
+}
+
+/* Gradient check of every tensor (up to `per_tensor` random entries each)
+ * and of `inputs` random input coordinates, on B random examples. */
+static void gradient_check(const char *name, int B, int per_tensor, int inputs)
+{
+    struct model *m = build_init(name, 3);
+    struct rng r;
+    rng_seed(&r, 5, 2, RNG_DATA, 0);
+    // biases start at 0; random ones exercise the bias paths better
+    for (size_t i = 0; i < m->nparams; i++)
+        if (m->params[i] == 0.0f)
+            m->params[i] = 0.1f * (float)rng_normal(&r);
+    float *x = randn(&r, (size_t)B * m->input_size);
+    int *labels = malloc(sizeof(int) * (size_t)B);
+    for (int b = 0; b < B; b++)
+        labels[b] = (int)rng_below(&r, (uint64_t)m->outputs);
+    struct error err;
+    float loss;
+    model_zero_grad(m);
+    cr_assert_eq(model_loss_and_grad(m, x, labels, B, &loss, NULL, &err), 0, "%s", err.msg);
+    cr_expect_float_eq(loss, model_loss(m, x, labels, B), 1e-5, "%s: reported loss", name);
+    float *grads = malloc(sizeof(float) * m->nparams);
+    memcpy(grads, m->grads, sizeof(float) * m->nparams);
+    double scale = 0.0;
+    for (size_t i = 0; i < m->nparams; i++)
+        scale = fmax(scale, fabs(grads[i]));
+    cr_assert(scale > 0.0, "%s: zero gradient", name);
+
+    struct check c = { 0, 0, 0.0 };
+    for (int t = 0; t < m->ntensors; t++) {
+        const struct model_tensor *T = &m->tensors[t];
+        int n = T->count < (size_t)per_tensor ? (int)T->count : per_tensor;
+        for (int k = 0; k < n; k++) {
+            size_t i = T->offset + (T->count <= (size_t)per_tensor ? (size_t)k : rng_below(&r, T->count));
+            check_coordinate(&c, numeric(m, m->params, i, x, labels, B, scale), grads[i], scale);
+        }
+    }
+    cr_expect(c.worst < TOL, "%s: parameter gradient relative error %.3g", name, c.worst);
+    cr_expect(c.skipped * 10 <= c.checked, "%s: %d of %d coordinates at kinks", name, c.skipped, c.checked);
+
+    // the input gradient through model_backward
+    const float *z;
+    size_t nin = (size_t)B * m->input_size;
+    float *probs = malloc(sizeof(float) * (size_t)B * m->outputs), *dinp = malloc(sizeof(float) * nin);
+    cr_assert_eq(model_forward(m, x, B, &z, &err), 0);
+    crossentropy_forward(NULL, probs, z, labels, B, m->outputs);
+    crossentropy_backward(probs, probs, labels, B, m->outputs, 1.0f / (float)B);
+    cr_assert_eq(model_backward(m, probs, B, dinp, &err), 0, "%s", err.msg);
+    double iscale = 0.0;
+    for (size_t i = 0; i < nin; i++)
+        iscale = fmax(iscale, fabs(dinp[i]));
+    struct check ci = { 0, 0, 0.0 };
+    for (int k = 0; k < inputs; k++) {
+        size_t i = rng_below(&r, nin);
+        check_coordinate(&ci, numeric(m, x, i, x, labels, B, iscale), dinp[i], iscale);
+    }
+    cr_expect(ci.worst < TOL, "%s: input gradient relative error %.3g", name, ci.worst);
+    cr_expect(ci.skipped * 10 <= ci.checked, "%s: %d of %d inputs at kinks", name, ci.skipped, ci.checked);
+    free(x), free(labels), free(grads), free(probs), free(dinp);
+    model_free(m);
+}
+
+/* ---- building ---- */
+
+Test(models, builtin_shapes_parameters_and_flops)
+{
+    static const struct {
+        const char *name;
+        size_t nparams;
+        double flops;
+        int ntensors;
+    } want[] = {
+        { "logreg", 7850, 2.0 * 7840, 2 },
+        { "mlp", 178110, 2.0 * (156800 + 20000 + 1000), 6 },
+        { "lenet5", 61706, 2.0 * (117600 + 240000 + 48000 + 10080 + 840), 10 },
+    };
+    for (size_t k = 0; k < 3; k++) {
+        struct model *m = build(want[k].name);
+        cr_expect_eq(m->nparams, want[k].nparams, "%s: %zu params", want[k].name, m->nparams);
+        cr_expect_float_eq(m->flops, want[k].flops, 1e-9, "%s flops %g", want[k].name, m->flops);
+        cr_expect_eq(m->ntensors, want[k].ntensors);
+        cr_expect_eq(m->input_size, 784);
+        cr_expect_eq(m->outputs, 10);
+        cr_expect_str_eq(m->name, want[k].name);
+        cr_expect_str_eq(m->arch, model_builtin_spec(want[k].name));
+        // tensors tile the parameter vector in order
+        size_t at = 0;
+        for (int t = 0; t < m->ntensors; t++) {
+            size_t count = 1;
+            for (int d = 0; d < m->tensors[t].ndim; d++)
+                count *= (size_t)m->tensors[t].dims[d];
+            cr_expect_eq(m->tensors[t].offset, at, "%s", m->tensors[t].name);
+            cr_expect_eq(m->tensors[t].count, count);
+            at += count;
+        }
+        cr_expect_eq(at, m->nparams);
+        model_free(m);
+    }
+    struct model *m = build("lenet5");
+    cr_expect_eq(m->input.c, 1);
+    cr_expect_eq(m->input.h, 28);
+    cr_expect_eq(m->input.w, 28);
+    cr_expect_str_eq(m->tensors[0].name, "conv1.weight");
+    cr_expect_eq(m->tensors[0].ndim, 4);
+    cr_expect_eq(m->tensors[0].dims[0], 6);
+    cr_expect_eq(m->tensors[0].dims[1], 1);
+    cr_expect_eq(m->tensors[0].dims[2], 5);
+    cr_expect_eq(m->tensors[0].dims[3], 5);
+    cr_expect_str_eq(m->tensors[3].name, "conv2.bias");
+    cr_expect_eq(m->tensors[3].dims[0], 16);
+    cr_expect_str_eq(m->tensors[4].name, "dense1.weight");
+    cr_expect_eq(m->tensors[4].ndim, 2);
+    cr_expect_eq(m->tensors[4].dims[0], 120);
+    cr_expect_eq(m->tensors[4].dims[1], 400);
+    cr_expect_str_eq(m->tensors[9].name, "dense3.bias");
+    model_free(m);
+    const char *const *names = model_builtin_names();
+    cr_expect_str_eq(names[0], "logreg");
+    cr_expect_str_eq(names[1], "mlp");
+    cr_expect_str_eq(names[2], "lenet5");
+    cr_expect_null(names[3]);
+    cr_expect_null(model_builtin_spec("resnet"));
+}
+
+Test(models, spec_text_is_canonical_and_round_trips)
+{
+    struct model *m = build("  2x9x9 :conv4k3s1p0  tanh  avgpool2s2 conv3k2s2p1 square maxpool1 flatten dense5 ");
+    cr_expect_str_eq(m->arch, "2x9x9: conv4k3 tanh avgpool2 conv3k2s2p1 square maxpool1 flatten dense5");
+    cr_expect_str_eq(m->name, "custom");
+    cr_expect_eq(m->outputs, 5);
+    struct model *again = build(m->arch);
+    cr_expect_str_eq(again->arch, m->arch);
+    cr_expect_eq(again->nparams, m->nparams);
+    model_free(again);
+    model_free(m);
+    // programmatic construction
+    struct layer_spec layers[] = { { .kind = LAYER_DENSE, .units = 3 }, { .kind = LAYER_SQUARE },
+                                   { .kind = LAYER_DENSE, .units = 2 } };
+    struct error err;
+    cr_assert_eq(model_new_layers(&m, "poly", (struct act_shape){ 4, 1, 1 }, layers, 3, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(m->arch, "4: dense3 square dense2");
+    cr_expect_str_eq(m->name, "poly");
+    cr_expect_eq(m->nparams, 4 * 3 + 3 + 3 * 2 + 2);
+    model_free(m);
+}
+
+Test(models, bad_names_and_specs)
+{
+    expect_build_error("resnet", "unknown model 'resnet' (known: logreg, mlp, lenet5, or a spec like '784: dense10')");
+    expect_build_error(": dense10", "model spec ': dense10': expected an input shape (784 or 1x28x28) before ':'");
+    expect_build_error("28x28: dense10", "model spec '28x28: dense10': bad input shape '28x28' (expected N or CxHxW)");
+    expect_build_error("0: dense10", "model spec '0: dense10': bad input shape '0' (expected N or CxHxW)");
+    expect_build_error("784:", "model spec '784:': no layers after ':'");
+    expect_build_error("784: dense10 softmax",
+                       "model spec '784: dense10 softmax': bad layer 'softmax' (expected denseN, convNkK[sS][pP], "
+                       "maxpoolK[sS], avgpoolK[sS], relu, tanh, square or flatten)");
+    expect_build_error("784: dense", "model spec '784: dense': bad layer 'dense' (expected denseN, convNkK[sS][pP], "
+                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square or flatten)");
+    expect_build_error("784: relu5", "model spec '784: relu5': bad layer 'relu5' (expected denseN, convNkK[sS][pP], "
+                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square or flatten)");
+    expect_build_error("784: dense0", "model 'custom': layer 1 (dense): needs at least 1 unit");
+    expect_build_error("1x4x4: conv2k5", "model 'custom': layer 1 (conv): 2@5x5 kernel, stride 1, padding 0 does not fit a 1x4x4 input");
+    expect_build_error("1x4x4: conv2k3s0", "model 'custom': layer 1 (conv): 2@3x3 kernel, stride 0, padding 0 does not fit a 1x4x4 input");
+    expect_build_error("1x4x4: maxpool2 maxpool2 maxpool2", "model 'custom': layer 3 (maxpool): 2x2 window does not fit a 1x1 input");
+    char big[1024] = "4:";
+    for (int i = 0; i < 65; i++)
+        strcat(big, " relu");
+    struct model *m;
+    struct error err;
+    cr_expect_eq(model_new(&m, big, &err), 2);
+    cr_expect(strstr(err.msg, "more than 64 layers") != NULL, "%s", err.msg);
+    struct layer_spec bad = { .kind = (enum layer_kind)99 };
+    cr_expect_eq(model_new_layers(&m, NULL, (struct act_shape){ 4, 1, 1 }, &bad, 1, &err), 2);
+    cr_expect_str_eq(err.msg, "model 'custom': layer 1 has an unknown kind 99");
+}
+
+Test(models, init_is_seeded_he_uniform)
+{
+    struct model *a = build_init("lenet5", 11), *b = build_init("lenet5", 11), *c = build_init("lenet5", 12);
+    cr_expect(memcmp(a->params, b->params, sizeof(float) * a->nparams) == 0, "same seed, same weights");
+    cr_expect(memcmp(a->params, c->params, sizeof(float) * a->nparams) != 0, "other seed, other weights");
+    for (int t = 0; t < a->ntensors; t++) {
+        const struct model_tensor *T = &a->tensors[t];
+        const float *p = a->params + T->offset;
+        if (strstr(T->name, ".bias")) {
+            for (size_t i = 0; i < T->count; i++)
+                cr_expect_eq(p[i], 0.0f, "%s", T->name);
+            continue;
+        }
+        size_t fan_in = T->count / (size_t)T->dims[0];
+        double bound = sqrt(6.0 / (double)fan_in), mx = 0.0, sum2 = 0.0;
+        for (size_t i = 0; i < T->count; i++) {
+            mx = fmax(mx, fabs(p[i]));
+            sum2 += (double)p[i] * p[i];
+        }
+        cr_expect(mx <= bound, "%s: |w| <= sqrt(6/fan_in)", T->name);
+        cr_expect(mx > 0.8 * bound, "%s: range used", T->name);
+        // U(-b, b) has variance b^2/3 = 2/fan_in
+        double var = sum2 / (double)T->count;
+        cr_expect(fabs(var - 2.0 / (double)fan_in) < 0.25 * 2.0 / (double)fan_in, "%s: variance %g", T->name, var);
+    }
+    model_free(a), model_free(b), model_free(c);
+}
+
+/* ---- gradients ---- */
+
+Test(models, gradient_logreg)
+{
+    gradient_check("logreg", 3, 40, 20);
+}
+
+Test(models, gradient_mlp)
+{
+    gradient_check("mlp", 3, 40, 20);
+}
+
+Test(models, gradient_lenet5)
+{
+    gradient_check("lenet5", 2, 25, 20);
+}
+
+Test(models, gradient_custom_stacks)
+{
+    // tanh, avg pooling, strided padded conv, square, an explicit flatten
+    gradient_check("2x9x9: conv4k3 tanh avgpool2 conv3k2s2p1 square flatten dense5", 3, 30, 20);
+    // chained in-place activations, a flatten view at the input, relu after a pool
+    gradient_check("2x3x3: flatten relu dense6 tanh relu dense5 relu tanh dense4", 3, 40, 15);
+    gradient_check("1x10x10: conv3k3p1 maxpool2 relu conv2k2 relu maxpool2s1 dense3", 3, 40, 20);
+}
+
+Test(models, relu_maxpool_runs_as_maxpool_relu_with_the_same_results)
+{
+    struct model *a = build_init("1x8x8: conv3k3p1 relu maxpool2 dense4", 1);
+    struct model *b = build("1x8x8: conv3k3p1 maxpool2 relu dense4");
+    cr_expect_str_eq(a->arch, "1x8x8: conv3k3p1 relu maxpool2 dense4");
+    cr_assert_eq(a->nparams, b->nparams);
+    memcpy(b->params, a->params, sizeof(float) * a->nparams);
+    struct rng r;
+    rng_seed(&r, 1, 1, RNG_DATA, 0);
+    float *x = randn(&r, 4 * 64);
+    int labels[4] = { 0, 1, 2, 3 };
+    float la, lb;
+    struct error err;
+    model_zero_grad(a), model_zero_grad(b);
+    cr_assert_eq(model_loss_and_grad(a, x, labels, 4, &la, NULL, &err), 0);
+    cr_assert_eq(model_loss_and_grad(b, x, labels, 4, &lb, NULL, &err), 0);
+    cr_expect_eq(la, lb);
+    cr_expect(memcmp(a->grads, b->grads, sizeof(float) * a->nparams) == 0);
+    free(x);
+    model_free(a), model_free(b);
+}
+
+Test(models, square_activation_is_an_exact_polynomial)
+{
+    // f(x) = sum_j v_j (w_j . x + b_j)^2 + c, the shape Lagrange coding needs
+    struct model *m = build("2: dense2 square dense1");
+    float p[] = { 1.0f, 2.0f, -1.0f, 0.5f, /* b */ 0.25f, -1.0f, /* v */ 3.0f, -2.0f, /* c */ 0.5f };
+    cr_assert_eq(m->nparams, sizeof p / sizeof p[0]);
+    memcpy(m->params, p, sizeof p);
+    float x[4] = { 1.0f, -2.0f, 0.5f, 4.0f };
+    const float *y;
+    struct error err;
+    cr_assert_eq(model_forward(m, x, 2, &y, &err), 0);
+    for (int b = 0; b < 2; b++) {
+        double h0 = 1.0 * x[2 * b] + 2.0 * x[2 * b + 1] + 0.25;
+        double h1 = -1.0 * x[2 * b] + 0.5 * x[2 * b + 1] - 1.0;
+        cr_expect_float_eq(y[b], 3.0 * h0 * h0 - 2.0 * h1 * h1 + 0.5, 1e-5, "example %d", b);
+    }
+    model_free(m);
+}
+
+Test(models, forward_leaves_the_input_alone)
+{
+    struct model *m = build_init("3: flatten relu tanh dense2", 1);
+    float x[3] = { -1.0f, 0.5f, -0.25f }, copy[3];
+    memcpy(copy, x, sizeof x);
+    const float *y;
+    struct error err;
+    cr_assert_eq(model_forward(m, x, 1, &y, &err), 0);
+    cr_expect(memcmp(x, copy, sizeof x) == 0);
+    model_free(m);
+}
+
+/* ---- workspaces ---- */
+
+Test(models, no_allocation_after_the_first_batch)
+{
+    struct model *m = build_init("lenet5", 2);
+    struct rng r;
+    rng_seed(&r, 1, 1, RNG_DATA, 0);
+    float *x = randn(&r, 64 * 784);
+    int labels[64];
+    for (int b = 0; b < 64; b++)
+        labels[b] = b % 10;
+    const float *y;
+    float loss;
+    struct error err;
+    cr_expect_eq(model_capacity(m), 0);
+    cr_expect_eq(model_workspace_allocations(m), 0);
+    cr_assert_eq(model_forward(m, x, 32, &y, &err), 0);
+    cr_expect_eq(model_capacity(m), 32);
+    cr_expect_eq(model_workspace_allocations(m), 1); // forward buffers only
+    cr_assert_eq(model_loss_and_grad(m, x, labels, 32, &loss, NULL, &err), 0);
+    long after_first = model_workspace_allocations(m);
+    cr_expect_eq(after_first, 2); // + backward buffers
+    const float *first = y;
+    for (int rep = 0; rep < 3; rep++) {
+        int sizes[] = { 32, 16, 1, 31 };
+        for (int k = 0; k < 4; k++) {
+            cr_assert_eq(model_forward(m, x, sizes[k], &y, &err), 0);
+            cr_assert_eq(model_loss_and_grad(m, x, labels, sizes[k], &loss, NULL, &err), 0);
+            cr_expect_eq(y, first, "logits stay in the same buffer");
+        }
+    }
+    cr_expect_eq(model_workspace_allocations(m), after_first);
+    cr_expect_eq(model_capacity(m), 32);
+    // a larger batch grows once; reserve ahead of time grows once
+    cr_assert_eq(model_forward(m, x, 64, &y, &err), 0);
+    cr_expect_eq(model_workspace_allocations(m), after_first + 1);
+    cr_assert_eq(model_reserve(m, 128, &err), 0);
+    long reserved = model_workspace_allocations(m);
+    float *big = randn(&r, 128 * 784);
+    int lab128[128] = { 0 };
+    cr_assert_eq(model_loss_and_grad(m, big, lab128, 128, &loss, NULL, &err), 0);
+    cr_assert_eq(model_forward(m, big, 100, &y, &err), 0);
+    cr_expect_eq(model_workspace_allocations(m), reserved);
+    cr_expect_eq(model_capacity(m), 128);
+    free(x), free(big);
+    model_free(m);
+}
+
+Test(models, same_results_at_every_batch_size)
+{
+    // one example's logits do not depend on the batch it runs in
+    struct model *m = build_init("lenet5", 4);
+    struct rng r;
+    rng_seed(&r, 2, 1, RNG_DATA, 0);
+    float *x = randn(&r, 40 * 784);
+    const float *y;
+    struct error err;
+    cr_assert_eq(model_forward(m, x, 40, &y, &err), 0);
+    float all[400];
+    memcpy(all, y, sizeof all);
+    for (int b = 0; b < 40; b += 13) {
+        cr_assert_eq(model_forward(m, x + (size_t)b * 784, 1, &y, &err), 0);
+        for (int v = 0; v < 10; v++)
+            cr_expect_float_eq(y[v], all[b * 10 + v], 1e-4, "example %d class %d", b, v);
+    }
+    free(x);
+    model_free(m);
+}
+
+/* ---- errors, evaluation, training ---- */
+
+Test(models, bad_labels_and_batches)
+{
+    struct model *m = build_init("4: dense3", 1);
+    float x[8] = { 0 }, loss;
+    int labels[2] = { 1, 3 };
+    struct error err;
+    cr_expect_eq(model_loss_and_grad(m, x, labels, 2, &loss, NULL, &err), 2);
+    cr_expect_str_eq(err.msg, "label 3 of example 1 is outside [0, 3)");
+    labels[1] = -1;
+    cr_expect_eq(model_evaluate(m, x, labels, 2, NULL, NULL, &err), 2);
+    cr_expect_str_eq(err.msg, "label -1 of example 1 is outside [0, 3)");
+    const float *y;
+    cr_expect_eq(model_forward(m, x, 0, &y, &err), 3);
+    cr_assert_eq(model_forward(m, x, 2, &y, &err), 0);
+    float d[3] = { 0 };
+    cr_expect_eq(model_backward(m, d, 1, NULL, &err), 3);
+    cr_expect_str_eq(err.msg, "model_backward: batch 1 does not match the last forward (2)");
+    model_free(m);
+}
+
+Test(models, evaluate_counts_loss_and_hits)
+{
+    struct model *m = build("2: dense2");
+    float p[] = { 1.0f, 0.0f, 0.0f, 1.0f, 0.0f, 0.0f }; // logits = x
+    memcpy(m->params, p, sizeof p);
+    float x[6] = { 2.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f };
+    int labels[3] = { 0, 0, 1 };
+    double sum;
+    int correct;
+    struct error err;
+    cr_assert_eq(model_evaluate(m, x, labels, 3, &sum, &correct, &err), 0);
+    double want = log(1.0 + exp(-2.0)) + log(1.0 + exp(1.0)) + log(2.0);
+    cr_expect_float_eq(sum, want, 1e-5);
+    cr_expect_eq(correct, 1); // the tie in example 3 goes to class 0 (model_argmax: first)
+    cr_expect_eq(model_argmax((float[]){ 1.0f, 3.0f, 3.0f }, 3), 1);
+    model_free(m);
+}
+
+Test(models, sgd_training_fits_a_separable_problem)
+{
+    // three Gaussian blobs in 4-D; a small MLP must fit them
+    struct model *m = build_init("4: dense8 relu dense3", 6);
+    struct rng r;
+    rng_seed(&r, 3, 1, RNG_DATA, 0);
+    enum { N = 96 };
+    float x[N * 4];
+    int labels[N];
+    for (int i = 0; i < N; i++) {
+        labels[i] = i % 3;
+        for (int j = 0; j < 4; j++)
+            x[i * 4 + j] = (float)(0.3 * rng_normal(&r) + (j == labels[i] ? 2.0 : 0.0));
+    }
+    struct optim_config cfg = optim_config_default(OPTIM_SGD);
+    cfg.lr = 0.1f, cfg.momentum = 0.9f;
+    struct optim *o;
+    struct error err;
+    cr_assert_eq(optim_new(&o, &cfg, m->nparams, &err), 0);
+    float first = 0.0f, loss = 0.0f;
+    int correct = 0;
+    for (int step = 0; step < 100; step++) {
+        model_zero_grad(m);
+        cr_assert_eq(model_loss_and_grad(m, x, labels, N, &loss, &correct, &err), 0);
+        if (step == 0)
+            first = loss;
+        optim_step(o, m->params, m->grads);
+    }
+    cr_expect(loss < 0.1f * first, "loss %g -> %g", first, loss);
+    cr_expect_eq(correct, N);
+    optim_free(o);
+    model_free(m);
+}
