@@ -58,12 +58,45 @@ void maxpool_forward(float *out, const float *inp, int B, int C, int H, int W, i
     }
 }
 
+/* 2x2 stride 2 backward of one plane: every window writes all four of its
+ * pixels (the gradient to the first maximum, zeros elsewhere), no branches.
+ * (A gradient times 0 is 0 for any finite gradient.) */
+static void maxpool_plane_2x2_backward(float *d, const float *g, const float *in, const float *out,
+                                       int W, int OH, int OW)
+{
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = in + (size_t)(2 * oy) * W, *r1 = r0 + W;
+        float *d0 = d + (size_t)(2 * oy) * W, *d1 = d0 + W;
+        const float *go = g + (size_t)oy * OW, *mo = out + (size_t)oy * OW;
+        for (int ox = 0; ox < OW; ox++) {
+            int x = 2 * ox;
+            float m = mo[ox], gv = go[ox];
+            // & and |, not && and ||: random maxima make branches mispredict
+            int a = r0[x] == m;
+            int b = (r0[x + 1] == m) & !a;
+            int c = (r1[x] == m) & !(a | b);
+            int e = (r1[x + 1] == m) & !(a | b | c);
+            d0[x] = gv * (float)a;
+            d0[x + 1] = gv * (float)b;
+            d1[x] = gv * (float)c;
+            d1[x + 1] = gv * (float)e;
+        }
+    }
+}
+
 void maxpool_backward(float *dinp, const float *dout, const float *inp, const float *out, int B,
                       int C, int H, int W, int K, int S)
 {
     // dout and out are (B,C,OH,OW), inp and dinp are (B,C,H,W)
     int OH = pool_out_size(H, K, S), OW = pool_out_size(W, K, S);
     size_t planes = (size_t)B * C, in_plane = (size_t)H * W, out_plane = (size_t)OH * OW;
+    if (K == 2 && S == 2 && H % 2 == 0 && W % 2 == 0) {
+        // the windows tile the plane exactly: no zeroing pass
+        for (size_t p = 0; p < planes; p++)
+            maxpool_plane_2x2_backward(dinp + p * in_plane, dout + p * out_plane, inp + p * in_plane,
+                                       out + p * out_plane, W, OH, OW);
+        return;
+    }
     // windows may overlap (S < K) or leave pixels out (floor): zero, then add
     memset(dinp, 0, sizeof(float) * planes * in_plane);
     for (size_t p = 0; p < planes; p++) {

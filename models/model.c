@@ -126,7 +126,7 @@ static int spec_parse_layer(const char *word, struct layer_spec *l)
     case LAYER_CONV2D:
         if ((l->units = spec_read_int(&s)) < 0 || *s++ != 'k' || (l->kernel = spec_read_int(&s)) < 0)
             return -1;
-        if (*s == 's' && (s++, (l->stride = spec_read_int(&s)) < 0))
+        if (*s == 's' && (s++, (l->stride = spec_read_int(&s)) < 1))
             return -1;
         if (*s == 'p' && (s++, (l->pad = spec_read_int(&s)) < 0))
             return -1;
@@ -135,7 +135,7 @@ static int spec_parse_layer(const char *word, struct layer_spec *l)
     case LAYER_AVGPOOL:
         if ((l->kernel = spec_read_int(&s)) < 0)
             return -1;
-        if (*s == 's' && (s++, (l->stride = spec_read_int(&s)) < 0))
+        if (*s == 's' && (s++, (l->stride = spec_read_int(&s)) < 1))
             return -1;
         break;
     default:

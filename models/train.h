@@ -8,8 +8,10 @@
  * shuffles from stream (seed, 0, RNG_DATA, 1); with the same seed, the same
  * thread count and the same machine the weights are bit-identical.
  * Each epoch visits every training image once (the last batch may be
- * short). Does not read config files, print, or write files: the caller
- * gets one progress record per epoch and the trained model.
+ * short). Batches are split over `threads` model replicas, each on its own
+ * thread; train_run and train_evaluate therefore set OpenBLAS to one thread
+ * (a process-wide setting). Does not read config files, print, or write
+ * files: the caller gets one progress record per epoch and the trained model.
  */
 #ifndef STRAG_TRAIN_H
 #define STRAG_TRAIN_H

@@ -26,10 +26,11 @@ void berrut_worker_nodes(int n, enum berrut_nodes family, double *z)
         z[i] = denom > 0 ? cos(i * M_PI / denom) : 1.0;
 }
 
-void berrut_weights(const double *x, int m, double t, double *w)
+/* Berrut weights of the nodes x[idx[0..m-1]] (idx NULL: x[0..m-1]) at t. */
+static void berrut_weights_indexed(const double *x, const int *idx, int m, double t, double *w)
 {
     for (int l = 0; l < m; l++) {
-        if (fabs(t - x[l]) < BERRUT_COLLISION) { /* the limit at a node: the unit row */
+        if (fabs(t - x[idx ? idx[l] : l]) < BERRUT_COLLISION) { /* the limit at a node */
             memset(w, 0, (size_t)m * sizeof *w);
             w[l] = 1.0;
             return;
@@ -37,35 +38,30 @@ void berrut_weights(const double *x, int m, double t, double *w)
     }
     double sum = 0.0;
     for (int l = 0; l < m; l++) {
-        w[l] = ((l & 1) ? -1.0 : 1.0) / (t - x[l]);
+        w[l] = ((l & 1) ? -1.0 : 1.0) / (t - x[idx ? idx[l] : l]);
         sum += w[l];
     }
     for (int l = 0; l < m; l++)
         w[l] /= sum;
 }
 
+void berrut_weights(const double *x, int m, double t, double *w)
+{
+    berrut_weights_indexed(x, NULL, m, t, w);
+}
+
 void berrut_encoder(const double *alpha, int k, const double *z, int n, double *E)
 {
     for (int r = 0; r < n; r++)
-        berrut_weights(alpha, k, z[r], E + (size_t)r * k);
+        berrut_weights_indexed(alpha, NULL, k, z[r], E + (size_t)r * k);
 }
 
 void berrut_decoder(const double *alpha, int k, const double *z, const int *returned, int nf,
                     double *D)
 {
-    /* The returned nodes, in rank order: the sign alternates with the rank. */
-    double stack[64];
-    double *zf = nf <= 64 ? stack : malloc((size_t)nf * sizeof *zf);
-    if (!zf) { /* cannot happen for sane nf; keep D defined */
-        memset(D, 0, (size_t)k * nf * sizeof *D);
-        return;
-    }
-    for (int l = 0; l < nf; l++)
-        zf[l] = z[returned[l]];
+    /* Rank order inside the returned set: the sign alternates with the rank. */
     for (int j = 0; j < k; j++)
-        berrut_weights(zf, nf, alpha[j], D + (size_t)j * nf);
-    if (zf != stack)
-        free(zf);
+        berrut_weights_indexed(z, returned, nf, alpha[j], D + (size_t)j * nf);
 }
 
 int berrut_remove_workers(int *returned, int nf, const int *bad, int nbad)

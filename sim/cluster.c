@@ -108,7 +108,9 @@ struct cluster {
     uint32_t timer_count, timer_capacity, free_timer;
 
     uint64_t active;        /* tasks travelling to, queued at or running on workers */
-    bool idle_scheduled;
+    bool in_handler;        /* inside one of the cluster's own event handlers */
+    bool idle_due;          /* the cluster emptied during the current handler */
+    bool idle_scheduled;    /* an idle event is pending */
     bool failed;            /* an allocation failed inside an event: the run is void */
     double worker_seconds;
 };
@@ -174,13 +176,31 @@ static void task_release(struct cluster *cl, uint32_t t)
 
 /* ---- workers ---- */
 
+/* The idle hook may open jobs and submit, which must not happen in the
+ * middle of a cancellation walk: it is deferred to the end of the cluster
+ * handler that is running (handler_exit), or, when the cluster emptied from
+ * outside its handlers, to an event of its own at the current time. */
 static void cluster_note_idle(struct cluster *cl)
 {
-    /* Deferred to an event at the current time: the hook may open jobs and
-     * submit, which must not happen in the middle of a cancellation walk. */
-    if (cl->active == 0 && cl->hooks.idle && !cl->idle_scheduled) {
+    if (cl->active != 0 || !cl->hooks.idle)
+        return;
+    if (cl->in_handler) {
+        cl->idle_due = true;
+    } else if (!cl->idle_scheduled) {
         cl->idle_scheduled = true;
         cluster_schedule(cl, engine_now(cl->engine), cl->kind_idle, 0, 0);
+    }
+}
+
+static void handler_enter(struct cluster *cl) { cl->in_handler = true; }
+
+static void handler_exit(struct cluster *cl)
+{
+    cl->in_handler = false;
+    if (cl->idle_due) {
+        cl->idle_due = false;
+        if (cl->active == 0)
+            cl->hooks.idle(cl->hooks.ctx, cl);
     }
 }
 
@@ -305,10 +325,12 @@ static void on_arrive(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
 
 static void on_complete(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
 {
+    (void)e;
     struct cluster *cl = ctx;
     struct task *task = &cl->tasks[t];
     if (task->gen != gen)
         return;
+    handler_enter(cl);
     int worker = task->worker;
     struct worker *w = &cl->workers[worker];
     double now = task->finished; /* == engine_now(e) */
@@ -333,6 +355,7 @@ static void on_complete(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
     }
     worker_fill(cl, worker, now);
     cluster_note_idle(cl);
+    handler_exit(cl);
 }
 
 static void on_result(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
@@ -341,7 +364,9 @@ static void on_result(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
     struct cluster *cl = ctx;
     if (cl->tasks[t].gen != gen)
         return;
+    handler_enter(cl);
     deliver_result(cl, t);
+    handler_exit(cl);
 }
 
 static void on_timer(struct engine *e, void *ctx, uint32_t timer, uint32_t gen)
@@ -352,8 +377,11 @@ static void on_timer(struct engine *e, void *ctx, uint32_t timer, uint32_t gen)
     int tag = cl->timers[timer].tag;
     cl->timers[timer].tag = (int32_t)cl->free_timer;
     cl->free_timer = timer;
-    if (cl->jobs[job].open && cl->jobs[job].gen == gen && cl->hooks.timer)
+    if (cl->jobs[job].open && cl->jobs[job].gen == gen && cl->hooks.timer) {
+        handler_enter(cl);
         cl->hooks.timer(cl->hooks.ctx, cl, job, tag);
+        handler_exit(cl);
+    }
 }
 
 static void on_idle(struct engine *e, void *ctx, uint32_t arg, uint32_t gen)

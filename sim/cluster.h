@@ -58,9 +58,10 @@ struct cluster_hooks {
     /* A timer set with cluster_timer fired (job still open). */
     void (*timer)(void *ctx, struct cluster *cl, uint32_t job, int tag);
     /* Optional: every worker just became idle (nothing queued or running,
-     * nothing travelling to a worker). Called from an event of its own at
-     * the same time, after the handler that emptied the cluster returns, and
-     * only if the cluster is still idle then. */
+     * nothing travelling to a worker). Called at that same time but never
+     * from inside a cluster call (a cancellation walk, a submit): when the
+     * cluster's own event handler that emptied it is done, or else from an
+     * event of its own; and only if the cluster is still idle then. */
     void (*idle)(void *ctx, struct cluster *cl);
 };
 

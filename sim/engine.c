@@ -173,7 +173,9 @@ size_t engine_pending(const struct engine *e) { return e->n - (size_t)e->root_ho
 
 uint64_t engine_events(const struct engine *e) { return e->fired; }
 
-int engine_step(struct engine *e)
+/* Pops and fires the earliest event (engine_step's body, inlined into the
+ * engine_run loop). */
+static inline int engine_fire_next(struct engine *e)
 {
     if (e->root_hole)
         engine_fill_hole(e);
@@ -188,12 +190,14 @@ int engine_step(struct engine *e)
     return 1;
 }
 
+int engine_step(struct engine *e) { return engine_fire_next(e); }
+
 /* engine_stop() makes the current engine_run() return after the event being
  * fired; a later engine_run() carries on from there. */
 void engine_run(struct engine *e)
 {
     e->stopped = false;
-    while (!e->stopped && engine_step(e)) {
+    while (!e->stopped && engine_fire_next(e)) {
     }
     e->stopped = false;
 }

@@ -290,6 +290,25 @@ Test(cluster, finish_cancels_travelling_tasks)
     cr_assert_eq(H.n, 0);
     cr_assert_eq(H.durations, 0);
     cr_assert_eq(cluster_worker_seconds(H.cl), 0.0);
+    cr_assert_eq(H.nidle, 1, "emptied from outside a handler: idle via its own event");
+    cr_assert_eq(H.idle_at[0], 0.0);
+    harness_stop();
+}
+
+/* Emptied from outside a handler and busy again before the idle event
+ * fires: no idle call until it really is idle. */
+Test(cluster, idle_hook_skips_a_cluster_busy_again)
+{
+    harness_start(1, 1, 0.0, true);
+    uint32_t a = cluster_job_open(H.cl, 0);
+    submit(a, 0, 1.0, 0);
+    cluster_job_finish(H.cl, a);
+    uint32_t b = cluster_job_open(H.cl, 1);
+    submit(b, 0, 2.0, 1);
+    engine_run(H.engine);
+    cr_assert_eq(H.n, 1);
+    cr_assert_eq(H.nidle, 1);
+    cr_assert_eq(H.idle_at[0], 2.0);
     harness_stop();
 }
 

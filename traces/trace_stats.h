@@ -102,8 +102,9 @@ int trace_stats_compute(const struct trace_data *d, double threshold, const char
 void trace_stats_free(struct trace_stats *s);
 
 /* Writes the statistics as key=value lines (rows=, workers=, iterations=,
- * mean=, ..., worker.<id>.mean=, ..., persistence=, ...) and then the Markov
- * model as a `[latency]` section of kind markov. */
+ * mean=, ..., worker.<id>.mean=, ..., persistence=, markov.* with
+ * markov.transitions=aa,as,sa,ss counts) and then the Markov model as a
+ * `[latency]` section of kind markov. */
 void trace_stats_write(FILE *f, const struct trace_stats *s);
 
 #endif
