@@ -10,7 +10,8 @@
 #    - inference: `stragsim eval --model lenet5` over the 10,000 test images
 #      with the shipped weights (forward passes only);
 #    - training: `stragsim train` for one epoch over all 60,000 training
-#      images (SGD momentum 0.9, no validation; the epoch's wall time);
+#      images (SGD momentum 0.9, no validation; the epoch's wall time from
+#      the progress line, which has 0.1 s resolution);
 # 3. PyTorch (bench/torch_lenet5.py, Debian python3-torch 1.13,
 #    torch.set_num_threads(T), OPENBLAS_NUM_THREADS=1): the same network,
 #    batch and data, T = 1 and 2.
@@ -94,7 +95,7 @@ awk '$1 == "stragsim" { si[$2] = $3; st[$2] = $4 }
      $1 != "stragsim" { ti[$2] = $3; tt[$2] = $4 }
      END { for (t = 1; t <= 2; t++)
                printf "stragsim/pytorch at %d thread%s: inference %.2fx, training %.2fx\n",
-                      t, t > 1 ? "s" : "", si[t] / ti[t], st[t] / tt[t];
+                      t, (t > 1 ? "s" : ""), si[t] / ti[t], st[t] / tt[t];
            printf "targets at 2 threads: inference >= 1.5x (%s), training >= 1.2x (%s)\n",
-                  si[2] / ti[2] >= 1.5 ? "met" : "MISSED", st[2] / tt[2] >= 1.2 ? "met" : "MISSED" }' \
+                  (si[2] / ti[2] >= 1.5 ? "met" : "MISSED"), (st[2] / tt[2] >= 1.2 ? "met" : "MISSED") }' \
     "$TMP/rows"

@@ -42,7 +42,6 @@ struct model_workspace {
     int grad_capacity;  /* batch the backward buffers hold */
     long allocations;   /* times any buffer set was (re)allocated */
     int last_batch;     /* B of the last forward (0: none) */
-    const float *last_input;
     const float **act;  /* [L+1] resolved activation pointers of the last forward */
     float **own;        /* [L+1] owned activation buffers (NULL: a view) */
     float *scratch;     /* conv scratch, shared by every conv layer */
@@ -106,13 +105,11 @@ static int spec_parse_layer(const char *word, struct layer_spec *l)
     *l = (struct layer_spec){ 0 };
     int kind = -1;
     size_t len = 0;
-    for (int k = 0; k < LAYER_KINDS; k++) {
-        size_t n = strlen(layer_words[k]);
-        // longest match first matters for nothing today, but keep it exact
-        if (strncmp(word, layer_words[k], n) == 0 && n > len) {
+    // no layer word is a prefix of another, so at most one matches
+    for (int k = 0; k < LAYER_KINDS && kind < 0; k++) {
+        len = strlen(layer_words[k]);
+        if (strncmp(word, layer_words[k], len) == 0)
             kind = k;
-            len = n;
-        }
     }
     if (kind < 0)
         return -1;
@@ -683,7 +680,6 @@ int model_forward(struct model *m, const float *inp, int B, const float **logits
         ws->act[i + 1] = y;
     }
     ws->last_batch = B;
-    ws->last_input = inp;
     *logits = ws->act[m->nlayers];
     return 0;
 }

@@ -2,7 +2,6 @@
  * to decoding matrices (see decode_cache.h). */
 #include "schemes/decode_cache.h"
 
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

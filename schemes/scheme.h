@@ -42,6 +42,19 @@ struct scheme_env {
     uint64_t seed, point_key;    /* for rng_seed(..., RNG_SCHEME / RNG_PLACEMENT, ...) */
 };
 
+/* What the inference workload tells a scheme before the first job. */
+struct model;
+struct scheme_infer {
+    int queries;       /* K per job */
+    int input_size;    /* d */
+    int outputs;       /* m (logits) */
+    struct model *model; /* the base model (forward only), for tuning and checks */
+    const float *validation; /* nvalidation x d queries held out of the test set */
+    int nvalidation;
+    /* Set by infer_prepare: coded inputs per job (rows of Xc, <= workers). */
+    int coded;
+};
+
 struct scheme_ops {
     const char *name;    /* the scheme.kind value */
     const char *summary; /* one line for `config --list` */
@@ -57,7 +70,22 @@ struct scheme_ops {
     /* Optional per-point extras (e.g. hedged: backups_per_job). */
     void (*add_metrics)(const void *self, struct metric_list *out);
     void (*free)(void *self);
+
+    /* Inference side (SCHEME_INFERENCE), all optional; see struct
+     * scheme_infer above. A scheme without infer_encode computes exact
+     * outputs (uncoded, replication): the workload uses the model's outputs
+     * on the queries themselves. A coded scheme encodes the K queries of a
+     * job into `coded` inputs, worker w computing coded row w, and decodes
+     * from the workers whose results arrived before the job was done. */
+    int (*infer_prepare)(void *self, struct scheme_infer *inf, struct error *err);
+    /* Xc (coded x d) = encoding of X (K x d), row-major floats. */
+    void (*infer_encode)(const void *self, const float *X, int d, float *Xc);
+    /* Y (K x m) from the coded outputs Yc (coded x m) of the workers
+     * returned[0..nf-1] (increasing); rows of stragglers are not to be read. */
+    int (*infer_decode)(void *self, const int *returned, int nf, const float *Yc, int m, float *Y,
+                        struct error *err);
 };
+
 
 /* The registry, NULL-terminated, and lookup by name. */
 extern const struct scheme_ops *const scheme_registry[];

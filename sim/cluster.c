@@ -22,10 +22,10 @@
  *
  * Cancellation takes effect at the worker at once, not after the network
  * delay: the cancel message is modelled as free and instant, the usual
- * assumption of the redundancy literature (and the only one under which
- * delay = 0 and "remove the rest instantly" coincide). A preempted task's
- * slot is busy until the cancellation instant; that time counts in
- * worker_seconds.
+ * assumption of the redundancy literature ("extra copies are removed
+ * instantly"). A cancel that travelled would keep each preempted slot busy
+ * for one more delay; here the slot is busy until the cancellation instant,
+ * and that time counts in worker_seconds.
  *
  * With cfg.cancel false, finishing a job leaves its travelling, queued and
  * running tasks to run to completion (their slots busy, their results
@@ -174,7 +174,7 @@ static void task_release(struct cluster *cl, uint32_t t)
     cl->free_task = t;
 }
 
-/* ---- workers ---- */
+/* ---- the idle hook ---- */
 
 /* The idle hook may open jobs and submit, which must not happen in the
  * middle of a cancellation walk: it is deferred to the end of the cluster
@@ -203,6 +203,8 @@ static void handler_exit(struct cluster *cl)
             cl->hooks.idle(cl->hooks.ctx, cl);
     }
 }
+
+/* ---- workers ---- */
 
 /* `now` is engine_now(), passed down by the public entry point that got it. */
 static void worker_start(struct cluster *cl, uint32_t t, double now)

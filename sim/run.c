@@ -2,7 +2,9 @@
  * input never leaves a half-written database: config -> every point's
  * params, latency source, scheme and arrivals built and freed -> open the
  * database -> refuse if points are already there (unless --resume) -> run
- * and write point by point, one transaction each. */
+ * and write point by point, one transaction each. Under MPI with several
+ * ranks, rank 0 does all of that and run_mpi.c spreads the points (longest
+ * first) over the ranks; the other ranks only load the config and compute. */
 #include "sim/run.h"
 
 #include <math.h>
@@ -14,6 +16,7 @@
 #include "schemes/scheme.h"
 #include "sim/arrivals.h"
 #include "sim/config.h"
+#include "sim/run_mpi.h"
 #include "sim/workload.h"
 #include "traces/latency.h"
 
@@ -65,12 +68,24 @@ static int point_validate(const struct config *c, const struct params *p, const 
     return status;
 }
 
-/* Validates every point and keeps its key (params are cheap to rebuild
- * when the point runs, and a large sweep's params would not be). */
-static int points_prepare(const struct config *c, char ***keys, struct error *err)
+/* A point's cost, for handing the longest out first under MPI: work is
+ * roughly jobs (or iterations) x workers; unset keys count as 1. */
+static double point_cost(const struct params *p)
+{
+    double jobs = (double)params_int(p, "workload.jobs");
+    double iterations = (double)params_int(p, "workload.iterations");
+    double workers = (double)params_int(p, "cluster.workers");
+    return fmax(jobs, 1) * fmax(iterations, 1) * fmax(workers, 1);
+}
+
+/* Validates every point and keeps its key and cost (params are cheap to
+ * rebuild when the point runs, and a large sweep's params would not be). */
+static int points_prepare(const struct config *c, char ***keys, double **costs,
+                          struct error *err)
 {
     size_t n = config_points(c);
-    if (!(*keys = calloc(n, sizeof **keys)))
+    *costs = malloc((n ? n : 1) * sizeof **costs);
+    if (!(*keys = calloc(n ? n : 1, sizeof **keys)) || !*costs)
         return error_fail(err, "out of memory");
     for (size_t i = 0; i < n; i++) {
         struct params *p = NULL;
@@ -78,6 +93,8 @@ static int points_prepare(const struct config *c, char ***keys, struct error *er
         int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
         if (!status)
             status = point_validate(c, p, (*keys)[i], err);
+        if (!status)
+            (*costs)[i] = point_cost(p);
         params_free(p);
         if (status)
             return status;
@@ -115,48 +132,98 @@ static void progress_line(FILE *f, const struct config *c, const struct params *
     fflush(f);
 }
 
-/* Runs point i and writes it in one transaction. */
-static int run_point(const struct run_options *o, const struct config *c, struct results *db,
-                     int64_t experiment_id, size_t i, struct error *err)
+/* What computing and writing a point need (the callbacks of run_mpi.h). */
+struct run_ctx {
+    const struct run_options *o;
+    const struct config *c;
+    struct results *db;
+    int64_t experiment_id;
+};
+
+/* Runs point i's workload; any rank. */
+static int point_compute(void *ctx, size_t i, struct workload_output *out, double *wall,
+                         struct error *err)
 {
+    const struct run_ctx *x = ctx;
     struct params *p;
     int repeat;
     char *key;
-    int status = config_point(c, i, &p, &repeat, &key, err);
+    int status = config_point(x->c, i, &p, &repeat, &key, err);
     if (status)
         return status;
-    uint64_t seed = (uint64_t)params_int(p, "experiment.seed");
-    struct workload_output out;
     double t0 = now_seconds();
-    status = workload_find(params_string(p, "workload.kind"))(p, config_dir(c), seed,
-                                                              config_key_hash(key), &out, err);
-    if (!status) {
-        double wall = now_seconds() - t0;
-        struct run_record rec = {
-            .point_key = key,
-            .repeat = repeat,
-            .seed = seed,
-            .params = p,
-            .metrics = &out.metrics,
-            .jobs = out.jobs,
-            .njobs = out.njobs,
-            .iterations = out.iterations,
-            .niterations = out.niterations,
-            .wall_seconds = wall,
-        };
-        status = results_write_run(db, experiment_id, &rec, err);
-        if (!status && o->progress)
-            progress_line(o->progress, c, p, i, repeat, &out, wall);
-        workload_output_free(&out);
-    }
+    status = workload_find(params_string(p, "workload.kind"))(
+        p, config_dir(x->c), (uint64_t)params_int(p, "experiment.seed"), config_key_hash(key), out,
+        err);
+    *wall = now_seconds() - t0;
     params_free(p);
     free(key);
     return status;
 }
 
-static int run_points(const struct run_options *o, const struct config *c, struct results *db,
-                      int64_t experiment_id, const bool *present, struct run_summary *sum,
-                      struct error *err)
+/* Writes point i's output in one transaction and prints its progress line;
+ * rank 0 only. */
+static int point_write(void *ctx, size_t i, const struct workload_output *out, double wall,
+                       struct error *err)
+{
+    const struct run_ctx *x = ctx;
+    struct params *p;
+    int repeat;
+    char *key;
+    int status = config_point(x->c, i, &p, &repeat, &key, err);
+    if (status)
+        return status;
+    struct run_record rec = {
+        .point_key = key,
+        .repeat = repeat,
+        .seed = (uint64_t)params_int(p, "experiment.seed"),
+        .params = p,
+        .metrics = &out->metrics,
+        .jobs = out->jobs,
+        .njobs = out->njobs,
+        .iterations = out->iterations,
+        .niterations = out->niterations,
+        .wall_seconds = wall,
+    };
+    status = results_write_run(x->db, x->experiment_id, &rec, err);
+    if (!status && x->o->progress)
+        progress_line(x->o->progress, x->c, p, i, repeat, out, wall);
+    params_free(p);
+    free(key);
+    return status;
+}
+
+/* Sorts point indices by estimated cost, largest first, ties in config order. */
+static const double *sort_costs;
+static int cost_cmp(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (sort_costs[i] != sort_costs[j])
+        return sort_costs[i] > sort_costs[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* Several MPI ranks: the missing points, longest first, to run_mpi.c. */
+static int run_points_mpi(const struct run_options *o, struct run_ctx *x, const bool *present,
+                          const double *costs, struct run_summary *sum, struct error *err)
+{
+    size_t *todo = malloc((sum->points ? sum->points : 1) * sizeof *todo), ntodo = 0;
+    if (!todo)
+        return error_fail(err, "out of memory");
+    for (size_t i = 0; i < sum->points; i++)
+        if (!present[i])
+            todo[ntodo++] = i;
+    sort_costs = costs;
+    qsort(todo, ntodo, sizeof *todo, cost_cmp);
+    struct run_mpi_ops ops = {.ctx = x, .compute = point_compute, .write = point_write};
+    int status = run_mpi_master(&ops, todo, ntodo, o->stop, &sum->stopped, &sum->written, err);
+    free(todo);
+    return status;
+}
+
+/* One process: the missing points in config order. */
+static int run_points(const struct run_options *o, struct run_ctx *x, const bool *present,
+                      struct run_summary *sum, struct error *err)
 {
     for (size_t i = 0; i < sum->points; i++) {
         if (present[i])
@@ -165,7 +232,13 @@ static int run_points(const struct run_options *o, const struct config *c, struc
             sum->stopped = true;
             return 0;
         }
-        int status = run_point(o, c, db, experiment_id, i, err);
+        struct workload_output out;
+        double wall;
+        int status = point_compute(x, i, &out, &wall, err);
+        if (!status) {
+            status = point_write(x, i, &out, wall, err);
+            workload_output_free(&out);
+        }
         if (status)
             return status;
         sum->written++;
@@ -173,18 +246,48 @@ static int run_points(const struct run_options *o, const struct config *c, struc
     return 0;
 }
 
+/* An MPI rank other than 0: loads the config and runs what rank 0 sends. */
+static int run_worker(const struct run_options *o, struct error *err)
+{
+    struct config *c = NULL;
+    int ready = config_load(o->config_path, o->sets, o->nsets, &c, err);
+    struct run_ctx x = {.o = o, .c = c};
+    struct run_mpi_ops ops = {.ctx = &x, .compute = point_compute};
+    int status = run_mpi_worker(&ops, ready, err, o->stop);
+    config_free(c);
+    return status ? error_fail(err, "MPI rank %d: lost the master", run_mpi_rank()) : 0;
+}
+
+/* Rank 0 failed before handing anything out: tell the other ranks to stop
+ * (the master's own error is the one reported). */
+static void workers_release(void)
+{
+    if (run_mpi_ranks() < 2)
+        return;
+    struct run_mpi_ops ops = {0};
+    struct error ignored;
+    bool stopped;
+    size_t written;
+    run_mpi_master(&ops, NULL, 0, NULL, &stopped, &written, &ignored);
+}
+
 int run_experiment(const struct run_options *o, struct run_summary *sum, struct error *err)
 {
     memset(sum, 0, sizeof *sum);
+    if (run_mpi_rank() > 0)
+        return run_worker(o, err);
     struct config *c = NULL;
     int status = config_load(o->config_path, o->sets, o->nsets, &c, err);
-    if (status)
+    if (status) {
+        workers_release();
         return status;
+    }
     sum->points = config_points(c);
     char **keys = NULL;
+    double *costs = NULL;
     bool *present = NULL;
     struct results *db = NULL;
-    status = points_prepare(c, &keys, err);
+    status = points_prepare(c, &keys, &costs, err);
 
     /* -o wins, then experiment.db (relative to the config), then results.db */
     const char *db_key = params_get(config_base(c), "experiment.db");
@@ -208,14 +311,19 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
                           "already holds %zu of the %zu points of this config; use --resume to "
                           "skip them, or -o another database",
                           sum->skipped, sum->points);
-    int64_t experiment_id = 0;
+    struct run_ctx x = {.o = o, .c = c, .db = db};
     if (!status && sum->skipped < sum->points)
         status = results_experiment(db, params_get(config_base(c), "experiment.name"),
-                                    config_text(c), &experiment_id, err);
-    if (!status)
-        status = run_points(o, c, db, experiment_id, present, sum, err);
+                                    config_text(c), &x.experiment_id, err);
+    if (status)
+        workers_release();
+    else if (run_mpi_ranks() > 1)
+        status = run_points_mpi(o, &x, present, costs, sum, err);
+    else
+        status = run_points(o, &x, present, sum, err);
     results_close(db);
     free(present);
+    free(costs);
     keys_free(sum->points, keys);
     config_free(c);
     return status;

@@ -30,4 +30,30 @@ void workload_output_free(struct workload_output *out);
 int workload_latency_run(const struct params *p, const char *config_dir, uint64_t seed,
                          uint64_t point_key, struct workload_output *out, struct error *err);
 
+/* The latency workload's job loop with hooks, for workloads that attach
+ * computation to the timing (inference). The caller creates the scheme
+ * (ops, scheme; it is not freed here) and has checked that it serves its
+ * workload. `result` sees every result that reaches the master before the
+ * scheme does; `done` sees every finished job (warmup included) before the
+ * cluster closes it. Metrics and job rows are those of the latency workload. */
+struct scheme_ops;
+struct cluster;
+struct cluster_result;
+struct job_loop_hooks {
+    void *ctx;
+    const struct scheme_ops *ops;
+    void *scheme;
+    void (*result)(void *ctx, struct cluster *cl, const struct cluster_result *r);
+    void (*done)(void *ctx, struct cluster *cl, uint32_t job, uint64_t index, double latency);
+};
+int workload_job_loop_run(const struct params *p, const char *config_dir, uint64_t seed,
+                          uint64_t point_key, const struct job_loop_hooks *hooks,
+                          struct workload_output *out, struct error *err);
+
+/* `inference`: jobs of K test queries through an inference scheme (coded or
+ * exact); the latency metrics above plus accuracy, agreement, rmse,
+ * base_accuracy (see workload_inference.c). */
+int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
+                           uint64_t point_key, struct workload_output *out, struct error *err);
+
 #endif

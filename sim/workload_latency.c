@@ -2,7 +2,9 @@
  * or replay), the scheme plans tasks on the cluster, task durations come
  * from the latency source, and every finished job's latency (done time minus
  * arrival) is folded into the point's aggregates. No model, no data: only
- * time. Also workload_output_free for every workload.
+ * time. Also workload_output_free for every workload, and the same job loop
+ * with hooks (workload_job_loop_run) for workloads that add computation to
+ * the timing, such as `inference`.
  *
  * Hot path (per event): engine -> cluster -> one of the hooks below -> the
  * scheme's function pointer. Nothing here allocates per job or looks a name
@@ -45,6 +47,7 @@ struct latency_sim {
     struct stats *latencies;
     struct job_row *rows; /* counted jobs by ordinal - warmup, or NULL */
     bool failed;          /* out of memory inside a handler */
+    const struct job_loop_hooks *hooks; /* NULL for the latency workload */
 };
 
 /* ---- hooks ---- */
@@ -86,6 +89,8 @@ static void job_done(struct latency_sim *s, struct cluster *cl, uint32_t job)
     uint64_t index = cluster_job_index(cl, job);
     double arrival = cluster_job_opened_at(cl, job);
     double latency = engine_now(s->engine) - arrival;
+    if (s->hooks && s->hooks->done)
+        s->hooks->done(s->hooks->ctx, cl, job, index, latency);
     cluster_job_finish(cl, job);
     s->done++;
     if (index >= s->warmup) {
@@ -108,6 +113,8 @@ static void job_done(struct latency_sim *s, struct cluster *cl, uint32_t job)
 static void on_result(void *ctx, struct cluster *cl, const struct cluster_result *r)
 {
     struct latency_sim *s = ctx;
+    if (s->hooks && s->hooks->result)
+        s->hooks->result(s->hooks->ctx, cl, r);
     if (s->ops->on_result(s->scheme, cl, r))
         job_done(s, cl, r->job);
 }
@@ -155,7 +162,7 @@ static void sim_free(struct latency_sim *s)
 {
     cluster_free(s->cluster);
     engine_free(s->engine);
-    if (s->scheme)
+    if (s->scheme && !s->hooks) /* hooks: the caller owns the scheme */
         s->ops->free(s->scheme);
     latency_free(s->source);
     arrivals_free(s->arrivals);
@@ -167,17 +174,24 @@ static int sim_setup(struct latency_sim *s, const struct params *p, const char *
                      uint64_t seed, uint64_t point_key, struct error *err)
 {
     int workers = (int)params_int(p, "cluster.workers");
-    const char *kind = params_string(p, "scheme.kind");
-    s->ops = scheme_find(kind);
-    if (!s->ops)
-        return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
-    if (!(s->ops->workloads & SCHEME_LATENCY))
-        return error_at_key(err, p, "scheme.kind", "scheme '%s' does not run the latency workload",
-                            s->ops->name);
-    struct scheme_env env = {.params = p, .workers = workers, .seed = seed, .point_key = point_key};
-    int status = latency_new(p, config_dir, workers, seed, point_key, &s->source, err);
-    if (!status)
+    int status = STRAG_OK;
+    if (s->hooks) { /* the caller created (and checked) the scheme */
+        s->ops = s->hooks->ops;
+        s->scheme = s->hooks->scheme;
+    } else {
+        const char *kind = params_string(p, "scheme.kind");
+        s->ops = scheme_find(kind);
+        if (!s->ops)
+            return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
+        if (!(s->ops->workloads & SCHEME_LATENCY))
+            return error_at_key(err, p, "scheme.kind",
+                                "scheme '%s' does not run the latency workload", s->ops->name);
+        struct scheme_env env = {.params = p, .workers = workers, .seed = seed,
+                                 .point_key = point_key};
         status = s->ops->create(&env, &s->scheme, err);
+    }
+    if (!status)
+        status = latency_new(p, config_dir, workers, seed, point_key, &s->source, err);
     if (!status)
         status = arrivals_new(p, config_dir, seed, point_key, &s->arrivals, err);
     if (status)
@@ -246,8 +260,15 @@ static int add_metrics(struct latency_sim *s, struct workload_output *out)
 int workload_latency_run(const struct params *p, const char *config_dir, uint64_t seed,
                          uint64_t point_key, struct workload_output *out, struct error *err)
 {
+    return workload_job_loop_run(p, config_dir, seed, point_key, NULL, out, err);
+}
+
+int workload_job_loop_run(const struct params *p, const char *config_dir, uint64_t seed,
+                          uint64_t point_key, const struct job_loop_hooks *hooks,
+                          struct workload_output *out, struct error *err)
+{
     memset(out, 0, sizeof *out);
-    struct latency_sim s = {0};
+    struct latency_sim s = {.hooks = hooks};
     int status = sim_setup(&s, p, config_dir, seed, point_key, err);
     if (!status) {
         double t0 = 0.0;

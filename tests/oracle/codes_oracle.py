@@ -65,8 +65,11 @@ def spline_rows(knots, lam_mean, points):
 
 
 def emit(name, mat):
-    flat = ", ".join("%.17g" % v for v in np.asarray(mat).ravel())
-    print("static const double %s[%d] = {%s};" % (name, mat.size, flat))
+    vals = ["%.17g" % v for v in np.asarray(mat).ravel()]
+    print("static const double %s[%d] = {" % (name, mat.size))
+    for i in range(0, len(vals), 4):
+        print("    " + ", ".join(vals[i:i + 4]) + ",")
+    print("};")
 
 
 def main():
