@@ -8,17 +8,22 @@
 #include <string.h>
 
 extern const struct scheme_ops scheme_uncoded, scheme_kofn, scheme_replication, scheme_hedged;
+extern const struct scheme_ops scheme_berrut, scheme_nercc, scheme_lagrange;
 
 const struct scheme_ops *const scheme_registry[] = {
     &scheme_uncoded,
     &scheme_kofn,
     &scheme_replication,
     &scheme_hedged,
+    &scheme_berrut,
+    &scheme_nercc,
+    &scheme_lagrange,
     NULL,
 };
 
 const struct config_key scheme_common_keys[] = {
-    {"scheme.kind", KEY_ENUM, "uncoded", 0, 0, 0, "uncoded|kofn|replication|hedged",
+    {"scheme.kind", KEY_ENUM, "uncoded", 0, 0, 0,
+     "uncoded|kofn|replication|hedged|berrut|nercc|lagrange",
      "the straggler-mitigation scheme"},
     {"scheme.task_cost", KEY_REAL, NULL, 0, INFINITY, KEY_MIN_OPEN, NULL,
      "cost of every task, overriding the scheme's default (a job has cost 1)"},

@@ -99,7 +99,7 @@ static void replication_free(void *self) { free(self); }
 const struct scheme_ops scheme_replication = {
     .name = "replication",
     .summary = "workers/r parts, each on r workers, done when every part has a result",
-    .workloads = SCHEME_LATENCY,
+    .workloads = SCHEME_LATENCY | SCHEME_INFERENCE, /* inference: exact outputs */
     .keys = replication_keys,
     .create = replication_create,
     .job_state_size = replication_job_state_size,

@@ -16,7 +16,7 @@ static int uncoded_create(const struct scheme_env *env, void **self, struct erro
 const struct scheme_ops scheme_uncoded = {
     .name = "uncoded",
     .summary = "split the job over all workers, wait for every part",
-    .workloads = SCHEME_LATENCY,
+    .workloads = SCHEME_LATENCY | SCHEME_INFERENCE, /* inference: exact outputs */
     .keys = uncoded_keys,
     .create = uncoded_create,
     .job_state_size = fanout_job_state_size,

@@ -58,10 +58,31 @@ static inline double rng_uniform(struct rng *r)
     return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
 }
 
+/* Standard exponential by the ziggurat method (Marsaglia and Tsang 2000),
+ * 256 layers over 53-bit integers: ~98.9% of draws cost one rng_next, a
+ * compare and a multiply, no log(). The tables are built once at start-up. */
+struct rng_zig_exp {
+    uint64_t k[256]; /* acceptance thresholds, scaled by 2^53 */
+    double w[256];   /* layer widths / 2^53 */
+    double f[256];   /* exp(-x_i) */
+};
+extern struct rng_zig_exp rng_zig_exp_table;
+double rng_exp1_tail(struct rng *r, uint64_t bits); /* the rare slow path */
+
+static inline double rng_exp1(struct rng *r)
+{
+    uint64_t bits = rng_next(r);
+    unsigned layer = (unsigned)(bits & 255);
+    uint64_t j = bits >> 11;
+    if (j < rng_zig_exp_table.k[layer])
+        return (double)j * rng_zig_exp_table.w[layer];
+    return rng_exp1_tail(r, bits);
+}
+
 /* Exponential with the given rate (mean 1/rate). */
 static inline double rng_exp(struct rng *r, double rate)
 {
-    return -log(rng_uniform(r)) / rate;
+    return rng_exp1(r) / rate;
 }
 
 /* Standard normal (polar Box-Muller; the spare value is discarded so a

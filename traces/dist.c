@@ -103,7 +103,7 @@ double dist_sample(const struct dist *d, struct rng *r)
     case DIST_LOGNORMAL:
         return exp(d->mu + d->sigma * rng_normal(r));
     case DIST_WEIBULL:
-        return d->scale * pow(-log(rng_uniform(r)), 1.0 / d->shape);
+        return d->scale * pow(rng_exp1(r), 1.0 / d->shape);
     case DIST_BIMODAL: {
         double u = rng_uniform(r);
         double base = d->shift + rng_exp(r, d->rate);
