@@ -13,6 +13,36 @@
 #include "models/layers.h"
 #include "sim/rng.h"
 
+const struct config_key learned_config_keys[] = {
+    {"train.target", KEY_ENUM, NULL, 0, 0, 0, "base|parm|split|learned-lagrange",
+     "what `stragsim train` trains: the base model (default) or a learned code"},
+    {"scheme.learned_weights", KEY_PATH, NULL, 0, 0, 0, NULL,
+     "stem of a learned code's weights files: <stem>.<part>.bin per network"},
+    {"scheme.encoder", KEY_ENUM, NULL, 0, 0, 0, "add|concat",
+     "parm: parity encoder (default add)"},
+    {"scheme.nodes", KEY_INT, NULL, 2, 7, 0, NULL,
+     "split: image patches = nodes, 2 (halves), 4 (quadrants) or 7 (strips) (default 4)"},
+    {"scheme.node_model", KEY_STRING, NULL, 0, 0, 0, NULL,
+     "split: node network spec; without 'IN:' the patch shape is prepended "
+     "(default 'dense128 relu dense10')"},
+    {"scheme.decoder_model", KEY_STRING, NULL, 0, 0, 0, NULL,
+     "split, learned-lagrange: master decoder network spec (default 'dense64 relu dense10')"},
+    {"scheme.mask_input", KEY_BOOL, NULL, 0, 0, 0, NULL,
+     "split: the decoder also reads the arrival mask (default false)"},
+    {"scheme.train_stragglers", KEY_INT, NULL, 0, 6, 0, NULL,
+     "split: train over every mask with up to this many erasures (default 1)"},
+    {"scheme.erasure_prob", KEY_REAL, NULL, 0, 1, KEY_MAX_OPEN, NULL,
+     "split: train with each node erased independently with this probability instead"},
+    {"scheme.baseline", KEY_BOOL, NULL, 0, 0, 0, NULL,
+     "split: also train independent per-patch classifiers (the averaging baseline; default true)"},
+    {"scheme.worker_model", KEY_STRING, NULL, 0, 0, 0, NULL,
+     "learned-lagrange: worker network spec on a coded 784-pixel query "
+     "(default 'dense200 relu dense100 relu dense10')"},
+    {"scheme.recovery_threshold", KEY_INT, NULL, 1, 100000, 0, NULL,
+     "learned-lagrange: results interpolated, R (default workers - stragglers)"},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
 int learned_split(const struct learned_options *o, const struct fmnist *data, int **train,
                   size_t *ntrain, int **val, size_t *nval, struct error *err)
 {

@@ -26,6 +26,13 @@
 #include "models/optim.h"
 #include "models/train.h"
 #include "sim/error.h"
+#include "sim/params.h"
+
+/* The config keys of the learned codes (scheme.* and train.target), listed
+ * for the driver's validator and `config --list`. No key has a table
+ * default (a default would enter every run's params): absent keys take the
+ * default named in their meaning, applied by the code that reads them. */
+extern const struct config_key learned_config_keys[];
 
 struct learned_options {
     uint64_t seed;

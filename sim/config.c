@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "schemes/learned.h"
 #include "schemes/scheme.h"
 #include "sim/rng.h"
 #include "traces/latency.h"
@@ -95,7 +96,7 @@ const struct config_key driver_keys[] = {
 /* Per-scheme tables are not constant expressions: they are reached through
  * scheme_registry[i]->keys (see key_defs below). */
 const struct config_key *const config_tables[] = {driver_keys, latency_keys, scheme_common_keys,
-                                                  NULL};
+                                                  learned_config_keys, NULL};
 
 static const char *const sections[] = {"experiment", "cluster", "latency", "workload",
                                        "train",      "scheme",  "sweep"};

@@ -46,12 +46,12 @@ tap_done() {
 # Every metric value of every run, to 17 significant digits (bit for bit),
 # sorted by point key: two databases with the same digest hold the same numbers.
 db_metrics_digest() {
-    sqlite3 "$1" "SELECT r.point_key, m.name, printf('%.17g', m.value) FROM metrics m
+    sqlite3 "$1" "SELECT r.point_key, m.name, printf('%!.17g', m.value) FROM metrics m
                   JOIN runs r ON r.id = m.run_id ORDER BY 1, 2;" | md5sum | cut -d' ' -f1
 }
 
 db_jobs_digest() {
-    sqlite3 "$1" "SELECT r.point_key, j.job, printf('%.17g|%.17g|%d|%.17g', j.arrival,
+    sqlite3 "$1" "SELECT r.point_key, j.job, printf('%!.17g|%!.17g|%d|%!.17g', j.arrival,
                          j.latency, j.tasks, j.extra)
                   FROM jobs j JOIN runs r ON r.id = j.run_id ORDER BY 1, 2;" | md5sum | cut -d' ' -f1
 }
