@@ -67,13 +67,16 @@ static size_t conv2d_ld(const struct conv2d_dims *d, int B)
     return (lines | 1) * 16;
 }
 
-static int conv2d_chunk(const struct conv2d_dims *d, int B);
+enum { CONV_CHUNK_THREADS_MAX = 4 }; /* see conv2d_chunk_for */
+
+static int conv2d_chunk_for(const struct conv2d_dims *d, int B, int threads);
 
 size_t conv2d_col_size(const struct conv2d_dims *d, int B)
 {
     // for one chunk of images: col or dcol (CKK, ld), then tmp (OC, ld), then
-    // the padded input or its gradient (chunk, C, HP, WP)
-    int chunk = conv2d_chunk(d, B);
+    // the padded input or its gradient (chunk, C, HP, WP); the largest chunk
+    // any thread count uses, so the caller may change threads afterwards
+    int chunk = conv2d_chunk_for(d, B, CONV_CHUNK_THREADS_MAX);
     return ((size_t)d->C * d->K * d->K + (size_t)d->OC) * conv2d_ld(d, chunk) +
            (size_t)chunk * d->C * d->HP * d->WP;
 }
@@ -191,20 +194,29 @@ static void col2im(float *dxpad, const float *dcol, size_t ld, const struct conv
     }
 }
 
-/* Images per step: about 256 KiB of columns, so a step's columns stay in L2
- * from im2col through OpenBLAS's packing to the crop, and every step reuses
- * the same scratch (measured on LeNet5 at batch 256: 1 to 16 images per
- * step are within noise of each other, the whole batch at once is 1.4x
- * slower). */
+/* Images per step: about 256 KiB of columns per OpenBLAS thread, so a
+ * step's columns stay in L2 from im2col through OpenBLAS's packing to the
+ * crop, and every step reuses the same scratch. Measured on LeNet5 at batch
+ * 256, one thread: 64 KiB to 4 MiB per step are within 10% of each other,
+ * the whole batch at once is 1.4x slower (every im2col store misses). More
+ * threads get proportionally larger steps, so each still gets its share. */
 #ifndef CONV_CHUNK_BYTES
 #define CONV_CHUNK_BYTES (256u << 10)
 #endif
 
-static int conv2d_chunk(const struct conv2d_dims *d, int B)
+/* Images per step for `threads` OpenBLAS threads (capped, so that
+ * conv2d_col_size can size the scratch for any thread count). */
+static int conv2d_chunk_for(const struct conv2d_dims *d, int B, int threads)
 {
     size_t per_image = (size_t)(d->C * d->K * d->K + d->OC) * d->PC * sizeof(float);
-    int n = (int)(CONV_CHUNK_BYTES / per_image);
+    threads = threads < 1 ? 1 : threads > CONV_CHUNK_THREADS_MAX ? CONV_CHUNK_THREADS_MAX : threads;
+    int n = (int)((size_t)CONV_CHUNK_BYTES * (size_t)threads / per_image);
     return n < 1 ? 1 : n < B ? n : B;
+}
+
+static int conv2d_chunk(const struct conv2d_dims *d, int B)
+{
+    return conv2d_chunk_for(d, B, openblas_get_num_threads());
 }
 
 void conv2d_forward(float *out, float *col, const float *inp, const float *weight,

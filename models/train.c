@@ -1,15 +1,14 @@
 /* train.c: the mini-batch training loop and the evaluation pass over a
  * Fashion-MNIST set, data-parallel over threads.
  *
- * Threads: a batch of B examples is split into `threads` contiguous shards,
- * one per model replica (replica 0 is the caller's model), each run on its
- * own thread with OpenBLAS single-threaded. LeNet5's GEMMs are small
- * (6 x ~2k x 25 per conv chunk), so OpenBLAS's own threads mostly wait and
+ * Threads: a batch is cut into shards of about TRAIN_SHARD examples; each
+ * thread owns a model replica (replica 0 is the caller's model) and runs
+ * shards with OpenBLAS single-threaded. LeNet5's GEMMs are small (6 x ~2k
+ * x 25 per conv chunk), so OpenBLAS's own threads mostly wait and
  * synchronise (measured: 2 OpenBLAS threads ran LeNet5 inference at 0.7x
- * of 1 thread); whole shards scale. A training step sums the shards'
- * gradients into the caller's model in shard order, weighted by shard size,
- * so a run is bit-reproducible for a given thread count (and 1 thread is
- * exactly the serial loop).
+ * of 1 thread); whole shards scale (1.7x on 2 threads). Shard gradients
+ * are combined in shard order, weighted by shard size, so a run gives the
+ * same bits on any number of threads.
  * The layers, the loss and the update rules are the model's and the
  * optimiser's; this file orders the data, splits batches, counts and times.
  * It does not read files or print.
@@ -19,6 +18,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,72 +33,98 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- the team: model replicas and their shards ---- */
+/* ---- the team: model replicas and the shards of a batch ---- */
+
+/* A batch is cut into ceil(B / TRAIN_SHARD) contiguous shards whose sizes
+ * differ by at most one; the cut depends on B only, never on the thread
+ * count, and shard results are combined in shard order, so the numbers are
+ * the same on any number of threads. Threads take the next shard from a
+ * counter: a thread slowed down by another process on its core takes fewer
+ * shards instead of holding up the batch. */
+enum { TRAIN_SHARD = 32 };
 
 struct shard {
-    struct model *m;
-    const float *x; /* (B, input_size) */
-    const int *y;   /* (B) */
+    const float *x;   /* (B, input_size) */
+    const int *y;     /* (B) */
     int B;
-    bool train;     /* loss and gradient, else forward and loss only */
-    float loss;     /* train: mean loss of the shard */
-    double loss_sum; /* evaluate: summed loss of the shard */
+    float loss;       /* train: mean loss of the shard */
+    double loss_sum;  /* evaluate: summed loss of the shard */
     int correct;
-    int rc;
+    float *grads;     /* train: the shard's gradient (nparams), in team.shard_grads */
+};
+
+struct worker {
+    struct team *team;
+    struct model *m;  /* its replica; worker 0's is the caller's model */
+    int rc;           /* its first error */
     struct error err;
 };
 
 struct team {
-    int n;
-    struct model **replicas; /* replicas[0] is the caller's model (not owned) */
-    struct shard *shards;
+    int n;                   /* workers (threads) */
+    struct worker *workers;
     pthread_t *threads;
-    bool *spawned; /* threads[i] started (else shard i ran inline) */
+    bool *spawned;           /* threads[i] started (else worker i ran inline) */
+    int max_shards;
+    struct shard *shards;
+    float *shard_grads;      /* training teams: (max_shards, nparams) */
+    /* the batch being run */
+    bool train;
+    int nshards;
+    atomic_int next;         /* next shard to take */
 };
 
 static void team_free(struct team *t)
 {
     if (!t)
         return;
-    for (int i = 1; t->replicas && i < t->n; i++)
-        model_free(t->replicas[i]);
-    free(t->replicas);
-    free(t->shards);
+    for (int i = 1; t->workers && i < t->n; i++)
+        model_free(t->workers[i].m);
+    free(t->workers);
     free(t->threads);
     free(t->spawned);
+    free(t->shards);
+    free(t->shard_grads);
     free(t);
 }
 
 /* Copies the caller's weights into every other replica. */
 static void team_sync(struct team *t)
 {
-    const struct model *m = t->replicas[0];
+    const struct model *m = t->workers[0].m;
     for (int i = 1; i < t->n; i++)
-        memcpy(t->replicas[i]->params, m->params, m->nparams * sizeof(float));
+        memcpy(t->workers[i].m->params, m->params, m->nparams * sizeof(float));
 }
 
-/* A team of `threads` replicas of m, each with workspaces for its shard of
- * a batch of max_batch. */
-static int team_new(struct team **out, struct model *m, int threads, int max_batch,
+/* A team of `threads` replicas of m for batches up to max_batch; `train`
+ * teams also hold one gradient per shard. */
+static int team_new(struct team **out, struct model *m, int threads, int max_batch, bool train,
                     struct error *err)
 {
     *out = NULL;
-    int n = threads < 1 ? 1 : threads > max_batch ? max_batch : threads;
+    int max_shards = (max_batch + TRAIN_SHARD - 1) / TRAIN_SHARD;
+    int n = threads < 1 ? 1 : threads > max_shards ? max_shards : threads;
+    size_t ngrads = train ? (size_t)max_shards * m->nparams : 0;
     struct team *t = calloc(1, sizeof *t);
-    if (!t || !(t->replicas = calloc((size_t)n, sizeof *t->replicas)) ||
-        !(t->shards = calloc((size_t)n, sizeof *t->shards)) ||
+    if (!t || !(t->workers = calloc((size_t)n, sizeof *t->workers)) ||
         !(t->threads = calloc((size_t)n, sizeof *t->threads)) ||
-        !(t->spawned = calloc((size_t)n, sizeof *t->spawned))) {
+        !(t->spawned = calloc((size_t)n, sizeof *t->spawned)) ||
+        !(t->shards = calloc((size_t)max_shards, sizeof *t->shards)) ||
+        (train && !(t->shard_grads = malloc(ngrads * sizeof *t->shard_grads)))) {
         team_free(t);
-        return error_fail(err, "out of memory for %d training threads", n);
+        return error_fail(err, "out of memory for %d threads and %d shards", n, max_shards);
     }
-    t->replicas[0] = m;
+    t->max_shards = max_shards;
+    t->workers[0] = (struct worker){.team = t, .m = m};
     t->n = 1;
-    int shard = (max_batch + n - 1) / n, rc = model_reserve(m, shard, err);
+    int shard = max_batch < TRAIN_SHARD ? max_batch : TRAIN_SHARD;
+    int rc = model_reserve(m, shard, err);
     for (; !rc && t->n < n; t->n++) {
-        rc = model_new(&t->replicas[t->n], weights_arch(m), err);
+        struct worker *w = &t->workers[t->n];
+        *w = (struct worker){.team = t};
+        rc = model_new(&w->m, weights_arch(m), err);
         if (!rc)
-            rc = model_reserve(t->replicas[t->n], shard, err);
+            rc = model_reserve(w->m, shard, err);
     }
     if (rc) {
         team_free(t);
@@ -110,74 +136,87 @@ static int team_new(struct team **out, struct model *m, int threads, int max_bat
     return STRAG_OK;
 }
 
-static void *shard_work(void *arg)
+/* A worker's loop: take shards until none is left (or it failed). */
+static void *worker_run(void *arg)
 {
-    struct shard *s = arg;
-    if (s->train) {
-        model_zero_grad(s->m);
-        s->rc = model_loss_and_grad(s->m, s->x, s->y, s->B, &s->loss, &s->correct, &s->err);
-    } else {
-        s->rc = model_evaluate(s->m, s->x, s->y, s->B, &s->loss_sum, &s->correct, &s->err);
+    struct worker *w = arg;
+    struct team *t = w->team;
+    int s;
+    while (!w->rc && (s = atomic_fetch_add(&t->next, 1)) < t->nshards) {
+        struct shard *sh = &t->shards[s];
+        if (t->train) {
+            model_zero_grad(w->m);
+            w->rc = model_loss_and_grad(w->m, sh->x, sh->y, sh->B, &sh->loss, &sh->correct,
+                                        &w->err);
+            if (!w->rc)
+                memcpy(sh->grads, w->m->grads, w->m->nparams * sizeof(float));
+        } else {
+            w->rc = model_evaluate(w->m, sh->x, sh->y, sh->B, &sh->loss_sum, &sh->correct,
+                                   &w->err);
+        }
     }
     return NULL;
 }
 
-/* Splits B examples into contiguous shards (sizes differ by at most one),
- * runs them in parallel and returns how many shards ran in *nshards. */
+/* Cuts B examples into shards and runs them on the team's threads. */
 static int team_run(struct team *t, const float *x, const int *y, int B, bool train,
-                    int *nshards, struct error *err)
+                    struct error *err)
 {
-    int n = B < t->n ? B : t->n, start = 0;
-    size_t in = (size_t)t->replicas[0]->input_size;
-    for (int i = 0; i < n; i++) {
-        int Bi = B / n + (i < B % n);
-        t->shards[i] = (struct shard){.m = t->replicas[i], .x = x + (size_t)start * in,
-                                      .y = y + start, .B = Bi, .train = train};
-        start += Bi;
+    const struct model *m = t->workers[0].m;
+    int n = (B + TRAIN_SHARD - 1) / TRAIN_SHARD, start = 0;
+    if (n > t->max_shards || (train && !t->shard_grads))
+        return error_fail(err, "internal: a batch of %d is larger than the team's", B);
+    for (int s = 0; s < n; s++) {
+        int Bs = B / n + (s < B % n);
+        t->shards[s] = (struct shard){
+            .x = x + (size_t)start * (size_t)m->input_size, .y = y + start, .B = Bs,
+            .grads = train ? t->shard_grads + (size_t)s * m->nparams : NULL};
+        start += Bs;
     }
-    for (int i = 1; i < n; i++) { /* a thread that cannot start runs inline */
-        t->spawned[i] = pthread_create(&t->threads[i], NULL, shard_work, &t->shards[i]) == 0;
+    t->train = train;
+    t->nshards = n;
+    atomic_store(&t->next, 0);
+    int nworkers = n < t->n ? n : t->n;
+    for (int i = 0; i < nworkers; i++)
+        t->workers[i].rc = 0;
+    for (int i = 1; i < nworkers; i++) { /* a thread that cannot start runs inline */
+        t->spawned[i] = pthread_create(&t->threads[i], NULL, worker_run, &t->workers[i]) == 0;
         if (!t->spawned[i])
-            shard_work(&t->shards[i]);
+            worker_run(&t->workers[i]);
     }
-    shard_work(&t->shards[0]);
-    for (int i = 1; i < n; i++)
+    worker_run(&t->workers[0]);
+    for (int i = 1; i < nworkers; i++)
         if (t->spawned[i])
             pthread_join(t->threads[i], NULL);
-    *nshards = n;
-    for (int i = 0; i < n; i++)
-        if (t->shards[i].rc) {
-            *err = t->shards[i].err;
-            return t->shards[i].rc;
+    for (int i = 0; i < nworkers; i++)
+        if (t->workers[i].rc) {
+            *err = t->workers[i].err;
+            return t->workers[i].rc;
         }
     return STRAG_OK;
 }
 
 /* One training step on a batch: the caller's model gets the gradient of
- * the batch's mean loss (shard gradients weighted by shard size, summed in
- * shard order). */
+ * the batch's mean loss, the shard gradients weighted by shard size and
+ * summed in shard order. */
 static int team_step(struct team *t, const float *x, const int *y, int B, double *loss_sum,
                      long *correct, struct error *err)
 {
-    int n;
-    int rc = team_run(t, x, y, B, true, &n, err);
+    int rc = team_run(t, x, y, B, true, err);
     if (rc)
         return rc;
-    struct model *m = t->replicas[0];
-    if (n > 1) {
-        float w0 = (float)t->shards[0].B / (float)B;
-        for (size_t j = 0; j < m->nparams; j++)
-            m->grads[j] *= w0;
-        for (int i = 1; i < n; i++) {
-            float wi = (float)t->shards[i].B / (float)B;
-            const float *gi = t->replicas[i]->grads;
+    struct model *m = t->workers[0].m;
+    for (int s = 0; s < t->nshards; s++) {
+        const struct shard *sh = &t->shards[s];
+        float w = (float)sh->B / (float)B;
+        if (s == 0)
             for (size_t j = 0; j < m->nparams; j++)
-                m->grads[j] += wi * gi[j];
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        *loss_sum += (double)t->shards[i].loss * t->shards[i].B;
-        *correct += t->shards[i].correct;
+                m->grads[j] = w * sh->grads[j];
+        else
+            for (size_t j = 0; j < m->nparams; j++)
+                m->grads[j] += w * sh->grads[j];
+        *loss_sum += (double)sh->loss * sh->B;
+        *correct += sh->correct;
     }
     return STRAG_OK;
 }
@@ -198,7 +237,7 @@ static int team_evaluate(struct team *t, const struct fmnist *data, const int *i
     double loss_sum = 0;
     int rc = STRAG_OK;
     for (size_t start = 0; !rc && start < n; start += (size_t)batch) {
-        int B = n - start < (size_t)batch ? (int)(n - start) : batch, nshards;
+        int B = n - start < (size_t)batch ? (int)(n - start) : batch;
         const float *inp = data->images + start * FMNIST_PIXELS;
         const int *labels = data->labels + start;
         if (idx) {
@@ -207,11 +246,11 @@ static int team_evaluate(struct team *t, const struct fmnist *data, const int *i
         }
         /* Only the forward passes (and the 10-logit loss on their output) are timed. */
         double t0 = now_seconds();
-        rc = team_run(t, inp, labels, B, false, &nshards, err);
+        rc = team_run(t, inp, labels, B, false, err);
         out->forward_seconds += now_seconds() - t0;
-        for (int i = 0; !rc && i < nshards; i++) {
-            loss_sum += t->shards[i].loss_sum;
-            out->correct += t->shards[i].correct;
+        for (int s = 0; !rc && s < t->nshards; s++) {
+            loss_sum += t->shards[s].loss_sum;
+            out->correct += t->shards[s].correct;
         }
     }
     if (!rc && n > 0) {
@@ -230,7 +269,14 @@ int train_evaluate(struct model *m, const struct fmnist *data, const int *idx, s
     if (batch < 1)
         return error_at(err, NULL, 0, "batch must be >= 1, got %d", batch);
     struct team *t;
-    int rc = team_new(&t, m, threads, batch, err);
+    int rc = team_new(&t, m, threads, batch, false, err);
+    if (!rc && n > 0) {
+        /* one untimed pass over the first batch first: the workspaces' page
+         * faults and OpenBLAS's buffers are set-up cost, not forward passes
+         * (bench/torch_lenet5.py warms up PyTorch the same way) */
+        struct train_eval warm;
+        rc = team_evaluate(t, data, idx, n < (size_t)batch ? n : (size_t)batch, batch, &warm, err);
+    }
     if (!rc)
         rc = team_evaluate(t, data, idx, n, batch, out, err);
     team_free(t);
@@ -258,7 +304,7 @@ static int train_epoch_pass(struct team *t, struct optim *o, struct train_clock 
                             const struct fmnist *data, const int *idx, size_t n, float *x, int *y,
                             double *loss_sum, long *correct, struct error *err)
 {
-    struct model *m = t->replicas[0];
+    struct model *m = t->workers[0].m;
     size_t batch = (size_t)clock->cfg->batch;
     for (size_t start = 0; start < n; start += batch, clock->step++) {
         int B = (int)(n - start < batch ? n - start : batch);
@@ -300,7 +346,7 @@ int train_run(const struct train_config *cfg, const struct fmnist *data, struct 
         rc = optim_new(&o, &cfg->optim, m->nparams, err);
     }
     if (!rc)
-        rc = team_new(&t, m, cfg->threads, cfg->batch, err);
+        rc = team_new(&t, m, cfg->threads, cfg->batch, true, err);
 
     /* perm[0 .. ntrain) are training images (reshuffled every epoch), the
      * last `validation` entries the held-out set (never reordered). */

@@ -5,11 +5,13 @@
  * softmax cross-entropy and an optimiser of optim.h. Deterministic: the
  * initial weights come from rng stream (seed, 0, RNG_INIT, 0), the
  * train/validation split from fmnist_split(seed), and the per-epoch
- * shuffles from stream (seed, 0, RNG_DATA, 1); with the same seed, the same
- * thread count and the same machine the weights are bit-identical.
- * Each epoch visits every training image once (the last batch may be
- * short). Batches are split over `threads` model replicas, each on its own
- * thread; train_run and train_evaluate therefore set OpenBLAS to one thread
+ * shuffles from stream (seed, 0, RNG_DATA, 1); with the same seed and the
+ * same machine (OpenBLAS picks its kernels by CPU) the weights are
+ * bit-identical, whatever the thread count: batches are cut into shards of
+ * about 32 examples by batch size alone and the shard results are combined
+ * in shard order. Each epoch visits every training image once (the last
+ * batch may be short). Threads each own a model replica and take shards in
+ * turn; train_run and train_evaluate therefore set OpenBLAS to one thread
  * (a process-wide setting). Does not read config files, print, or write
  * files: the caller gets one progress record per epoch and the trained model.
  */
@@ -37,7 +39,8 @@ struct train_config {
     enum train_schedule schedule;
     size_t validation;        /* images held out of `data` for validation */
     size_t limit;             /* train on the first `limit` training images; 0 = all */
-    int threads;              /* data-parallel threads (OpenBLAS runs single-threaded) */
+    int threads;              /* data-parallel threads (OpenBLAS runs single-threaded);
+                                 they change the speed, not the result */
 };
 
 /* One epoch's record. val_accuracy is NaN without a validation set. */

@@ -44,6 +44,7 @@ static const struct config_key berrut_keys[] = {
      "berrut: what an adversary does to its logits: flip their sign, or add N(0, sigma^2)"},
     {"scheme.attack_sigma", KEY_REAL, "100", 0, INFINITY, 0, NULL,
      "berrut: standard deviation of the noise attack"},
+    LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -69,25 +70,36 @@ static void berrut_free(void *self)
     free(s);
 }
 
+/* Sizing: N = K + S, or N = 2K + 2A + S - 1 with A adversaries. */
+struct berrut_size {
+    int S, A;
+};
+
+static int berrut_n_of_k(const void *arg, int k)
+{
+    const struct berrut_size *z = arg;
+    return z->A > 0 ? 2 * k + 2 * z->A + z->S - 1 : k + z->S;
+}
+
+static int berrut_k_of_n(const void *arg, int n)
+{
+    const struct berrut_size *z = arg;
+    return z->A > 0 ? (n - z->S - 2 * z->A + 1) / 2 : n - z->S;
+}
+
 static int berrut_create(const struct scheme_env *env, void **self, struct error *err)
 {
     const struct params *p = env->params;
-    int n = env->workers, S = (int)params_int(p, "scheme.stragglers");
-    int A = (int)params_int(p, "scheme.adversaries"), k = 0;
-    int status = linear_code_queries(env, S, &k, err);
+    int S = (int)params_int(p, "scheme.stragglers");
+    int A = (int)params_int(p, "scheme.adversaries"), k = 0, n = 0;
+    struct berrut_size size = {S, A};
+    int status = linear_code_size(env, berrut_k_of_n, berrut_n_of_k, &size, &n, &k, err);
     if (status)
         return status;
-    if (A > 0 && !params_has(p, "workload.queries"))
-        k = (n - S - 2 * A + 1) / 2;
-    if (k < 1 || (A > 0 && n < 2 * k + 2 * A + S - 1))
-        return error_at_key(err, p, A > 0 ? "scheme.adversaries" : "workload.queries",
-                            "cluster.workers (%d) is too few for K = %d queries, %d stragglers "
-                            "and %d adversaries (need N >= %s)", n, k, S, A,
-                            A > 0 ? "2K + 2A + S - 1" : "K");
     struct berrut *s = calloc(1, sizeof *s);
     if (!s)
         return error_fail(err, "out of memory");
-    status = linear_code_init(&s->code, env, k, n - S, berrut_build, s, err);
+    status = linear_code_init(&s->code, env, n, k, n - S, berrut_build, s, err);
     if (status) {
         free(s);
         return status;

@@ -32,6 +32,7 @@ static const struct config_key lagrange_keys[] = {
      "0: approximate mode, interpolate the N - S returned results"},
     {"scheme.nodes", KEY_ENUM, "chebyshev", 0, 0, 0, "chebyshev|n|n-1",
      "lagrange: worker nodes: N Chebyshev points of the first kind, cos(n pi/N), cos(n pi/(N-1))"},
+    LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -76,25 +77,37 @@ static void lagrange_free(void *self)
     free(s);
 }
 
+/* Sizing: N = R + S with R = (K-1) deg + 1 results (exact) or K (approximate). */
+struct lagrange_size {
+    int S, deg;
+};
+
+static int lagrange_n_of_k(const void *arg, int k)
+{
+    const struct lagrange_size *z = arg;
+    return (z->deg > 0 ? (k - 1) * z->deg + 1 : k) + z->S;
+}
+
+static int lagrange_k_of_n(const void *arg, int n)
+{
+    const struct lagrange_size *z = arg;
+    return z->deg > 0 ? (n - z->S - 1) / z->deg + 1 : n - z->S;
+}
+
 static int lagrange_create(const struct scheme_env *env, void **self, struct error *err)
 {
     const struct params *p = env->params;
-    int n = env->workers, S = (int)params_int(p, "scheme.stragglers"), k = 0;
+    int S = (int)params_int(p, "scheme.stragglers"), k = 0, n = 0;
     int deg = (int)params_int(p, "scheme.degree");
-    int status = linear_code_queries(env, S, &k, err);
+    struct lagrange_size size = {S, deg};
+    int status = linear_code_size(env, lagrange_k_of_n, lagrange_n_of_k, &size, &n, &k, err);
     if (status)
         return status;
-    if (deg > 0 && !params_has(p, "workload.queries"))
-        k = (n - S - 1) / deg + 1; /* the largest K with (K-1) deg + 1 <= N - S */
     int R = deg > 0 ? (k - 1) * deg + 1 : n - S;
-    if (k < 1 || R > n - S)
-        return error_at_key(err, p, deg > 0 ? "scheme.degree" : "workload.queries",
-                            "cluster.workers (%d) minus %d stragglers is fewer than the %d "
-                            "results K = %d queries need", n, S, R, k);
     struct lagrange *s = calloc(1, sizeof *s);
     if (!s)
         return error_fail(err, "out of memory");
-    status = linear_code_init(&s->code, env, k, R, lagrange_build, s, err);
+    status = linear_code_init(&s->code, env, n, k, R, lagrange_build, s, err);
     if (status) {
         free(s);
         return status;

@@ -20,8 +20,8 @@ const struct config_key learned_config_keys[] = {
      "stem of a learned code's weights files: <stem>.<part>.bin per network"},
     {"scheme.encoder", KEY_ENUM, NULL, 0, 0, 0, "add|concat",
      "parm: parity encoder (default add)"},
-    {"scheme.nodes", KEY_INT, NULL, 2, 7, 0, NULL,
-     "split: image patches = nodes, 2 (halves), 4 (quadrants) or 7 (strips) (default 4)"},
+    {"scheme.patches", KEY_INT, NULL, 2, 7, 0, NULL,
+     "split: image patches, one per node: 2 (halves), 4 (quadrants) or 7 (strips) (default 4)"},
     {"scheme.node_model", KEY_STRING, NULL, 0, 0, 0, NULL,
      "split: node network spec; without 'IN:' the patch shape is prepended "
      "(default 'dense128 relu dense10')"},
@@ -115,6 +115,21 @@ int learned_net_new(struct model **out, const char *spec, struct act_shape input
     rng_seed(&r, seed, 0, RNG_INIT, index);
     model_init(*out, &r);
     return STRAG_OK;
+}
+
+bool learned_param_path(const struct params *p, const char *key, char *out, size_t outlen)
+{
+    const char *value = params_get(p, key), *file = NULL;
+    int line, n;
+    if (!value)
+        return false;
+    params_where(p, key, &file, &line);
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    if (value[0] == '/' || !slash)
+        n = snprintf(out, outlen, "%s", value);
+    else
+        n = snprintf(out, outlen, "%.*s/%s", (int)(slash - file), file, value);
+    return n >= 0 && (size_t)n < outlen;
 }
 
 bool learned_weights_path(char *out, size_t outlen, const char *stem, const char *part)

@@ -3,13 +3,13 @@
 #include "schemes/linear_code.h"
 
 #include <cblas.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-int linear_code_init(struct linear_code *c, const struct scheme_env *env, int k, int need,
+int linear_code_init(struct linear_code *c, const struct scheme_env *env, int n, int k, int need,
                      decode_build_fn build, void *ctx, struct error *err)
 {
-    int n = env->workers;
     memset(c, 0, sizeof *c);
     c->fan = (struct fanout){.workers = n, .need = need,
                              .cost = scheme_task_cost(env->params, 1.0 / k)};
@@ -73,15 +73,31 @@ int linear_code_decode(struct linear_code *c, const int *returned, int nf, const
     return STRAG_OK;
 }
 
-int linear_code_queries(const struct scheme_env *env, int stragglers, int *k, struct error *err)
+int linear_code_size(const struct scheme_env *env, int (*k_of_n)(const void *, int),
+                     int (*n_of_k)(const void *, int), const void *arg, int *n, int *k,
+                     struct error *err)
 {
     const struct params *p = env->params;
-    if (stragglers >= env->workers)
-        return error_at_key(err, p, "scheme.stragglers",
-                            "%d stragglers leave no result of cluster.workers (%d)", stragglers,
-                            env->workers);
+    bool minimal = strcmp(params_string(p, "scheme.coded_workers"), "minimal") == 0;
+    if (minimal) {
+        if (!params_has(p, "workload.queries"))
+            return error_at_key(err, p, "scheme.coded_workers",
+                                "minimal needs workload.queries (K)");
+        *k = (int)params_int(p, "workload.queries");
+        *n = n_of_k(arg, *k);
+        if (*n > env->workers)
+            return error_at_key(err, p, "scheme.coded_workers",
+                                "K = %d needs %d workers, cluster.workers is %d", *k, *n,
+                                env->workers);
+        return STRAG_OK;
+    }
+    *n = env->workers;
     *k = params_has(p, "workload.queries") ? (int)params_int(p, "workload.queries")
-                                           : env->workers - stragglers;
+                                           : k_of_n(arg, *n);
+    if (*k < 1 || n_of_k(arg, *k) > *n)
+        return error_at_key(err, p, "workload.queries",
+                            "K = %d queries need %d workers, cluster.workers is %d", *k,
+                            *k < 1 ? 1 : n_of_k(arg, *k), *n);
     return STRAG_OK;
 }
 

@@ -26,9 +26,10 @@ struct linear_code {
     int m;             /* outputs the scratch is sized for */
 };
 
-/* Sets up the fanout (cost = scheme.task_cost or 1/k) and the cache; D_F
- * comes from build(ctx, ...). E starts unset (linear_code_set_encoder). */
-int linear_code_init(struct linear_code *c, const struct scheme_env *env, int k, int need,
+/* Sets up the fanout over workers 0..n-1 (cost = scheme.task_cost or 1/k)
+ * and the cache; D_F comes from build(ctx, ...). E starts unset
+ * (linear_code_set_encoder). */
+int linear_code_init(struct linear_code *c, const struct scheme_env *env, int n, int k, int need,
                      decode_build_fn build, void *ctx, struct error *err);
 void linear_code_release(struct linear_code *c);
 
@@ -42,9 +43,18 @@ void linear_code_encode(const struct linear_code *c, const float *X, int d, floa
 int linear_code_decode(struct linear_code *c, const int *returned, int nf, const float *Yc, int m,
                        float *Y, struct error *err);
 
-/* Reads scheme.stragglers-style keys shared by the coded schemes: K from
- * workload.queries (default workers - stragglers) with its checks. */
-int linear_code_queries(const struct scheme_env *env, int stragglers, int *k, struct error *err);
+/* The size of a code: N workers and K queries per job. With
+ * scheme.coded_workers = cluster, N = cluster.workers and K =
+ * workload.queries (default: the largest K that N allows, k_of_n(N));
+ * with `minimal`, K = workload.queries (required) and N = n_of_k(K), the
+ * fewest workers the scheme needs (berrut: K + S), at most cluster.workers;
+ * the other workers get no task. */
+int linear_code_size(const struct scheme_env *env, int (*k_of_n)(const void *, int),
+                     int (*n_of_k)(const void *, int), const void *arg, int *n, int *k,
+                     struct error *err);
+
+/* The scheme.coded_workers key, for the schemes' key tables. */
+#define LINEAR_CODE_SIZE_KEY                                                                           {"scheme.coded_workers", KEY_ENUM, "cluster", 0, 0, 0, "cluster|minimal",                           "coded schemes: N = cluster.workers, or the fewest N the scheme needs for K = "                    "workload.queries (berrut, nercc: K + S; the rest of the cluster idles)"}
 
 /* Adds decode_patterns (distinct D_F built) and decode_cache_hit_rate. */
 void linear_code_add_metrics(const struct linear_code *c, struct metric_list *out);

@@ -47,10 +47,11 @@ static const struct config_key nercc_keys[] = {
      "nercc: encoder smoothing (mean-normalised); unset: grid search with lambda_dec"},
     {"scheme.lambda_dec", KEY_REAL, NULL, 0, INFINITY, 0, NULL,
      "nercc: decoder smoothing (mean-normalised); unset: grid search with lambda_enc"},
-    {"scheme.lambda_grid", KEY_REAL, "0,1e-6,1e-5,1e-4,1e-3,1e-2,1e-1", 0, INFINITY, KEY_LIST,
+    {"scheme.lambda_grid", KEY_REAL, "0,1e-8,1e-7,1e-6,1e-5,1e-4,1e-3", 0, INFINITY, KEY_LIST,
      NULL, "nercc: candidate lambdas of the grid search (both axes)"},
     {"scheme.validation_jobs", KEY_INT, "40", 1, 100000, 0, NULL,
      "nercc: jobs of K validation queries the grid search decodes per candidate"},
+    LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -87,19 +88,28 @@ static int nercc_set_encoder(struct nercc *s, struct error *err)
     return rc;
 }
 
+/* Sizing: N = K + S. */
+static int nercc_n_of_k(const void *arg, int k)
+{
+    return k + *(const int *)arg;
+}
+
+static int nercc_k_of_n(const void *arg, int n)
+{
+    return n - *(const int *)arg;
+}
+
 static int nercc_create(const struct scheme_env *env, void **self, struct error *err)
 {
     const struct params *p = env->params;
-    int n = env->workers, S = (int)params_int(p, "scheme.stragglers"), k = 0;
-    int status = linear_code_queries(env, S, &k, err);
+    int S = (int)params_int(p, "scheme.stragglers"), k = 0, n = 0;
+    int status = linear_code_size(env, nercc_k_of_n, nercc_n_of_k, &S, &n, &k, err);
     if (status)
         return status;
-    if (k < 1)
-        return error_at_key(err, p, "workload.queries", "must be at least 1");
     struct nercc *s = calloc(1, sizeof *s);
     if (!s)
         return error_fail(err, "out of memory");
-    status = linear_code_init(&s->code, env, k, n - S, nercc_build, s, err);
+    status = linear_code_init(&s->code, env, n, k, n - S, nercc_build, s, err);
     if (status) {
         free(s);
         return status;
@@ -149,11 +159,15 @@ static int nercc_create(const struct scheme_env *env, void **self, struct error 
 static int nercc_tune(struct nercc *s, const struct scheme_infer *inf, struct error *err)
 {
     int n = s->code.n, k = s->code.k, d = inf->input_size, m = inf->outputs;
-    int S = s->stragglers, nf = n - S;
-    int V = inf->nvalidation / k < s->validation_jobs ? inf->nvalidation / k : s->validation_jobs;
+    int S = s->stragglers, nf = n - S, nval = 0;
+    const float *val = NULL;
+    int status = inf->validation ? inf->validation(inf->ctx, &val, &nval, err)
+                                 : error_fail(err, "nercc: no validation queries to tune on");
+    if (status)
+        return status;
+    int V = nval / k < s->validation_jobs ? nval / k : s->validation_jobs;
     if (V < 1)
-        return error_fail(err, "nercc: %d validation queries are fewer than K = %d",
-                          inf->nvalidation, k);
+        return error_fail(err, "nercc: %d validation queries are fewer than K = %d", nval, k);
     size_t coded_rows = (size_t)V * n;
     float *Xc = malloc(coded_rows * d * sizeof *Xc);
     float *Yc = malloc(coded_rows * m * sizeof *Yc);
@@ -161,13 +175,12 @@ static int nercc_tune(struct nercc *s, const struct scheme_infer *inf, struct er
     float *Yhat = malloc((size_t)k * m * sizeof *Yhat);
     int *patterns = malloc((size_t)V * nf * sizeof *patterns);
     int *perm = malloc((size_t)n * sizeof *perm);
-    int status = STRAG_OK;
     if (!Xc || !Yc || !Yexact || !Yhat || !patterns || !perm) {
         status = error_fail(err, "out of memory");
         goto out;
     }
     const float *logits = NULL;
-    if ((status = model_forward(inf->model, inf->validation, V * k, &logits, err)))
+    if ((status = model_forward(inf->model, val, V * k, &logits, err)))
         goto out;
     memcpy(Yexact, logits, (size_t)V * k * m * sizeof *Yexact);
     struct rng r;
@@ -191,7 +204,7 @@ static int nercc_tune(struct nercc *s, const struct scheme_infer *inf, struct er
         if ((status = nercc_set_encoder(s, err)))
             goto out;
         for (int v = 0; v < V; v++)
-            linear_code_encode(&s->code, inf->validation + (size_t)v * k * d, d,
+            linear_code_encode(&s->code, val + (size_t)v * k * d, d,
                                Xc + (size_t)v * n * d);
         if ((status = model_forward(inf->model, Xc, (int)coded_rows, &logits, err)))
             goto out;

@@ -9,6 +9,8 @@
 
 extern const struct scheme_ops scheme_uncoded, scheme_kofn, scheme_replication, scheme_hedged;
 extern const struct scheme_ops scheme_berrut, scheme_nercc, scheme_lagrange;
+extern const struct scheme_ops scheme_parm;
+extern const struct scheme_ops scheme_naive, scheme_ignore, scheme_frc, scheme_crc, scheme_approx_gc;
 
 const struct scheme_ops *const scheme_registry[] = {
     &scheme_uncoded,
@@ -18,12 +20,14 @@ const struct scheme_ops *const scheme_registry[] = {
     &scheme_berrut,
     &scheme_nercc,
     &scheme_lagrange,
+    &scheme_parm,
+    &scheme_naive, &scheme_ignore, &scheme_frc, &scheme_crc, &scheme_approx_gc,
     NULL,
 };
 
 const struct config_key scheme_common_keys[] = {
     {"scheme.kind", KEY_ENUM, "uncoded", 0, 0, 0,
-     "uncoded|kofn|replication|hedged|berrut|nercc|lagrange",
+     "uncoded|kofn|replication|hedged|berrut|nercc|lagrange|parm|naive|ignore|frc|crc|approx-gc",
      "the straggler-mitigation scheme"},
     {"scheme.task_cost", KEY_REAL, NULL, 0, INFINITY, KEY_MIN_OPEN, NULL,
      "cost of every task, overriding the scheme's default (a job has cost 1)"},

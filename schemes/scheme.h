@@ -49,10 +49,23 @@ struct scheme_infer {
     int input_size;    /* d */
     int outputs;       /* m (logits) */
     struct model *model; /* the base model (forward only), for tuning and checks */
-    const float *validation; /* nvalidation x d queries held out of the test set */
-    int nvalidation;
+    /* Validation queries (never test images), loaded on the first call:
+     * *x is n x d. For schemes that tune on data (nercc). */
+    void *ctx;
+    int (*validation)(void *ctx, const float **x, int *n, struct error *err);
     /* Set by infer_prepare: coded inputs per job (rows of Xc, <= workers). */
     int coded;
+};
+
+/* What a training scheme (SCHEME_TRAINING) shows the training workload.
+ * The workload sets partition_bytes before train_prepare; the scheme fills
+ * the rest. The pointers stay valid for the scheme's life and column_data
+ * is updated in place when the scheme reshuffles (at a job's start). */
+struct gradcode;
+struct scheme_train {
+    double partition_bytes;  /* size of one data partition (shuffle cost) */
+    struct gradcode *code;   /* B, supports, decoding vectors (schemes/gradcode.h) */
+    const int *column_data;  /* (n) data partition behind code column j */
 };
 
 struct scheme_ops {
@@ -84,6 +97,23 @@ struct scheme_ops {
      * returned[0..nf-1] (increasing); rows of stragglers are not to be read. */
     int (*infer_decode)(void *self, const int *returned, int nf, const float *Yc, int m, float *Y,
                         struct error *err);
+    /* Optional (learned codes, whose workers run their own networks: a
+     * parity model, per-patch nodes, a trained worker): Yc (jobs*coded x m)
+     * from Xc (jobs*coded x d), row w of each job's block computed by the
+     * network of coded row w. Without it every row goes through the base
+     * model. A coded scheme tags each task with its coded row
+     * (cluster_submit's tag; fanout: the worker), which is what `returned`
+     * lists. */
+    int (*infer_forward)(void *self, const float *Xc, int jobs, float *Yc, struct error *err);
+    /* Optional: after each infer_decode, query j of that job was classified
+     * right or not (for metrics that split accuracy by how a query was
+     * answered: parm's available vs degraded accuracy). */
+    void (*infer_scored)(void *self, int j, bool correct);
+
+    /* Training side (SCHEME_TRAINING), optional: worker w's task of a job
+     * stands for f_w = sum_j B_wj g_{column_data[j]}; the workload decodes
+     * from the workers whose results arrived before the job was done. */
+    int (*train_prepare)(void *self, struct scheme_train *tr, struct error *err);
 };
 
 

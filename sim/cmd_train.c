@@ -14,6 +14,7 @@
 #include "models/weights.h"
 #include "sim/commands.h"
 #include "sim/config.h"
+#include "sim/train_learned.h"
 
 static const char train_usage[] =
     "usage: stragsim train CONFIG.ini [--set section.key=value]... [--quiet]\n"
@@ -29,7 +30,10 @@ static const char train_usage[] =
     "[train] keys: epochs, batch, optimizer (sgd|adam), learning_rate (the\n"
     "starting rate), schedule (cosine: anneal to 0 over the run, the default;\n"
     "constant), momentum, weight_decay, validation (training images held out),\n"
-    "limit (train on this many images; 0 = all), output, threads.\n";
+    "limit (train on this many images; 0 = all), output, threads.\n"
+    "\n"
+    "train.target = parm | split | learned-lagrange trains a learned code\n"
+    "instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin).\n";
 
 static int train_fail(const char *fmt, const char *arg)
 {
@@ -127,19 +131,22 @@ static int train_command(const char *path, const char *const *user_sets, size_t 
     char data_dir[4096], output[4096];
     struct train_config tc;
     int rc = config_load(path, sets, nsets, &cfg, err);
-    if (!rc)
+    bool learned = !rc && train_learned_wanted(cfg); /* train.target = a learned code */
+    if (learned)
+        rc = train_learned(cfg, quiet, err);
+    if (!rc && !learned)
         rc = train_config_from(cfg, &tc, data_dir, output, sizeof data_dir, err);
-    if (!rc)
+    if (!rc && !learned)
         rc = fmnist_load(data_dir, FMNIST_TRAIN, &data, err);
-    if (!rc) {
+    if (!rc && !learned) {
         struct error terr;
         rc = train_run(&tc, &data, &m, quiet ? NULL : print_epoch, NULL, &terr);
         if (rc) /* train_run's errors have no location: they are about this config */
             error_at(err, path, 0, "%s", terr.msg);
     }
-    if (!rc)
+    if (!rc && !learned)
         rc = weights_save(m, output, err);
-    if (!rc && !quiet)
+    if (!rc && !learned && !quiet)
         fprintf(stderr, "wrote %s\n", output);
     model_free(m);
     fmnist_free(&data);

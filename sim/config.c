@@ -26,6 +26,7 @@
 #include "schemes/learned.h"
 #include "schemes/scheme.h"
 #include "sim/rng.h"
+#include "sim/workload.h"
 #include "traces/latency.h"
 
 const struct config_key driver_keys[] = {
@@ -96,7 +97,7 @@ const struct config_key driver_keys[] = {
 /* Per-scheme tables are not constant expressions: they are reached through
  * scheme_registry[i]->keys (see key_defs below). */
 const struct config_key *const config_tables[] = {driver_keys, latency_keys, scheme_common_keys,
-                                                  learned_config_keys, NULL};
+                                                  learned_config_keys, training_keys, NULL};
 
 static const char *const sections[] = {"experiment", "cluster", "latency", "workload",
                                        "train",      "scheme",  "sweep"};
@@ -626,6 +627,7 @@ int config_load(const char *path, const char *const *sets, size_t nsets, struct 
         status = check_required(c, err);
     if (!status && (fill_defaults(c->base, driver_keys, path) ||
                     fill_defaults(c->base, latency_keys, path) ||
+                    fill_defaults(c->base, training_keys, path) ||
                     fill_defaults(c->base, scheme_common_keys, path) || default_name(c) ||
                     build_text(c, text, sets, nsets)))
         status = error_fail(err, "out of memory");

@@ -31,6 +31,8 @@ static const struct {
     workload_run_fn run;
 } workloads[] = {
     {"latency", workload_latency_run},
+    {"inference", workload_inference_run},
+    {"training", workload_training_run},
 };
 
 static workload_run_fn workload_find(const char *kind)

@@ -56,4 +56,14 @@ int workload_job_loop_run(const struct params *p, const char *config_dir, uint64
 int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
                            uint64_t point_key, struct workload_output *out, struct error *err);
 
+/* `training`: iterations of distributed gradient descent through a
+ * gradient-coding scheme (see workload_training.c): the latency metrics of
+ * the iterations plus iterations, iteration_time_mean, iteration_time_se,
+ * final_loss, final_accuracy, time_to_target, grad_rel_err_max and the
+ * partition-use metrics, and one iteration_row per iteration. */
+int workload_training_run(const struct params *p, const char *config_dir, uint64_t seed,
+                          uint64_t point_key, struct workload_output *out, struct error *err);
+/* The workload.* keys only the training workload reads. */
+extern const struct config_key training_keys[];
+
 #endif

@@ -343,18 +343,22 @@ Test(cli, quickstart_runs)
     cr_expect_eq(count_rows("q.db", "runs"), 4);
     char *kinds =
         query("q.db", "SELECT value FROM params WHERE key = 'scheme.kind' ORDER BY value");
-    cr_expect_str_eq(kinds, "hedged\nkofn\nreplication\nuncoded\n");
+    cr_expect_str_eq(kinds, "berrut\nnercc\nreplication\nuncoded\n");
     free(kinds);
-    /* every run has the workload's metrics, and hedged its own extra */
+    /* every run has the workload's metrics, and nercc its own extra */
     char *names =
         query("q.db", "SELECT count(*) FROM metrics WHERE name IN ('jobs', 'latency_mean', "
                       "'latency_p50', 'latency_p99', 'latency_p999', 'latency_se', "
                       "'worker_seconds', 'events')");
     cr_expect_str_eq(names, "32\n");
+    char *inference = query("q.db", "SELECT count(*) FROM metrics WHERE name IN ('accuracy', "
+                                    "'agreement', 'rmse', 'base_accuracy')");
+    cr_expect_str_eq(inference, "16\n");
+    free(inference);
     char *extra =
         query("q.db", "SELECT p.value FROM metrics m JOIN params p ON p.run_id = m.run_id "
-                      "AND p.key = 'scheme.kind' WHERE m.name = 'backups_per_job'");
-    cr_expect_str_eq(extra, "hedged\n");
+                      "AND p.key = 'scheme.kind' WHERE m.name = 'lambda_enc'");
+    cr_expect_str_eq(extra, "nercc\n");
     free(names);
     free(extra);
 }

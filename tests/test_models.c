@@ -11,6 +11,7 @@
  * model's analytic gradient is held to 1e-3 relative to max-abs. The
  * per-layer float checks live in test_layers.c.
  */
+#include <cblas.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdbool.h>
@@ -609,6 +610,36 @@ Test(models, same_results_at_every_batch_size)
         for (int v = 0; v < 10; v++)
             cr_expect_float_eq(y[v], all[b * 10 + v], 1e-4, "example %d class %d", b, v);
     }
+    free(x);
+    model_free(m);
+}
+
+Test(models, thread_count_changes_neither_results_nor_workspaces)
+{
+    // conv steps grow with the OpenBLAS thread count; the scratch sized
+    // before a change must still hold them
+    struct model *m = build_init("lenet5", 8);
+    struct rng r;
+    rng_seed(&r, 4, 1, RNG_DATA, 0);
+    float *x = randn(&r, 64 * 784), one[640];
+    int labels[64] = { 0 };
+    const float *y;
+    float loss;
+    struct error err;
+    openblas_set_num_threads(1);
+    cr_assert_eq(model_loss_and_grad(m, x, labels, 64, &loss, NULL, &err), 0);
+    cr_assert_eq(model_forward(m, x, 64, &y, &err), 0);
+    memcpy(one, y, sizeof one);
+    long allocs = model_workspace_allocations(m);
+    for (int threads = 2; threads <= 8; threads *= 2) {
+        openblas_set_num_threads(threads);
+        cr_assert_eq(model_loss_and_grad(m, x, labels, 64, &loss, NULL, &err), 0);
+        cr_assert_eq(model_forward(m, x, 64, &y, &err), 0);
+        for (int i = 0; i < 640; i++)
+            cr_expect_float_eq(y[i], one[i], 1e-5, "%d threads, logit %d", threads, i);
+    }
+    openblas_set_num_threads(1);
+    cr_expect_eq(model_workspace_allocations(m), allocs);
     free(x);
     model_free(m);
 }

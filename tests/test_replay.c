@@ -368,3 +368,24 @@ Test(replay, csv_keep_rows_by_text_or_number)
     cr_expect_str_eq(t->cells[3], "5");
     trace_csv_free(t);
 }
+
+/* Regression: a NUL byte used to end the line early and silently hide the
+ * rest of the file (or report a binary file as "empty"). */
+Test(replay, error_nul_byte)
+{
+    static const char text[] = "worker,time,v\n0,0,1\n1,0\0,2\n2,0,3\n";
+    char path[128];
+    snprintf(path, sizeof path, "%s/nul.csv", dir);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    struct trace_csv *t = NULL;
+    struct error err = {{0}};
+    cr_expect_eq(trace_csv_read(path, &t, &err), STRAG_EINPUT);
+    cr_expect_null(t);
+    char want[256];
+    snprintf(want, sizeof want, "%s:3: not a text file (contains a NUL byte)", path);
+    cr_expect_str_eq(err.msg, want);
+    unlink(path);
+}

@@ -94,6 +94,15 @@ int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struc
         trace_csv_free(t);
         return error_at(err, path, 0, "read error");
     }
+    /* A NUL would end a line early and hide the rest of the file. */
+    const char *nul = memchr(t->text, 0, len);
+    if (nul) {
+        int lineno = 1;
+        for (const char *c = t->text; c < nul; c++)
+            lineno += *c == '\n';
+        trace_csv_free(t);
+        return error_at(err, path, lineno, "not a text file (contains a NUL byte)");
+    }
     /* Upper bound on data rows: one per '\n', plus a last unterminated line. */
     size_t maxrows = 1;
     for (size_t i = 0; i < len; i++)

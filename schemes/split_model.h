@@ -1,0 +1,110 @@
+/* split_model.h: the learning side of the split-image scheme with a learned
+ * decoder (Krishna and Natarajan, "Distributed Inference With Straggler
+ * Mitigation", 2019; notes: learned-and-training.md §1.3).
+ *
+ * The 28x28 image is cut into N disjoint patches: N = 2 two 14x28 halves
+ * (top, bottom), N = 4 four 14x14 quadrants (top left, top right, bottom
+ * left, bottom right), N = 7 seven 4x28 strips (top to bottom). Node i runs
+ * its own network on patch i (input shape 1 x h x w) and outputs a vector
+ * z_i of O floats. The master's decoder network reads
+ *   [m_1 z_1, ..., m_N z_N]            (N*O floats), or with mask_input
+ *   [m_1 z_1, ..., m_N z_N, m_1..m_N]  (N*O + N floats)
+ * where m_i = 1 if node i's output arrived and 0 for a straggler, and
+ * outputs class scores. Nodes and decoder are trained jointly with softmax
+ * cross-entropy over straggler scenarios: every mask with up to s erasures
+ * (each training image is replicated over all of them; the node forward is
+ * shared), or each node erased independently with probability p.
+ * The averaging baseline: per-patch classifiers trained independently
+ * (same node architecture, cross-entropy on their own patch), whose
+ * available logits are averaged.
+ *
+ * Does not schedule tasks or read configs (schemes/split.c, sim/).
+ */
+#ifndef STRAG_SPLIT_MODEL_H
+#define STRAG_SPLIT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "models/fmnist.h"
+#include "models/model.h"
+#include "schemes/learned.h"
+#include "sim/error.h"
+
+enum { SPLIT_MAX_NODES = 7 };
+
+#define SPLIT_DEFAULT_NODE "dense128 relu dense10"
+#define SPLIT_DEFAULT_DECODER "dense64 relu dense10"
+
+struct split_shape {
+    int nodes;                 /* 2, 4 or 7 */
+    const char *node_model;    /* spec text (the patch shape is prepended when it has no ':') */
+    const char *decoder_model; /* spec text (its input size is prepended likewise) */
+    bool mask_input;           /* the decoder also reads the arrival mask */
+};
+
+struct split_nets {
+    int nodes;
+    bool mask_input;
+    int node_out;                          /* O: floats out of every node */
+    int patch_h, patch_w;
+    struct model *node[SPLIT_MAX_NODES];
+    struct model *decoder;
+    struct model *avg[SPLIT_MAX_NODES];    /* averaging baseline; NULL when not trained */
+};
+
+/* STRAG_EINPUT "nodes must be 2, 4 or 7, got 3" unless nodes is one of those. */
+int split_check(int nodes, struct error *err);
+
+/* Copies patch i of `image` (784 floats) into patch (h*w floats, row-major). */
+void split_patch(const struct split_nets *s, int i, const float *image, float *patch);
+
+/* Builds the networks of `shape` initialised from `seed` (node i from
+ * stream index 10+i, decoder 20, baseline node i 30+i), with baseline
+ * classifiers when `baseline`. Every node must output the same size, and
+ * baseline nodes must output FMNIST_CLASSES. */
+int split_nets_new(const struct split_shape *shape, bool baseline, uint64_t seed,
+                   struct split_nets **out, struct error *err);
+
+/* Loads every network of `s` from "<stem>.<part>.bin" (learned.h); the
+ * baseline networks only if s has them. */
+int split_nets_load(struct split_nets *s, const char *stem, struct error *err);
+
+void split_nets_free(struct split_nets *s);
+
+/* Node outputs of B images: z is N x B x O (node-major). */
+int split_nodes_forward(struct split_nets *s, const float *images, int B, float *z,
+                        struct error *err);
+
+/* Decoder on the node outputs z (N x B x O) with the nodes whose bit is set
+ * in `erased` zeroed: logits (B x C). */
+int split_decode(struct split_nets *s, const float *z, int B, unsigned erased, float *logits,
+                 struct error *err);
+
+struct split_train_config {
+    struct split_shape shape;
+    int stragglers;       /* exhaustive: every mask with up to this many erasures */
+    double erasure_prob;  /* > 0: independent erasures instead */
+    bool baseline;        /* also train the averaging baseline */
+    struct learned_options opt;
+};
+
+/* Trains nodes and decoder jointly on `data` (validation images held out and
+ * scored after each epoch: accuracy with `stragglers` erasures, or 1 in
+ * random mode). Caller frees *out with split_nets_free. */
+int split_train(const struct split_train_config *c, const struct fmnist *data,
+                struct split_nets **out, learned_progress_fn progress, void *ctx,
+                struct error *err);
+
+/* Accuracy with e stragglers (e = 0..N-1), averaged over every mask with e
+ * erasures, for the learned decoder and (NaN without baseline nets) the
+ * averaging baseline, on images idx[0..n) (idx NULL: 0..n-1). */
+struct split_eval {
+    double accuracy[SPLIT_MAX_NODES];
+    double averaging_accuracy[SPLIT_MAX_NODES];
+};
+
+int split_evaluate(struct split_nets *s, const struct fmnist *data, const int *idx, size_t n,
+                   struct split_eval *out, struct error *err);
+
+#endif

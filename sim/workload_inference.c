@@ -1,0 +1,485 @@
+/* workload_inference.c: the `inference` workload. A job is K queries drawn
+ * from the Fashion-MNIST test set (distinct within a job, from the stream
+ * (seed, point, RNG_DATA, job ordinal)). The scheme encodes them into N
+ * coded queries, worker w computes coded query w, the engine decides which
+ * results arrive before the scheme calls the job done, and the scheme
+ * decodes from those. Schemes without an encoder (uncoded, replication)
+ * compute exact outputs.
+ *
+ * Worker outputs do not depend on timing, so the run has two phases:
+ *   1. time: the latency workload's job loop (workload_job_loop_run) with
+ *      hooks that record, per counted job, the set of workers whose results
+ *      arrived before it was done;
+ *   2. computation: jobs in ordinal order, in chunks of ~CHUNK_ROWS coded
+ *      queries: draw the queries, encode each job (one sgemm), run ONE
+ *      batched forward pass over the whole chunk, decode each job from its
+ *      arrived set (cached D_F, one dgemm), and score it against the labels
+ *      and the model's own outputs on the queries.
+ * Metrics: the latency workload's, plus accuracy (decoded argmax vs label),
+ * agreement (decoded argmax vs the model's argmax on the query), rmse
+ * (sqrt of the mean squared difference of decoded and exact logits, over
+ * queries and logits), base_accuracy (the model on the same queries),
+ * queries. A job row's `extra` is its fraction of correct decoded queries.
+ *
+ * workload.weights names a weights file, or a directory holding
+ * <model>.bin files (so one config can sweep workload.model).
+ *
+ * The test set and the model's logits on it are kept for the process's
+ * lifetime (one model and weights file at a time): the points of a sweep
+ * share them. Does not train or know what a scheme's code is.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "models/fmnist.h"
+#include "models/model.h"
+#include "models/weights.h"
+#include "schemes/scheme.h"
+#include "sim/cluster.h"
+#include "sim/config.h"
+#include "sim/rng.h"
+#include "sim/workload.h"
+
+enum {
+    CHUNK_ROWS = 1024,        /* coded queries per batched forward pass */
+    VALIDATION_IMAGES = 5000, /* held out of the training set (fmnist_split) */
+};
+
+/* ---- the process-lifetime data: test set, base logits, validation ---- */
+
+static struct {
+    char data_dir[4096], model[64], weights[4096];
+    struct fmnist test;
+    float *logits;        /* test.n x m: the model's outputs, computed on demand */
+    unsigned char *have;  /* test.n flags */
+    float *validation;    /* VALIDATION_IMAGES x d, or NULL until asked */
+    uint64_t validation_seed;
+    bool loaded;
+} data;
+
+static void data_reset(void)
+{
+    fmnist_free(&data.test);
+    free(data.logits);
+    free(data.have);
+    free(data.validation);
+    memset(&data, 0, sizeof data);
+}
+
+static int data_load(const char *dir, const char *model, const char *weights, int m,
+                     struct error *err)
+{
+    if (data.loaded && strcmp(data.data_dir, dir) == 0 && strcmp(data.model, model) == 0 &&
+        strcmp(data.weights, weights) == 0)
+        return STRAG_OK;
+    data_reset();
+    int rc = fmnist_load(dir, FMNIST_TEST, &data.test, err);
+    if (rc)
+        return rc;
+    data.logits = malloc(data.test.n * m * sizeof *data.logits);
+    data.have = calloc(data.test.n, 1);
+    if (!data.logits || !data.have) {
+        data_reset();
+        return error_fail(err, "out of memory");
+    }
+    snprintf(data.data_dir, sizeof data.data_dir, "%s", dir);
+    snprintf(data.model, sizeof data.model, "%s", model);
+    snprintf(data.weights, sizeof data.weights, "%s", weights);
+    data.loaded = true;
+    return STRAG_OK;
+}
+
+/* Makes sure the base logits of images idx[0..count) are known (one batched
+ * forward pass over the missing ones). scratch holds count x d floats. */
+static int data_base_logits(struct model *mdl, const int *idx, int count, float *scratch,
+                            int *missing, struct error *err)
+{
+    int nmiss = 0, d = mdl->input_size, m = mdl->outputs;
+    for (int i = 0; i < count; i++)
+        if (!data.have[idx[i]]) {
+            data.have[idx[i]] = 1; /* also dedups within this call */
+            missing[nmiss++] = idx[i];
+        }
+    if (nmiss == 0)
+        return STRAG_OK;
+    for (int i = 0; i < nmiss; i++)
+        memcpy(scratch + (size_t)i * d, data.test.images + (size_t)missing[i] * d,
+               (size_t)d * sizeof *scratch);
+    const float *out = NULL;
+    int rc = model_forward(mdl, scratch, nmiss, &out, err);
+    for (int i = 0; i < nmiss; i++) {
+        if (rc)
+            data.have[missing[i]] = 0;
+        else
+            memcpy(data.logits + (size_t)missing[i] * m, out + (size_t)i * m,
+                   (size_t)m * sizeof *out);
+    }
+    return rc;
+}
+
+/* ---- phase 1: which workers' results arrived, per counted job ---- */
+
+struct inference_run {
+    int words;              /* uint64 words of a worker bitset */
+    uint64_t warmup, counted;
+    uint64_t *open;         /* per cluster job handle: arrived bitset */
+    size_t open_handles;
+    uint64_t *arrived;      /* per counted job (ordinal - warmup): bitset */
+    uint64_t finished;      /* counted jobs done */
+    bool failed;
+};
+
+static void hook_result(void *ctx, struct cluster *cl, const struct cluster_result *r)
+{
+    (void)cl;
+    struct inference_run *s = ctx;
+    if (r->job >= s->open_handles) { /* handles are small and reused: grow */
+        size_t n = s->open_handles ? s->open_handles : 64;
+        while (n <= r->job)
+            n *= 2;
+        uint64_t *grown = realloc(s->open, n * s->words * sizeof *grown);
+        if (!grown) {
+            s->failed = true;
+            return;
+        }
+        memset(grown + s->open_handles * s->words, 0,
+               (n - s->open_handles) * s->words * sizeof *grown);
+        s->open = grown;
+        s->open_handles = n;
+    }
+    /* the tag is the coded row (scheme.h; fanout's tag is the worker) */
+    s->open[(size_t)r->job * s->words + r->tag / 64] |= UINT64_C(1) << (r->tag % 64);
+}
+
+static void hook_done(void *ctx, struct cluster *cl, uint32_t job, uint64_t index, double latency)
+{
+    (void)cl;
+    (void)latency;
+    struct inference_run *s = ctx;
+    if (job >= s->open_handles) /* no result at all (cannot happen for these schemes) */
+        return;
+    uint64_t *bits = s->open + (size_t)job * s->words;
+    if (index >= s->warmup && index - s->warmup < s->counted) {
+        memcpy(s->arrived + (index - s->warmup) * s->words, bits, s->words * sizeof *bits);
+        s->finished++;
+    }
+    memset(bits, 0, s->words * sizeof *bits);
+}
+
+/* ---- phase 2: the computation ---- */
+
+/* K distinct indices below n (Floyd's algorithm), sorted increasingly. */
+static void queries_draw(struct rng *r, int n, int k, int *out)
+{
+    int have = 0;
+    for (int j = n - k; j < n; j++) {
+        int t = (int)rng_below(r, (uint64_t)j + 1), dup = 0;
+        for (int i = 0; i < have && !dup; i++)
+            dup = out[i] == t;
+        out[have++] = dup ? j : t;
+    }
+    for (int a = 1; a < k; a++)
+        for (int b = a; b > 0 && out[b - 1] > out[b]; b--) {
+            int t = out[b];
+            out[b] = out[b - 1];
+            out[b - 1] = t;
+        }
+}
+
+struct score {
+    uint64_t queries, correct, agree, base_correct;
+    double sse; /* over queries x logits */
+};
+
+struct compute {
+    struct model *model;
+    const struct scheme_ops *ops;
+    void *scheme;
+    int k, coded, d, m, workers, chunk_jobs;
+    uint64_t seed, point_key;
+    int *idx;        /* chunk_jobs x k query indices */
+    int *missing;    /* chunk_jobs x k */
+    float *X;        /* chunk_jobs x k x d (also the base-logit scratch) */
+    float *Xc;       /* chunk_jobs x coded x d */
+    float *Yc;       /* chunk_jobs x coded x m */
+    float *Y;        /* k x m decoded */
+    int *returned;   /* workers */
+};
+
+static void score_job(const struct compute *c, const int *idx, const float *Y, struct score *sc,
+                      double *fraction)
+{
+    int m = c->m, correct = 0;
+    for (int j = 0; j < c->k; j++) {
+        const float *exact = data.logits + (size_t)idx[j] * m, *got = Y + (size_t)j * m;
+        int label = data.test.labels[idx[j]];
+        int pred = model_argmax(got, m), base = model_argmax(exact, m);
+        correct += pred == label;
+        sc->agree += pred == base;
+        sc->base_correct += base == label;
+        for (int i = 0; i < m; i++)
+            sc->sse += ((double)got[i] - exact[i]) * ((double)got[i] - exact[i]);
+    }
+    sc->correct += (uint64_t)correct;
+    sc->queries += (uint64_t)c->k;
+    *fraction = (double)correct / c->k;
+}
+
+/* Jobs first .. first+count-1 (counted ordinals). */
+static int compute_chunk(struct compute *c, const struct inference_run *run, uint64_t first,
+                         int count, struct score *sc, struct job_row *rows, struct error *err)
+{
+    int k = c->k, d = c->d, m = c->m, rc;
+    for (int b = 0; b < count; b++) {
+        struct rng r;
+        rng_seed(&r, c->seed, c->point_key, RNG_DATA, (uint32_t)(run->warmup + first + b));
+        queries_draw(&r, (int)data.test.n, k, c->idx + (size_t)b * k);
+    }
+    if ((rc = data_base_logits(c->model, c->idx, count * k, c->X, c->missing, err)))
+        return rc;
+    bool coded = c->ops->infer_encode != NULL;
+    if (coded) {
+        for (int b = 0; b < count; b++) {
+            float *X = c->X + (size_t)b * k * d;
+            for (int j = 0; j < k; j++)
+                memcpy(X + (size_t)j * d, data.test.images + (size_t)c->idx[b * k + j] * d,
+                       (size_t)d * sizeof *X);
+            c->ops->infer_encode(c->scheme, X, d, c->Xc + (size_t)b * c->coded * d);
+        }
+        const float *out = NULL;
+        if (c->ops->infer_forward) { /* the scheme's own worker networks */
+            if ((rc = c->ops->infer_forward(c->scheme, c->Xc, count, c->Yc, err)))
+                return rc;
+        } else {
+            if ((rc = model_forward(c->model, c->Xc, count * c->coded, &out, err)))
+                return rc;
+            memcpy(c->Yc, out, (size_t)count * c->coded * m * sizeof *out);
+        }
+    }
+    for (int b = 0; b < count; b++) {
+        const int *idx = c->idx + (size_t)b * k;
+        const float *Y = c->Y;
+        if (coded) {
+            const uint64_t *bits = run->arrived + (first + b) * run->words;
+            int nf = 0;
+            for (int w = 0; w < c->coded; w++)
+                if (bits[w / 64] >> (w % 64) & 1)
+                    c->returned[nf++] = w;
+            if ((rc = c->ops->infer_decode(c->scheme, c->returned, nf,
+                                           c->Yc + (size_t)b * c->coded * m, m, c->Y, err)))
+                return rc;
+        } else {
+            for (int j = 0; j < k; j++)
+                memcpy(c->Y + (size_t)j * m, data.logits + (size_t)idx[j] * m,
+                       (size_t)m * sizeof *Y);
+        }
+        double fraction;
+        score_job(c, idx, Y, sc, &fraction);
+        for (int j = 0; coded && c->ops->infer_scored && j < k; j++)
+            c->ops->infer_scored(c->scheme, j,
+                                 model_argmax(Y + (size_t)j * m, m) == data.test.labels[idx[j]]);
+        if (rows)
+            rows[first + b].extra = fraction;
+    }
+    return STRAG_OK;
+}
+
+static void compute_free(struct compute *c)
+{
+    free(c->idx);
+    free(c->missing);
+    free(c->X);
+    free(c->Xc);
+    free(c->Yc);
+    free(c->Y);
+    free(c->returned);
+}
+
+static int compute_alloc(struct compute *c, struct error *err)
+{
+    c->chunk_jobs = CHUNK_ROWS / c->coded > 0 ? CHUNK_ROWS / c->coded : 1;
+    size_t jobs = (size_t)c->chunk_jobs, rows = jobs * (c->coded > c->k ? c->coded : c->k);
+    c->idx = malloc(jobs * c->k * sizeof *c->idx);
+    c->missing = malloc(jobs * c->k * sizeof *c->missing);
+    c->X = malloc(jobs * c->k * c->d * sizeof *c->X);
+    c->Xc = malloc(rows * c->d * sizeof *c->Xc);
+    c->Yc = malloc(rows * c->m * sizeof *c->Yc);
+    c->Y = malloc((size_t)c->k * c->m * sizeof *c->Y);
+    c->returned = malloc((size_t)(c->workers > c->coded ? c->workers : c->coded) *
+                         sizeof *c->returned);
+    if (!c->idx || !c->missing || !c->X || !c->Xc || !c->Yc || !c->Y || !c->returned)
+        return error_fail(err, "out of memory");
+    return STRAG_OK;
+}
+
+/* ---- setup ---- */
+
+/* scheme_infer.validation: the last VALIDATION_IMAGES of the training set
+ * under fmnist_split(seed), loaded once per process and seed. */
+struct validation_ctx {
+    uint64_t seed;
+    int d;
+};
+
+static int validation_load(uint64_t seed, int d, struct error *err);
+
+static int validation_get(void *ctx, const float **x, int *n, struct error *err)
+{
+    const struct validation_ctx *v = ctx;
+    int rc = validation_load(v->seed, v->d, err);
+    *x = rc ? NULL : data.validation;
+    *n = rc ? 0 : VALIDATION_IMAGES;
+    return rc;
+}
+
+static int validation_load(uint64_t seed, int d, struct error *err)
+{
+    if (data.validation && data.validation_seed == seed)
+        return STRAG_OK;
+    free(data.validation);
+    data.validation = NULL;
+    struct fmnist train = {0};
+    int rc = fmnist_load(data.data_dir, FMNIST_TRAIN, &train, err);
+    if (rc)
+        return rc;
+    int *perm = malloc(train.n * sizeof *perm);
+    int *labels = malloc(VALIDATION_IMAGES * sizeof *labels);
+    data.validation = malloc((size_t)VALIDATION_IMAGES * d * sizeof *data.validation);
+    if (!perm || !labels || !data.validation || train.n < VALIDATION_IMAGES) {
+        free(data.validation);
+        data.validation = NULL;
+        rc = train.n < VALIDATION_IMAGES
+                 ? error_at(err, data.data_dir, 0, "fewer than %d training images",
+                            VALIDATION_IMAGES)
+                 : error_fail(err, "out of memory");
+    } else {
+        fmnist_split(train.n, seed, perm);
+        fmnist_gather(&train, perm + train.n - VALIDATION_IMAGES, VALIDATION_IMAGES,
+                      data.validation, labels);
+        data.validation_seed = seed;
+    }
+    free(perm);
+    free(labels);
+    fmnist_free(&train);
+    return rc;
+}
+
+int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
+                           uint64_t point_key, struct workload_output *out, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    int workers = (int)params_int(p, "cluster.workers");
+    const char *kind = params_string(p, "scheme.kind");
+    const struct scheme_ops *ops = scheme_find(kind);
+    if (!ops)
+        return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
+    if (!(ops->workloads & SCHEME_INFERENCE))
+        return error_at_key(err, p, "scheme.kind",
+                            "scheme '%s' does not run the inference workload", ops->name);
+    if (!params_has(p, "workload.weights"))
+        return error_at_key(err, p, "workload.weights", "required by the inference workload");
+    const char *model_name = params_string(p, "workload.model");
+    /* relative paths are relative to the config file's directory */
+    char weights[4096], dir[4096];
+    if (!config_path_resolve(config_dir, params_string(p, "workload.weights"), weights,
+                             sizeof weights) ||
+        !config_path_resolve(config_dir, params_string(p, "workload.data_dir"), dir, sizeof dir))
+        return error_at_key(err, p, "workload.weights", "path too long");
+    struct stat st;
+    size_t wl = strlen(weights);
+    if (stat(weights, &st) == 0 && S_ISDIR(st.st_mode) &&
+        snprintf(weights + wl, sizeof weights - wl, "/%s.bin", model_name) >= (int)(sizeof weights - wl))
+        return error_at_key(err, p, "workload.weights", "path too long");
+
+    struct compute c = {.ops = ops, .workers = workers, .seed = seed, .point_key = point_key};
+    struct inference_run run = {.words = (workers + 63) / 64};
+    void *scheme = NULL;
+    struct scheme_env env = {.params = p, .workers = workers, .seed = seed,
+                             .point_key = point_key};
+    int rc = model_new(&c.model, model_name, err);
+    if (rc) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return error_at_key(err, p, "workload.model", "%s", why);
+    }
+    rc = weights_load(c.model, weights, err);
+    if (!rc)
+        rc = data_load(dir, model_name, weights, c.model->outputs, err);
+    if (!rc)
+        rc = ops->create(&env, &scheme, err);
+    struct validation_ctx vctx = {.seed = seed, .d = c.model ? c.model->input_size : 0};
+    struct scheme_infer inf = {
+        .queries = params_has(p, "workload.queries") ? (int)params_int(p, "workload.queries")
+                                                     : workers,
+        .input_size = c.model->input_size,
+        .outputs = c.model->outputs,
+        .model = c.model,
+        .ctx = &vctx,
+        .validation = validation_get,
+    };
+    if (!rc && ops->infer_prepare)
+        rc = ops->infer_prepare(scheme, &inf, err);
+    if (!rc && ops->infer_encode && (inf.coded < 1 || inf.coded > workers))
+        rc = error_fail(err, "scheme '%s' encodes into %d queries for %d workers", ops->name,
+                        inf.coded, workers);
+    if (!rc && inf.queries > (int)data.test.n)
+        rc = error_at_key(err, p, "workload.queries", "%d queries exceed the %zu test images",
+                          inf.queries, data.test.n);
+    c.scheme = scheme;
+    c.k = inf.queries;
+    c.coded = ops->infer_encode ? inf.coded : c.k;
+    c.d = c.model->input_size;
+    c.m = c.model->outputs;
+
+    /* phase 1: time */
+    run.warmup = (uint64_t)params_int(p, "workload.warmup");
+    run.counted = (uint64_t)params_int(p, "workload.jobs");
+    if (!rc) {
+        run.arrived = calloc(run.counted * run.words, sizeof *run.arrived);
+        if (!run.arrived)
+            rc = error_fail(err, "out of memory");
+    }
+    if (!rc) {
+        struct job_loop_hooks hooks = {.ctx = &run, .ops = ops, .scheme = scheme,
+                                       .result = hook_result, .done = hook_done};
+        rc = workload_job_loop_run(p, config_dir, seed, point_key, &hooks, out, err);
+        if (!rc && run.failed)
+            rc = error_fail(err, "out of memory during the simulation");
+    }
+
+    /* phase 2: computation, in ordinal order */
+    struct score sc = {0};
+    if (!rc)
+        rc = compute_alloc(&c, err);
+    for (uint64_t first = 0; !rc && first < run.finished; first += (uint64_t)c.chunk_jobs) {
+        int count = (int)(run.finished - first < (uint64_t)c.chunk_jobs ? run.finished - first
+                                                                         : (uint64_t)c.chunk_jobs);
+        rc = compute_chunk(&c, &run, first, count, &sc, out->jobs, err);
+    }
+    if (!rc) {
+        struct metric_list *m = &out->metrics;
+        double q = (double)sc.queries;
+        int bad = metric_list_set(m, "accuracy", q ? sc.correct / q : NAN) |
+                  metric_list_set(m, "agreement", q ? sc.agree / q : NAN) |
+                  metric_list_set(m, "rmse", q ? sqrt(sc.sse / (q * c.m)) : NAN) |
+                  metric_list_set(m, "base_accuracy", q ? sc.base_correct / q : NAN) |
+                  metric_list_set(m, "queries", q);
+        if (ops->add_metrics) /* again: prepare and decode may have added to them */
+            ops->add_metrics(scheme, m);
+        if (bad)
+            rc = error_fail(err, "out of memory");
+    }
+    compute_free(&c);
+    free(run.open);
+    free(run.arrived);
+    if (scheme)
+        ops->free(scheme);
+    model_free(c.model);
+    if (rc)
+        workload_output_free(out);
+    return rc;
+}

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# test_bad_input.sh: the bad-input catalogue, end to end through the stragsim
+# binary: malformed ini files and --set values, trace CSVs, Fashion-MNIST IDX
+# files, weights files and database paths, each given to `stragsim run`,
+# `eval`, `trace stats`, `report` or `check`. Every case must print exactly
+# one line, the exact message below, exit with status 2, and write nothing:
+# the case directory (names, sizes, contents) is the same before and after.
+#
+# BAD_INPUT_LEARN=1 prints what each case gives instead of judging it.
+source "$(dirname "$0")/tap.sh"
+command -v sqlite3 >/dev/null || tap_skip_all "sqlite3 not found"
+root=${STRAGSIM_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+data=/usr/share/datasets/fashion-mnist
+cd "$scratch"
+
+# ---- the good inputs the bad ones are made from ----
+write_ini() { # FILE [LATENCY KEY LINES...]: a small valid latency-only config
+    local f=$1
+    shift
+    {
+        printf '[experiment]\nname = bad\nseed = 1\n[cluster]\nworkers = 4\n'
+        printf '[workload]\nkind = latency\njobs = 50\n[scheme]\nkind = kofn\nk = 3\n[latency]\n'
+        if (($#)); then printf '%s\n' "$@"; else printf 'kind = exp\nrate = 1\n'; fi
+    } >"$f"
+}
+write_ini ok.ini
+"$STRAGSIM" run ok.ini -o good.db -q || tap_fail "a good run for the database cases"
+replay_ini() { # FILE CSV: a config replaying CSV with columns w, it, t
+    write_ini "$1" "kind = replay" "file = $2" "worker_column = w" "iteration_column = it" \
+        "value_column = t"
+}
+# IDX: a copy of the test set with one file replaced (eval reads the test set only).
+idx_dir() { # DIR: a directory holding copies (never links: cases overwrite them) of the test set
+    mkdir -p "$1"
+    cp "$data"/t10k-*.gz "$1/"
+}
+idx_header() { # FILE MAGIC_HEX COUNT [ROWS COLS]: an uncompressed IDX header, big-endian
+    printf "$(printf '\\x%s' $(echo "$2" | sed 's/../& /g'))" >"$1"
+    local v
+    for v in "${@:3}"; do printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((v >> 24 & 255)) \
+        $((v >> 16 & 255)) $((v >> 8 & 255)) $((v & 255)))" >>"$1"; done
+}
+weights=$root/models/weights/logreg.bin
+
+snapshot() { # every file under the case directory: name, size, checksum
+    find . -path ./case.out -prune -o -path ./case.err -prune -o -print0 | sort -z |
+        xargs -0 -r sh -c 'for f; do if [ -f "$f" ]; then printf "%s %s\n" "$f" "$(md5sum <"$f")"; else echo "$f"; fi; done' sh
+}
+
+# bad DESCRIPTION 'EXPECTED LINE' COMMAND ARGS...: run in the case directory
+bad() {
+    local desc=$1 want=$2
+    shift 2
+    local before after status lines
+    before=$(snapshot)
+    "$@" >case.out 2>case.err
+    status=$?
+    after=$(snapshot)
+    local got
+    got=$(cat case.out case.err)
+    if [[ -n ${BAD_INPUT_LEARN:-} ]]; then
+        printf '%s\n  status %s: %s\n' "$desc" "$status" "$got"
+        return
+    fi
+    lines=$(cat case.out case.err | wc -l)
+    if ((status == 2)) && [[ $got == "$want" && $lines == 1 && $before == "$after" ]]; then
+        tap_ok "$desc"
+    else
+        local diff
+        diff=$(diff <(echo "$before") <(echo "$after"))
+        tap_fail "$desc" "status $status (want 2), $lines lines" "got:  $got" "want: $want" \
+            ${diff:+"written: $diff"}
+    fi
+}
+S=$STRAGSIM
+
+# ---- ini files and --set ----
+bad "ini: missing file" \
+    "missing.ini: cannot read: No such file or directory" \
+    "$S" run missing.ini -o new.db -q
+mkdir -p adir.ini
+bad "ini: a directory" \
+    "adir.ini: cannot read: Is a directory" "$S" run adir.ini -o new.db -q
+printf '[experiment]\nname = x\n[clusterr]\nworkers = 4\n' >sect.ini
+bad "ini: unknown section" "sect.ini:3: unknown section [clusterr]" "$S" run sect.ini -o new.db -q
+write_ini key.ini "kind = exp" "rate = 1" "rte = 2"
+bad "ini: unknown key" "key.ini:15: unknown key 'rte' in [latency]" "$S" run key.ini -o new.db -q
+sed 's/^workers = 4/workers = four/' ok.ini >int.ini
+bad "ini: not an integer" "int.ini:5: cluster.workers: expected an integer, got 'four'" "$S" run int.ini -o new.db -q
+sed 's/^workers = 4/workers = 0/' ok.ini >range.ini
+bad "ini: out of range" "range.ini:5: cluster.workers: must be >= 1" "$S" run range.ini -o new.db -q
+write_ini enum.ini "kind = gamma"
+bad "ini: not one of the choices" "enum.ini:13: latency.kind: expected one of exp|shifted_exp|pareto|lognormal|weibull|bimodal|markov|replay, got 'gamma'" "$S" run enum.ini -o new.db -q
+write_ini real.ini "kind = exp" "rate = 1e999"
+bad "ini: non-finite real" "real.ini:14: latency.rate: expected a number, got '1e999'" "$S" run real.ini -o new.db -q
+printf '[cluster]\ncancel = maybe\n' >bool.ini
+bad "ini: not a boolean" "bool.ini:2: cluster.cancel: expected true or false, got 'maybe'" "$S" run bool.ini -o new.db -q
+printf '[experiment]\nname = x\nthis line has no equals sign\n' >syntax.ini
+bad "ini: line without =" "syntax.ini:3: expected 'key = value' or '[section]', got 'this line has no equals sign'" "$S" run syntax.ini -o new.db -q
+printf '[experiment\nname = x\n' >header.ini
+bad "ini: unterminated section header" "header.ini:1: malformed section header '[experiment'" "$S" run header.ini -o new.db -q
+printf 'name = x\n' >nosect.ini
+bad "ini: key before any section" "nosect.ini:1: key 'name' outside any section" "$S" run nosect.ini -o new.db -q
+{ cat ok.ini; printf '[sweep]\ncluster.workers =\n'; } >sweep_empty.ini
+bad "ini: empty sweep axis" "sweep_empty.ini:16: sweep of cluster.workers has no values" "$S" run sweep_empty.ini -o new.db -q
+{ cat ok.ini; printf '[sweep]\ncluster.workerz = 1, 2\n'; } >sweep_key.ini
+bad "ini: sweep of an unknown key" "sweep_key.ini:16: unknown key 'cluster.workerz' in [sweep]" "$S" run sweep_key.ini -o new.db -q
+{ cat ok.ini; printf '[sweep]\ncluster.workers = 4, x\n'; } >sweep_val.ini
+bad "ini: bad value in a sweep axis" "sweep_val.ini:16: cluster.workers: expected an integer, got 'x'" "$S" run sweep_val.ini -o new.db -q
+{ cat ok.ini; printf '[sweep]\ncluster.workers = 4, 2\n'; } >sweep_sem.ini
+bad "ini: a sweep point breaks a constraint (k > workers)" "sweep_sem.ini:11: scheme.k: 3 is more than cluster.workers (2)" "$S" run sweep_sem.ini -o new.db -q
+sed 's/^k = 3/k = 9/' ok.ini >kofn.ini
+bad "ini: scheme constraint (k > workers)" "kofn.ini:11: scheme.k: 9 is more than cluster.workers (4)" "$S" run kofn.ini -o new.db -q
+printf '[experiment]\nname = \x01\x02\xff\xfe\x00garbage\n\xff\xff' >binary.ini
+bad "ini: binary garbage" "binary.ini: not a text file (contains a NUL byte)" "$S" run binary.ini -o new.db -q
+bad "--set without =" "--set cluster.workers: expected section.key=value" "$S" run ok.ini -o new.db -q --set cluster.workers
+bad "--set unknown key" "--set cluster.wrkers=3: unknown key 'cluster.wrkers'" "$S" run ok.ini -o new.db -q --set cluster.wrkers=3
+bad "--set bad value" "--set cluster.workers=-1: cluster.workers: must be >= 1" "$S" run ok.ini -o new.db -q --set cluster.workers=-1
+
+# ---- trace CSVs (latency replay and trace stats) ----
+replay_ini nocsv.ini missing.csv
+bad "csv: missing trace" "nocsv.ini:14: latency.file: cannot open './missing.csv': No such file or directory" "$S" run nocsv.ini -o new.db -q
+: >empty.csv
+replay_ini empty.ini empty.csv
+bad "csv: empty file" "./empty.csv:1: empty file, expected a header row" "$S" run empty.ini -o new.db -q
+printf 'w,it,t\n' >header_only.csv
+replay_ini header_only.ini header_only.csv
+bad "csv: header but no rows" "./header_only.csv:1: header but no data rows" "$S" run header_only.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n1,0,2.5,7\n' >ragged.csv
+replay_ini ragged.ini ragged.csv
+bad "csv: ragged row" "./ragged.csv:3: expected 3 fields as in the header, got 4" "$S" run ragged.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n1,0,fast\n' >text.csv
+replay_ini text.ini text.csv
+bad "csv: text where a number belongs" "./text.csv:3: column 't': expected a number, got 'fast'" "$S" run text.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n1,0,-2\n' >negative.csv
+replay_ini negative.ini negative.csv
+bad "csv: negative duration" "./negative.csv:3: column 't': negative value '-2'" "$S" run negative.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n1,0,inf\n' >inf.csv
+replay_ini inf.ini inf.csv
+bad "csv: infinite duration" "./inf.csv:3: column 't': 'inf' is not a finite number" "$S" run inf.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n1.5,0,2\n' >frac.csv
+replay_ini frac.ini frac.csv
+bad "csv: fractional worker id" "./frac.csv:3: column 'w': expected an integer, got '1.5'" "$S" run frac.ini -o new.db -q
+printf 'worker,it,t\n0,0,1.5\n' >column.csv
+replay_ini column.ini column.csv
+bad "csv: named column missing" "./column.csv:1: latency.worker_column: no column named 'w' in the header" "$S" run column.ini -o new.db -q
+printf '\x00\x01\xff\n\xfe\x00,\x00\n' >garbage.csv
+bad "csv: binary garbage (trace stats)" "garbage.csv:1: not a text file (contains a NUL byte)" "$S" trace stats garbage.csv
+
+# ---- Fashion-MNIST IDX files (eval --data-dir) ----
+ev() { "$S" eval --model logreg --weights "$weights" --data-dir "$@"; }
+mkdir -p idx_none
+bad "idx: directory without the files" "idx_none/t10k-images-idx3-ubyte.gz: cannot open: No such file or directory" ev idx_none
+idx_dir idx_magic
+idx_header idx_magic/t10k-images-idx3-ubyte.gz 00000999 10000 28 28
+bad "idx: bad magic" "idx_magic/t10k-images-idx3-ubyte.gz: bad magic 0x00000999 (expected 2051 for an IDX image file)" ev idx_magic
+idx_dir idx_dims
+idx_header idx_dims/t10k-images-idx3-ubyte.gz 00000803 10000 32 32
+bad "idx: images not 28x28" "idx_dims/t10k-images-idx3-ubyte.gz: images are 32x32, expected 28x28" ev idx_dims
+idx_dir idx_trunc
+idx_header idx_trunc/t10k-images-idx3-ubyte.gz 00000803 10000 28 28
+head -c 5000 /dev/zero >>idx_trunc/t10k-images-idx3-ubyte.gz
+bad "idx: truncated pixels" "idx_trunc/t10k-images-idx3-ubyte.gz: truncated: expected 7840000 bytes of pixels, got 5000" ev idx_trunc
+idx_dir idx_count
+idx_header idx_count/t10k-labels-idx1-ubyte.gz 00000801 9999
+head -c 9999 /dev/zero >>idx_count/t10k-labels-idx1-ubyte.gz
+bad "idx: label count differs from image count" "idx_count/t10k-labels-idx1-ubyte.gz: 9999 labels for the 10000 images of idx_count/t10k-images-idx3-ubyte.gz" ev idx_count
+idx_dir idx_label
+idx_header idx_label/t10k-labels-idx1-ubyte.gz 00000801 10000
+{ printf '\x0c'; head -c 9999 /dev/zero; } >>idx_label/t10k-labels-idx1-ubyte.gz
+bad "idx: label out of range" "idx_label/t10k-labels-idx1-ubyte.gz: label 12 of image 0 is out of range (expected 0..9)" ev idx_label
+idx_dir idx_gzip
+head -c 100000 "$data/t10k-images-idx3-ubyte.gz" >idx_gzip/t10k-images-idx3-ubyte.gz.tmp
+mv idx_gzip/t10k-images-idx3-ubyte.gz.tmp idx_gzip/t10k-images-idx3-ubyte.gz
+bad "idx: truncated gzip stream" "idx_gzip/t10k-images-idx3-ubyte.gz: truncated: expected 7840000 bytes of pixels, got 178532" ev idx_gzip
+idx_dir idx_huge
+idx_header idx_huge/t10k-images-idx3-ubyte.gz 00000803 2000000000 28 28
+bad "idx: implausible image count" "idx_huge/t10k-images-idx3-ubyte.gz: count 2000000000 is implausible (more than 1000000)" ev idx_huge
+
+# ---- weights files (eval --weights) ----
+ew() { "$S" eval --model logreg --weights "$@"; }
+bad "weights: missing file" "none.bin: cannot open: No such file or directory" ew none.bin
+: >w_empty.bin
+bad "weights: empty file" "w_empty.bin: bad magic (not a stragsim weights file)" ew w_empty.bin
+{ printf 'NOTW\0\0'; tail -c +7 "$weights"; } >w_magic.bin
+bad "weights: bad magic" "w_magic.bin: bad magic (not a stragsim weights file)" ew w_magic.bin
+{ head -c 6 "$weights"; printf '\x09\x00'; tail -c +9 "$weights"; } >w_version.bin
+bad "weights: unsupported version" "w_version.bin: unsupported version 9 (this build reads version 1)" ew w_version.bin
+head -c 1000 "$weights" >w_trunc.bin
+bad "weights: truncated" "w_trunc.bin: length mismatch: the header says 31472 bytes, the file has 1000 (truncated or corrupt)" ew w_trunc.bin
+cp "$weights" w_flip.bin
+printf '\x55' | dd of=w_flip.bin bs=1 seek=500 conv=notrunc status=none
+bad "weights: flipped byte (checksum)" "w_flip.bin: checksum mismatch (file corrupt)" ew w_flip.bin
+bad "weights: another model's weights" "$weights: architecture is 'logreg', expected 'mlp'" "$S" eval --model mlp --weights "$weights"
+
+# ---- database paths ----
+mkdir -p dir.db
+bad "db: -o a directory" "dir.db: is a directory" "$S" run ok.ini -o dir.db -q
+bad "db: -o under a file" "ok.ini/x.db: cannot create: 'ok.ini' is not a directory" "$S" run ok.ini -o ok.ini/x.db -q
+bad "db: -o in a missing directory" "nodir/x.db: cannot create: directory 'nodir' does not exist" "$S" run ok.ini -o nodir/x.db -q
+printf 'just some text, not a database\n' >text.db
+bad "db: -o a text file" "text.db: not a stragsim results database (file is not a database)" "$S" run ok.ini -o text.db -q
+sqlite3 other.db "CREATE TABLE t(x); INSERT INTO t VALUES(1);"
+bad "db: -o another application's SQLite file" "other.db: not a stragsim results database (no meta table)" "$S" run ok.ini -o other.db -q
+cp good.db v99.db
+sqlite3 v99.db "UPDATE meta SET value = '99' WHERE key = 'schema_version'"
+bad "db: -o a database of another schema version" "v99.db: results database schema version 99, this stragsim (0.1.0) reads version 1" "$S" run ok.ini -o v99.db -q
+bad "db: report a missing database" "none.db: no such file" "$S" report none.db
+bad "db: report a text file" "text.db: not a stragsim results database (file is not a database)" "$S" report text.db
+bad "db: report another schema version" "v99.db: results database schema version 99, this stragsim (0.1.0) reads version 1" "$S" report v99.db
+bad "db: check against a directory" "dir.db: is a directory" "$S" check good.db --baseline dir.db
+head -c 3000 good.db >torn.db
+bad "db: report a truncated database" "torn.db: damaged database (database disk image is malformed)" "$S" report torn.db
+if (($(id -u) == 0)) && command -v setpriv >/dev/null; then
+    cp good.db ro.db
+    chmod 444 ro.db
+    chmod 755 "$scratch"
+    bad "db: -o a read-only database" "ro.db: cannot write: permission denied" \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$S" run ok.ini -o ro.db -q
+elif (($(id -u) != 0)); then
+    cp good.db ro.db
+    chmod 444 ro.db
+    bad "db: -o a read-only database" "ro.db: cannot write: permission denied" "$S" run ok.ini -o ro.db -q
+fi
+tap_done

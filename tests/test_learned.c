@@ -1,0 +1,387 @@
+/* test_learned.c: the learned codes' mathematics and shipped weights.
+ * ParM: the encoders (sum, bilinear 2x2 down-sampling, tile placement), the
+ * exact reconstruction of a linear bias-free model by `add`, the bias
+ * identity, the subtraction decoder; split: patch geometry and that an
+ * erased node cannot reach the decoder; learned Lagrange: the encoder and
+ * interpolation recover a linear worker's outputs exactly from any R >= K
+ * workers. Then accuracy orderings of the weights in models/weights/ on
+ * the Fashion-MNIST test set (ParM paper's ordering targets; split with one
+ * straggler >= 80% and above averaging). Error messages are checked exactly. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/weights.h"
+#include "schemes/llc_model.h"
+#include "schemes/parm_model.h"
+#include "schemes/split_model.h"
+#include "sim/rng.h"
+
+static void random_images(float *x, int n, uint64_t seed)
+{
+    struct rng r;
+    rng_seed(&r, seed, 0, RNG_DATA, 0);
+    for (int i = 0; i < n * FMNIST_PIXELS; i++)
+        x[i] = (float)rng_uniform(&r);
+}
+
+static struct model *make_model(const char *spec, uint64_t seed)
+{
+    struct model *m;
+    struct error err;
+    cr_assert_eq(model_new(&m, spec, &err), STRAG_OK, "%s", err.msg);
+    struct rng r;
+    rng_seed(&r, seed, 0, RNG_INIT, 0);
+    model_init(m, &r);
+    return m;
+}
+
+/* Zeroes every tensor whose name ends in ".bias". */
+static void zero_bias(struct model *m)
+{
+    for (int t = 0; t < m->ntensors; t++)
+        if (strstr(m->tensors[t].name, ".bias"))
+            memset(m->params + m->tensors[t].offset, 0, m->tensors[t].count * sizeof(float));
+}
+
+Test(parm, add_is_the_sum)
+{
+    float x[3 * FMNIST_PIXELS], p[FMNIST_PIXELS];
+    random_images(x, 3, 1);
+    parm_encode(PARM_ADD, 3, x, p);
+    for (int i = 0; i < FMNIST_PIXELS; i++)
+        cr_assert_float_eq(p[i], x[i] + x[FMNIST_PIXELS + i] + x[2 * FMNIST_PIXELS + i], 1e-6);
+}
+
+Test(parm, resize_by_two_is_the_block_mean)
+{
+    float img[FMNIST_PIXELS], out[14 * 14];
+    random_images(img, 1, 2);
+    parm_resize(img, 28, 28, out, 14, 14);
+    for (int y = 0; y < 14; y++)
+        for (int x = 0; x < 14; x++) {
+            float mean = (img[2 * y * 28 + 2 * x] + img[2 * y * 28 + 2 * x + 1] +
+                          img[(2 * y + 1) * 28 + 2 * x] + img[(2 * y + 1) * 28 + 2 * x + 1]) /
+                         4;
+            cr_assert_float_eq(out[y * 14 + x], mean, 1e-6, "(%d,%d)", y, x);
+        }
+}
+
+Test(parm, concat_places_the_tiles)
+{
+    /* image i constant i+1: k = 4 gives quadrants 1 2 / 3 4, k = 2 halves 1 | 2 */
+    float x[4 * FMNIST_PIXELS], p[FMNIST_PIXELS];
+    for (int i = 0; i < 4; i++)
+        for (int q = 0; q < FMNIST_PIXELS; q++)
+            x[i * FMNIST_PIXELS + q] = (float)(i + 1);
+    parm_encode(PARM_CONCAT, 4, x, p);
+    cr_assert_float_eq(p[0], 1, 1e-6);
+    cr_assert_float_eq(p[27], 2, 1e-6);
+    cr_assert_float_eq(p[14 * 28 + 13], 3, 1e-6);
+    cr_assert_float_eq(p[27 * 28 + 27], 4, 1e-6);
+    parm_encode(PARM_CONCAT, 2, x, p);
+    cr_assert_float_eq(p[27 * 28 + 13], 1, 1e-6);
+    cr_assert_float_eq(p[14], 2, 1e-6);
+}
+
+Test(parm, linear_model_without_bias_reconstructs_exactly)
+{
+    struct model *f = make_model("logreg", 3);
+    zero_bias(f);
+    struct error err;
+    for (int k = 2; k <= PARM_MAX_K; k++) {
+        float x[PARM_MAX_K * FMNIST_PIXELS], p[FMNIST_PIXELS], outs[PARM_MAX_K * 10];
+        float parity_out[10], decoded[10];
+        random_images(x, k, 10 + (uint64_t)k);
+        parm_encode(PARM_ADD, k, x, p);
+        const float *o;
+        cr_assert_eq(model_forward(f, x, k, &o, &err), STRAG_OK, "%s", err.msg);
+        memcpy(outs, o, (size_t)k * 10 * sizeof *outs);
+        /* the parity model of a linear F is F itself */
+        cr_assert_eq(model_forward(f, p, 1, &o, &err), STRAG_OK, "%s", err.msg);
+        memcpy(parity_out, o, sizeof parity_out);
+        for (int j = 0; j < k; j++) {
+            parm_decode(parity_out, outs, k, j, 10, decoded);
+            for (int c = 0; c < 10; c++)
+                cr_assert_float_eq(decoded[c], outs[j * 10 + c], 1e-4, "k=%d j=%d c=%d", k, j,
+                                   c);
+        }
+    }
+    model_free(f);
+}
+
+Test(parm, bias_breaks_the_sum_by_k_minus_one_biases)
+{
+    /* F(sum X) = sum F(X) - (k-1) b for an affine F */
+    struct model *f = make_model("logreg", 4);
+    size_t bias = f->tensors[1].offset;
+    for (int c = 0; c < 10; c++)
+        f->params[bias + c] = 0.1f * (float)(c + 1);
+    float x[3 * FMNIST_PIXELS], p[FMNIST_PIXELS], sum[10] = {0};
+    random_images(x, 3, 5);
+    parm_encode(PARM_ADD, 3, x, p);
+    struct error err;
+    const float *o;
+    cr_assert_eq(model_forward(f, x, 3, &o, &err), STRAG_OK, "%s", err.msg);
+    for (int i = 0; i < 3; i++)
+        for (int c = 0; c < 10; c++)
+            sum[c] += o[i * 10 + c];
+    cr_assert_eq(model_forward(f, p, 1, &o, &err), STRAG_OK, "%s", err.msg);
+    for (int c = 0; c < 10; c++)
+        cr_assert_float_eq(o[c], sum[c] - 2 * f->params[bias + c], 1e-4, "c=%d", c);
+    model_free(f);
+}
+
+Test(parm, decode_subtracts_the_others)
+{
+    float parity[2] = {10, 20}, outs[3 * 2] = {1, 2, 3, 4, 5, 6}, d[2];
+    parm_decode(parity, outs, 3, 1, 2, d);
+    cr_assert_float_eq(d[0], 10 - 1 - 5, 1e-6);
+    cr_assert_float_eq(d[1], 20 - 2 - 6, 1e-6);
+}
+
+Test(parm, bad_parameters_are_named)
+{
+    struct error err;
+    enum parm_encoder e;
+    cr_assert_eq(parm_check(PARM_CONCAT, 3, &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "encoder concat needs k = 2 or 4, got 3");
+    cr_assert_eq(parm_check(PARM_ADD, 5, &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "encoder add needs k in 2..4, got 5");
+    cr_assert_eq(parm_encoder_parse("xor", &e), -1);
+    cr_assert_eq(parm_encoder_parse("concat", &e), 0);
+    cr_assert_eq(e, PARM_CONCAT);
+}
+
+static struct split_nets *make_split(int nodes, bool mask_input)
+{
+    struct split_shape shape = {nodes, "dense8 relu dense10", "dense16 relu dense10", mask_input};
+    struct split_nets *s;
+    struct error err;
+    cr_assert_eq(split_nets_new(&shape, false, 7, &s, &err), STRAG_OK, "%s", err.msg);
+    return s;
+}
+
+Test(split, patches_tile_the_image)
+{
+    float img[FMNIST_PIXELS];
+    for (int i = 0; i < FMNIST_PIXELS; i++)
+        img[i] = (float)i;
+    int nodes[] = {2, 4, 7};
+    for (int t = 0; t < 3; t++) {
+        struct split_nets *s = make_split(nodes[t], false);
+        int P = s->patch_h * s->patch_w;
+        cr_assert_eq(P * nodes[t], FMNIST_PIXELS);
+        /* every pixel lands in exactly one patch */
+        int seen[FMNIST_PIXELS] = {0};
+        float patch[FMNIST_PIXELS];
+        for (int i = 0; i < nodes[t]; i++) {
+            split_patch(s, i, img, patch);
+            for (int q = 0; q < P; q++)
+                seen[(int)patch[q]]++;
+        }
+        for (int q = 0; q < FMNIST_PIXELS; q++)
+            cr_assert_eq(seen[q], 1, "N=%d pixel %d", nodes[t], q);
+        split_nets_free(s);
+    }
+    /* N = 4: quadrant 1 is the top right, starting at column 14 */
+    struct split_nets *s = make_split(4, false);
+    float patch[196];
+    split_patch(s, 1, img, patch);
+    cr_assert_float_eq(patch[0], 14, 1e-6);
+    cr_assert_float_eq(patch[14], 28 + 14, 1e-6);
+    split_nets_free(s);
+}
+
+Test(split, an_erased_node_cannot_reach_the_decoder)
+{
+    struct split_nets *s = make_split(4, true);
+    float x[2 * FMNIST_PIXELS], z[4 * 2 * 10], a[2 * 10], b[2 * 10];
+    random_images(x, 2, 8);
+    struct error err;
+    cr_assert_eq(split_nodes_forward(s, x, 2, z, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(split_decode(s, z, 2, 1u << 2, a, &err), STRAG_OK, "%s", err.msg);
+    for (int q = 0; q < 2 * 10; q++)
+        z[2 * 2 * 10 + q] += 100; /* node 2's outputs */
+    cr_assert_eq(split_decode(s, z, 2, 1u << 2, b, &err), STRAG_OK, "%s", err.msg);
+    for (int q = 0; q < 2 * 10; q++)
+        cr_assert_float_eq(a[q], b[q], 0, "%d", q);
+    cr_assert_eq(split_decode(s, z, 2, 0, b, &err), STRAG_OK, "%s", err.msg);
+    bool differs = false;
+    for (int q = 0; q < 2 * 10; q++)
+        differs |= a[q] != b[q];
+    cr_assert(differs, "an arrived node must change the output");
+    split_nets_free(s);
+}
+
+Test(split, bad_parameters_are_named)
+{
+    struct error err;
+    cr_assert_eq(split_check(3, &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "nodes must be 2, 4 or 7, got 3");
+    struct split_shape shape = {4, "dense8 relu dense10", "dense16 relu dense10", false};
+    shape.node_model = "dense8 relu dense5";
+    struct split_nets *s;
+    cr_assert_eq(split_nets_new(&shape, true, 1, &s, &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "node model 'dense8 relu dense5': the averaging baseline needs "
+                              "10 outputs, has 5");
+    shape.node_model = "100: dense10";
+    cr_assert_eq(split_nets_new(&shape, false, 1, &s, &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "model spec '100: dense10': takes 100 inputs, needs 196");
+}
+
+Test(llc, a_linear_worker_is_recovered_from_any_r_at_least_k)
+{
+    /* g linear without bias: g(u(z)) has degree K-1 in z, so R >= K results
+     * interpolate it exactly back at the data nodes. */
+    struct llc_shape shape = {3, 6, 4, "dense10", "dense10"};
+    struct llc_nets *n;
+    struct error err;
+    cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
+    zero_bias(n->worker);
+    float x[3 * FMNIST_PIXELS], u[4 * FMNIST_PIXELS], direct[3 * 10], g[4 * 10], D[3 * 4];
+    random_images(x, 3, 9);
+    const float *o;
+    cr_assert_eq(model_forward(n->worker, x, 3, &o, &err), STRAG_OK, "%s", err.msg);
+    memcpy(direct, o, sizeof direct);
+    int subsets[3][4] = {{0, 1, 2, 3}, {2, 3, 4, 5}, {0, 2, 3, 5}};
+    for (int t = 0; t < 3; t++) {
+        llc_encode(n, x, subsets[t], 4, u);
+        cr_assert_eq(model_forward(n->worker, u, 4, &o, &err), STRAG_OK, "%s", err.msg);
+        memcpy(g, o, sizeof g);
+        cr_assert_eq(llc_decoder_matrix(n, subsets[t], 4, D, &err), STRAG_OK, "%s", err.msg);
+        for (int j = 0; j < 3; j++)
+            for (int c = 0; c < 10; c++) {
+                float y = 0;
+                for (int l = 0; l < 4; l++)
+                    y += D[j * 4 + l] * g[l * 10 + c];
+                cr_assert_float_eq(y, direct[j * 10 + c], 1e-3, "subset %d j=%d c=%d", t, j, c);
+            }
+    }
+    llc_nets_free(n);
+}
+
+Test(llc, bad_parameters_are_named)
+{
+    struct llc_shape shape = {4, 8, 9, "dense10", "dense10"};
+    struct error err;
+    cr_assert_eq(llc_check(&shape, &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "recovery threshold R = 9 must be in 1..8 (the workers)");
+    shape.R = 6;
+    shape.decoder_model = "dense4";
+    struct llc_nets *n;
+    cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "decoder model 'dense4': needs 10 outputs, has 4");
+}
+
+/* ---- shipped weights on the test set ---- */
+
+static struct fmnist test_set;
+static char weights_dir[4096];
+
+static void load_test_set(void)
+{
+    struct error err;
+    cr_assert_eq(fmnist_load(NULL, FMNIST_TEST, &test_set, &err), STRAG_OK, "%s", err.msg);
+    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
+    cr_assert_not_null(root, "STRAGSIM_SOURCE_ROOT is not set (run through meson test)");
+    snprintf(weights_dir, sizeof weights_dir, "%s/models/weights", root);
+}
+
+static void free_test_set(void) { fmnist_free(&test_set); }
+
+static struct model *load_model(const char *spec, const char *file)
+{
+    struct model *m;
+    struct error err;
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", weights_dir, file);
+    cr_assert_eq(model_new(&m, spec, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(weights_load(m, path, &err), STRAG_OK, "%s", err.msg);
+    return m;
+}
+
+static struct parm_eval parm_shipped(struct model *base, enum parm_encoder e, int k)
+{
+    char file[64];
+    snprintf(file, sizeof file, "parm-%s-k%d.parity.bin", parm_encoder_name(e), k);
+    struct model *parity = load_model("mlp", file);
+    struct parm_eval ev;
+    struct error err;
+    cr_assert_eq(parm_evaluate(base, parity, e, k, &test_set, NULL, test_set.n, &ev, &err),
+                 STRAG_OK, "%s", err.msg);
+    model_free(parity);
+    return ev;
+}
+
+TestSuite(shipped, .init = load_test_set, .fini = free_test_set, .timeout = 120);
+
+Test(shipped, parm_degraded_accuracy_orderings)
+{
+    struct model *base = load_model("mlp", "mlp.bin");
+    struct parm_eval add2 = parm_shipped(base, PARM_ADD, 2);
+    struct parm_eval add3 = parm_shipped(base, PARM_ADD, 3);
+    struct parm_eval add4 = parm_shipped(base, PARM_ADD, 4);
+    struct parm_eval cat2 = parm_shipped(base, PARM_CONCAT, 2);
+    struct parm_eval cat4 = parm_shipped(base, PARM_CONCAT, 4);
+    cr_log_info("degraded: add k=2 %.4f k=3 %.4f k=4 %.4f; concat k=2 %.4f k=4 %.4f",
+                add2.degraded_accuracy, add3.degraded_accuracy, add4.degraded_accuracy,
+                cat2.degraded_accuracy, cat4.degraded_accuracy);
+    cr_expect_gt(add2.degraded_accuracy, add3.degraded_accuracy);
+    cr_expect_gt(add3.degraded_accuracy, add4.degraded_accuracy);
+    cr_expect_gt(cat2.degraded_accuracy, cat4.degraded_accuracy);
+    cr_expect_geq(cat2.degraded_accuracy, add2.degraded_accuracy);
+    cr_expect_geq(cat4.degraded_accuracy, add4.degraded_accuracy);
+    struct parm_eval all[] = {add2, add3, add4, cat2, cat4};
+    for (int i = 0; i < 5; i++) {
+        cr_expect_gt(all[i].available_accuracy, all[i].degraded_accuracy, "variant %d", i);
+        cr_expect_gt(all[i].degraded_accuracy, 0.5, "variant %d", i);
+    }
+    model_free(base);
+}
+
+Test(shipped, split_four_nodes_one_straggler)
+{
+    struct split_shape shape = {4, SPLIT_DEFAULT_NODE, SPLIT_DEFAULT_DECODER, false};
+    struct split_nets *s;
+    struct error err;
+    char stem[8192];
+    snprintf(stem, sizeof stem, "%s/split-n4", weights_dir);
+    cr_assert_eq(split_nets_new(&shape, true, 1, &s, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(split_nets_load(s, stem, &err), STRAG_OK, "%s", err.msg);
+    struct split_eval ev;
+    cr_assert_eq(split_evaluate(s, &test_set, NULL, test_set.n, &ev, &err), STRAG_OK, "%s",
+                 err.msg);
+    cr_log_info("split N=4: 0 stragglers %.4f (avg %.4f), 1 straggler %.4f (avg %.4f)",
+                ev.accuracy[0], ev.averaging_accuracy[0], ev.accuracy[1],
+                ev.averaging_accuracy[1]);
+    cr_expect_geq(ev.accuracy[1], 0.80);
+    cr_expect_gt(ev.accuracy[1], ev.averaging_accuracy[1]);
+    struct model *full = load_model("mlp", "mlp.bin");
+    struct train_eval te;
+    cr_assert_eq(train_evaluate(full, &test_set, NULL, test_set.n, 500, 1, &te, &err), STRAG_OK,
+                 "%s", err.msg);
+    cr_log_info("full-image mlp %.4f", te.accuracy);
+    cr_expect_geq(ev.accuracy[0], te.accuracy - 0.03);
+    model_free(full);
+    split_nets_free(s);
+}
+
+Test(shipped, learned_lagrange_classifies)
+{
+    struct llc_shape shape = {4, 8, 6, LLC_DEFAULT_WORKER, LLC_DEFAULT_DECODER};
+    struct llc_nets *n;
+    struct error err;
+    char stem[8192];
+    snprintf(stem, sizeof stem, "%s/llc-n8-k4-r6", weights_dir);
+    cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(llc_nets_load(n, stem, &err), STRAG_OK, "%s", err.msg);
+    double acc;
+    cr_assert_eq(llc_evaluate(n, &test_set, NULL, test_set.n, 1, &acc, &err), STRAG_OK, "%s",
+                 err.msg);
+    cr_log_info("learned-lagrange N=8 K=4 R=6: %.4f", acc);
+    cr_expect_gt(acc, 0.75);
+    llc_nets_free(n);
+}

@@ -1,0 +1,292 @@
+/* test_training.c: the training workload end to end (config -> scheme ->
+ * job loop -> real gradients on Fashion-MNIST -> iteration rows):
+ * simulated iteration times of the gradient codes against their closed
+ * forms under a shifted exponential (within 4 standard errors), a 200-
+ * iteration mlp run with n = 12 in under two minutes that learns and
+ * decodes exactly, approximate decoding's measured error, shuffling under
+ * persistent stragglers, and the exact messages of bad configurations.
+ * Needs the Fashion-MNIST files (workload.data_dir's default).
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim/config.h"
+#include "sim/workload.h"
+
+/* Writes `text` to a fresh ini file; its path goes to path (64 bytes). */
+static void ini_write(const char *text, char *path)
+{
+    snprintf(path, 64, "/tmp/stragsim-training-XXXXXX.ini");
+    int fd = mkstemps(path, 4);
+    cr_assert(fd >= 0);
+    size_t len = strlen(text);
+    cr_assert_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+/* Runs point 0 of the config `text` (plus --set lines) through the
+ * training workload; returns its status, with the error in err. */
+static int training_run(const char *text, const char *const *sets, size_t nsets,
+                        struct workload_output *out, struct error *err, char *path)
+{
+    ini_write(text, path);
+    struct config *c = NULL;
+    int status = config_load(path, sets, nsets, &c, err);
+    struct params *p = NULL;
+    char *key = NULL;
+    int repeat;
+    if (!status)
+        status = config_point(c, 0, &p, &repeat, &key, err);
+    if (!status)
+        status = workload_training_run(p, config_dir(c), (uint64_t)params_int(p, "experiment.seed"),
+                                       config_key_hash(key), out, err);
+    params_free(p);
+    free(key);
+    config_free(c);
+    return status;
+}
+
+static void training_ok(const char *text, const char *const *sets, size_t nsets,
+                        struct workload_output *out)
+{
+    struct error err = {{0}};
+    char path[64];
+    int status = training_run(text, sets, nsets, out, &err, path);
+    unlink(path);
+    cr_assert_eq(status, 0, "%s", err.msg);
+}
+
+static double metric(const struct workload_output *out, const char *name)
+{
+    double v = metric_list_get(&out->metrics, name);
+    cr_assert(!isnan(v) || strcmp(name, "time_to_target") == 0, "metric %s missing", name);
+    return v;
+}
+
+static double harmonic(int n)
+{
+    double h = 0.0;
+    for (int i = 1; i <= n; i++)
+        h += 1.0 / i;
+    return h;
+}
+
+/* A cheap training point (logreg, one example per partition) for timing. */
+static const char timing_ini[] =
+    "[experiment]\nseed = 11\n"
+    "[cluster]\nworkers = 12\n"
+    "[latency]\nkind = shifted_exp\nshift = 1\nrate = 1\n"
+    "[workload]\nkind = training\nmodel = logreg\niterations = 3000\nbatch = 12\n"
+    "train_limit = 1200\ntest_limit = 100\neval_every = 1000000\n"
+    "[scheme]\nkind = crc\n";
+
+/* E[T] of one iteration, worker time l + Exp(mu / l) per DESIGN.md. */
+struct timing_case {
+    const char *scheme, *workers, *stragglers;
+    double expect;
+};
+
+static void check_timing(const struct timing_case *tc)
+{
+    char scheme[64], workers[64], stragglers[64];
+    snprintf(scheme, sizeof scheme, "scheme.kind=%s", tc->scheme);
+    snprintf(workers, sizeof workers, "cluster.workers=%s", tc->workers);
+    snprintf(stragglers, sizeof stragglers, "scheme.stragglers=%s", tc->stragglers);
+    const char *sets[] = {scheme, workers, stragglers};
+    struct workload_output out;
+    training_ok(timing_ini, sets, strcmp(tc->scheme, "naive") ? 3 : 2, &out);
+    double mean = metric(&out, "iteration_time_mean"), se = metric(&out, "iteration_time_se");
+    cr_assert(fabs(mean - tc->expect) < 4 * se, "%s n=%s s=%s: %g vs %g (se %g)", tc->scheme,
+              tc->workers, tc->stragglers, mean, tc->expect, se);
+    cr_assert(se < 0.02 * tc->expect, "se %g too large to test anything", se);
+    workload_output_free(&out);
+}
+
+/* crc waits for n - s: l + l (H_n - H_s) / mu with l = (s+1)/n
+ * (latency-theory #4; 0.72869 for n = 10, s = 2). */
+Test(training, crc_iteration_time_matches_closed_form)
+{
+    double l = 3.0 / 10;
+    struct timing_case tc = {"crc", "10", "2", l + l * (harmonic(10) - harmonic(2))};
+    cr_assert_float_eq(tc.expect, 0.72869, 1e-5);
+    check_timing(&tc);
+    l = 4.0 / 12;
+    struct timing_case tc3 = {"crc", "12", "3", l + l * (harmonic(12) - harmonic(3))};
+    check_timing(&tc3);
+}
+
+/* frc stops when every group reported once: the max over n/(s+1) groups of
+ * the min of s+1 workers, l + (l / ((s+1) mu)) H_{n/(s+1)}. */
+Test(training, frc_iteration_time_is_the_group_cover_time)
+{
+    double l = 3.0 / 12;
+    struct timing_case tc = {"frc", "12", "2", l + l / 3 * harmonic(4)};
+    cr_assert_float_eq(tc.expect, 0.42361, 1e-5);
+    check_timing(&tc);
+}
+
+/* ignore waits for n - s tasks of cost 1/n, naive for all n. */
+Test(training, ignore_and_naive_iteration_times)
+{
+    struct timing_case ignore = {"ignore", "10", "3", 0.1 + 0.1 * (harmonic(10) - harmonic(3))};
+    check_timing(&ignore);
+    struct timing_case naive = {"naive", "10", "0", 0.1 + 0.1 * harmonic(10)};
+    check_timing(&naive);
+}
+
+static const char mlp_ini[] =
+    "[experiment]\nseed = 3\n"
+    "[cluster]\nworkers = 12\n"
+    "[latency]\nkind = shifted_exp\nshift = 1\nrate = 1\n"
+    "[workload]\nkind = training\nmodel = mlp\niterations = 200\nbatch = 600\n"
+    "learning_rate = 0.1\neval_every = 50\n"
+    "[scheme]\nkind = crc\nstragglers = 2\n";
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+Test(training, mlp_200_iterations_n12_learns_under_two_minutes)
+{
+    struct workload_output out;
+    double t0 = wall_now();
+    training_ok(mlp_ini, NULL, 0, &out);
+    double wall = wall_now() - t0;
+    cr_assert(wall < 120, "200 mlp iterations took %.1f s", wall);
+    cr_assert_eq(out.niterations, 200);
+    const struct iteration_row *it = out.iterations;
+    double prev = 0.0;
+    int evals = 0;
+    for (size_t i = 0; i < out.niterations; i++) {
+        cr_assert_eq(it[i].iteration, (long)i);
+        cr_assert(it[i].sim_time > prev);
+        prev = it[i].sim_time;
+        cr_assert_eq(it[i].waited, 10); /* crc: n - s */
+        cr_assert(it[i].residual < 1e-9, "residual %g", it[i].residual);
+        cr_assert(it[i].grad_rel_err < 1e-4, "iteration %zu: rel err %g", i, it[i].grad_rel_err);
+        cr_assert_eq(it[i].staleness, 0.0);
+        evals += !isnan(it[i].accuracy);
+    }
+    cr_assert_eq(evals, 4); /* iterations 49, 99, 149, 199 */
+    cr_assert(metric(&out, "final_loss") < 0.6 * it[0].loss, "loss %g -> %g", it[0].loss,
+              metric(&out, "final_loss"));
+    cr_assert(metric(&out, "final_accuracy") > 0.75, "accuracy %g",
+              metric(&out, "final_accuracy"));
+    cr_assert_float_eq(metric(&out, "sim_time"), it[199].sim_time, 1e-12);
+    cr_assert_float_eq(metric(&out, "partitions_used_mean"), 1.0, 1e-12);
+    cr_assert(metric(&out, "grad_rel_err_max") < 1e-4);
+    workload_output_free(&out);
+}
+
+/* ignore-s: a known residual every iteration, a measurable gradient error. */
+Test(training, ignore_decodes_approximately)
+{
+    const char *sets[] = {"scheme.kind=ignore", "scheme.stragglers=3", "cluster.workers=10",
+                          "workload.iterations=30", "workload.batch=100"};
+    struct workload_output out;
+    training_ok(timing_ini, sets, 5, &out);
+    double expect = sqrt(7 * pow(10.0 / 7 - 1, 2) + 3);
+    for (size_t i = 0; i < out.niterations; i++) {
+        cr_assert_eq(out.iterations[i].waited, 7);
+        cr_assert_float_eq(out.iterations[i].residual, expect, 1e-9);
+        cr_assert(out.iterations[i].grad_rel_err > 1e-3);
+    }
+    cr_assert_float_eq(metric(&out, "partitions_used_mean"), 0.7, 1e-12);
+    workload_output_free(&out);
+}
+
+/* Persistent stragglers (a markov chain that almost never moves, about a
+ * third of the workers slow): ignore-s waiting for half the workers never
+ * uses the partitions of the slow ones; shuffling every iteration reaches
+ * them all within a window. (Each point has its own streams, so each run
+ * draws its own slow set.) */
+static const char persistent_ini[] =
+    "[experiment]\nseed = 5\n"
+    "[cluster]\nworkers = 12\n"
+    "[latency]\nkind = markov\np_active_to_slow = 1e-9\np_slow_to_active = 2e-9\n"
+    "active.kind = shifted_exp\nactive.shift = 1\nactive.rate = 1\n"
+    "slow.kind = shifted_exp\nslow.shift = 10\nslow.rate = 0.1\n"
+    "[workload]\nkind = training\nmodel = logreg\niterations = 100\nbatch = 120\n"
+    "train_limit = 6000\ntest_limit = 500\neval_every = 20\nusage_window = 10\n"
+    "[scheme]\nkind = ignore\nstragglers = 6\n";
+
+Test(training, shuffling_reaches_partitions_of_persistent_stragglers)
+{
+    struct workload_output none, uniform, aware;
+    training_ok(persistent_ini, NULL, 0, &none);
+    const char *u[] = {"scheme.shuffle=uniform"};
+    training_ok(persistent_ini, u, 1, &uniform);
+    const char *a[] = {"scheme.shuffle=slow_aware"};
+    training_ok(persistent_ini, a, 1, &aware);
+    double never_none = metric(&none, "partitions_never_used");
+    cr_assert(never_none >= 1.0 / 12, "without shuffling %g never used", never_none);
+    cr_assert(metric(&uniform, "partitions_never_used") < 0.05);
+    cr_assert(metric(&aware, "partitions_never_used") < 0.05);
+    cr_assert_eq(metric(&none, "shuffles"), 0);
+    cr_assert_eq(metric(&uniform, "shuffles"), 99);
+    cr_assert(metric(&uniform, "partitions_moved") > 0);
+    workload_output_free(&none);
+    workload_output_free(&uniform);
+    workload_output_free(&aware);
+}
+
+/* A shuffle with a bandwidth delays the workers that receive data. */
+Test(training, shuffle_cost_adds_time)
+{
+    const char *free_sets[] = {"scheme.shuffle=uniform", "scheme.shuffle_every=5"};
+    const char *paid_sets[] = {"scheme.shuffle=uniform", "scheme.shuffle_every=5",
+                               "scheme.shuffle_bandwidth=1e5"};
+    struct workload_output free_run, paid;
+    training_ok(persistent_ini, free_sets, 2, &free_run);
+    training_ok(persistent_ini, paid_sets, 3, &paid);
+    cr_assert(metric(&paid, "iteration_time_mean") > metric(&free_run, "iteration_time_mean"));
+    cr_assert_eq(metric(&paid, "shuffles"), 19);
+    workload_output_free(&free_run);
+    workload_output_free(&paid);
+}
+
+/* A small point whose [workload] ends with `workload_extra` (from line 14)
+ * and whose [scheme] section follows with the lines `scheme`. */
+static void expect_error(const char *workload_extra, const char *scheme, int line,
+                         const char *what)
+{
+    char text[2048], path[64], expect[1024];
+    snprintf(text, sizeof text,
+             "[experiment]\nseed = 1\n[cluster]\nworkers = 12\n"
+             "[latency]\nkind = shifted_exp\nshift = 1\nrate = 1\n"
+             "[workload]\nkind = training\nmodel = logreg\niterations = 5\ntrain_limit = 1200\n"
+             "%s[scheme]\n%s",
+             workload_extra, scheme);
+    struct workload_output out;
+    struct error err = {{0}};
+    int status = training_run(text, NULL, 0, &out, &err, path);
+    snprintf(expect, sizeof expect, "%s:%d: %s", path, line, what);
+    unlink(path);
+    cr_assert_eq(status, STRAG_EINPUT, "%s", err.msg);
+    cr_assert_str_eq(err.msg, expect);
+}
+
+Test(training, bad_configurations)
+{
+    expect_error("batch = 12\n", "kind = frc\nstragglers = 4\n", 17,
+                 "scheme.stragglers: frc needs s+1 to divide n (n = 12, s = 4)");
+    expect_error("batch = 12\n", "kind = approx-gc\ndegree = 13\n", 17,
+                 "scheme.degree: approx-gc needs a degree in 1..n (n = 12, degree = 13)");
+    expect_error("batch = 12\n", "kind = crc\nstragglers = 2\nwait = 13\n", 18,
+                 "scheme.wait: 13 is more than cluster.workers (12)");
+    expect_error("batch = 12\npartitions = 6\n", "kind = crc\n", 15,
+                 "workload.partitions: must equal cluster.workers (12): gradient codes use one "
+                 "partition per worker");
+    expect_error("batch = 6\n", "kind = naive\n", 14,
+                 "workload.batch: 6 is less than one example per partition (12 partitions)");
+    expect_error("batch = 12\n", "kind = hedged\n", 16, "scheme.kind: scheme 'hedged' does not run the "
+                 "training workload");
+}
