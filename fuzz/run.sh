@@ -12,6 +12,7 @@
 # Exit status: 0 when every harness ran RUNS executions clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh --fuzz
 runs=${1:-1000000}
 shift || true
 targets=("$@")

@@ -16,30 +16,16 @@
 const struct config_key learned_config_keys[] = {
     {"train.target", KEY_ENUM, NULL, 0, 0, 0, "base|parm|split|learned-lagrange",
      "what `stragsim train` trains: the base model (default) or a learned code"},
-    {"scheme.learned_weights", KEY_PATH, NULL, 0, 0, 0, NULL,
-     "stem of a learned code's weights files: <stem>.<part>.bin per network"},
-    {"scheme.encoder", KEY_ENUM, NULL, 0, 0, 0, "add|concat",
-     "parm: parity encoder (default add)"},
-    {"scheme.patches", KEY_INT, NULL, 2, 7, 0, NULL,
-     "split: image patches, one per node: 2 (halves), 4 (quadrants) or 7 (strips) (default 4)"},
-    {"scheme.node_model", KEY_STRING, NULL, 0, 0, 0, NULL,
-     "split: node network spec; without 'IN:' the patch shape is prepended "
-     "(default 'dense128 relu dense10')"},
-    {"scheme.decoder_model", KEY_STRING, NULL, 0, 0, 0, NULL,
-     "split, learned-lagrange: master decoder network spec (default 'dense64 relu dense10')"},
-    {"scheme.mask_input", KEY_BOOL, NULL, 0, 0, 0, NULL,
-     "split: the decoder also reads the arrival mask (default false)"},
     {"scheme.train_stragglers", KEY_INT, NULL, 0, 6, 0, NULL,
-     "split: train over every mask with up to this many erasures (default 1)"},
+     "split training: every mask with up to this many erasures (default 1)"},
     {"scheme.erasure_prob", KEY_REAL, NULL, 0, 1, KEY_MAX_OPEN, NULL,
-     "split: train with each node erased independently with this probability instead"},
+     "split training: each node erased independently with this probability instead"},
     {"scheme.baseline", KEY_BOOL, NULL, 0, 0, 0, NULL,
-     "split: also train independent per-patch classifiers (the averaging baseline; default true)"},
-    {"scheme.worker_model", KEY_STRING, NULL, 0, 0, 0, NULL,
-     "learned-lagrange: worker network spec on a coded 784-pixel query "
-     "(default 'dense200 relu dense100 relu dense10')"},
-    {"scheme.recovery_threshold", KEY_INT, NULL, 1, 100000, 0, NULL,
-     "learned-lagrange: results interpolated, R (default workers - stragglers)"},
+     "split training: also train the per-patch classifiers of the averaging baseline "
+     "(default true)"},
+    {"scheme.worker_init", KEY_PATH, NULL, 0, 0, 0, NULL,
+     "learned-lagrange training: start the worker network from this weights file "
+     "(default: from scratch)"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -92,7 +78,7 @@ int learned_net_new(struct model **out, const char *spec, struct act_shape input
     *out = NULL;
     char full[1024];
     const char *text = spec;
-    if (!strchr(spec, ':')) {
+    if (!strchr(spec, ':') && !model_builtin_spec(spec)) {
         int n = input.h == 1 && input.w == 1
                     ? snprintf(full, sizeof full, "%d: %s", input.c, spec)
                     : snprintf(full, sizeof full, "%dx%dx%d: %s", input.c, input.h, input.w,

@@ -28,10 +28,11 @@
 #include "sim/error.h"
 #include "sim/params.h"
 
-/* The config keys of the learned codes (scheme.* and train.target), listed
- * for the driver's validator and `config --list`. No key has a table
- * default (a default would enter every run's params): absent keys take the
- * default named in their meaning, applied by the code that reads them. */
+/* The config keys only `stragsim train` reads (train.target and the split
+ * trainer's straggler scenarios; the schemes declare the rest), listed for
+ * the driver's validator and `config --list`. No table default (it would
+ * enter every run's params): absent keys take the default in their
+ * meaning, applied by the trainer. */
 extern const struct config_key learned_config_keys[];
 
 struct learned_options {
@@ -72,7 +73,8 @@ float learned_lr(const struct learned_options *o, long t, long T);
 
 /* Builds a sub-network from spec text. Text with a ':' is a full spec; text
  * without one is a layer list that gets `input` prepended ("dense64 relu
- * dense10" on a 14x14 patch becomes "1x14x14: dense64 relu dense10").
+ * dense10" on a 14x14 patch becomes "1x14x14: dense64 relu dense10"); a
+ * table name ("mlp") is that model.
  * The model is initialised from stream (seed, 0, RNG_INIT, index). */
 int learned_net_new(struct model **out, const char *spec, struct act_shape input,
                     uint64_t seed, uint64_t index, struct error *err);

@@ -294,6 +294,8 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
     if (rc)
         return rc;
     int K = n->K, R = n->R, d = n->worker->outputs, B = c->opt.batch;
+    if (c->worker_init && (rc = weights_load(n->worker, c->worker_init, err)))
+        goto done;
     rc = learned_split(&c->opt, data, &train, &ntrain, &val, &nval, err);
     if (!rc && !step_alloc(&t, n, B))
         rc = error_fail(err, "out of memory");

@@ -77,6 +77,7 @@ int llc_decode(struct llc_nets *n, const int *used, int count, const float *g, f
 
 struct llc_train_config {
     struct llc_shape shape;
+    const char *worker_init;   /* weights file the worker starts from; NULL: from scratch */
     struct learned_options opt;
 };
 

@@ -9,8 +9,9 @@
 
 extern const struct scheme_ops scheme_uncoded, scheme_kofn, scheme_replication, scheme_hedged;
 extern const struct scheme_ops scheme_berrut, scheme_nercc, scheme_lagrange;
-extern const struct scheme_ops scheme_parm;
-extern const struct scheme_ops scheme_naive, scheme_ignore, scheme_frc, scheme_crc, scheme_approx_gc;
+extern const struct scheme_ops scheme_parm, scheme_split, scheme_learned_lagrange;
+extern const struct scheme_ops scheme_naive, scheme_ignore, scheme_frc, scheme_crc, scheme_approx_gc,
+    scheme_ssp;
 
 const struct scheme_ops *const scheme_registry[] = {
     &scheme_uncoded,
@@ -20,14 +21,14 @@ const struct scheme_ops *const scheme_registry[] = {
     &scheme_berrut,
     &scheme_nercc,
     &scheme_lagrange,
-    &scheme_parm,
-    &scheme_naive, &scheme_ignore, &scheme_frc, &scheme_crc, &scheme_approx_gc,
+    &scheme_parm, &scheme_split, &scheme_learned_lagrange,
+    &scheme_naive, &scheme_ignore, &scheme_frc, &scheme_crc, &scheme_approx_gc, &scheme_ssp,
     NULL,
 };
 
 const struct config_key scheme_common_keys[] = {
     {"scheme.kind", KEY_ENUM, "uncoded", 0, 0, 0,
-     "uncoded|kofn|replication|hedged|berrut|nercc|lagrange|parm|naive|ignore|frc|crc|approx-gc",
+     "uncoded|kofn|replication|hedged|berrut|nercc|lagrange|parm|split|learned-lagrange|naive|ignore|frc|crc|approx-gc|ssp",
      "the straggler-mitigation scheme"},
     {"scheme.task_cost", KEY_REAL, NULL, 0, INFINITY, KEY_MIN_OPEN, NULL,
      "cost of every task, overriding the scheme's default (a job has cost 1)"},

@@ -62,10 +62,14 @@ struct scheme_infer {
  * the rest. The pointers stay valid for the scheme's life and column_data
  * is updated in place when the scheme reshuffles (at a job's start). */
 struct gradcode;
+struct ssp_config;
 struct scheme_train {
     double partition_bytes;  /* size of one data partition (shuffle cost) */
     struct gradcode *code;   /* B, supports, decoding vectors (schemes/gradcode.h) */
     const int *column_data;  /* (n) data partition behind code column j */
+    /* Set instead of code by the parameter-server scheme (ssp): workers
+     * push gradients asynchronously (schemes/ssp.h), no job loop. */
+    const struct ssp_config *ssp;
 };
 
 struct scheme_ops {

@@ -116,6 +116,31 @@ static const char *const run_only_keys[] = {
 };
 enum { NRUN_ONLY = sizeof run_only_keys / sizeof run_only_keys[0] };
 
+/* Trains the config's model on Fashion-MNIST and writes its weights. */
+static int train_model(const struct config *cfg, bool quiet, struct error *err)
+{
+    struct fmnist data = {0};
+    struct model *m = NULL;
+    char data_dir[4096], output[4096];
+    struct train_config tc;
+    int rc = train_config_from(cfg, &tc, data_dir, output, sizeof data_dir, err);
+    if (!rc)
+        rc = fmnist_load(data_dir, FMNIST_TRAIN, &data, err);
+    if (!rc) {
+        struct error terr;
+        rc = train_run(&tc, &data, &m, quiet ? NULL : print_epoch, NULL, &terr);
+        if (rc) /* train_run's errors have no location: they are about this config */
+            error_at(err, config_path(cfg), 0, "%s", terr.msg);
+    }
+    if (!rc)
+        rc = weights_save(m, output, err);
+    if (!rc && !quiet)
+        fprintf(stderr, "wrote %s\n", output);
+    model_free(m);
+    fmnist_free(&data);
+    return rc;
+}
+
 static int train_command(const char *path, const char *const *user_sets, size_t nuser,
                          bool quiet, struct error *err)
 {
@@ -124,32 +149,12 @@ static int train_command(const char *path, const char *const *user_sets, size_t 
         return error_fail(err, "out of memory");
     memcpy(sets, run_only_keys, sizeof run_only_keys);
     memcpy(sets + NRUN_ONLY, user_sets, nuser * sizeof *sets);
-    size_t nsets = NRUN_ONLY + nuser;
     struct config *cfg = NULL;
-    struct fmnist data = {0};
-    struct model *m = NULL;
-    char data_dir[4096], output[4096];
-    struct train_config tc;
-    int rc = config_load(path, sets, nsets, &cfg, err);
-    bool learned = !rc && train_learned_wanted(cfg); /* train.target = a learned code */
-    if (learned)
+    int rc = config_load(path, sets, NRUN_ONLY + nuser, &cfg, err);
+    if (!rc && train_learned_wanted(cfg)) /* train.target = a learned code */
         rc = train_learned(cfg, quiet, err);
-    if (!rc && !learned)
-        rc = train_config_from(cfg, &tc, data_dir, output, sizeof data_dir, err);
-    if (!rc && !learned)
-        rc = fmnist_load(data_dir, FMNIST_TRAIN, &data, err);
-    if (!rc && !learned) {
-        struct error terr;
-        rc = train_run(&tc, &data, &m, quiet ? NULL : print_epoch, NULL, &terr);
-        if (rc) /* train_run's errors have no location: they are about this config */
-            error_at(err, path, 0, "%s", terr.msg);
-    }
-    if (!rc && !learned)
-        rc = weights_save(m, output, err);
-    if (!rc && !learned && !quiet)
-        fprintf(stderr, "wrote %s\n", output);
-    model_free(m);
-    fmnist_free(&data);
+    else if (!rc)
+        rc = train_model(cfg, quiet, err);
     config_free(cfg);
     free(sets);
     return rc;

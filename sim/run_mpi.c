@@ -273,11 +273,16 @@ static void master_fail(struct master *m, int status, int rank, const char *msg)
     m->halt = true;
 }
 
-/* Keeps worker `rank` WORKER_DEPTH points deep, or stops it when it is idle
- * and there is nothing left (or no more to be handed out). */
+/* Keeps worker `rank` WORKER_DEPTH points deep (one deep when fewer points
+ * are left than there are workers, so none sits idle while another holds two
+ * in its queue), or stops it when it is idle and nothing is left to hand out. */
 static void master_feed(struct master *m, int rank, bool stopping)
 {
-    while (!m->halt && !stopping && m->outstanding[rank] < WORKER_DEPTH && m->front < m->back) {
+    for (;;) {
+        size_t left = m->back - m->front;
+        int depth = left > (size_t)(mpi_size - 1) ? WORKER_DEPTH : 1;
+        if (m->halt || stopping || left == 0 || m->outstanding[rank] >= depth)
+            break;
         struct wire w = {0};
         wire_put_u64(&w, m->todo[m->front]);
         if (w.bad || mpi_send(&w, rank, TAG_POINT)) {
@@ -363,7 +368,7 @@ int run_mpi_master(const struct run_mpi_ops *ops, const size_t *todo, size_t nto
         MPI_Status st;
         int r = m.active > 0 ? mpi_recv(&m.msg, MPI_ANY_SOURCE, false, &st) : 1;
         if (r < 0) {
-            master_fail(&m, error_fail(err, "MPI receive failed"), 0, NULL);
+            master_fail(&m, m.status ? m.status : error_fail(err, "MPI receive failed"), 0, NULL);
             break; /* MPI itself is broken: nothing more can be said to anyone */
         }
         if (r == 0) {

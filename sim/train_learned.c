@@ -177,6 +177,13 @@ static int run_llc(struct learned_job *j, struct error *err)
                   .decoder_model = key_or(j->p, "scheme.decoder_model", LLC_DEFAULT_DECODER)},
         .opt = j->opt,
     };
+    char init[PATHLEN];
+    if (params_has(j->p, "scheme.worker_init")) {
+        int rc = path_key(j, "scheme.worker_init", "", init, err);
+        if (rc)
+            return rc;
+        c.worker_init = init;
+    }
     struct error e;
     if (llc_check(&c.shape, &e))
         return error_at_key(err, j->p, "scheme.recovery_threshold", "%s", e.msg);

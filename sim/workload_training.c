@@ -19,6 +19,10 @@
  * (the reference for grad_rel_err), the mini-batch loss, and every
  * workload.eval_every iterations the test accuracy. One iteration_row per
  * iteration. It does not model master compute time or message sizes.
+ *
+ * Also the setup both training loops share (data, partitions, model,
+ * optimiser; training.h): with scheme.kind = ssp the run goes to the
+ * parameter server of workload_ssp.c instead of the job loop.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -26,19 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/fmnist.h"
-#include "models/model.h"
-#include "models/optim.h"
 #include "schemes/gradcode.h"
-#include "schemes/scheme.h"
 #include "sim/cluster.h"
 #include "sim/config.h"
 #include "sim/engine.h"
-#include "sim/workload.h"
+#include "sim/training.h"
 
 #define POS INFINITY
 #define EVAL_CHUNK 1000 /* test examples per forward pass */
-#define FINAL_LOSS_WINDOW 10
 
 const struct config_key training_keys[] = {
     {"workload.eval_every", KEY_INT, "10", 1, 1e9, 0, NULL,
@@ -85,42 +84,6 @@ static int data_load(const char *dir, struct error *err)
     data.loaded = true;
     return 0;
 }
-
-/* One data partition: its examples and a cursor through them. */
-struct partition {
-    int *examples; /* (size) training-set indices, reshuffled at every pass */
-    int size, cursor;
-    struct rng rng; /* RNG_DATA, index 1 + partition */
-};
-
-struct training {
-    const struct scheme_ops *ops;
-    void *scheme;
-    struct scheme_train tr;
-    int n;                 /* workers = partitions */
-    long iterations, eval_every, window;
-    double target;
-    const struct fmnist *train, *test; /* the process-lifetime data */
-    int test_count;
-    struct partition *parts; /* (n) */
-    int batch_part;          /* examples per partition per iteration */
-    struct model *model;
-    struct optim *optim;
-    size_t np;               /* model parameters */
-    float *x;                /* (batch_part, 784) */
-    int *y, *idx;            /* (batch_part) labels, training-set indices */
-    float *grads;            /* (n, np): partition gradients g_j, data partition order */
-    float *message;          /* (np): one worker's f_w */
-    double *decoded, *full;  /* (np) */
-    int *reported;           /* (n) workers whose results arrived, this iteration */
-    int nreported;
-    unsigned char *used, *used_window; /* (n) per data partition */
-    struct iteration_row *rows; /* (iterations) */
-    double residual_sum, used_sum, never_sum, rel_err_max, rel_err_sum, target_time;
-    long windows, done;
-    int status;            /* first error inside a hook */
-    struct error err;
-};
 
 /* ---- data ---- */
 
@@ -197,29 +160,76 @@ static void partition_next(struct partition *pt, int count, int *idx)
     }
 }
 
-/* ---- the computation of one iteration ---- */
+/* ---- shared with the parameter server (training.h) ---- */
+
+int training_gradient(struct training *t, int j, int count, float scale, float *out,
+                      double *loss, struct error *err)
+{
+    struct model *m = t->model;
+    partition_next(&t->parts[j], count, t->idx);
+    fmnist_gather(t->train, t->idx, (size_t)count, t->x, t->y);
+    model_zero_grad(m);
+    float l;
+    int status = model_loss_and_grad(m, t->x, t->y, count, &l, NULL, err);
+    if (status)
+        return status;
+    *loss = l;
+    for (size_t q = 0; q < t->np; q++)
+        out[q] = scale * m->grads[q];
+    return 0;
+}
+
+int training_evaluate(struct training *t, double now, double *accuracy, struct error *err)
+{
+    int correct = 0;
+    for (int at = 0; at < t->test_count; at += EVAL_CHUNK) {
+        int count = t->test_count - at < EVAL_CHUNK ? t->test_count - at : EVAL_CHUNK;
+        int c = 0;
+        int status = model_evaluate(t->model, t->test->images + (size_t)at * FMNIST_PIXELS,
+                                    t->test->labels + at, count, NULL, &c, err);
+        if (status)
+            return status;
+        correct += c;
+    }
+    *accuracy = (double)correct / t->test_count;
+    if (*accuracy >= t->target && isnan(t->target_time))
+        t->target_time = now;
+    return 0;
+}
+
+int training_metrics_common(const struct training *t, struct metric_list *m)
+{
+    double last = 0.0, accuracy = NAN;
+    long k = t->done < TRAINING_FINAL_LOSS_WINDOW ? t->done : TRAINING_FINAL_LOSS_WINDOW;
+    for (long i = t->done - k; i < t->done; i++)
+        last += t->rows[i].loss / (double)k;
+    for (long i = t->done; i-- > 0 && isnan(accuracy);)
+        accuracy = t->rows[i].accuracy;
+    double rows = (double)t->done;
+    int bad = metric_list_set(m, "final_loss", last) |
+              metric_list_set(m, "final_accuracy", accuracy) |
+              metric_list_set(m, "time_to_target", t->target_time) |
+              metric_list_set(m, "sim_time", t->rows[t->done - 1].sim_time) |
+              metric_list_set(m, "grad_rel_err_max", t->rel_err_max) |
+              metric_list_set(m, "grad_rel_err_mean", t->rel_err_sum / rows);
+    return bad ? -1 : 0;
+}
+
+/* ---- the computation of one coded iteration ---- */
 
 /* g_j for every data partition at the current parameters, scaled by 1/n so
  * that sum_j g_j is the gradient of the mean loss over the mini-batch.
  * Returns the mini-batch's mean loss through *loss. */
 static int gradients_compute(struct training *t, double *loss, struct error *err)
 {
-    int *idx = t->idx;
-    struct model *m = t->model;
     double sum = 0.0;
-    float scale = 1.0f / (float)t->n;
     for (int j = 0; j < t->n; j++) {
-        partition_next(&t->parts[j], t->batch_part, idx);
-        fmnist_gather(t->train, idx, (size_t)t->batch_part, t->x, t->y);
-        model_zero_grad(m);
-        float l;
-        int status = model_loss_and_grad(m, t->x, t->y, t->batch_part, &l, NULL, err);
+        double l;
+        int status = training_gradient(t, j, t->batch_part, 1.0f / (float)t->n,
+                                       t->grads + (size_t)j * t->np, &l, err);
         if (status)
             return status;
         sum += l;
-        float *g = t->grads + (size_t)j * t->np;
-        for (size_t q = 0; q < t->np; q++)
-            g[q] = scale * m->grads[q];
     }
     *loss = sum / t->n;
     return 0;
@@ -261,22 +271,6 @@ static double relative_error(struct training *t)
         den += t->full[q] * t->full[q];
     }
     return den > 0 ? sqrt(num / den) : 0.0;
-}
-
-static int test_accuracy(struct training *t, double *accuracy, struct error *err)
-{
-    int correct = 0;
-    for (int at = 0; at < t->test_count; at += EVAL_CHUNK) {
-        int count = t->test_count - at < EVAL_CHUNK ? t->test_count - at : EVAL_CHUNK;
-        int c = 0;
-        int status = model_evaluate(t->model, t->test->images + (size_t)at * FMNIST_PIXELS,
-                                    t->test->labels + at, count, NULL, &c, err);
-        if (status)
-            return status;
-        correct += c;
-    }
-    *accuracy = (double)correct / t->test_count;
-    return 0;
 }
 
 /* Which data partitions a reported worker held; the window's union. */
@@ -329,11 +323,9 @@ static int iteration_finish(struct training *t, uint64_t index, double now, stru
 
     double accuracy = NAN;
     if ((long)(index + 1) % t->eval_every == 0 || (long)index + 1 == t->iterations) {
-        status = test_accuracy(t, &accuracy, err);
+        status = training_evaluate(t, now, &accuracy, err);
         if (status)
             return status;
-        if (accuracy >= t->target && isnan(t->target_time))
-            t->target_time = now;
     }
     usage_track(t, (long)index);
     t->residual_sum += residual;
@@ -446,7 +438,13 @@ static int training_setup(struct training *t, const struct params *p, const char
     struct rng init;
     rng_seed(&init, seed, point_key, RNG_INIT, 0);
     model_init(t->model, &init);
-    int reserve = t->batch_part > EVAL_CHUNK ? t->batch_part : EVAL_CHUNK;
+    /* the parameter server's batches follow predicted speeds: up to the whole
+     * mini-batch (or partition) on one worker */
+    t->batch = params_int(p, "workload.batch");
+    t->batch_cap = t->tr.ssp ? (int)(t->batch < t->parts[0].size ? t->batch : t->parts[0].size)
+                             : t->batch_part;
+    t->nrows_max = (size_t)t->iterations * (t->tr.ssp ? (size_t)t->n : 1);
+    int reserve = t->batch_cap > EVAL_CHUNK ? t->batch_cap : EVAL_CHUNK;
     if ((status = model_reserve(t->model, reserve, err)))
         return status;
     struct optim_config oc = optim_config_default(OPTIM_SGD);
@@ -456,19 +454,19 @@ static int training_setup(struct training *t, const struct params *p, const char
     if ((status = optim_new(&t->optim, &oc, t->np, err)))
         return status;
     size_t n = (size_t)t->n;
-    t->x = malloc((size_t)t->batch_part * FMNIST_PIXELS * sizeof *t->x);
-    t->y = malloc((size_t)t->batch_part * sizeof *t->y);
-    t->idx = malloc((size_t)t->batch_part * sizeof *t->idx);
-    t->grads = malloc(n * t->np * sizeof *t->grads);
+    t->x = malloc((size_t)t->batch_cap * FMNIST_PIXELS * sizeof *t->x);
+    t->y = malloc((size_t)t->batch_cap * sizeof *t->y);
+    t->idx = malloc((size_t)t->batch_cap * sizeof *t->idx);
+    t->grads = malloc((n > 2 ? n : 2) * t->np * sizeof *t->grads); /* ssp: stale, fresh */
     t->message = malloc(t->np * sizeof *t->message);
     t->decoded = malloc(t->np * sizeof *t->decoded);
     t->full = malloc(t->np * sizeof *t->full);
     t->reported = malloc(n * sizeof *t->reported);
     t->used = calloc(n, 1);
     t->used_window = calloc(n, 1);
-    t->rows = calloc((size_t)t->iterations, sizeof *t->rows);
-    if (!t->x || !t->y || !t->idx || !t->grads || !t->message || !t->decoded || !t->full || !t->reported ||
-        !t->used || !t->used_window || !t->rows)
+    t->rows = calloc(t->nrows_max, sizeof *t->rows);
+    if (!t->x || !t->y || !t->idx || !t->grads || !t->message || !t->decoded || !t->full ||
+        !t->reported || !t->used || !t->used_window || !t->rows)
         return error_fail(err, "out of memory");
     return 0;
 }
@@ -491,22 +489,12 @@ static struct params *loop_params(const struct params *p)
     return q;
 }
 
-static int training_metrics(struct training *t, struct metric_list *m)
+static int coded_metrics(const struct training *t, struct metric_list *m)
 {
-    double last = 0.0;
-    long k = t->done < FINAL_LOSS_WINDOW ? t->done : FINAL_LOSS_WINDOW;
-    for (long i = t->done - k; i < t->done; i++)
-        last += t->rows[i].loss / (double)k;
     double iters = (double)t->done;
-    int bad = metric_list_set(m, "iterations", iters) |
+    int bad = training_metrics_common(t, m) | metric_list_set(m, "iterations", iters) |
               metric_list_set(m, "iteration_time_mean", metric_list_get(m, "latency_mean")) |
               metric_list_set(m, "iteration_time_se", metric_list_get(m, "latency_se")) |
-              metric_list_set(m, "final_loss", last) |
-              metric_list_set(m, "final_accuracy", t->rows[t->done - 1].accuracy) |
-              metric_list_set(m, "time_to_target", t->target_time) |
-              metric_list_set(m, "sim_time", t->rows[t->done - 1].sim_time) |
-              metric_list_set(m, "grad_rel_err_max", t->rel_err_max) |
-              metric_list_set(m, "grad_rel_err_mean", t->rel_err_sum / iters) |
               metric_list_set(m, "residual_mean", t->residual_sum / iters) |
               metric_list_set(m, "partitions_used_mean", t->used_sum / iters) |
               metric_list_set(m, "partitions_never_used",
@@ -521,6 +509,11 @@ int workload_training_run(const struct params *p, const char *config_dir, uint64
     struct training t = {0};
     struct params *lp = NULL;
     int status = training_setup(&t, p, config_dir, seed, point_key, err);
+    if (!status && t.tr.ssp) {
+        status = training_ssp_run(&t, p, config_dir, seed, point_key, out, err);
+        training_free(&t);
+        return status;
+    }
     if (!status && !(lp = loop_params(p)))
         status = error_fail(err, "out of memory");
     if (!status) {
@@ -536,7 +529,7 @@ int workload_training_run(const struct params *p, const char *config_dir, uint64
     if (!status && t.done != t.iterations)
         status = error_fail(err, "training ended after %ld of %ld iterations", t.done,
                             t.iterations);
-    if (!status && training_metrics(&t, &out->metrics))
+    if (!status && coded_metrics(&t, &out->metrics))
         status = error_fail(err, "out of memory");
     if (!status) {
         out->iterations = t.rows;

@@ -4,7 +4,9 @@
  * soon as every group reported, the approximate code's residual falls as
  * workers arrive, the rescaled and equal decoders are unbiased over uniformly
  * random straggler sets, and bad shapes give exact messages. Partition
- * gradients are random vectors from a fixed seed.
+ * gradients are random vectors from a fixed seed. Also the two small
+ * helpers of the training schemes: partition shuffling (shuffle.c) and the
+ * latency predictors (predictor.c).
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -12,6 +14,8 @@
 #include <string.h>
 
 #include "schemes/gradcode.h"
+#include "schemes/predictor.h"
+#include "schemes/shuffle.h"
 
 enum { DIM = 40 }; /* length of a partition gradient */
 
@@ -337,4 +341,112 @@ Test(gradcode, names_parse)
     cr_assert_eq(gradcode_decoder_parse("rescaled", &d), 0);
     cr_assert_eq(d, GRADCODE_RESCALED);
     cr_assert_eq(gradcode_decoder_parse("", &d), -1);
+}
+
+/* ---- shuffle.c: partition reassignment ---- */
+
+static bool is_permutation(const int *a, int n)
+{
+    unsigned seen = 0;
+    for (int i = 0; i < n; i++) {
+        if (a[i] < 0 || a[i] >= n || (seen & (1u << a[i])))
+            return false;
+        seen |= 1u << a[i];
+    }
+    return true;
+}
+
+Test(shuffle, schedule_and_uniform_permutation)
+{
+    struct gradcode *g = code_new(GRADCODE_CRC, GRADCODE_OPTIMAL, 8, 1, 0);
+    struct shuffle sh;
+    struct error err;
+    cr_assert_eq(shuffle_init(&sh, SHUFFLE_UNIFORM, 8, 3, 0.5, 1, 2, &err), 0);
+    cr_assert(!shuffle_due(&sh, 0));
+    cr_assert(!shuffle_due(&sh, 2));
+    cr_assert(shuffle_due(&sh, 3));
+    cr_assert(shuffle_due(&sh, 6));
+    int received[8];
+    long total = 0;
+    for (int k = 0; k < 5; k++) {
+        shuffle_apply(&sh, g, received);
+        cr_assert(is_permutation(sh.column_data, 8));
+        for (int i = 0; i < 8; i++) {
+            cr_assert(received[i] >= 0 && received[i] <= 2);
+            total += received[i];
+        }
+    }
+    cr_assert_eq(sh.moved, total);
+    cr_assert_eq(sh.shuffles, 5);
+    shuffle_free(&sh);
+    struct shuffle none;
+    cr_assert_eq(shuffle_init(&none, SHUFFLE_NONE, 8, 1, 0.5, 1, 2, &err), 0);
+    cr_assert(!shuffle_due(&none, 5));
+    shuffle_free(&none);
+    gradcode_free(g);
+}
+
+/* Workers 0 and 1 never report: their partitions are the least used and
+ * move to columns held by workers the master sees as active. */
+Test(shuffle, slow_aware_moves_starved_partitions_to_active_workers)
+{
+    struct gradcode *g = code_new(GRADCODE_IGNORE, GRADCODE_RESCALED, 8, 2, 0);
+    struct shuffle sh;
+    struct error err;
+    cr_assert_eq(shuffle_init(&sh, SHUFFLE_SLOW_AWARE, 8, 1, 0.3, 1, 2, &err), 0);
+    unsigned char reported[8] = {0, 0, 1, 1, 1, 1, 1, 1};
+    for (int k = 0; k < 20; k++)
+        shuffle_observe(&sh, g, reported);
+    cr_assert(sh.slow[0] > 0.99 && sh.slow[2] < 0.01);
+    cr_assert(sh.usage[0] < 0.01 && sh.usage[2] > 0.99);
+    int received[8];
+    shuffle_apply(&sh, g, received);
+    cr_assert(is_permutation(sh.column_data, 8));
+    for (int col = 2; col < 8; col++) { /* columns of the active workers */
+        if (sh.column_data[col] == 0 || sh.column_data[col] == 1)
+            cr_assert_eq(received[col], 1);
+    }
+    bool zero_active = false, one_active = false;
+    for (int col = 2; col < 8; col++) {
+        zero_active |= sh.column_data[col] == 0;
+        one_active |= sh.column_data[col] == 1;
+    }
+    cr_assert(zero_active && one_active, "starved partitions stayed on slow workers");
+    shuffle_free(&sh);
+    gradcode_free(g);
+}
+
+/* ---- predictor.c ---- */
+
+Test(predictor, ewma_learns_a_constant)
+{
+    struct predictor p;
+    struct error err;
+    cr_assert_eq(predictor_init(&p, PREDICTOR_EWMA, 0.3, 2, &err), 0);
+    cr_assert(isnan(predictor_predict(&p, 0)));
+    for (int k = 0; k < 10; k++)
+        predictor_observe(&p, 0, 2.0);
+    cr_assert_float_eq(predictor_predict(&p, 0), 2.0, 1e-12);
+    cr_assert_float_eq(predictor_predict(&p, 1), 2.0, 1e-12); /* unseen: first values' mean */
+    cr_assert_float_eq(predictor_mae(&p), 0.0, 1e-12);
+    predictor_free(&p);
+}
+
+/* An alternating series: AR(1) finds phi ~ -1 and beats the EWMA. */
+Test(predictor, ar1_follows_negative_correlation)
+{
+    struct predictor ar, ew;
+    struct error err;
+    cr_assert_eq(predictor_init(&ar, PREDICTOR_AR1, 0.1, 1, &err), 0);
+    cr_assert_eq(predictor_init(&ew, PREDICTOR_EWMA, 0.1, 1, &err), 0);
+    for (int k = 0; k < 400; k++) {
+        double x = k % 2 ? 3.0 : 1.0;
+        predictor_observe(&ar, 0, x);
+        predictor_observe(&ew, 0, x);
+    }
+    cr_assert(predictor_rel_mae(&ar) < 0.5 * predictor_rel_mae(&ew), "ar1 %g ewma %g",
+              predictor_rel_mae(&ar), predictor_rel_mae(&ew));
+    cr_assert_float_eq(predictor_predict(&ar, 0), 1.0, 0.3); /* the last was 3 */
+    predictor_free(&ar);
+    predictor_free(&ew);
 }

@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_capture.h"
 #include "models/weights.h"
 #include "schemes/llc_model.h"
+#include "schemes/scheme.h"
+#include "sim/commands.h"
+#include "sim/engine.h"
 #include "schemes/parm_model.h"
 #include "schemes/split_model.h"
 #include "sim/rng.h"
@@ -384,4 +388,186 @@ Test(shipped, learned_lagrange_classifies)
     cr_log_info("learned-lagrange N=8 K=4 R=6: %.4f", acc);
     cr_expect_gt(acc, 0.75);
     llc_nets_free(n);
+}
+
+/* ---- parm's serving rules on a real engine and cluster ---- */
+
+/* Unit-cost task durations per worker, chosen by each test. */
+static const double *unit_of_worker;
+
+struct serve {
+    struct engine *e;
+    struct cluster *cl;
+    const struct scheme_ops *ops;
+    void *self;
+    struct params *p;
+    bool done;
+    double done_at;
+};
+
+static double serve_duration(void *ctx, int worker, uint64_t job, double cost)
+{
+    (void)ctx;
+    (void)job;
+    return cost * unit_of_worker[worker];
+}
+
+static void serve_result(void *ctx, struct cluster *cl, const struct cluster_result *r)
+{
+    struct serve *h = ctx;
+    if (h->ops->on_result(h->self, cl, r)) {
+        h->done = true;
+        h->done_at = engine_now(h->e);
+        cluster_job_finish(cl, r->job);
+    }
+}
+
+/* parm with k = 2 on 3 workers (base 0 and 1, parity 2), cluster.cancel
+ * off so only the scheme's own cancellations free a worker. */
+static void serve_start(struct serve *h, const char *parity)
+{
+    *h = (struct serve){.ops = scheme_find("parm"), .p = params_new()};
+    cr_assert_not_null(h->ops);
+    params_set(h->p, "scheme.k", "2", "t.ini", 1);
+    params_set(h->p, "scheme.encoder", "add", "t.ini", 2);
+    params_set(h->p, "scheme.parity", parity, "t.ini", 3);
+    struct scheme_env env = {.params = h->p, .workers = 3, .seed = 1, .point_key = 1};
+    struct error err;
+    cr_assert_eq(h->ops->create(&env, &h->self, &err), STRAG_OK, "%s", err.msg);
+    h->e = engine_new();
+    struct cluster_config cfg = {.workers = 3, .slots = 1, .cancel = false,
+                                 .job_state_bytes = h->ops->job_state_size(h->self)};
+    struct cluster_hooks hooks = {.ctx = h, .duration = serve_duration, .result = serve_result};
+    h->cl = cluster_new(h->e, &cfg, &hooks);
+    uint32_t job = cluster_job_open(h->cl, 0);
+    h->ops->job_start(h->self, h->cl, job);
+    engine_run(h->e);
+    cr_assert(h->done);
+}
+
+static double serve_metric(const struct serve *h, const char *name)
+{
+    struct metric_list m = {0};
+    h->ops->add_metrics(h->self, &m);
+    double v = metric_list_get(&m, name);
+    metric_list_clear(&m);
+    return v;
+}
+
+static void serve_end(struct serve *h)
+{
+    cluster_free(h->cl);
+    engine_free(h->e);
+    h->ops->free(h->self);
+    params_free(h->p);
+}
+
+Test(parm_serving, data_first_cancels_the_parity)
+{
+    static const double units[] = {1, 1, 5};
+    unit_of_worker = units;
+    struct serve h;
+    serve_start(&h, "true");
+    cr_assert_float_eq(h.done_at, 0.5, 1e-12);
+    /* the parity (cost 1/2 x 5) was preempted at 0.5 */
+    cr_assert_float_eq(cluster_worker_seconds(h.cl), 1.5, 1e-12);
+    cr_assert_float_eq(serve_metric(&h, "parity_useful"), 0, 1e-12);
+    cr_assert_float_eq(serve_metric(&h, "query_latency_p50"), 0.5, 1e-12);
+    serve_end(&h);
+}
+
+Test(parm_serving, parity_and_k_minus_1_decode_and_cancel_the_straggler)
+{
+    static const double units[] = {1, 10, 1};
+    unit_of_worker = units;
+    struct serve h;
+    serve_start(&h, "true");
+    cr_assert_float_eq(h.done_at, 0.5, 1e-12);
+    /* worker 1 (5 time units of work) was cancelled at the decode */
+    cr_assert_float_eq(cluster_worker_seconds(h.cl), 1.5, 1e-12);
+    cr_assert_float_eq(serve_metric(&h, "parity_useful"), 1, 1e-12);
+    cr_assert_float_eq(serve_metric(&h, "query_latency_p999"), 0.5, 1e-9);
+    serve_end(&h);
+}
+
+Test(parm_serving, equal_resources_uses_every_worker_for_the_base_model)
+{
+    /* no parity: the two queries go to the two least-loaded of 3 workers
+     * (0 and 1 by round robin); the job waits for the straggler */
+    static const double units[] = {1, 10, 1};
+    unit_of_worker = units;
+    struct serve h;
+    serve_start(&h, "false");
+    cr_assert_float_eq(h.done_at, 5, 1e-12);
+    cr_assert_float_eq(serve_metric(&h, "parity_useful"), 0, 1e-12);
+    serve_end(&h);
+}
+
+/* ---- `stragsim train` / `run` on the learned codes: messages, a tiny run ---- */
+
+static void cli_setup(void)
+{
+    make_tmpdir();
+    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
+    cr_assert_not_null(root, "STRAGSIM_SOURCE_ROOT is not set (run through meson test)");
+    snprintf(weights_dir, sizeof weights_dir, "%s/models/weights", root);
+}
+static void cli_teardown(void) { remove_tmpdir(); }
+
+TestSuite(learned_cli, .init = cli_setup, .fini = cli_teardown, .timeout = 120);
+
+Test(learned_cli, concat_with_k_3_is_refused_at_its_line)
+{
+    const char *cfg = tmp_path("p.ini");
+    write_text(cfg, "[workload]\nweights = w.bin\n[scheme]\nencoder = concat\nk = 3\n"
+                    "learned_weights = out\n[train]\ntarget = parm\n");
+    cr_assert_eq(RUN(cmd_train, "train", cfg, "--quiet"), 2);
+    char want[1024];
+    snprintf(want, sizeof want, "%s:5: scheme.k: encoder concat needs k = 2 or 4, got 3\n", cfg);
+    cr_assert_str_eq(err_text, want);
+}
+
+Test(learned_cli, a_missing_weights_stem_is_named)
+{
+    const char *cfg = tmp_path("s.ini");
+    write_text(cfg, "[scheme]\npatches = 4\n[train]\ntarget = split\n");
+    cr_assert_eq(RUN(cmd_train, "train", cfg, "--quiet"), 2);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s:1: scheme.learned_weights: missing: the stem of the weights files to write\n",
+             cfg);
+    cr_assert_str_eq(err_text, want);
+}
+
+Test(learned_cli, split_trains_and_writes_every_network)
+{
+    const char *cfg = tmp_path("s.ini");
+    write_text(cfg, "[scheme]\npatches = 2\nlearned_weights = net\n"
+                    "[train]\ntarget = split\nepochs = 1\nlimit = 256\nvalidation = 200\n");
+    cr_assert_eq(RUN(cmd_train, "train", cfg), 0, "%s", err_text);
+    cr_assert(strstr(err_text, "epoch 1/1 loss="), "%s", err_text);
+    cr_assert(strstr(err_text, "accuracy_1_straggler="), "%s", err_text);
+    const char *parts[] = {"node0", "node1", "decoder", "avg0", "avg1"};
+    for (int i = 0; i < 5; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "net.%s.bin", parts[i]);
+        cr_assert_eq(access(tmp_path(name), R_OK), 0, "%s missing", name);
+    }
+}
+
+Test(learned_cli, parm_needs_k_queries_per_job)
+{
+    const char *cfg = tmp_path("r.ini");
+    char text[8192];
+    snprintf(text, sizeof text,
+             "[cluster]\nworkers = 3\n[latency]\nkind = exp\nrate = 1\n"
+             "[workload]\nkind = inference\nqueries = 3\njobs = 10\nweights = %s/mlp.bin\n"
+             "[scheme]\nkind = parm\nk = 2\nlearned_weights = nowhere\n",
+             weights_dir);
+    write_text(cfg, text);
+    cr_assert_eq(RUN(cmd_run, "run", cfg, "-o", tmp_path("r.db"), "--quiet"), 2);
+    char want[1024];
+    snprintf(want, sizeof want, "%s:8: workload.queries: parm needs workload.queries = scheme.k (2), got 3\n",
+             cfg);
+    cr_assert_str_eq(err_text, want);
 }

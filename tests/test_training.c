@@ -101,6 +101,8 @@ static void check_timing(const struct timing_case *tc)
     struct workload_output out;
     training_ok(timing_ini, sets, strcmp(tc->scheme, "naive") ? 3 : 2, &out);
     double mean = metric(&out, "iteration_time_mean"), se = metric(&out, "iteration_time_se");
+    cr_log_info("%s n=%s s=%s: %.5f +- %.5f (closed form %.5f)", tc->scheme, tc->workers,
+                tc->stragglers, mean, se, tc->expect);
     cr_assert(fabs(mean - tc->expect) < 4 * se, "%s n=%s s=%s: %g vs %g (se %g)", tc->scheme,
               tc->workers, tc->stragglers, mean, tc->expect, se);
     cr_assert(se < 0.02 * tc->expect, "se %g too large to test anything", se);
@@ -203,6 +205,32 @@ Test(training, ignore_decodes_approximately)
     workload_output_free(&out);
 }
 
+/* scheme.deadline: an iteration ends at the deadline with what arrived; a
+ * deadline shorter than any task leaves nothing to decode. */
+Test(training, deadline_ends_iterations)
+{
+    const char *early[] = {"scheme.kind=approx-gc", "scheme.deadline=0.1",
+                           "workload.iterations=20"};
+    struct workload_output out;
+    training_ok(timing_ini, early, 3, &out);
+    for (size_t i = 0; i < out.niterations; i++) {
+        cr_assert_eq(out.iterations[i].waited, 0);
+        cr_assert_float_eq(out.iterations[i].residual, sqrt(12.0), 1e-12);
+        cr_assert_float_eq(out.iterations[i].grad_rel_err, 1.0, 1e-12);
+    }
+    cr_assert_float_eq(metric(&out, "iteration_time_mean"), 0.1, 1e-12);
+    cr_assert_float_eq(metric(&out, "deadline_fraction"), 1.0, 0);
+    workload_output_free(&out);
+    /* a deadline inside the spread of task times: some iterations end early */
+    const char *mid[] = {"scheme.kind=approx-gc", "scheme.deadline=0.45",
+                         "workload.iterations=200"};
+    training_ok(timing_ini, mid, 3, &out);
+    double fraction = metric(&out, "deadline_fraction");
+    cr_assert(fraction > 0.05 && fraction < 0.95, "deadline fraction %g", fraction);
+    cr_assert(metric(&out, "iteration_time_mean") <= 0.45);
+    workload_output_free(&out);
+}
+
 /* Persistent stragglers (a markov chain that almost never moves, about a
  * third of the workers slow): ignore-s waiting for half the workers never
  * uses the partitions of the slow ones; shuffling every iteration reaches
@@ -289,4 +317,76 @@ Test(training, bad_configurations)
                  "workload.batch: 6 is less than one example per partition (12 partitions)");
     expect_error("batch = 12\n", "kind = hedged\n", 16, "scheme.kind: scheme 'hedged' does not run the "
                  "training workload");
+}
+
+/* ---- the parameter server (scheme ssp, workload_ssp.c) ---- */
+
+/* Heterogeneous, correlated workers: some are 5x slower for a while. */
+static const char ssp_ini[] =
+    "[experiment]\nseed = 7\n"
+    "[cluster]\nworkers = 8\n"
+    "[latency]\nkind = markov\np_active_to_slow = 0.05\np_slow_to_active = 0.2\n"
+    "active.kind = shifted_exp\nactive.shift = 1\nactive.rate = 1\n"
+    "slow.kind = shifted_exp\nslow.shift = 5\nslow.rate = 0.2\n"
+    "[workload]\nkind = training\nmodel = logreg\niterations = 60\nbatch = 80\n"
+    "train_limit = 4000\ntest_limit = 500\neval_every = 20\nlearning_rate = 0.1\n"
+    "[scheme]\nkind = ssp\n";
+
+static double staleness_max_rows(const struct workload_output *out)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < out->niterations; i++)
+        m = fmax(m, out->iterations[i].staleness);
+    return m;
+}
+
+/* A push's staleness is bounded by what the clock rule lets the others do
+ * between its read and its push: (n - 1)(2s + 1) updates. */
+Test(training, ssp_staleness_follows_the_bound)
+{
+    const char *s0[] = {"scheme.staleness=0"}, *s2[] = {"scheme.staleness=2"},
+               *async[] = {"scheme.staleness=-1"};
+    struct workload_output bsp, ssp, asp;
+    training_ok(ssp_ini, s0, 1, &bsp);
+    training_ok(ssp_ini, s2, 1, &ssp);
+    training_ok(ssp_ini, async, 1, &asp);
+    cr_assert_eq(bsp.niterations, 8 * 60); /* every clock of every worker pushed once */
+    cr_assert_eq(asp.niterations, 8 * 60);
+    cr_assert(staleness_max_rows(&bsp) <= 7, "s=0: %g", staleness_max_rows(&bsp));
+    cr_assert(staleness_max_rows(&ssp) <= 7 * 5, "s=2: %g", staleness_max_rows(&ssp));
+    cr_assert(staleness_max_rows(&asp) > 7 * 5, "async: %g", staleness_max_rows(&asp));
+    cr_assert_float_eq(metric(&asp, "staleness_max"), staleness_max_rows(&asp), 1e-12);
+    /* waiting for the slowest costs time: lock-step is the slowest of the three */
+    cr_assert(metric(&bsp, "sim_time") > metric(&ssp, "sim_time"));
+    cr_assert(metric(&ssp, "sim_time") > metric(&asp, "sim_time"));
+    for (size_t i = 0; i < bsp.niterations; i++) {
+        cr_assert_eq(bsp.iterations[i].waited, 1);
+        cr_assert(isnan(bsp.iterations[i].residual));
+    }
+    cr_assert(!isnan(bsp.iterations[bsp.niterations - 1].accuracy));
+    cr_assert(metric(&bsp, "final_accuracy") > 0.5);
+    cr_assert(metric(&bsp, "predictor_rel_mae") > 0 && metric(&bsp, "predictor_rel_mae") < 2);
+    workload_output_free(&bsp);
+    workload_output_free(&ssp);
+    workload_output_free(&asp);
+}
+
+Test(training, ssp_actions_skip_and_batch)
+{
+    const char *none[] = {"scheme.staleness=1"};
+    const char *skip[] = {"scheme.staleness=1", "scheme.action=skip", "scheme.skip_factor=2"};
+    const char *batch[] = {"scheme.staleness=1", "scheme.action=batch", "scheme.predictor=ar1"};
+    struct workload_output n, s, b;
+    training_ok(ssp_ini, none, 1, &n);
+    training_ok(ssp_ini, skip, 3, &s);
+    training_ok(ssp_ini, batch, 3, &b);
+    cr_assert_eq(metric(&n, "skipped_fraction"), 0.0);
+    double skipped = metric(&s, "skipped_fraction");
+    cr_assert(skipped > 0 && skipped < 0.5, "skipped %g", skipped);
+    cr_assert_eq(s.niterations, (size_t)lround(8 * 60 * (1 - skipped)));
+    cr_assert_eq(b.niterations, 8 * 60);
+    cr_assert_eq(metric(&b, "skipped_fraction"), 0.0);
+    workload_output_free(&n);
+    workload_output_free(&s);
+    workload_output_free(&b);
 }
