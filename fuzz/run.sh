@@ -5,7 +5,9 @@
 # low priority so the machine stays usable. Seeds come from the repository
 # (configs, traces, weights) plus a tiny IDX pair; the growing corpus stays
 # in build-fuzz/corpus/, and any crashing, hanging or leaking input is saved
-# in build-fuzz/findings/ (turn each into a regression test of its reader).
+# in build-fuzz/findings/ (turn each into a regression test of its reader,
+# and keep the input in fuzz/regressions/TARGET/: every run replays those
+# first).
 #
 #   fuzz/run.sh [RUNS] [ini|csv|idx|weights]...
 #
@@ -19,7 +21,7 @@ targets=("$@")
 ((${#targets[@]})) || targets=(ini csv idx weights)
 
 if [[ ! -f build-fuzz/build.ninja ]]; then
-    CC=clang meson setup build-fuzz -Dfuzz=true -Dmpi=disabled -Dbuildtype=debugoptimized \
+    CC=clang meson setup build-fuzz -Dfuzz=true -Dmpi=disabled -Dbuildtype=debugoptimized -Db_lto=false \
         -Db_sanitize=address,undefined -Db_lundef=false \
         -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' >/dev/null
 fi
@@ -57,6 +59,13 @@ for t in "${targets[@]}"; do
     if [[ ! -d $corpus ]]; then
         mkdir -p "$corpus"
         seed "$t" "$corpus"
+    fi
+    # Past findings first: each must now run clean.
+    if [[ -d fuzz/regressions/$t ]] && ! "build-fuzz/fuzz/fuzz_$t" fuzz/regressions/$t/* \
+        >"build-fuzz/findings/regressions_$t.log" 2>&1; then
+        status=1
+        echo "fuzz_$t: a past finding fails again, see build-fuzz/findings/regressions_$t.log" >&2
+        continue
     fi
     echo "fuzz_$t: $runs runs" >&2
     log=build-fuzz/findings/fuzz_$t.log

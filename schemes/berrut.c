@@ -92,6 +92,8 @@ static int berrut_create(const struct scheme_env *env, void **self, struct error
     const struct params *p = env->params;
     int S = (int)params_int(p, "scheme.stragglers");
     int A = (int)params_int(p, "scheme.adversaries"), k = 0, n = 0;
+    if (A > 64)
+        return error_at_key(err, p, "scheme.adversaries", "at most 64 (got %d)", A);
     struct berrut_size size = {S, A};
     int status = linear_code_size(env, berrut_k_of_n, berrut_n_of_k, &size, &n, &k, err);
     if (status)
@@ -155,9 +157,7 @@ static int berrut_decode_byzantine(struct berrut *s, const int *returned, int nf
     int A = s->adversaries < nf ? s->adversaries : nf, n = s->code.n;
     memcpy(s->corrupt, Yc, (size_t)n * m * sizeof *Yc);
     memcpy(s->returned, returned, (size_t)nf * sizeof *returned);
-    int bad_true[64], bad_found[64];
-    if (A > 64)
-        return error_fail(err, "berrut: at most 64 adversaries");
+    int bad_true[64], bad_found[64]; /* A <= 64: checked at create */
     for (int a = 0; a < A; a++) { /* partial Fisher-Yates over the returned ranks */
         int pick = a + (int)rng_below(&s->attack, (uint64_t)(nf - a));
         int t = s->returned[a];

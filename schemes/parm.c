@@ -5,6 +5,8 @@
  * query goes to the least-loaded base instance, the group's parity query
  * to the least-loaded parity instance (ties: round robin), each a task of
  * cost 1/k (scheme.task_cost overrides).
+ * scheme.parity_delay (default 0) sends the parity task that long after the
+ * group (the frontend waits for the group's last query and encodes it).
  * Serving rules (clipper-parm's frontend): when all k data outputs are in,
  * the parity task is cancelled and the job is done; when the parity output
  * and k-1 data outputs are in, the missing output is decoded by
@@ -40,6 +42,7 @@ struct parm {
     bool coded;                     /* false: the equal-resources baseline */
     enum parm_encoder encoder;
     double cost;
+    double parity_delay;
     uint64_t warmup;
     int next_data, next_parity;     /* round-robin tie breaks */
     char weights[4096];
@@ -67,6 +70,9 @@ static const struct config_key parm_keys[] = {
      "parm: parity encoder: sum, or bilinear down-sampling and tiling (k = 2, 4)"},
     {"scheme.parity", KEY_BOOL, "true", 0, 0, 0, NULL,
      "parm: false = the equal-resources baseline (parity instances serve as base replicas)"},
+    {"scheme.parity_delay", KEY_REAL, "0", 0, INFINITY, 0, NULL,
+     "parm: the parity task is sent this long after the group's queries (the frontend's "
+     "wait for the group and its encoding)"},
     {"scheme.learned_weights", KEY_PATH, NULL, 0, 0, 0, NULL,
      "stem of a learned code's weights files: <stem>.<part>.bin per network"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
@@ -114,6 +120,7 @@ static int parm_create(const struct scheme_env *env, void **self, struct error *
                             "got %d",
                             s->k, s->k + 1, s->workers);
     s->cost = scheme_task_cost(p, 1.0 / s->k);
+    s->parity_delay = params_real(p, "scheme.parity_delay");
     return STRAG_OK;
 }
 
@@ -139,6 +146,13 @@ static int pick(const struct cluster *cl, int first, int count, int *next)
     return best;
 }
 
+static void submit_parity(struct parm *s, struct cluster *cl, uint32_t job, struct parm_job *j)
+{
+    int base_pool = s->workers - s->parity_workers;
+    j->task[s->k] = cluster_submit(
+        cl, job, pick(cl, base_pool, s->parity_workers, &s->next_parity), s->cost, s->k);
+}
+
 static void parm_job_start(void *self, struct cluster *cl, uint32_t job)
 {
     struct parm *s = self;
@@ -148,9 +162,19 @@ static void parm_job_start(void *self, struct cluster *cl, uint32_t job)
     int base_pool = s->workers - s->parity_workers;
     for (int i = 0; i < s->k; i++)
         j->task[i] = cluster_submit(cl, job, pick(cl, 0, base_pool, &s->next_data), s->cost, i);
-    if (s->coded)
-        j->task[s->k] = cluster_submit(
-            cl, job, pick(cl, base_pool, s->parity_workers, &s->next_parity), s->cost, s->k);
+    j->task[s->k] = UINT32_MAX; /* no parity task (yet) */
+    if (s->coded && s->parity_delay > 0)
+        cluster_timer(cl, job, s->parity_delay, 0);
+    else if (s->coded)
+        submit_parity(s, cl, job, j);
+}
+
+static bool parm_on_timer(void *self, struct cluster *cl, uint32_t job, int tag)
+{
+    (void)tag;
+    struct parm *s = self;
+    submit_parity(s, cl, job, cluster_job_state(cl, job));
+    return false;
 }
 
 static void query_done(struct parm *s, const struct parm_job *j, double now)
@@ -171,7 +195,7 @@ static bool parm_on_result(void *self, struct cluster *cl, const struct cluster_
     for (int i = 0; i < s->k; i++)
         have += (int)(j->arrived >> i & 1u);
     if (have == s->k) { /* every data output first: the parity is useless */
-        if (s->coded && !(j->arrived >> s->k & 1u))
+        if (j->task[s->k] != UINT32_MAX && !(j->arrived >> s->k & 1u))
             cluster_task_cancel(cl, j->task[s->k]);
         s->groups += j->counted;
         return true;
@@ -325,6 +349,7 @@ const struct scheme_ops scheme_parm = {
     .job_state_size = parm_job_state_size,
     .job_start = parm_job_start,
     .on_result = parm_on_result,
+    .on_timer = parm_on_timer,
     .add_metrics = parm_add_metrics,
     .free = parm_free,
     .infer_prepare = parm_infer_prepare,

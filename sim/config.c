@@ -322,6 +322,8 @@ static char *ini_read_line(char *str, int num, void *stream)
             break;
     }
     str[n] = 0;
+    if (n == 0) /* only blanks were left after the last line */
+        return NULL;
     ps->line_start = str[n - 1] == '\n' || ps->pos >= ps->len;
     return str;
 }

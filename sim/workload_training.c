@@ -36,7 +36,6 @@
 #include "sim/engine.h"
 #include "sim/training.h"
 
-#define POS INFINITY
 #define EVAL_CHUNK 1000 /* test examples per forward pass */
 
 const struct config_key training_keys[] = {
@@ -107,8 +106,9 @@ static int partitions_setup(struct training *t, const struct params *p, uint64_t
                             uint64_t point_key, struct error *err)
 {
     size_t total = t->train->n;
-    if (params_has(p, "workload.train_limit") && (size_t)params_int(p, "workload.train_limit") < total)
-        total = (size_t)params_int(p, "workload.train_limit");
+    long limit = params_has(p, "workload.train_limit") ? params_int(p, "workload.train_limit") : 0;
+    if (limit > 0 && (size_t)limit < total)
+        total = (size_t)limit;
     int size = (int)(total / (size_t)t->n);
     if (size < 1)
         return error_at_key(err, p, "workload.train_limit",
@@ -432,8 +432,8 @@ static int training_setup(struct training *t, const struct params *p, const char
     if (status)
         return status;
     t->test_count = (int)t->test->n;
-    if (params_has(p, "workload.test_limit") && params_int(p, "workload.test_limit") < t->test_count)
-        t->test_count = (int)params_int(p, "workload.test_limit");
+    if (params_has(p, "workload.test_limit"))
+        t->test_count = (int)fmin(t->test_count, params_int(p, "workload.test_limit"));
 
     struct rng init;
     rng_seed(&init, seed, point_key, RNG_INIT, 0);

@@ -486,3 +486,21 @@ Test(config, path_resolve)
                                       "0123456789012345678901234567890123456789",
                                       out, sizeof out));
 }
+
+/* Regression (found by fuzz/fuzz_ini): blanks after the last newline made
+ * the line reader look at the byte before its buffer. The sanitizer run of
+ * the suite (scripts/test.sh) fails here without the fix. */
+Test(config, blanks_after_the_last_line)
+{
+    static const char *const tails[] = {"\t", " ", " \t \t"};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "%s%s", minimal, tails[i]);
+        const char *path = write_ini("tail.ini", text);
+        struct config *c = NULL;
+        struct error err = {{0}};
+        cr_expect_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
+        cr_expect_eq(config_points(c), 1);
+        config_free(c);
+    }
+}

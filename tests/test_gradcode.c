@@ -425,7 +425,7 @@ Test(predictor, ewma_learns_a_constant)
     cr_assert_eq(predictor_init(&p, PREDICTOR_EWMA, 0.3, 2, &err), 0);
     cr_assert(isnan(predictor_predict(&p, 0)));
     for (int k = 0; k < 10; k++)
-        predictor_observe(&p, 0, 2.0);
+        cr_assert_eq(predictor_observe(&p, 0, 2.0, &err), 0);
     cr_assert_float_eq(predictor_predict(&p, 0), 2.0, 1e-12);
     cr_assert_float_eq(predictor_predict(&p, 1), 2.0, 1e-12); /* unseen: first values' mean */
     cr_assert_float_eq(predictor_mae(&p), 0.0, 1e-12);
@@ -441,12 +441,36 @@ Test(predictor, ar1_follows_negative_correlation)
     cr_assert_eq(predictor_init(&ew, PREDICTOR_EWMA, 0.1, 1, &err), 0);
     for (int k = 0; k < 400; k++) {
         double x = k % 2 ? 3.0 : 1.0;
-        predictor_observe(&ar, 0, x);
-        predictor_observe(&ew, 0, x);
+        cr_assert_eq(predictor_observe(&ar, 0, x, &err), 0);
+        cr_assert_eq(predictor_observe(&ew, 0, x, &err), 0);
     }
     cr_assert(predictor_rel_mae(&ar) < 0.5 * predictor_rel_mae(&ew), "ar1 %g ewma %g",
               predictor_rel_mae(&ar), predictor_rel_mae(&ew));
     cr_assert_float_eq(predictor_predict(&ar, 0), 1.0, 0.3); /* the last was 3 */
     predictor_free(&ar);
+    predictor_free(&ew);
+}
+
+/* A period-3 pattern no linear one-step rule follows: the online MLP over
+ * the last 8 times learns it, the EWMA cannot. */
+Test(predictor, mlp_learns_a_pattern)
+{
+    struct predictor ml, ew;
+    struct error err;
+    cr_assert_eq(predictor_init(&ml, PREDICTOR_MLP, 0.3, 2, &err), 0, "%s", err.msg);
+    cr_assert_eq(predictor_init(&ew, PREDICTOR_EWMA, 0.3, 2, &err), 0);
+    const double pattern[] = {1.0, 1.0, 4.0};
+    for (int k = 0; k < 3000; k++)
+        for (int w = 0; w < 2; w++) {
+            double x = pattern[(k + w) % 3];
+            cr_assert_eq(predictor_observe(&ml, w, x, &err), 0, "%s", err.msg);
+            cr_assert_eq(predictor_observe(&ew, w, x, &err), 0);
+        }
+    cr_log_info("rel mae: mlp %g, ewma %g", predictor_rel_mae(&ml), predictor_rel_mae(&ew));
+    cr_assert(predictor_rel_mae(&ml) < 0.5 * predictor_rel_mae(&ew), "mlp %g ewma %g",
+              predictor_rel_mae(&ml), predictor_rel_mae(&ew));
+    /* worker 0 saw ..., 1, 1, 4 last (k = 2999: index 2), so next is 1 */
+    cr_assert_float_eq(predictor_predict(&ml, 0), 1.0, 0.3);
+    predictor_free(&ml);
     predictor_free(&ew);
 }

@@ -189,6 +189,48 @@ Test(inference, berrut_decodes_with_its_cached_matrix)
     rig_close(&r);
 }
 
+Test(inference, berrut_beyond_64_workers)
+{
+    /* N = 80: straggler patterns need two 64-bit words; stragglers above 64 */
+    const char *kv[] = {"scheme.kind=berrut", "scheme.stragglers=3", "workload.queries=40", NULL};
+    struct rig r;
+    struct error err = {0};
+    cr_assert_eq(rig_open(&r, 80, "16: dense3", kv, &err), 0, "%s", err.msg);
+    cr_assert_eq(r.ops->infer_prepare(r.self, &r.inf, &err), 0, "%s", err.msg);
+    float *Yc, *Y, Yhat[40 * 3];
+    rig_forward(&r, &Yc, &Y);
+    int a[77], b[77], na = 0, nb = 0;
+    for (int w = 0; w < 80; w++) {
+        if (w != 66 && w != 70 && w != 79)
+            a[na++] = w;
+        if (w != 66 && w != 70 && w != 78)
+            b[nb++] = w;
+    }
+    double alpha[40], z[80], D[40 * 77];
+    berrut_data_nodes(40, alpha);
+    berrut_worker_nodes(80, BERRUT_NODES_N, z);
+    for (int t = 0; t < 4; t++) { /* a, b, a, b: two patterns, two cache hits */
+        const int *f = t % 2 ? b : a;
+        cr_assert_eq(r.ops->infer_decode(r.self, f, 77, Yc, 3, Yhat, &err), 0, "%s", err.msg);
+        berrut_decoder(alpha, 40, z, f, 77, D);
+        for (int j = 0; j < 40; j++)
+            for (int i = 0; i < 3; i++) {
+                double want = 0.0;
+                for (int l = 0; l < 77; l++)
+                    want += D[j * 77 + l] * Yc[f[l] * 3 + i];
+                cr_assert(fabs(Yhat[j * 3 + i] - want) < 1e-4 * (1 + fabs(want)),
+                          "pattern %d [%d,%d]: %g vs %g", t % 2, j, i, Yhat[j * 3 + i], want);
+            }
+    }
+    struct metric_list m = {0};
+    r.ops->add_metrics(r.self, &m);
+    cr_assert_eq(metric_list_get(&m, "decode_patterns"), 2.0);
+    metric_list_clear(&m);
+    free(Yc);
+    free(Y);
+    rig_close(&r);
+}
+
 Test(inference, berrut_byzantine_mode_locates_sign_flips)
 {
     /* a linear model: the coded outputs are an exact Berrut rational, so the

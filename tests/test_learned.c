@@ -311,7 +311,8 @@ static struct parm_eval parm_shipped(struct model *base, enum parm_encoder e, in
 {
     char file[64];
     snprintf(file, sizeof file, "parm-%s-k%d.parity.bin", parm_encoder_name(e), k);
-    struct model *parity = load_model("mlp", file);
+    /* a parity model is stored under its base model's spec text */
+    struct model *parity = load_model(base->arch, file);
     struct parm_eval ev;
     struct error err;
     cr_assert_eq(parm_evaluate(base, parity, e, k, &test_set, NULL, test_set.n, &ev, &err),

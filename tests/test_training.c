@@ -315,8 +315,8 @@ Test(training, bad_configurations)
                  "partition per worker");
     expect_error("batch = 6\n", "kind = naive\n", 14,
                  "workload.batch: 6 is less than one example per partition (12 partitions)");
-    expect_error("batch = 12\n", "kind = hedged\n", 16, "scheme.kind: scheme 'hedged' does not run the "
-                 "training workload");
+    expect_error("batch = 12\n", "kind = hedged\n", 16,
+                 "scheme.kind: scheme 'hedged' does not run the training workload");
 }
 
 /* ---- the parameter server (scheme ssp, workload_ssp.c) ---- */

@@ -1,0 +1,159 @@
+/* learned_lagrange.c: the `learned-lagrange` scheme serving side (the
+ * method of llc_model.h, after Tang et al., arXiv 2307.04915). The K
+ * queries of a job are Lagrange-encoded onto the N = cluster.workers
+ * workers (a task of cost 1/K each), every worker runs the trained worker
+ * network, the job is done at R = scheme.recovery_threshold results
+ * (default N - scheme.stragglers), and the master interpolates those R to
+ * the data nodes and runs the trained decoder. Comparable with `berrut` and
+ * `lagrange` at equal (N, K, S).
+ * Weights: <scheme.learned_weights>.{worker,decoder}.bin (`stragsim train`
+ * with train.target = learned-lagrange).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "schemes/fanout.h"
+#include "schemes/llc_model.h"
+#include "schemes/scheme.h"
+
+struct learned_lagrange {
+    struct fanout fan; /* first member: the fanout ops take the scheme as self */
+    const struct params *params;
+    struct llc_shape shape;
+    struct llc_nets *nets;
+    int *rows;         /* workers: 0..N-1, for llc_encode */
+};
+
+static const struct config_key learned_lagrange_keys[] = {
+    {"scheme.stragglers", KEY_INT, "1", 0, 1e6, 0, NULL,
+     "coded schemes: results not waited for (the job is done at workers - stragglers)"},
+    {"scheme.recovery_threshold", KEY_INT, NULL, 1, 100000, 0, NULL,
+     "learned-lagrange: results interpolated, R (default workers - stragglers)"},
+    {"scheme.worker_model", KEY_STRING, LLC_DEFAULT_WORKER, 0, 0, 0, NULL,
+     "learned-lagrange: worker network spec on a coded query ('784: ' prepended without ':')"},
+    {"scheme.decoder_model", KEY_STRING, LLC_DEFAULT_DECODER, 0, 0, 0, NULL,
+     "split, learned-lagrange: master decoder network spec (input size prepended without ':')"},
+    {"scheme.learned_weights", KEY_PATH, NULL, 0, 0, 0, NULL,
+     "stem of a learned code's weights files: <stem>.<part>.bin per network"},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static void ll_free(void *self)
+{
+    struct learned_lagrange *s = self;
+    if (!s)
+        return;
+    llc_nets_free(s->nets);
+    free(s->rows);
+    free(s);
+}
+
+static int ll_create(const struct scheme_env *env, void **self, struct error *err)
+{
+    const struct params *p = env->params;
+    struct learned_lagrange *s = calloc(1, sizeof *s);
+    if (!s)
+        return error_fail(err, "out of memory");
+    *self = s;
+    s->params = p;
+    int N = env->workers, S = (int)params_int(p, "scheme.stragglers");
+    s->shape = (struct llc_shape){
+        .K = params_has(p, "workload.queries") ? (int)params_int(p, "workload.queries") : 1,
+        .N = N,
+        .R = params_has(p, "scheme.recovery_threshold")
+                 ? (int)params_int(p, "scheme.recovery_threshold")
+                 : N - S,
+        .worker_model = params_string(p, "scheme.worker_model"),
+        .decoder_model = params_string(p, "scheme.decoder_model"),
+    };
+    struct error e;
+    if (llc_check(&s->shape, &e))
+        return error_at_key(err, p,
+                            params_has(p, "scheme.recovery_threshold") ? "scheme.recovery_threshold"
+                                                                       : "scheme.stragglers",
+                            "%s", e.msg);
+    s->rows = malloc((size_t)N * sizeof *s->rows);
+    if (!s->rows)
+        return error_fail(err, "out of memory");
+    for (int w = 0; w < N; w++)
+        s->rows[w] = w;
+    s->fan = (struct fanout){.workers = N, .need = s->shape.R,
+                             .cost = scheme_task_cost(p, 1.0 / s->shape.K)};
+    return STRAG_OK;
+}
+
+static int ll_infer_prepare(void *self, struct scheme_infer *inf, struct error *err)
+{
+    struct learned_lagrange *s = self;
+    const struct params *p = s->params;
+    if (!params_has(p, "workload.queries") || inf->queries != s->shape.K)
+        return error_at_key(err, p, "workload.queries",
+                            "learned-lagrange needs workload.queries (K)");
+    if (inf->input_size != FMNIST_PIXELS)
+        return error_at_key(err, p, "workload.model",
+                            "learned-lagrange encodes 28x28 images; the model takes %d inputs",
+                            inf->input_size);
+    char stem[4096];
+    if (!learned_param_path(p, "scheme.learned_weights", stem, sizeof stem))
+        return error_at_key(err, p, "scheme.learned_weights",
+                            "missing: the stem of the worker and decoder weights "
+                            "(train.target = learned-lagrange)");
+    struct error e;
+    int rc = llc_nets_new(&s->shape, 1, &s->nets, &e);
+    if (rc)
+        return error_at_key(err, p, "scheme.worker_model", "%s", e.msg);
+    if ((rc = llc_nets_load(s->nets, stem, err)))
+        return rc;
+    if (s->nets->worker->outputs != inf->outputs)
+        return error_at_key(err, p, "scheme.worker_model",
+                            "the worker outputs %d floats; the workload's model outputs %d",
+                            s->nets->worker->outputs, inf->outputs);
+    inf->coded = s->shape.N;
+    return STRAG_OK;
+}
+
+static void ll_infer_encode(const void *self, const float *X, int d, float *Xc)
+{
+    const struct learned_lagrange *s = self;
+    (void)d; /* d = 784, checked at prepare */
+    llc_encode(s->nets, X, s->rows, s->shape.N, Xc);
+}
+
+static int ll_infer_forward(void *self, const float *Xc, int jobs, float *Yc, struct error *err)
+{
+    struct learned_lagrange *s = self;
+    const float *out;
+    int rc = model_forward(s->nets->worker, Xc, jobs * s->shape.N, &out, err);
+    if (!rc)
+        memcpy(Yc, out, (size_t)jobs * s->shape.N * s->nets->worker->outputs * sizeof *Yc);
+    return rc;
+}
+
+static int ll_infer_decode(void *self, const int *returned, int nf, const float *Yc, int m,
+                           float *Y, struct error *err)
+{
+    struct learned_lagrange *s = self;
+    float g[LLC_MAX_WORKERS * 64];
+    if (m > 64)
+        return error_fail(err, "learned-lagrange: %d outputs per worker (at most 64)", m);
+    for (int l = 0; l < nf; l++)
+        memcpy(g + (size_t)l * m, Yc + (size_t)returned[l] * m, (size_t)m * sizeof *g);
+    return llc_decode(s->nets, returned, nf, g, Y, err);
+}
+
+const struct scheme_ops scheme_learned_lagrange = {
+    .name = "learned-lagrange",
+    .summary = "Lagrange-encoded queries, a trained worker network, interpolation of the "
+               "first R results and a trained decoder",
+    .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
+    .keys = learned_lagrange_keys,
+    .create = ll_create,
+    .job_state_size = fanout_job_state_size,
+    .job_start = fanout_job_start,
+    .on_result = fanout_on_result,
+    .free = ll_free,
+    .infer_prepare = ll_infer_prepare,
+    .infer_encode = ll_infer_encode,
+    .infer_forward = ll_infer_forward,
+    .infer_decode = ll_infer_decode,
+};
