@@ -56,6 +56,7 @@ struct training {
     struct iteration_row *rows; /* (nrows_max) */
     size_t nrows_max;
     double residual_sum, used_sum, never_sum, rel_err_max, rel_err_sum, target_time;
+    long target_row;         /* first row at the target accuracy, or -1 */
     long windows, done;
     int status;            /* first error inside a hook */
     struct error err;
@@ -67,11 +68,13 @@ struct training {
 int training_gradient(struct training *t, int j, int count, float scale, float *out,
                       double *loss, struct error *err);
 
-/* Test accuracy of the current parameters; tracks time_to_target at `now`. */
-int training_evaluate(struct training *t, double now, double *accuracy, struct error *err);
+/* Test accuracy of the current parameters; tracks time_to_target and
+ * iterations_to_target at (`now`, row `row`). */
+int training_evaluate(struct training *t, long row, double now, double *accuracy,
+                      struct error *err);
 
-/* final_loss, final_accuracy, time_to_target, sim_time, grad_rel_err_max and
- * _mean over the t->done rows. */
+/* final_loss, final_accuracy, time_to_target, iterations_to_target,
+ * sim_time, grad_rel_err_max and _mean over the t->done rows. */
 int training_metrics_common(const struct training *t, struct metric_list *m);
 
 /* The parameter-server loop (workload_ssp.c): t is set up, t->tr.ssp set. */

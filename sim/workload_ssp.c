@@ -194,7 +194,7 @@ static int server_apply(struct ssp_run *r, int p, double now, struct error *err)
     long index = t->done;
     double accuracy = NAN;
     if ((index + 1) % (t->eval_every * t->n) == 0) {
-        status = training_evaluate(t, now, &accuracy, err);
+        status = training_evaluate(t, index, now, &accuracy, err);
         if (status)
             return status;
     }
@@ -311,7 +311,7 @@ int training_ssp_run(struct training *t, const struct params *p, const char *con
             status = error_fail(err, "ssp: no update was applied");
         } else if (isnan(t->rows[t->done - 1].accuracy)) { /* the final model, always */
             struct iteration_row *last = &t->rows[t->done - 1];
-            status = training_evaluate(t, last->sim_time, &last->accuracy, err);
+            status = training_evaluate(t, t->done - 1, last->sim_time, &last->accuracy, err);
         }
     }
     if (!status && ssp_metrics(&r, &out->metrics))

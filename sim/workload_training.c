@@ -179,7 +179,8 @@ int training_gradient(struct training *t, int j, int count, float scale, float *
     return 0;
 }
 
-int training_evaluate(struct training *t, double now, double *accuracy, struct error *err)
+int training_evaluate(struct training *t, long row, double now, double *accuracy,
+                      struct error *err)
 {
     int correct = 0;
     for (int at = 0; at < t->test_count; at += EVAL_CHUNK) {
@@ -192,8 +193,10 @@ int training_evaluate(struct training *t, double now, double *accuracy, struct e
         correct += c;
     }
     *accuracy = (double)correct / t->test_count;
-    if (*accuracy >= t->target && isnan(t->target_time))
+    if (*accuracy >= t->target && isnan(t->target_time)) {
         t->target_time = now;
+        t->target_row = row;
+    }
     return 0;
 }
 
@@ -209,6 +212,8 @@ int training_metrics_common(const struct training *t, struct metric_list *m)
     int bad = metric_list_set(m, "final_loss", last) |
               metric_list_set(m, "final_accuracy", accuracy) |
               metric_list_set(m, "time_to_target", t->target_time) |
+              metric_list_set(m, "iterations_to_target",
+                              t->target_row >= 0 ? (double)t->target_row + 1 : NAN) |
               metric_list_set(m, "sim_time", t->rows[t->done - 1].sim_time) |
               metric_list_set(m, "grad_rel_err_max", t->rel_err_max) |
               metric_list_set(m, "grad_rel_err_mean", t->rel_err_sum / rows);
@@ -323,7 +328,7 @@ static int iteration_finish(struct training *t, uint64_t index, double now, stru
 
     double accuracy = NAN;
     if ((long)(index + 1) % t->eval_every == 0 || (long)index + 1 == t->iterations) {
-        status = training_evaluate(t, now, &accuracy, err);
+        status = training_evaluate(t, (long)index, now, &accuracy, err);
         if (status)
             return status;
     }
@@ -417,6 +422,7 @@ static int training_setup(struct training *t, const struct params *p, const char
     t->window = params_int(p, "workload.usage_window");
     t->target = params_real(p, "workload.target_accuracy");
     t->target_time = NAN;
+    t->target_row = -1;
     char dir[4096];
     if (!config_path_resolve(config_dir, params_string(p, "workload.data_dir"), dir, sizeof dir))
         return error_at_key(err, p, "workload.data_dir", "path too long");

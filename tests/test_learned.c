@@ -387,7 +387,7 @@ Test(shipped, learned_lagrange_classifies)
     cr_assert_eq(llc_evaluate(n, &test_set, NULL, test_set.n, 1, &acc, &err), STRAG_OK, "%s",
                  err.msg);
     cr_log_info("learned-lagrange N=8 K=4 R=6: %.4f", acc);
-    cr_expect_gt(acc, 0.75);
+    cr_expect_gt(acc, 0.85); /* measured 0.866 on the 10,000 test images */
     llc_nets_free(n);
 }
 
@@ -571,4 +571,29 @@ Test(learned_cli, parm_needs_k_queries_per_job)
     snprintf(want, sizeof want, "%s:8: workload.queries: parm needs workload.queries = scheme.k (2), got 3\n",
              cfg);
     cr_assert_str_eq(err_text, want);
+}
+
+Test(learned_cli, training_is_deterministic)
+{
+    const char *cfg = tmp_path("d.ini");
+    write_text(cfg, "[cluster]\nworkers = 4\n[workload]\nqueries = 2\n"
+                    "[scheme]\nstragglers = 1\n"
+                    "[train]\ntarget = learned-lagrange\nepochs = 1\nlimit = 512\n"
+                    "validation = 100\nthreads = 2\n");
+    char a[64], b[64];
+    for (int run = 0; run < 2; run++) {
+        char set[600];
+        snprintf(set, sizeof set, "scheme.learned_weights=%s", tmp_path(run ? "b" : "a"));
+        cr_assert_eq(RUN(cmd_train, "train", cfg, "--quiet", "--set", set), 0, "%s", err_text);
+    }
+    snprintf(a, sizeof a, "a.worker.bin");
+    snprintf(b, sizeof b, "b.worker.bin");
+    static char ta[1 << 20], tb[1 << 20];
+    FILE *fa = fopen(tmp_path(a), "rb"), *fb = fopen(tmp_path(b), "rb");
+    cr_assert(fa && fb);
+    size_t na = fread(ta, 1, sizeof ta, fa), nb = fread(tb, 1, sizeof tb, fb);
+    fclose(fa);
+    fclose(fb);
+    cr_assert_eq(na, nb);
+    cr_assert(na > 0 && memcmp(ta, tb, na) == 0, "two runs wrote different weights");
 }

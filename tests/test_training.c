@@ -146,7 +146,7 @@ static const char mlp_ini[] =
     "[cluster]\nworkers = 12\n"
     "[latency]\nkind = shifted_exp\nshift = 1\nrate = 1\n"
     "[workload]\nkind = training\nmodel = mlp\niterations = 200\nbatch = 600\n"
-    "learning_rate = 0.1\neval_every = 50\n"
+    "learning_rate = 0.1\neval_every = 50\ntarget_accuracy = 0.7\n"
     "[scheme]\nkind = crc\nstragglers = 2\n";
 
 static double wall_now(void)
@@ -183,6 +183,13 @@ Test(training, mlp_200_iterations_n12_learns_under_two_minutes)
     cr_assert(metric(&out, "final_accuracy") > 0.75, "accuracy %g",
               metric(&out, "final_accuracy"));
     cr_assert_float_eq(metric(&out, "sim_time"), it[199].sim_time, 1e-12);
+    /* the first evaluation at 0.7 or more: its row and its time */
+    size_t first = 0;
+    while (first < 200 && !(it[first].accuracy >= 0.7))
+        first++;
+    cr_assert(first < 200);
+    cr_assert_float_eq(metric(&out, "iterations_to_target"), (double)first + 1, 0);
+    cr_assert_float_eq(metric(&out, "time_to_target"), it[first].sim_time, 1e-12);
     cr_assert_float_eq(metric(&out, "partitions_used_mean"), 1.0, 1e-12);
     cr_assert(metric(&out, "grad_rel_err_max") < 1e-4);
     workload_output_free(&out);
