@@ -96,19 +96,38 @@ static int idx_header(gzFile gz, const char *path, uint32_t magic, const char *w
     return STRAG_OK;
 }
 
-/* Reads exactly len payload bytes and checks nothing follows them. */
-static int idx_payload(gzFile gz, const char *path, const char *what, unsigned char *buf,
+/* Reads exactly len payload bytes into *buf (allocated here, freed by the
+ * caller even on error) and checks nothing follows them. The buffer grows
+ * with the data actually read, so a corrupt header claiming a million
+ * images costs memory only if the file really holds them. */
+static int idx_payload(gzFile gz, const char *path, const char *what, unsigned char **buf,
                        size_t len, struct error *err)
 {
-    size_t got;
-    int rc = idx_read(gz, path, buf, len, &got, err);
-    if (rc)
-        return rc;
-    if (got < len)
+    enum { FIRST_CHUNK = 1 << 20 };
+    size_t have = 0, cap = len < FIRST_CHUNK ? (len ? len : 1) : FIRST_CHUNK;
+    if (!(*buf = malloc(cap)))
+        return error_fail(err, "%s: out of memory for %zu bytes of %s", path, len, what);
+    for (;;) {
+        size_t got;
+        int rc = idx_read(gz, path, *buf + have, (len < cap ? len : cap) - have, &got, err);
+        if (rc)
+            return rc;
+        have += got;
+        if (have < cap || cap >= len)
+            break; /* the file ended, or everything is here */
+        size_t grown = cap > len / 2 ? len : 2 * cap;
+        unsigned char *nb = realloc(*buf, grown);
+        if (!nb)
+            return error_fail(err, "%s: out of memory for %zu bytes of %s", path, len, what);
+        *buf = nb;
+        cap = grown;
+    }
+    if (have < len)
         return error_at(err, path, 0, "truncated: expected %zu bytes of %s, got %zu", len, what,
-                        got);
+                        have);
     unsigned char extra[256];
-    rc = idx_read(gz, path, extra, sizeof extra, &got, err);
+    size_t got;
+    int rc = idx_read(gz, path, extra, sizeof extra, &got, err);
     if (rc)
         return rc;
     if (got > 0)
@@ -129,14 +148,10 @@ static int read_images(const char *path, struct fmnist *out, struct error *err)
         rc = error_at(err, path, 0, "images are %ux%u, expected %dx%d", dims[1], dims[2],
                       FMNIST_ROWS, FMNIST_COLS);
     size_t n = rc ? 0 : dims[0], len = n * FMNIST_PIXELS;
-    if (!rc) {
-        bytes = malloc(len ? len : 1);
-        out->images = malloc((len ? len : 1) * sizeof(float));
-        if (!bytes || !out->images)
-            rc = error_fail(err, "%s: out of memory for %zu images", path, n);
-    }
     if (!rc)
-        rc = idx_payload(gz, path, "pixels", bytes, len, err);
+        rc = idx_payload(gz, path, "pixels", &bytes, len, err);
+    if (!rc && !(out->images = malloc((len ? len : 1) * sizeof(float))))
+        rc = error_fail(err, "%s: out of memory for %zu images", path, n);
     if (!rc) {
         for (size_t i = 0; i < len; i++)
             out->images[i] = (float)bytes[i] * (1.0f / 255.0f);
@@ -160,10 +175,8 @@ static int read_labels(const char *path, size_t nimages, const char *images_path
     if (!rc && count != nimages)
         rc = error_at(err, path, 0, "%u labels for the %zu images of %s", count, nimages,
                       images_path);
-    if (!rc && !(bytes = malloc(nimages ? nimages : 1)))
-        rc = error_fail(err, "%s: out of memory for %zu labels", path, nimages);
     if (!rc)
-        rc = idx_payload(gz, path, "labels", bytes, nimages, err);
+        rc = idx_payload(gz, path, "labels", &bytes, nimages, err);
     for (size_t i = 0; !rc && i < nimages; i++) {
         if (bytes[i] >= FMNIST_CLASSES)
             rc = error_at(err, path, 0, "label %u of image %zu is out of range (expected 0..%d)",

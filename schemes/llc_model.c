@@ -222,8 +222,9 @@ static void draw_subset(struct rng *r, int N, int R, int *used)
 }
 
 /* Forward of B groups (images in t->x, labels in t->labels): draws the
- * subsets, encodes, runs workers, interpolates, runs the decoder.
- * *logits points into the decoder (B*K x C). */
+ * subsets (r NULL: t->used is already set), encodes, runs workers,
+ * interpolates, runs the decoder. *logits points into the decoder
+ * (B*K x C). */
 static int step_forward(struct llc_nets *n, struct llc_step *t, int B, struct rng *r,
                         const float **logits, struct error *err)
 {
@@ -231,7 +232,8 @@ static int step_forward(struct llc_nets *n, struct llc_step *t, int B, struct rn
     int rc = STRAG_OK;
     for (int b = 0; !rc && b < B; b++) {
         int *used = t->used + (size_t)b * R;
-        draw_subset(r, n->N, R, used);
+        if (r)
+            draw_subset(r, n->N, R, used);
         llc_encode(n, t->x + (size_t)b * K * FMNIST_PIXELS, used, R,
                    t->u + (size_t)b * R * FMNIST_PIXELS);
         rc = llc_decoder_matrix(n, used, R, t->D + (size_t)b * K * R, err);
@@ -246,6 +248,55 @@ static int step_forward(struct llc_nets *n, struct llc_step *t, int B, struct rn
         interpolate(t->D + (size_t)b * K * R, t->g + (size_t)b * R * d, K, R, d,
                     t->y + (size_t)b * K * d);
     return model_forward(n->decoder, t->y, B * K, logits, err);
+}
+
+/* After step_forward: the mean cross-entropy into *loss and its gradient
+ * into both networks' (zeroed) grads, through the interpolation:
+ * dg_l = sum_j D[j,l] dy_j, i.e. D^T dy. */
+static int step_backward(struct llc_nets *n, struct llc_step *t, int B, const float *logits,
+                         double *loss, struct error *err)
+{
+    int K = n->K, R = n->R, d = n->worker->outputs, rows = B * K;
+    *loss = learned_xent(logits, t->labels, rows, FMNIST_CLASSES, 1.0f / (float)rows, t->probs,
+                         t->dlogits, NULL);
+    model_zero_grad(n->decoder);
+    model_zero_grad(n->worker);
+    int rc = model_backward(n->decoder, t->dlogits, rows, t->dy, err);
+    if (rc)
+        return rc;
+    for (int b = 0; b < B; b++) {
+        const float *D = t->D + (size_t)b * K * R;
+        for (int l = 0; l < R; l++) {
+            float *dg = t->dg + ((size_t)b * R + l) * d;
+            memset(dg, 0, (size_t)d * sizeof *dg);
+            for (int j = 0; j < K; j++) {
+                const float *dy = t->dy + ((size_t)b * K + j) * d;
+                for (int c = 0; c < d; c++)
+                    dg[c] += D[j * R + l] * dy[c];
+            }
+        }
+    }
+    return model_backward(n->worker, t->dg, B * R, NULL, err);
+}
+
+int llc_loss_and_grad(struct llc_nets *n, const float *x, const int *labels, int B,
+                      const int *used, double *loss, struct error *err)
+{
+    struct llc_step t;
+    int rc = STRAG_OK;
+    if (!step_alloc(&t, n, B))
+        rc = error_fail(err, "out of memory");
+    const float *logits;
+    if (!rc) {
+        memcpy(t.x, x, (size_t)B * n->K * FMNIST_PIXELS * sizeof *t.x);
+        memcpy(t.labels, labels, (size_t)B * n->K * sizeof *t.labels);
+        memcpy(t.used, used, (size_t)B * n->R * sizeof *t.used);
+        rc = step_forward(n, &t, B, NULL, &logits, err);
+    }
+    if (!rc)
+        rc = step_backward(n, &t, B, logits, loss, err);
+    step_free(&t);
+    return rc;
 }
 
 int llc_evaluate(struct llc_nets *n, const struct fmnist *data, const int *idx, size_t count,
@@ -293,7 +344,7 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
     int rc = llc_nets_new(&c->shape, c->opt.seed, &n, err);
     if (rc)
         return rc;
-    int K = n->K, R = n->R, d = n->worker->outputs, B = c->opt.batch;
+    int K = n->K, B = c->opt.batch;
     if (c->worker_init && (rc = weights_load(n->worker, c->worker_init, err)))
         goto done;
     rc = learned_split(&c->opt, data, &train, &ntrain, &val, &nval, err);
@@ -321,30 +372,11 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
             rc = step_forward(n, &t, nb, &r, &logits, err);
             if (rc)
                 goto done;
-            int rows = nb * K;
-            loss_sum += learned_xent(logits, t.labels, rows, FMNIST_CLASSES,
-                                     1.0f / (float)rows, t.probs, t.dlogits, NULL) * nb;
-            model_zero_grad(n->decoder);
-            model_zero_grad(n->worker);
-            rc = model_backward(n->decoder, t.dlogits, rows, t.dy, err);
+            double loss;
+            rc = step_backward(n, &t, nb, logits, &loss, err);
             if (rc)
                 goto done;
-            /* through the interpolation: dg_l = sum_j D[j,l] dy_j (D^T dy) */
-            for (int b = 0; b < nb; b++) {
-                const float *D = t.D + (size_t)b * K * R;
-                for (int l = 0; l < R; l++) {
-                    float *dg = t.dg + ((size_t)b * R + l) * d;
-                    memset(dg, 0, (size_t)d * sizeof *dg);
-                    for (int j = 0; j < K; j++) {
-                        const float *dy = t.dy + ((size_t)b * K + j) * d;
-                        for (int c2 = 0; c2 < d; c2++)
-                            dg[c2] += D[j * R + l] * dy[c2];
-                    }
-                }
-            }
-            rc = model_backward(n->worker, t.dg, nb * R, NULL, err);
-            if (rc)
-                goto done;
+            loss_sum += loss * nb;
             float lr = learned_lr(&c->opt, step++, total);
             optim_set_lr(ow, lr);
             optim_set_lr(od, lr);

@@ -86,6 +86,13 @@ struct llc_train_config {
 int llc_train(const struct llc_train_config *c, const struct fmnist *data, struct llc_nets **out,
               learned_progress_fn progress, void *ctx, struct error *err);
 
+/* The end-to-end loss of B groups (x: B*K images, labels B*K) decoded from
+ * the workers used (B x R, each row increasing): the mean cross-entropy in
+ * *loss and its gradient in the worker's and decoder's grads (zeroed
+ * first). The training step; exposed for gradient checks. */
+int llc_loss_and_grad(struct llc_nets *n, const float *x, const int *labels, int B,
+                      const int *used, double *loss, struct error *err);
+
 /* Accuracy on images idx[0..n) (NULL: 0..n-1) in groups of K consecutive
  * images, each decoded from a uniformly random R-subset of workers drawn
  * from stream (seed, 0, RNG_STRAGGLERS, 1). */

@@ -350,6 +350,23 @@ static int split_step_run(struct split_nets *s, struct split_step *t, int B, int
     return rc;
 }
 
+int split_loss_and_grad(struct split_nets *s, const float *x, const int *labels, int B,
+                        const unsigned *masks, int M, double *loss, struct error *err)
+{
+    struct split_step t;
+    int rc = step_alloc(&t, s, B, M) ? STRAG_OK : error_fail(err, "out of memory");
+    if (!rc) {
+        memcpy(t.x, x, (size_t)B * FMNIST_PIXELS * sizeof *t.x);
+        for (int r = 0; r < B * M; r++) {
+            t.row_labels[r] = labels[r / M];
+            t.row_mask[r] = masks[r % M];
+        }
+        rc = split_step_run(s, &t, B, M, loss, err);
+    }
+    step_free(&t);
+    return rc;
+}
+
 int split_train(const struct split_train_config *c, const struct fmnist *data,
                 struct split_nets **out, learned_progress_fn progress, void *ctx,
                 struct error *err)

@@ -96,6 +96,13 @@ int split_train(const struct split_train_config *c, const struct fmnist *data,
                 struct split_nets **out, learned_progress_fn progress, void *ctx,
                 struct error *err);
 
+/* The joint loss of B images, each replicated over the M erasure masks
+ * (bit i: node i erased): the mean cross-entropy over the B*M decoder rows
+ * in *loss and its gradient in every node's and the decoder's grads
+ * (zeroed first). The training step; exposed for gradient checks. */
+int split_loss_and_grad(struct split_nets *s, const float *x, const int *labels, int B,
+                        const unsigned *masks, int M, double *loss, struct error *err);
+
 /* Accuracy with e stragglers (e = 0..N-1), averaged over every mask with e
  * erasures, for the learned decoder and (NaN without baseline nets) the
  * averaging baseline, on images idx[0..n) (idx NULL: 0..n-1). */

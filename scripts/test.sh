@@ -23,7 +23,7 @@ suite_run() {
     local dir=$1 status
     shift
     if [[ ! -f $dir/build.ninja ]]; then
-        meson setup "$dir" -Dwerror_all=true "$@" >/dev/null || { failed=$((failed + 1)); return 1; }
+        meson setup "$dir" "$@" >/dev/null || { failed=$((failed + 1)); return 1; }
     fi
     meson compile -C "$dir" || { failed=$((failed + 1)); return 1; }
     meson test -C "$dir" --verbose --print-errorlogs "${test_args[@]}"
@@ -42,7 +42,9 @@ suite_run() {
 }
 
 test_args=("$@")
-suite_run build-test || overall=1
+suite_run build-test -Dwerror_all=true || overall=1
+# No -Werror here: GCC's warnings are checked above, and sanitizer
+# instrumentation makes it report false ones (-Wformat-overflow).
 suite_run build-asan -Db_sanitize=address,undefined -Db_lundef=false || overall=1
 echo "${passed} passed, ${failed} failed"
 exit "$overall"

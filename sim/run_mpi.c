@@ -77,7 +77,7 @@ struct wire {
 
 static void wire_put(struct wire *w, const void *p, size_t n)
 {
-    if (w->bad)
+    if (w->bad || n == 0) /* n == 0: p may be NULL (no job rows) */
         return;
     if (w->len + n > w->cap) {
         size_t cap = w->cap ? w->cap : 256;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -293,4 +294,22 @@ Test(fmnist, missing_data_dir)
     cr_assert_eq(fmnist_load("/nonexistent-dir", FMNIST_TEST, &d, &err), STRAG_EINPUT);
     cr_assert_str_eq(err.msg,
                      "/nonexistent-dir/t10k-images-idx3-ubyte.gz: cannot open: No such file or directory");
+}
+
+/* Regression (found by fuzz/fuzz_idx): a tiny file whose header claims the
+ * most images allowed made the reader allocate ~4 GB before finding it
+ * truncated. Memory now grows with the bytes actually read: under a 1 GB
+ * address-space limit the file is reported truncated, not out of memory.
+ * (Sanitizer builds reserve terabytes of shadow memory: no limit there.) */
+Test(fmnist, tiny_file_claiming_a_million_images)
+{
+    write_valid(0);
+    unsigned char pixels[10] = {0};
+    write_idx(images_path, 2051, (unsigned[]){FMNIST_MAX_IMAGES, 28, 28}, 3, pixels,
+              sizeof pixels, 0);
+#if !defined(__SANITIZE_ADDRESS__)
+    struct rlimit lim = {.rlim_cur = 1ul << 30, .rlim_max = 1ul << 30};
+    cr_assert_eq(setrlimit(RLIMIT_AS, &lim), 0);
+#endif
+    expect_error(images_path, "truncated: expected 784000000 bytes of pixels, got 10");
 }
