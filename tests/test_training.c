@@ -132,6 +132,37 @@ Test(training, frc_iteration_time_is_the_group_cover_time)
     check_timing(&tc);
 }
 
+/* The gradient schemes also serve the latency workload (timing only, no
+ * data): the same closed form from many cheap jobs. */
+Test(training, crc_in_the_latency_workload)
+{
+    char path[64];
+    ini_write("[experiment]\nseed = 4\n[cluster]\nworkers = 10\n"
+              "[latency]\nkind = shifted_exp\nshift = 1\nrate = 1\n"
+              "[workload]\nkind = latency\njobs = 20000\n"
+              "[scheme]\nkind = crc\nstragglers = 2\n",
+              path);
+    struct config *c = NULL;
+    struct params *p = NULL;
+    char *key = NULL;
+    int repeat;
+    struct error err = {{0}};
+    struct workload_output out;
+    cr_assert_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
+    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    cr_assert_eq(workload_latency_run(p, config_dir(c), 4, config_key_hash(key), &out, &err), 0,
+                 "%s", err.msg);
+    double mean = metric(&out, "latency_mean"), se = metric(&out, "latency_se");
+    cr_log_info("latency workload crc n=10 s=2: %.5f +- %.5f (closed form 0.72869)", mean, se);
+    cr_assert(fabs(mean - 0.728690) < 4 * se, "%g +- %g", mean, se);
+    cr_assert_float_eq(metric(&out, "waited_mean"), 8.0, 0);
+    workload_output_free(&out);
+    params_free(p);
+    free(key);
+    config_free(c);
+    unlink(path);
+}
+
 /* ignore waits for n - s tasks of cost 1/n, naive for all n. */
 Test(training, ignore_and_naive_iteration_times)
 {
