@@ -718,6 +718,33 @@ static int point_check_scheme(struct params *p, const char *file, struct error *
     return 0;
 }
 
+/* True when `value` is the table default of `key` (under any definition). */
+static bool is_default_value(const char *key, const char *value)
+{
+    const struct config_key *k;
+    for (size_t i = 0; value && (k = key_defs(key, i)) != NULL; i++)
+        if (k->default_value && strcmp(k->default_value, value) == 0)
+            return true;
+    return false;
+}
+
+char *config_point_canonical(const struct params *p)
+{
+    struct params *keyed = params_new();
+    if (!keyed)
+        return NULL;
+    for (size_t i = 0; i < params_count(p); i++) {
+        const char *k = params_key_at(p, i), *v = params_value_at(p, i);
+        if (!skip_unkeyed(k) && !is_default_value(k, v) && params_set(keyed, k, v, NULL, 0)) {
+            params_free(keyed);
+            return NULL;
+        }
+    }
+    char *canon = params_canonical(keyed, NULL);
+    params_free(keyed);
+    return canon;
+}
+
 int config_point(const struct config *c, size_t i, struct params **out, int *repeat,
                  char **point_key, struct error *err)
 {
@@ -742,7 +769,7 @@ int config_point(const struct config *c, size_t i, struct params **out, int *rep
         status = point_check_scheme(p, c->path, err);
     char *canon = NULL, *key = NULL;
     if (!status) {
-        canon = params_canonical(p, skip_unkeyed);
+        canon = config_point_canonical(p);
         size_t n = canon ? strlen(canon) + 32 : 0;
         char *text = canon ? malloc(n) : NULL;
         key = malloc(17);

@@ -56,6 +56,12 @@ bool config_path_resolve(const char *dir, const char *path, char *out, size_t ou
  * rng_seed(), latency_new(), workload_*_run() for that point. */
 uint64_t config_key_hash(const char *point_key);
 
+/* The text a point key hashes (before "\nrepeat=N" is appended): the
+ * canonical params without experiment.name/db/repeats and without keys
+ * whose value is their table default, so adding a new key with a default to
+ * stragsim changes no existing point's key, streams or numbers. Caller frees. */
+char *config_point_canonical(const struct params *p);
+
 /* All key tables the validator accepts, NULL-terminated (for `config --list`). */
 extern const struct config_key *const config_tables[];
 
