@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "schemes/learned.h"
 #include "schemes/scheme.h"
 #include "sim/commands.h"
 #include "sim/config.h"
+#include "sim/workload.h"
 #include "traces/latency.h"
 
 static const char config_usage[] =
@@ -74,6 +76,14 @@ static void table_heading(FILE *f, const struct config_key *table)
         fprintf(f, "# latency: latency.kind selects which keys matter\n");
         return;
     }
+    if (table == training_keys) {
+        fprintf(f, "# workload.kind = training: distributed gradient descent\n");
+        return;
+    }
+    if (table == learned_config_keys) {
+        fprintf(f, "# learned codes (parm, split, learned-lagrange): training and serving\n");
+        return;
+    }
     if (table == scheme_common_keys) {
         fprintf(f, "# scheme: keys every scheme reads\n");
         return;
@@ -93,13 +103,28 @@ static bool in_section(const struct config_key *k, const char *section)
     return !section[0] || (strncmp(k->name, section, n) == 0 && k->name[n] == '.');
 }
 
+/* Every key table: the config tables, then each scheme's own keys. */
+enum { MAX_TABLES = 64 };
+static size_t all_tables(const struct config_key **out)
+{
+    size_t n = 0;
+    for (const struct config_key *const *t = config_tables; *t && n < MAX_TABLES; t++)
+        out[n++] = *t;
+    for (const struct scheme_ops *const *s = scheme_registry; *s && n < MAX_TABLES; s++)
+        if ((*s)->keys && (*s)->keys->name)
+            out[n++] = (*s)->keys;
+    return n;
+}
+
 static void list_keys(FILE *f, const char *section)
 {
+    const struct config_key *tables[MAX_TABLES];
+    size_t ntables = all_tables(tables);
     /* Column widths over every key shown, so the table lines up. */
     int wname = (int)strlen("section.key"), wtype = 4, wdef = 7, wrange = 13;
     char type[32], range[256];
-    for (const struct config_key *const *t = config_tables; *t; t++) {
-        for (const struct config_key *k = *t; k->name; k++) {
+    for (size_t t = 0; t < ntables; t++) {
+        for (const struct config_key *k = tables[t]; k->name; k++) {
             if (!in_section(k, section))
                 continue;
             format_type(k, type, sizeof type);
@@ -120,13 +145,13 @@ static void list_keys(FILE *f, const char *section)
         wrange = 32;
     fprintf(f, "%-*s  %-*s  %-*s  %-*s  %s\n", wname, "section.key", wtype, "type", wdef,
             "default", wrange, "range/choices", "meaning");
-    for (const struct config_key *const *t = config_tables; *t; t++) {
+    for (size_t t = 0; t < ntables; t++) {
         bool first = true;
-        for (const struct config_key *k = *t; k->name; k++) {
+        for (const struct config_key *k = tables[t]; k->name; k++) {
             if (!in_section(k, section))
                 continue;
             if (first)
-                table_heading(f, *t);
+                table_heading(f, tables[t]);
             first = false;
             format_type(k, type, sizeof type);
             format_range(k, range, sizeof range);
@@ -194,8 +219,10 @@ int cmd_config(int argc, char **argv)
     }
     const char *section = argc - optind == 1 ? argv[optind] : "";
     bool known = !section[0];
-    for (const struct config_key *const *t = config_tables; *t && !known; t++)
-        for (const struct config_key *k = *t; k->name && !known; k++)
+    const struct config_key *tables[MAX_TABLES];
+    size_t ntables = all_tables(tables);
+    for (size_t t = 0; t < ntables && !known; t++)
+        for (const struct config_key *k = tables[t]; k->name && !known; k++)
             known = in_section(k, section);
     if (!known) {
         fprintf(stderr, "stragsim config: no keys in section '%s'\n", section);
