@@ -165,11 +165,17 @@ int report_varying_params(const struct results_run *const *runs, size_t nruns, c
     /* Keep those that vary (in place), scheme.kind moved to the front. */
     size_t kept = 0;
     for (size_t k = 0; k < n; k++) {
-        const char *key = all[k], *v0 = params_get(runs[0]->params, key);
+        /* A key varies when it takes two different values; a key only some
+         * runs have (one scheme's own key) does not by itself: scheme.kind
+         * already tells those runs apart. */
+        const char *key = all[k], *first = NULL;
         bool scheme = strcmp(key, "scheme.kind") == 0, varies = scheme;
-        for (size_t j = 1; j < nruns && !varies; j++) {
+        for (size_t j = 0; j < nruns && !varies; j++) {
             const char *v = params_get(runs[j]->params, key);
-            varies = !v || !v0 || strcmp(v, v0) != 0;
+            if (v && !first)
+                first = v;
+            else if (v)
+                varies = strcmp(v, first) != 0;
         }
         if (!varies)
             continue;

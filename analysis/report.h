@@ -35,8 +35,9 @@ int report_write(struct results *r, const struct report_options *opt, FILE *out,
                  struct error *err);
 
 /* The param keys that tell these runs apart: "scheme.kind" first when any run
- * has it, then every key whose value differs between runs (a key missing
- * from some runs differs), in first-seen order. *repeat_varies says whether
+ * has it, then every key that takes two different values among the runs
+ * that have it (a key only some runs have, such as one scheme's own key,
+ * does not count by itself), in first-seen order. *repeat_varies says whether
  * the runs differ in repeat. The keys point into the runs' params; the
  * caller frees the array. Returns 0, or -1 when out of memory. */
 int report_varying_params(const struct results_run *const *runs, size_t nruns, const char ***keys,

@@ -5,6 +5,10 @@
  *
  * It prints progress (one line per finished point) to `progress` when that is
  * not NULL, and nothing else: errors go back through struct error.
+ *
+ * Under MPI (run_mpi.h) every rank calls run_experiment: rank 0 does all of
+ * the above and fills the summary; the other ranks only compute the points
+ * rank 0 sends them, return 0 and leave reporting to rank 0.
  */
 #ifndef STRAG_RUN_H
 #define STRAG_RUN_H
