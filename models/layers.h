@@ -9,10 +9,10 @@
  *     it, e.g. for a first layer) and ACCUMULATES (+=) into parameter
  *     gradients (`dweight`, `dbias`), so gradients of several batches or
  *     workers can be summed before an optimiser step;
- *   - no function allocates: scratch (im2col columns) is passed in, sized
- *     by conv2d_col_size.
- * Dense and conv2d run on cblas_sgemm; the number of threads is whatever the
- * caller gave OpenBLAS (openblas_set_num_threads). Nothing here spawns
+ *   - no function allocates: scratch (im2col columns, the LSTM's cache) is
+ *     passed in, sized by conv2d_col_size and lstm_cache/scratch_size.
+ * Dense, conv2d and lstm run on cblas_sgemm; the number of threads is
+ * whatever the caller gave OpenBLAS (openblas_set_num_threads). Nothing here spawns
  * threads of its own. Flatten has no function: in row-major order (B,C,H,W)
  * already is (B,C*H*W), so the model treats it as a view.
  *
@@ -82,6 +82,28 @@ void maxpool_backward(float *dinp, const float *dout, const float *inp, const fl
 void avgpool_forward(float *out, const float *inp, int B, int C, int H, int W, int K, int S);
 // dout is (B,C,OH,OW); dinp (B,C,H,W) is written
 void avgpool_backward(float *dinp, const float *dout, int B, int C, int H, int W, int K, int S);
+
+/* ---- LSTM: one recurrent layer over a sequence, zero initial state ----
+ * Gates i, f, g, o (PyTorch's order and rules); see layers_lstm.c. The
+ * forward keeps what backward needs in `cache` (activated gates and cells)
+ * and backward runs back through time with `scratch`; size both with the
+ * functions below. */
+
+/* Floats of cache (forward to backward) and of backward scratch. */
+size_t lstm_cache_size(int B, int T, int H);
+size_t lstm_scratch_size(int B, int T, int H);
+
+// inp is (B,T,C), wih is (4H,C), whh is (4H,H), bias is (4H), out is the
+// hidden state of every step (B,T,H); cache is lstm_cache_size(B,T,H) floats.
+void lstm_forward(float *out, float *cache, const float *inp, const float *wih, const float *whh,
+                  const float *bias, int B, int T, int C, int H);
+// dout (B,T,H) is the gradient w.r.t. every step's hidden state; inp, out and
+// cache are the forward's. dinp (B,T,C) is written (NULL: skipped); dwih
+// (4H,C), dwhh (4H,H) and dbias (4H) are accumulated. scratch is
+// lstm_scratch_size(B,T,H) floats.
+void lstm_backward(float *dinp, float *dwih, float *dwhh, float *dbias, float *scratch,
+                   const float *dout, const float *inp, const float *out, const float *cache,
+                   const float *wih, const float *whh, int B, int T, int C, int H);
 
 /* ---- element-wise activations over N floats (any shape) ----
  * Forward may run in place (out == inp). ReLU and tanh backward need only

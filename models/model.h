@@ -13,13 +13,19 @@
  *   input  := N | CxHxW                  (N means N x 1 x 1)
  *   layer  := "dense"N | "conv"N"k"K["s"S]["p"P] | "maxpool"K["s"S]
  *           | "avgpool"K["s"S] | "relu" | "tanh" | "square" | "flatten"
+           | "lstm"N
  * (conv stride defaults to 1 and padding to 0; pool stride defaults to K;
  * dense flattens a (C,H,W) input by itself, "flatten" only names the step).
+ * "lstmN" reads a (C,1,T) activation as a sequence of T steps of C features
+ * (PyTorch's Conv1d layout (B,C,L), so a temporal conv can feed it) and
+ * outputs its last hidden state (N,1,1): "1x1x8: lstm16 dense1" reads a
+ * window of 8 scalars and regresses the next one.
  *
  * All weights live in one contiguous array `params` and all gradients in
  * `grads` with the same layout, so optimisers and the weights file treat them
  * as one vector; `tensors` names the pieces ("conv1.weight", (6,1,5,5)) in
- * PyTorch's layout (dense weight (OC,C), conv weight (OC,C,K,K)).
+ * PyTorch's layout (dense weight (OC,C), conv weight (OC,C,K,K), lstm
+ * weight_ih (4H,C), weight_hh (4H,H) and one bias (4H) = b_ih + b_hh).
  *
  * Forward and backward use per-layer workspaces sized for the largest batch
  * seen so far (or reserved with model_reserve): once a batch size has been
@@ -46,12 +52,13 @@ enum layer_kind {
     LAYER_TANH,
     LAYER_SQUARE,
     LAYER_FLATTEN,
+    LAYER_LSTM,
 };
 
 /* One layer of a spec. Unused fields are 0. */
 struct layer_spec {
     enum layer_kind kind;
-    int units;  /* dense: output features; conv2d: output channels */
+    int units;  /* dense: output features; conv2d: output channels; lstm: hidden size */
     int kernel; /* conv2d, pools: K of a K x K window */
     int stride; /* conv2d (0 = 1), pools (0 = kernel) */
     int pad;    /* conv2d: zero padding on each side */
@@ -112,7 +119,8 @@ const char *model_builtin_spec(const char *name);
 const char *const *model_builtin_names(void);
 
 /* He (Kaiming) uniform initialisation: each weight ~ U(-b, b) with
- * b = sqrt(6 / fan_in), biases 0. Draws from r in tensor order; seed r with
+ * b = sqrt(6 / fan_in), biases 0; lstm weights ~ U(-1/sqrt(H), 1/sqrt(H))
+ * (PyTorch's) with bias 1 on the forget gate and 0 elsewhere. Draws from r in tensor order; seed r with
  * rng_seed(..., RNG_INIT, ...). */
 void model_init(struct model *m, struct rng *r);
 

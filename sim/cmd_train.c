@@ -148,7 +148,8 @@ static int train_command(const char *path, const char *const *user_sets, size_t 
     if (!sets)
         return error_fail(err, "out of memory");
     memcpy(sets, run_only_keys, sizeof run_only_keys);
-    memcpy(sets + NRUN_ONLY, user_sets, nuser * sizeof *sets);
+    if (nuser) /* user_sets may be NULL: memcpy from NULL is undefined even for 0 bytes */
+        memcpy(sets + NRUN_ONLY, user_sets, nuser * sizeof *sets);
     struct config *cfg = NULL;
     int rc = config_load(path, sets, NRUN_ONLY + nuser, &cfg, err);
     if (!rc && train_learned_wanted(cfg)) /* train.target = a learned code */
