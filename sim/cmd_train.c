@@ -105,16 +105,6 @@ static int train_config_from(const struct config *cfg, struct train_config *tc, 
     return STRAG_OK;
 }
 
-/* config_load requires the keys a `run` needs (workload.kind, latency.kind,
- * scheme.kind); a training config has no use for them, so these stand-ins
- * go in front of the user's --set lines (a value in the file is still
- * validated, then overridden). */
-static const char *const run_only_keys[] = {
-    "workload.kind=training",
-    "latency.kind=exp",
-    "scheme.kind=uncoded",
-};
-enum { NRUN_ONLY = sizeof run_only_keys / sizeof run_only_keys[0] };
 
 /* Trains the config's model on Fashion-MNIST and writes its weights. */
 static int train_model(const struct config *cfg, bool quiet, struct error *err)
@@ -141,23 +131,16 @@ static int train_model(const struct config *cfg, bool quiet, struct error *err)
     return rc;
 }
 
-static int train_command(const char *path, const char *const *user_sets, size_t nuser,
-                         bool quiet, struct error *err)
+static int train_command(const char *path, const char *const *sets, size_t nsets, bool quiet,
+                         struct error *err)
 {
-    const char **sets = malloc((NRUN_ONLY + nuser) * sizeof *sets);
-    if (!sets)
-        return error_fail(err, "out of memory");
-    memcpy(sets, run_only_keys, sizeof run_only_keys);
-    if (nuser) /* user_sets may be NULL: memcpy from NULL is undefined even for 0 bytes */
-        memcpy(sets + NRUN_ONLY, user_sets, nuser * sizeof *sets);
     struct config *cfg = NULL;
-    int rc = config_load(path, sets, NRUN_ONLY + nuser, &cfg, err);
+    int rc = config_load_for_training(path, sets, nsets, &cfg, err);
     if (!rc && train_learned_wanted(cfg)) /* train.target = a learned code */
         rc = train_learned(cfg, quiet, err);
     else if (!rc)
         rc = train_model(cfg, quiet, err);
     config_free(cfg);
-    free(sets);
     return rc;
 }
 

@@ -90,7 +90,8 @@ const struct config_key driver_keys[] = {
     {"train.limit", KEY_INT, NULL, 1, 1e7, 0, NULL,
      "train on the first `limit` training images (default: all)"},
     {"train.output", KEY_PATH, NULL, 0, 0, 0, NULL, "weights file to write"},
-    {"train.threads", KEY_INT, "1", 1, 256, 0, NULL, "OpenBLAS threads"},
+    {"train.threads", KEY_INT, "1", 1, 256, 0, NULL,
+     "data-parallel training threads (speed only: the weights are the same on any count)"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -609,8 +610,23 @@ static int build_text(struct config *c, const char *file_text, const char *const
     return 0;
 }
 
+static int config_load_checked(const char *path, const char *const *sets, size_t nsets,
+                               bool require_run_keys, struct config **out, struct error *err);
+
 int config_load(const char *path, const char *const *sets, size_t nsets, struct config **out,
                 struct error *err)
+{
+    return config_load_checked(path, sets, nsets, true, out, err);
+}
+
+int config_load_for_training(const char *path, const char *const *sets, size_t nsets,
+                             struct config **out, struct error *err)
+{
+    return config_load_checked(path, sets, nsets, false, out, err);
+}
+
+static int config_load_checked(const char *path, const char *const *sets, size_t nsets,
+                               bool require_run_keys, struct config **out, struct error *err)
 {
     *out = NULL;
     struct config *c = calloc(1, sizeof *c);
@@ -625,7 +641,7 @@ int config_load(const char *path, const char *const *sets, size_t nsets, struct 
         status = parse_file(c, text, err);
     for (size_t i = 0; !status && i < nsets; i++)
         status = apply_set(c, sets[i], err);
-    if (!status)
+    if (!status && require_run_keys)
         status = check_required(c, err);
     if (!status && (fill_defaults(c->base, driver_keys, path) ||
                     fill_defaults(c->base, latency_keys, path) ||

@@ -25,6 +25,11 @@ struct config;
 
 int config_load(const char *path, const char *const *sets, size_t nsets, struct config **out,
                 struct error *err);
+/* The same, without requiring the keys only `run` needs (workload.kind,
+ * latency.kind, ...): for `stragsim train`, whose configs name a model and
+ * its training, not an experiment. Everything given is still validated. */
+int config_load_for_training(const char *path, const char *const *sets, size_t nsets,
+                             struct config **out, struct error *err);
 void config_free(struct config *c);
 
 /* The config with no sweep values applied (defaults filled). */
