@@ -1,0 +1,12 @@
+#!/bin/sh
+# all.sh: every benchmark, one after the other (run by `meson compile -C
+# BUILD bench`): the event engine and kofn-queue against SimPy (run.sh),
+# LeNet5 against PyTorch (bench_models.sh), the ApproxIFER grid against
+# numpy + PyTorch (bench_approxifer.sh). Each prints its own table.
+set -eu
+dir=$(dirname "$0")
+"$dir/run.sh" "$@"
+echo
+"$dir/bench_models.sh" "$@"
+echo
+"$dir/bench_approxifer.sh" "$@"
