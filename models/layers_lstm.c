@@ -6,8 +6,11 @@
  *   i = sigmoid(a_i)  f = sigmoid(a_f)  g = tanh(a_g)  o = sigmoid(a_o)
  *   c_t = f c_{t-1} + i g        h_t = o tanh(c_t)      (h_0 = c_0 = 0)
  * The input projection of every time step is one GEMM over the batch and
- * the sequence; only the recurrent GEMM runs step by step. It does not know
- * about models or spec text (model.c maps a Cx1xT activation onto it).
+ * the sequence; only the recurrent GEMM runs step by step. Where the time
+ * goes: for large H the T recurrent GEMMs (B,H)x(H,4H), which cannot be
+ * batched over steps; for a small H like the latency predictor's, the gate
+ * loop (five exp/tanh per unit and step). It does not know about models or
+ * spec text (model.c maps a Cx1xT activation onto it).
  */
 #include <cblas.h>
 #include <math.h>

@@ -11,6 +11,9 @@
  * a view (its output is its input) and ReLU/tanh run in place when that
  * loses nothing backward needs (their backward reads only their output).
  * "relu maxpool" runs as "maxpool relu" (same values, a quarter of the work).
+ * An lstm layer transposes its (B,C,1,T) input to the (B,T,C) sequence of
+ * layers_lstm.c in a buffer of its own (with its hidden states and cache),
+ * and copies the last hidden state out.
  * Workspaces grow to the largest batch seen and are then reused.
  */
 #include <ctype.h>
@@ -33,7 +36,8 @@ struct model_layer {
     struct act_shape in, out;
     size_t in_size, out_size;  /* floats per example */
     struct conv2d_dims conv;   /* LAYER_CONV2D */
-    size_t weight, bias;       /* offsets into params (dense, conv2d) */
+    size_t weight, bias;       /* offsets into params (dense, conv2d; lstm: weight_ih) */
+    size_t weight_hh;          /* LAYER_LSTM: offset of weight_hh */
     bool in_place;             /* output buffer is the input buffer */
 };
 
@@ -48,6 +52,8 @@ struct model_workspace {
     size_t scratch_size;
     float *probs;       /* (capacity, outputs) softmax */
     float **grad;       /* [L+1] gradient at each inner boundary */
+    float **seq;        /* [L] lstm: sequence (B,T,C) | hidden (B,T,H) | cache */
+    float **seq_grad;   /* [L] lstm: dhidden (B,T,H) | scratch | dsequence (B,T,C) */
 };
 
 static const struct {
@@ -66,7 +72,7 @@ static const char *const builtin_names[] = { "logreg", "mlp", "lenet5", NULL };
 static const char *const layer_words[] = {
     [LAYER_DENSE] = "dense",     [LAYER_CONV2D] = "conv", [LAYER_MAXPOOL] = "maxpool",
     [LAYER_AVGPOOL] = "avgpool", [LAYER_RELU] = "relu",   [LAYER_TANH] = "tanh",
-    [LAYER_SQUARE] = "square",   [LAYER_FLATTEN] = "flatten",
+    [LAYER_SQUARE] = "square",   [LAYER_FLATTEN] = "flatten", [LAYER_LSTM] = "lstm",
 };
 enum { LAYER_KINDS = sizeof layer_words / sizeof layer_words[0] };
 
@@ -117,6 +123,7 @@ static int spec_parse_layer(const char *word, struct layer_spec *l)
     const char *s = word + len;
     switch (l->kind) {
     case LAYER_DENSE:
+    case LAYER_LSTM:
         if ((l->units = spec_read_int(&s)) < 0)
             return -1;
         break;
@@ -195,7 +202,7 @@ static int spec_parse(const char *spec, struct act_shape *in, struct layer_spec 
         if (spec_parse_layer(word, &layers[*nlayers]))
             return error_at(err, NULL, 0,
                             "model spec '%s': bad layer '%s' (expected denseN, convNkK[sS][pP], "
-                            "maxpoolK[sS], avgpoolK[sS], relu, tanh, square or flatten)",
+                            "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)",
                             spec, word);
         (*nlayers)++;
     }
@@ -235,7 +242,7 @@ static char *spec_format(struct act_shape in, const struct model_layer *layers, 
     for (int i = 0; i < nlayers && rc == 0; i++) {
         const struct layer_spec *l = &layers[i].spec;
         rc = text_append(&buf, &len, &cap, " %s", layer_words[l->kind]);
-        if (rc == 0 && (l->kind == LAYER_DENSE || l->kind == LAYER_CONV2D))
+        if (rc == 0 && (l->kind == LAYER_DENSE || l->kind == LAYER_CONV2D || l->kind == LAYER_LSTM))
             rc = text_append(&buf, &len, &cap, "%d", l->units);
         if (rc == 0 && l->kind == LAYER_CONV2D) {
             rc = text_append(&buf, &len, &cap, "k%d", l->kernel);
@@ -333,6 +340,24 @@ static int model_plan(struct model *m, struct error *err)
         case LAYER_FLATTEN:
             cur = (struct act_shape){ (int)shape_size(cur), 1, 1 };
             break;
+        case LAYER_LSTM: {
+            if (l->units < 1)
+                return error_at(err, NULL, 0, "model '%s': layer %d (%s): needs at least 1 unit", m->name, i + 1, word);
+            if (cur.h != 1)
+                return error_at(err, NULL, 0,
+                                "model '%s': layer %d (%s): needs a Cx1xT input (features x 1 x steps), got %dx%dx%d",
+                                m->name, i + 1, word, cur.c, cur.h, cur.w);
+            size_t H = (size_t)l->units, C = (size_t)cur.c;
+            if (4 * H * (C + H) > INT_MAX)
+                return error_at(err, NULL, 0, "model '%s': layer %d (%s): too large", m->name, i + 1, word);
+            L->weight = offset;
+            L->weight_hh = offset + 4 * H * C;
+            L->bias = L->weight_hh + 4 * H * H;
+            offset = L->bias + 4 * H;
+            flops += 2.0 * 4 * (double)H * (double)(C + H) * cur.w + 10.0 * (double)H * cur.w;
+            cur = (struct act_shape){ l->units, 1, 1 };
+            break;
+        }
         default: /* element-wise */
             break;
         }
@@ -434,12 +459,12 @@ int model_new_layers(struct model **out, const char *name, struct act_shape inpu
     model_plan_in_place(m);
     m->params = calloc(m->nparams ? m->nparams : 1, sizeof(float));
     m->grads = calloc(m->nparams ? m->nparams : 1, sizeof(float));
-    m->tensors = calloc(2 * (size_t)nlayers, sizeof *m->tensors);
+    m->tensors = calloc(3 * (size_t)nlayers, sizeof *m->tensors);
     if (!m->arch || !m->params || !m->grads || !m->tensors) {
         model_free(m);
         return error_fail(err, "out of memory building a model");
     }
-    int nconv = 0, ndense = 0;
+    int nconv = 0, ndense = 0, nlstm = 0;
     for (int i = 0; i < nlayers; i++) {
         const struct model_layer *L = &m->layers[i];
         const struct layer_spec *l = &L->spec;
@@ -453,6 +478,12 @@ int model_new_layers(struct model **out, const char *name, struct act_shape inpu
             nconv++;
             model_add_tensor(m, "conv", nconv, "weight", 4, wd, L->weight);
             model_add_tensor(m, "conv", nconv, "bias", 1, wd, L->bias);
+        } else if (l->kind == LAYER_LSTM) {
+            int wih[2] = { 4 * l->units, L->in.c }, whh[2] = { 4 * l->units, l->units };
+            nlstm++;
+            model_add_tensor(m, "lstm", nlstm, "weight_ih", 2, wih, L->weight);
+            model_add_tensor(m, "lstm", nlstm, "weight_hh", 2, whh, L->weight_hh);
+            model_add_tensor(m, "lstm", nlstm, "bias", 1, whh, L->bias);
         }
     }
     *out = m;
@@ -487,8 +518,12 @@ static void model_workspace_release(struct model_workspace *ws, int nlayers)
         free(ws->own[i]);
         free(ws->grad[i]);
     }
-    for (int i = 0; i < nlayers; i++) {
+    for (int i = 0; i < nlayers && ws->seq && ws->seq_grad; i++) {
+        free(ws->seq[i]);
+        free(ws->seq_grad[i]);
     }
+    free(ws->seq);
+    free(ws->seq_grad);
     free(ws->act);
     free(ws->own);
     free(ws->grad);
@@ -516,6 +551,18 @@ void model_init(struct model *m, struct rng *r)
 {
     for (int i = 0; i < m->nlayers; i++) {
         const struct model_layer *L = &m->layers[i];
+        if (L->spec.kind == LAYER_LSTM) {
+            int H = L->spec.units;
+            size_t count = 4 * (size_t)H * ((size_t)L->in.c + H); /* weight_ih, weight_hh */
+            double bound = 1.0 / sqrt((double)H);
+            float *w = m->params + L->weight;
+            for (size_t j = 0; j < count; j++)
+                w[j] = (float)((2.0 * rng_uniform(r) - 1.0) * bound);
+            float *b = m->params + L->bias; /* gates i, f, g, o: remember by default */
+            for (int k = 0; k < 4 * H; k++)
+                b[k] = k >= H && k < 2 * H ? 1.0f : 0.0f;
+            continue;
+        }
         if (L->spec.kind != LAYER_DENSE && L->spec.kind != LAYER_CONV2D)
             continue;
         size_t fan_in = L->spec.kind == LAYER_DENSE ? L->in_size
@@ -555,6 +602,63 @@ long model_workspace_allocations(const struct model *m)
 
 /* ---- workspaces ---- */
 
+/* Floats of an lstm layer's forward buffer: sequence (B,T,C), hidden
+ * (B,T,H), cache; and of its backward buffer: dhidden (B,T,H), scratch,
+ * dsequence (B,T,C). */
+static size_t lstm_forward_floats(const struct model_layer *L, int B)
+{
+    int T = L->in.w, H = L->spec.units;
+    return (size_t)B * T * ((size_t)L->in.c + H) + lstm_cache_size(B, T, H);
+}
+
+static size_t lstm_backward_floats(const struct model_layer *L, int B)
+{
+    int T = L->in.w, H = L->spec.units;
+    return (size_t)B * T * ((size_t)H + L->in.c) + lstm_scratch_size(B, T, H);
+}
+
+/* (B,R,S) -> (B,S,R): between the (B,C,T) activation and the (B,T,C) sequence. */
+static void batch_transpose(float *out, const float *inp, int B, int R, int S)
+{
+    for (int b = 0; b < B; b++) {
+        const float *x = inp + (size_t)b * R * S;
+        float *y = out + (size_t)b * R * S;
+        for (int r = 0; r < R; r++)
+            for (int s = 0; s < S; s++)
+                y[(size_t)s * R + r] = x[(size_t)r * S + s];
+    }
+}
+
+static void model_lstm_forward(struct model_workspace *ws, int i, const struct model_layer *L,
+                               const float *params, float *y, const float *x, int B)
+{
+    int C = L->in.c, T = L->in.w, H = L->spec.units;
+    float *seq = ws->seq[i], *hidden = seq + (size_t)B * T * C, *cache = hidden + (size_t)B * T * H;
+    batch_transpose(seq, x, B, C, T);
+    lstm_forward(hidden, cache, seq, params + L->weight, params + L->weight_hh, params + L->bias,
+                 B, T, C, H);
+    for (int b = 0; b < B; b++) /* the last step's hidden state */
+        memcpy(y + (size_t)b * H, hidden + ((size_t)b * T + T - 1) * H, sizeof(float) * (size_t)H);
+}
+
+static void model_lstm_backward(struct model_workspace *ws, int i, const struct model_layer *L,
+                                const float *params, float *grads, float *dx, const float *dy, int B)
+{
+    int C = L->in.c, T = L->in.w, H = L->spec.units;
+    const float *seq = ws->seq[i], *hidden = seq + (size_t)B * T * C;
+    const float *cache = hidden + (size_t)B * T * H;
+    float *dhidden = ws->seq_grad[i], *scratch = dhidden + (size_t)B * T * H;
+    float *dseq = scratch + lstm_scratch_size(B, T, H);
+    memset(dhidden, 0, sizeof(float) * (size_t)B * T * H); /* only the last step is an output */
+    for (int b = 0; b < B; b++)
+        memcpy(dhidden + ((size_t)b * T + T - 1) * H, dy + (size_t)b * H, sizeof(float) * (size_t)H);
+    lstm_backward(dx ? dseq : NULL, grads + L->weight, grads + L->weight_hh, grads + L->bias,
+                  scratch, dhidden, seq, hidden, cache, params + L->weight, params + L->weight_hh,
+                  B, T, C, H);
+    if (dx)
+        batch_transpose(dx, dseq, B, T, C);
+}
+
 /* free + malloc: old contents are never needed when a buffer grows. */
 static int buffer_grow(void **p, size_t bytes)
 {
@@ -572,7 +676,9 @@ static int workspace_tables(struct model *m)
     ws->act = calloc(n, sizeof *ws->act);
     ws->own = calloc(n, sizeof *ws->own);
     ws->grad = calloc(n, sizeof *ws->grad);
-    return ws->act && ws->own && ws->grad ? 0 : -1;
+    ws->seq = calloc(n, sizeof *ws->seq);
+    ws->seq_grad = calloc(n, sizeof *ws->seq_grad);
+    return ws->act && ws->own && ws->grad && ws->seq && ws->seq_grad ? 0 : -1;
 }
 
 static int workspace_grow_forward(struct model *m, int B, struct error *err)
@@ -588,6 +694,8 @@ static int workspace_grow_forward(struct model *m, int B, struct error *err)
         const struct model_layer *L = &m->layers[i];
         if (!L->in_place)
             rc |= buffer_grow((void **)&ws->own[i + 1], sizeof(float) * L->out_size * (size_t)B);
+        if (L->spec.kind == LAYER_LSTM)
+            rc |= buffer_grow((void **)&ws->seq[i], sizeof(float) * lstm_forward_floats(L, B));
         if (L->spec.kind == LAYER_CONV2D && conv2d_col_size(&L->conv, B) > scratch)
             scratch = conv2d_col_size(&L->conv, B);
     }
@@ -616,6 +724,9 @@ static int workspace_grow_backward(struct model *m, int B, struct error *err)
     // inner boundaries 1..L-1 get gradient buffers; L is the caller's dlogits
     for (int i = 1; i < m->nlayers && rc == 0; i++)
         rc |= buffer_grow((void **)&ws->grad[i], sizeof(float) * m->layers[i].in_size * (size_t)B);
+    for (int i = 0; i < m->nlayers && rc == 0; i++)
+        if (m->layers[i].spec.kind == LAYER_LSTM)
+            rc |= buffer_grow((void **)&ws->seq_grad[i], sizeof(float) * lstm_backward_floats(&m->layers[i], B));
     if (rc) {
         ws->grad_capacity = 0;
         return error_fail(err, "out of memory for model workspaces (batch %d)", B);
@@ -676,6 +787,9 @@ int model_forward(struct model *m, const float *inp, int B, const float **logits
             break;
         case LAYER_FLATTEN:
             break;
+        case LAYER_LSTM:
+            model_lstm_forward(ws, i, L, params, y, x, B);
+            break;
         }
         ws->act[i + 1] = y;
     }
@@ -734,6 +848,9 @@ int model_backward(struct model *m, const float *dlogits, int B, float *dinp, st
         case LAYER_FLATTEN:
             if (dx)
                 memcpy(dx, dy, sizeof(float) * n);
+            break;
+        case LAYER_LSTM:
+            model_lstm_backward(ws, i, L, params, grads, dx, dy, B);
             break;
         }
     }

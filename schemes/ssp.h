@@ -8,8 +8,8 @@
  * Worker p may start its clock c (c = clocks it has finished) only when
  * every worker has finished at least c - s clocks: s = 0 is lock-step
  * (BSP), s < 0 is unbounded (asynchronous). A per-worker latency predictor
- * (predictor.h: EWMA, AR(1), or an MLP trained online) drives one action: none, batch (mini-batch sizes in
- * proportion to predicted speed) or skip (a worker predicted slower than
+ * (predictor.h: EWMA, AR(1), or an MLP or LSTM trained online) drives one
+ * action: none, batch (mini-batch sizes in proportion to predicted speed) or skip (a worker predicted slower than
  * skip_factor times the median sits one clock out).
  */
 #ifndef STRAG_SSP_H
@@ -26,6 +26,7 @@ struct ssp_config {
     bool staleness_lr;       /* step size eta / max(1, staleness) (Zhang et al., IJCAI'16) */
     enum predictor_kind predictor;
     double predictor_alpha;
+    struct predictor_net_options predictor_net; /* mlp, lstm */
     enum ssp_action action;
     double skip_factor;      /* kappa */
 };

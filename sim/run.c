@@ -16,6 +16,7 @@
 #include "schemes/scheme.h"
 #include "sim/arrivals.h"
 #include "sim/config.h"
+#include "sim/rng.h"
 #include "sim/run_mpi.h"
 #include "sim/workload.h"
 #include "traces/latency.h"
@@ -217,7 +218,8 @@ static int run_points_mpi(const struct run_options *o, struct run_ctx *x, const 
             todo[ntodo++] = i;
     sort_costs = costs;
     qsort(todo, ntodo, sizeof *todo, cost_cmp);
-    struct run_mpi_ops ops = {.ctx = x, .compute = point_compute, .write = point_write};
+    struct run_mpi_ops ops = {.config_hash = rng_hash_string(config_text(x->c)), .ctx = x,
+                              .compute = point_compute, .write = point_write};
     int status = run_mpi_master(&ops, todo, ntodo, o->stop, &sum->stopped, &sum->written, err);
     free(todo);
     return status;
@@ -254,7 +256,8 @@ static int run_worker(const struct run_options *o, struct error *err)
     struct config *c = NULL;
     int ready = config_load(o->config_path, o->sets, o->nsets, &c, err);
     struct run_ctx x = {.o = o, .c = c};
-    struct run_mpi_ops ops = {.ctx = &x, .compute = point_compute};
+    struct run_mpi_ops ops = {.config_hash = c ? rng_hash_string(config_text(c)) : 0,
+                              .ctx = &x, .compute = point_compute};
     int status = run_mpi_worker(&ops, ready, err, o->stop);
     config_free(c);
     return status ? error_fail(err, "MPI rank %d: lost the master", run_mpi_rank()) : 0;

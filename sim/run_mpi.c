@@ -2,7 +2,8 @@
  * messages. It runs no workload and opens no database itself: run.c's
  * callbacks do. Messages (tags below):
  *
- *   worker -> master  READY   i32 status, then the error line if status != 0
+ *   worker -> master  READY   i32 status, then the error line if status != 0,
+ *                             else u64 hash of the config text it loaded
  *   master -> worker  POINT   u64 point index
  *   master -> worker  STOP    empty: return
  *   worker -> master  RESULT  u64 point, i32 status, f64 wall, then
@@ -338,6 +339,19 @@ static void master_on_result(struct master *m, int rank)
     workload_output_free(&out);
 }
 
+/* A worker loaded its config, or says why it could not. */
+static void master_on_ready(struct master *m, int rank)
+{
+    char line[sizeof m->err->msg];
+    if (wire_get_i32(&m->msg) != 0) {
+        wire_get_text(&m->msg, line, sizeof line);
+        master_fail(m, STRAG_EINPUT, rank, line);
+    } else if (wire_get_u64(&m->msg) != m->ops->config_hash) {
+        master_fail(m, STRAG_EINPUT, rank,
+                    "loaded another config than rank 0 (is the file the same on every node?)");
+    }
+}
+
 /* The master's own point: the shortest left, so workers are never kept waiting long. */
 static void master_run_one(struct master *m)
 {
@@ -376,10 +390,8 @@ int run_mpi_master(const struct run_mpi_ops *ops, const size_t *todo, size_t nto
         if (r == 0) {
             int rank = st.MPI_SOURCE;
             m.ready += st.MPI_TAG == TAG_READY;
-            if (st.MPI_TAG == TAG_READY && wire_get_i32(&m.msg) != 0) {
-                char line[sizeof err->msg];
-                wire_get_text(&m.msg, line, sizeof line);
-                master_fail(&m, STRAG_EINPUT, rank, line);
+            if (st.MPI_TAG == TAG_READY) {
+                master_on_ready(&m, rank);
             } else if (st.MPI_TAG == TAG_RESULT) {
                 master_on_result(&m, rank);
             }
@@ -407,6 +419,8 @@ int run_mpi_worker(const struct run_mpi_ops *ops, int ready, const struct error 
     wire_put_i32(&w, ready);
     if (ready)
         wire_put_text(&w, ready_err->msg);
+    else
+        wire_put_u64(&w, ops->config_hash);
     int status = mpi_send(&w, 0, TAG_READY);
     for (MPI_Status st; !status;) {
         if ((status = mpi_recv(&in, 0, true, &st)) || st.MPI_TAG == TAG_STOP)

@@ -5,7 +5,9 @@
  * it comes back; the other ranks load the same config, run the points they
  * are sent and send back the workload's output (metrics, job rows,
  * iteration rows, wall time) as bytes, so the master writes exactly the
- * numbers a single process would have computed.
+ * numbers a single process would have computed. A rank whose config text
+ * differs from rank 0's (a file that is not the same on every node) stops
+ * the run before any point is handed out.
  *
  * The master also runs points itself (from the short end of the list) while
  * no worker needs it, and every worker always has one point queued, so on P
@@ -23,12 +25,14 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sim/error.h"
 #include "sim/workload.h"
 
 /* run.c's side: compute a point (any rank), write a computed point (rank 0). */
 struct run_mpi_ops {
+    uint64_t config_hash; /* every rank must have loaded the same config */
     void *ctx;
     int (*compute)(void *ctx, size_t point, struct workload_output *out, double *wall,
                    struct error *err);

@@ -11,8 +11,8 @@
  * worker runs workload.iterations clocks, each of B/n examples by default,
  * so a run sees as much data as that many synchronous iterations.
  *
- * The predictor (schemes/predictor.h: EWMA, AR(1) or a small MLP trained
- * online) sees each task's time per unit cost
+ * The predictor (schemes/predictor.h: EWMA, AR(1), or a small MLP or LSTM
+ * trained online) sees each task's time per unit cost
  * and drives scheme.action: batch (B split in proportion to predicted
  * speed) or skip (a worker predicted slower than skip_factor x the median
  * sits one clock out, never two in a row, so its prediction stays fed).
@@ -248,7 +248,8 @@ static int ssp_setup(struct ssp_run *r, const struct params *p, const char *conf
     int n = t->n;
     int status = latency_new(p, config_dir, n, seed, point_key, &r->source, err);
     if (!status)
-        status = predictor_init(&r->pred, r->cfg->predictor, r->cfg->predictor_alpha, n, err);
+        status = predictor_init_net(&r->pred, r->cfg->predictor, r->cfg->predictor_alpha, n,
+                                    &r->cfg->predictor_net, err);
     if (status)
         return status;
     r->w = calloc((size_t)n, sizeof *r->w);
@@ -287,6 +288,7 @@ static int ssp_metrics(struct ssp_run *r, struct metric_list *m)
               metric_list_set(m, "skipped_fraction", (double)r->skipped / (clocks * t->n)) |
               metric_list_set(m, "predictor_mae", predictor_mae(&r->pred)) |
               metric_list_set(m, "predictor_rel_mae", predictor_rel_mae(&r->pred)) |
+              metric_list_set(m, "predictor_baseline_mae", predictor_baseline_mae(&r->pred)) |
               metric_list_set(m, "worker_seconds", cluster_worker_seconds(r->cluster) / clocks) |
               metric_list_set(m, "events", (double)engine_events(r->engine));
     return bad ? -1 : 0;

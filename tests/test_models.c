@@ -97,6 +97,8 @@ static struct act_shape ref_next(struct act_shape s, const struct layer_spec *L)
         return (struct act_shape){ s.c, (s.h - K) / S + 1, (s.w - K) / S + 1 };
     case LAYER_FLATTEN:
         return (struct act_shape){ (int)shape_floats(s), 1, 1 };
+    case LAYER_LSTM:
+        return (struct act_shape){ L->units, 1, 1 };
     default:
         return s;
     }
@@ -169,6 +171,33 @@ static const double *ref_forward(struct ref *R, const double *x)
         case LAYER_FLATTEN:
             memcpy(out, in, sizeof(double) * n);
             break;
+        case LAYER_LSTM: {
+            // input (C,1,T): feature c of step t at in[c*T + t]; params
+            // weight_ih (4H,C), weight_hh (4H,H), bias (4H); gates i f g o
+            enum { HMAX = 32 };
+            int H = L->units, C = s.c, T = s.w;
+            cr_assert(H <= HMAX, "reference lstm: at most %d units", HMAX);
+            const double *wih = p, *whh = p + (size_t)4 * H * C, *bias = whh + (size_t)4 * H * H;
+            double h[HMAX] = { 0 }, c[HMAX] = { 0 }, a[4 * HMAX];
+            for (int t = 0; t < T; t++) {
+                for (int k = 0; k < 4 * H; k++) {
+                    a[k] = bias[k];
+                    for (int j = 0; j < C; j++)
+                        a[k] += wih[(size_t)k * C + j] * in[(size_t)j * T + t];
+                    for (int j = 0; j < H; j++)
+                        a[k] += whh[(size_t)k * H + j] * h[j];
+                }
+                for (int k = 0; k < H; k++) {
+                    double ig = 1 / (1 + exp(-a[k])), fg = 1 / (1 + exp(-a[H + k]));
+                    double gg = tanh(a[2 * H + k]), og = 1 / (1 + exp(-a[3 * H + k]));
+                    c[k] = fg * c[k] + ig * gg;
+                    h[k] = og * tanh(c[k]);
+                }
+            }
+            memcpy(out, h, sizeof(double) * (size_t)H);
+            p = bias + 4 * H;
+            break;
+        }
         }
         s = o;
         in = out;
@@ -393,16 +422,20 @@ Test(models, bad_names_and_specs)
     expect_build_error("784:", "model spec '784:': no layers after ':'");
     expect_build_error("784: dense10 softmax",
                        "model spec '784: dense10 softmax': bad layer 'softmax' (expected denseN, convNkK[sS][pP], "
-                       "maxpoolK[sS], avgpoolK[sS], relu, tanh, square or flatten)");
+                       "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
     expect_build_error("784: dense", "model spec '784: dense': bad layer 'dense' (expected denseN, convNkK[sS][pP], "
-                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square or flatten)");
+                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
     expect_build_error("784: relu5", "model spec '784: relu5': bad layer 'relu5' (expected denseN, convNkK[sS][pP], "
-                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square or flatten)");
+                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
     expect_build_error("784: dense0", "model 'custom': layer 1 (dense): needs at least 1 unit");
     expect_build_error("1x4x4: conv2k5", "model 'custom': layer 1 (conv): 2@5x5 kernel, stride 1, padding 0 does not fit a 1x4x4 input");
     expect_build_error("1x4x4: conv2k3s0", "model spec '1x4x4: conv2k3s0': bad layer 'conv2k3s0' (expected denseN, "
-                                           "convNkK[sS][pP], maxpoolK[sS], avgpoolK[sS], relu, tanh, square or flatten)");
+                                           "convNkK[sS][pP], maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
     expect_build_error("1x4x4: maxpool2 maxpool2 maxpool2", "model 'custom': layer 3 (maxpool): 2x2 window does not fit a 1x1 input");
+    expect_build_error("1x1x8: lstm0", "model 'custom': layer 1 (lstm): needs at least 1 unit");
+    expect_build_error("1x4x4: lstm3", "model 'custom': layer 1 (lstm): needs a Cx1xT input (features x 1 x steps), got 1x4x4");
+    expect_build_error("1x1x8: lstm4x", "model spec '1x1x8: lstm4x': bad layer 'lstm4x' (expected denseN, convNkK[sS][pP], "
+                                        "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
     char big[1024] = "4:";
     for (int i = 0; i < 65; i++)
         strcat(big, " relu");
@@ -490,6 +523,48 @@ Test(models, gradient_custom_stacks)
                                            CONV(2, 2, 1, 0), ACT(LAYER_RELU), POOL(LAYER_MAXPOOL, 2, 1), DENSE(3) };
     gradient_check("1x10x10: conv3k3p1 maxpool2 relu conv2k2 relu maxpool2s1 dense3", (struct act_shape){ 1, 10, 10 },
                    c, 7, 3, 40, 20);
+}
+
+/* An lstm reading a (C,1,T) sequence, alone, behind a temporal conv (the
+ * Conv1d layout it shares), and feeding activations and a dense head. */
+Test(models, gradient_lstm_stacks)
+{
+    static const struct layer_spec lone[] = { { .kind = LAYER_LSTM, .units = 5 } };
+    gradient_check("3x1x6: lstm5", (struct act_shape){ 3, 1, 6 }, lone, 1, 3, 200, 18);
+    static const struct layer_spec head[] = { { .kind = LAYER_LSTM, .units = 6 }, ACT(LAYER_TANH), DENSE(3) };
+    gradient_check("1x1x8: lstm6 tanh dense3", (struct act_shape){ 1, 1, 8 }, head, 3, 4, 200, 8);
+    static const struct layer_spec conv[] = { CONV(4, 1, 1, 0), ACT(LAYER_RELU),
+                                              { .kind = LAYER_LSTM, .units = 3 }, DENSE(2) };
+    gradient_check("2x1x5: conv4k1 relu lstm3 dense2", (struct act_shape){ 2, 1, 5 }, conv, 4, 2, 100, 10);
+}
+
+/* The lstm's parameter layout (PyTorch's weight_ih, weight_hh, one bias),
+ * its spec text, and its initialisation: U(-1/sqrt(H), 1/sqrt(H)) weights,
+ * forget-gate bias 1, other biases 0. */
+Test(models, lstm_layout_and_init)
+{
+    struct model *m = build_init("3x1x8:  lstm16 dense1", 4);
+    cr_expect_str_eq(m->arch, "3x1x8: lstm16 dense1");
+    cr_expect_eq(m->nparams, (size_t)(64 * 3 + 64 * 16 + 64 + 16 + 1));
+    cr_expect_eq(m->outputs, 1);
+    cr_assert_eq(m->ntensors, 5);
+    static const char *const names[] = { "lstm1.weight_ih", "lstm1.weight_hh", "lstm1.bias", "dense1.weight", "dense1.bias" };
+    static const size_t counts[] = { 64 * 3, 64 * 16, 64, 16, 1 };
+    size_t at = 0;
+    for (int t = 0; t < 5; t++) {
+        cr_expect_str_eq(m->tensors[t].name, names[t]);
+        cr_expect_eq(m->tensors[t].count, counts[t], "%s", names[t]);
+        cr_expect_eq(m->tensors[t].offset, at, "%s", names[t]);
+        at += m->tensors[t].count;
+    }
+    const float *w = m->params, *bias = m->params + 64 * 19;
+    double mx = 0.0;
+    for (size_t i = 0; i < 64 * 19; i++)
+        mx = fmax(mx, fabs(w[i]));
+    cr_expect(mx <= 0.25 && mx > 0.2, "lstm weights in U(-1/4, 1/4): max %g", mx);
+    for (int k = 0; k < 64; k++)
+        cr_expect_eq(bias[k], k >= 16 && k < 32 ? 1.0f : 0.0f, "bias %d", k);
+    model_free(m);
 }
 
 Test(models, relu_maxpool_runs_as_maxpool_relu_with_the_same_results)

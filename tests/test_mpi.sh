@@ -2,7 +2,8 @@
 # test_mpi.sh: a sweep run under mpirun with P = 1, 2 and 4 ranks gives the
 # same metric values and job rows, bit for bit, as a plain single-process
 # run; --resume under MPI skips what is there and completes the rest; a bad
-# config under MPI is reported once with exit status 2. Needs mpirun and a
+# config under MPI is reported once with exit status 2, and so are ranks
+# that loaded different configs. Needs mpirun and a
 # stragsim built with MPI (meson registers this test only then).
 source "$(dirname "$0")/tap.sh"
 command -v mpirun >/dev/null || tap_skip_all "mpirun not found"
@@ -101,5 +102,20 @@ if ((status == 2)) && [[ $lines == 1 ]] && [[ ! -e bad.db ]]; then
     tap_ok "P=2 bad config: one message, exit 2, no database"
 else
     tap_fail "P=2 bad config: one message, exit 2, no database" "status $status" "$out"
+fi
+# Ranks that load different configs (a file that differs between nodes): refused.
+mkdir -p node0 node1
+cp sweep.ini node0/x.ini
+sed 's/^seed = 11/seed = 12/' sweep.ini >node1/x.ini
+printf -- '-np 1 -wdir %s %s run x.ini -o %s -q\n' "$scratch/node0" "$STRAGSIM" "$scratch/apps.db" \
+    "$scratch/node1" "$STRAGSIM" "$scratch/apps.db" >apps.txt
+out=$(ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 mpirun --app apps.txt 2>&1)
+status=$?
+want="rank 1: loaded another config than rank 0 (is the file the same on every node?)"
+n=$(sqlite3 apps.db "SELECT count(*) FROM runs" 2>&1)
+if ((status == 2)) && grep -qxF "$want" <<<"$out" && [[ $n == 0 ]]; then
+    tap_ok "ranks with different configs: refused before any point runs"
+else
+    tap_fail "ranks with different configs: refused before any point runs" "status $status, runs $n" "$out"
 fi
 tap_done

@@ -428,3 +428,22 @@ Test(training, ssp_actions_skip_and_batch)
     workload_output_free(&s);
     workload_output_free(&b);
 }
+
+/* Persistent stragglers (a slow spell lasts 20 clocks on average): the
+ * online LSTM predictor learns who is slow from each worker's own window and
+ * beats the naive running mean of every worker's times; its error and the
+ * baseline's are both reported. */
+Test(training, ssp_lstm_predictor_beats_the_global_mean)
+{
+    const char *sets[] = {"latency.p_active_to_slow=0.02", "latency.p_slow_to_active=0.05",
+                          "scheme.staleness=1", "scheme.predictor=lstm",
+                          "scheme.predictor_hidden=8"};
+    struct workload_output out;
+    training_ok(ssp_ini, sets, 5, &out);
+    double mae = metric(&out, "predictor_mae"), base = metric(&out, "predictor_baseline_mae");
+    cr_log_info("persistent markov: lstm mae %.3f, running global mean mae %.3f", mae, base);
+    cr_assert(base > 0.5, "the baseline error is reported: %g", base);
+    cr_assert(mae < 0.8 * base, "lstm mae %g vs global mean %g", mae, base);
+    cr_assert(metric(&out, "predictor_rel_mae") > 0);
+    workload_output_free(&out);
+}
