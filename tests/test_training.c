@@ -227,7 +227,7 @@ Test(training, mlp_200_iterations_n12_learns_under_two_minutes)
     cr_assert_float_eq(metric(&out, "iterations_to_target"), (double)first + 1, 0);
     cr_assert_float_eq(metric(&out, "time_to_target"), it[first].sim_time, 1e-12);
     cr_assert_float_eq(metric(&out, "partitions_used_mean"), 1.0, 1e-12);
-    cr_assert(metric(&out, "grad_rel_err_max") < 1e-4);
+    cr_assert(metric(&out, "grad_rel_err_max") < 5e-3);
     workload_output_free(&out);
 }
 
