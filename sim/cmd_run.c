@@ -118,10 +118,11 @@ int cmd_run(int argc, char **argv)
     o.config_path = argv[optind];
     o.sets = sets;
 
-    if (run_mpi_begin(&argc, &argv)) {
+    struct error err;
+    if (run_mpi_begin(&argc, &argv, &err)) {
         free(sets);
-        fputs("stragsim run: cannot initialise MPI\n", stderr);
-        return 1;
+        fprintf(stderr, "%s\n", err.msg);
+        return 2;
     }
     run_stop_signal = 0;
     struct sigaction sa = {.sa_handler = run_on_signal}, old_int, old_term;
@@ -130,7 +131,6 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, &old_term);
 
     struct run_summary sum;
-    struct error err;
     int rc = run_experiment(&o, &sum, &err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

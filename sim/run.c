@@ -293,6 +293,10 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     bool *present = NULL;
     struct results *db = NULL;
     status = points_prepare(c, &keys, &costs, err);
+    /* Under MPI, every rank must have the same config before the database is touched. */
+    struct run_mpi_ops ready = {.config_hash = rng_hash_string(config_text(c))};
+    if (!status && run_mpi_ranks() > 1)
+        status = run_mpi_gather(&ready, err);
 
     /* -o wins, then experiment.db (relative to the config), then results.db */
     const char *db_key = params_get(config_base(c), "experiment.db");

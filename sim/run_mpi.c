@@ -37,8 +37,11 @@ static const struct timespec probe_pause = {.tv_sec = 0, .tv_nsec = 200000};
 
 static bool mpi_started;
 static int mpi_rank, mpi_size = 1;
+/* Rank 0: every worker's READY has been read (run_mpi_gather), or every
+ * worker has already been told to stop. */
+static bool workers_gathered, workers_released;
 
-int run_mpi_begin(int *argc, char ***argv)
+int run_mpi_begin(int *argc, char ***argv, struct error *err)
 {
     /* Only under a launcher: a plain `stragsim run` never pays MPI's start-up. */
     static const char *const launcher_vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
@@ -46,10 +49,14 @@ int run_mpi_begin(int *argc, char ***argv)
     bool launched = false;
     for (size_t i = 0; i < sizeof launcher_vars / sizeof launcher_vars[0]; i++)
         launched = launched || getenv(launcher_vars[i]);
+    const char *tasks = getenv("SLURM_STEP_NUM_TASKS");
+    if (!launched && tasks && atoi(tasks) > 1) /* srun without an MPI plugin */
+        return error_fail(err, "stragsim run: srun started %s tasks without MPI; use srun "
+                               "--mpi=pmix (or pmi2) so that they share one sweep", tasks);
     if (!launched || mpi_started)
         return 0;
     if (MPI_Init(argc, argv) != MPI_SUCCESS)
-        return -1;
+        return error_fail(err, "stragsim run: cannot initialise MPI");
     mpi_started = true;
     MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &mpi_size);
@@ -60,7 +67,7 @@ void run_mpi_end(void)
 {
     if (mpi_started)
         MPI_Finalize();
-    mpi_started = false;
+    mpi_started = workers_gathered = workers_released = false;
     mpi_rank = 0;
     mpi_size = 1;
 }
@@ -343,6 +350,7 @@ static void master_on_result(struct master *m, int rank)
 static void master_on_ready(struct master *m, int rank)
 {
     char line[sizeof m->err->msg];
+    m->ready++;
     if (wire_get_i32(&m->msg) != 0) {
         wire_get_text(&m->msg, line, sizeof line);
         master_fail(m, STRAG_EINPUT, rank, line);
@@ -369,6 +377,34 @@ static void master_run_one(struct master *m)
         m->written++;
 }
 
+int run_mpi_gather(const struct run_mpi_ops *ops, struct error *err)
+{
+    struct master m = {.ops = ops, .active = mpi_size - 1, .err = err};
+    while (m.ready < mpi_size - 1) {
+        MPI_Status st;
+        int flag = 0;
+        if (MPI_Iprobe(MPI_ANY_SOURCE, TAG_READY, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS ||
+            (flag && mpi_recv(&m.msg, st.MPI_SOURCE, false, &st) < 0)) {
+            wire_free(&m.msg);
+            return error_fail(err, "MPI receive failed");
+        }
+        if (flag)
+            master_on_ready(&m, st.MPI_SOURCE);
+        else
+            nanosleep(&probe_pause, NULL);
+    }
+    workers_gathered = true;
+    if (m.status) { /* stop them now: nothing will be handed out */
+        m.outstanding = calloc((size_t)mpi_size, sizeof *m.outstanding);
+        for (int rank = 1; m.outstanding && rank < mpi_size; rank++)
+            master_feed(&m, rank, true);
+        workers_released = m.outstanding != NULL;
+        free(m.outstanding);
+    }
+    wire_free(&m.msg);
+    return m.status;
+}
+
 int run_mpi_master(const struct run_mpi_ops *ops, const size_t *todo, size_t ntodo,
                    volatile sig_atomic_t *stop, bool *stopped, size_t *written,
                    struct error *err)
@@ -377,32 +413,46 @@ int run_mpi_master(const struct run_mpi_ops *ops, const size_t *todo, size_t nto
                        .err = err};
     *stopped = false;
     *written = 0;
+    if (workers_released)
+        return 0;
     if (!(m.outstanding = calloc((size_t)mpi_size, sizeof *m.outstanding)))
         return error_fail(err, "out of memory");
+    if (workers_gathered) { /* their READY is read: give each its first points */
+        m.ready = mpi_size - 1;
+        for (int rank = 1; rank < mpi_size; rank++)
+            master_feed(&m, rank, stop && *stop);
+    }
     while (m.active > 0 || (!m.halt && m.front < m.back && !(stop && *stop))) {
         bool stopping = stop && *stop;
         MPI_Status st;
         int r = m.active > 0 ? mpi_recv(&m.msg, MPI_ANY_SOURCE, false, &st) : 1;
+        bool can_run = !m.halt && !stopping && m.front < m.back && m.ready == mpi_size - 1;
+        /* One probe can miss a message that has just arrived (OpenMPI moves
+         * it in on a later progress call): before going away for a whole
+         * point, look again for a millisecond, or a worker may starve. */
+        for (int i = 0; r == 1 && can_run && m.active > 0 && i < 20; i++) {
+            nanosleep(&(struct timespec){.tv_nsec = 50000}, NULL);
+            r = mpi_recv(&m.msg, MPI_ANY_SOURCE, false, &st);
+        }
         if (r < 0) {
             master_fail(&m, m.status ? m.status : error_fail(err, "MPI receive failed"), 0, NULL);
             break; /* MPI itself is broken: nothing more can be said to anyone */
         }
         if (r == 0) {
             int rank = st.MPI_SOURCE;
-            m.ready += st.MPI_TAG == TAG_READY;
             if (st.MPI_TAG == TAG_READY) {
                 master_on_ready(&m, rank);
             } else if (st.MPI_TAG == TAG_RESULT) {
                 master_on_result(&m, rank);
             }
             master_feed(&m, rank, stopping);
-        } else if (!m.halt && !stopping && m.front < m.back && m.ready == mpi_size - 1) {
-            /* only once every worker has its first points */
+        } else if (can_run) { /* only once every worker has its first points */
             master_run_one(&m);
         } else {
             nanosleep(&probe_pause, NULL);
         }
     }
+    workers_released = true;
     *stopped = stop && *stop && !m.status && m.written < ntodo;
     *written = m.written;
     free(m.outstanding);

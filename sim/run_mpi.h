@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "sim/error.h"
 #include "sim/workload.h"
@@ -44,11 +45,19 @@ struct run_mpi_ops {
 
 /* Initialises MPI when the process was started by an MPI launcher (mpirun,
  * mpiexec, srun with PMI/PMIx); otherwise does nothing and the run is a
- * single process. Call once before run_experiment, and run_mpi_end after. */
-int run_mpi_begin(int *argc, char ***argv);
+ * single process. Call once before run_experiment, and run_mpi_end after.
+ * (Built without MPI, it refuses to run as one of several launched ranks:
+ * each would run the whole sweep into the same database.) */
+int run_mpi_begin(int *argc, char ***argv, struct error *err);
 void run_mpi_end(void);
 int run_mpi_rank(void);  /* 0 without MPI */
 int run_mpi_ranks(void); /* 1 without MPI */
+
+/* Rank 0, before it writes anything: waits until every worker has loaded
+ * its config; fails (and stops the workers) when one could not, or loaded
+ * another config than ops->config_hash says. Optional: run_mpi_master
+ * gathers them itself otherwise. */
+int run_mpi_gather(const struct run_mpi_ops *ops, struct error *err);
 
 /* Rank 0: runs todo[0..ntodo) over every rank (todo[0] first out), calling
  * ops->write for each result in the order they come back. With ntodo == 0
@@ -68,10 +77,19 @@ int run_mpi_worker(const struct run_mpi_ops *ops, int ready, const struct error 
 
 #else
 
-static inline int run_mpi_begin(int *argc, char ***argv)
+static inline int run_mpi_begin(int *argc, char ***argv, struct error *err)
 {
     (void)argc;
     (void)argv;
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!size)
+        size = getenv("PMI_SIZE");
+    if (!size)
+        size = getenv("SLURM_STEP_NUM_TASKS");
+    if (size && atoi(size) > 1)
+        return error_fail(err, "stragsim run: this stragsim was built without MPI and cannot "
+                               "share a sweep between %s ranks (rebuild with -Dmpi=enabled, "
+                               "or run one process)", size);
     return 0;
 }
 static inline void run_mpi_end(void) {}
@@ -79,6 +97,11 @@ static inline int run_mpi_rank(void) { return 0; }
 static inline int run_mpi_ranks(void) { return 1; }
 
 /* Never called with one rank; present so run.c needs no #ifdef. */
+static inline int run_mpi_gather(const struct run_mpi_ops *ops, struct error *err)
+{
+    (void)ops, (void)err;
+    return 0;
+}
 static inline int run_mpi_master(const struct run_mpi_ops *ops, const size_t *todo, size_t ntodo,
                                  volatile sig_atomic_t *stop, bool *stopped, size_t *written,
                                  struct error *err)

@@ -112,10 +112,9 @@ printf -- '-np 1 -wdir %s %s run x.ini -o %s -q\n' "$scratch/node0" "$STRAGSIM" 
 out=$(ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 mpirun --app apps.txt 2>&1)
 status=$?
 want="rank 1: loaded another config than rank 0 (is the file the same on every node?)"
-n=$(sqlite3 apps.db "SELECT count(*) FROM runs" 2>&1)
-if ((status == 2)) && grep -qxF "$want" <<<"$out" && [[ $n == 0 ]]; then
-    tap_ok "ranks with different configs: refused before any point runs"
+if ((status == 2)) && grep -qxF "$want" <<<"$out" && [[ ! -e apps.db ]]; then
+    tap_ok "ranks with different configs: refused, no database"
 else
-    tap_fail "ranks with different configs: refused before any point runs" "status $status, runs $n" "$out"
+    tap_fail "ranks with different configs: refused, no database" "status $status" "$out"
 fi
 tap_done
