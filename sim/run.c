@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analysis/results.h"
 #include "schemes/scheme.h"
 #include "sim/arrivals.h"
 #include "sim/config.h"
+#include "sim/progress.h"
 #include "sim/rng.h"
 #include "sim/run_mpi.h"
 #include "sim/workload.h"
@@ -119,15 +121,26 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1  latency_mean=1.234  (0.21 s)" */
+/* "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1": what point i is. */
+static void point_label(const struct config *c, const struct params *p, size_t i, int repeat,
+                        char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "[%zu/%zu]", i + 1, config_points(c));
+    for (size_t a = 0; a < config_axes(c) && n < len; a++)
+        n += (size_t)snprintf(buf + n, len - n, " %s=%s", config_axis_key(c, a),
+                              params_get(p, config_axis_key(c, a)));
+    if (params_int(p, "experiment.repeats") > 1 && n < len)
+        snprintf(buf + n, len - n, " repeat=%d", repeat);
+}
+
+/* Not on a terminal: one line per finished point,
+ * "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1  latency_mean=1.234  (0.21 s)" */
 static void progress_line(FILE *f, const struct config *c, const struct params *p, size_t i,
                           int repeat, const struct workload_output *out, double wall)
 {
-    fprintf(f, "[%zu/%zu]", i + 1, config_points(c));
-    for (size_t a = 0; a < config_axes(c); a++)
-        fprintf(f, " %s=%s", config_axis_key(c, a), params_get(p, config_axis_key(c, a)));
-    if (params_int(p, "experiment.repeats") > 1)
-        fprintf(f, " repeat=%d", repeat);
+    char label[1024];
+    point_label(c, p, i, repeat, label, sizeof label);
+    fputs(label, f);
     double mean = metric_list_get(&out->metrics, "latency_mean");
     if (!isnan(mean))
         fprintf(f, "  latency_mean=%.6g", mean);
@@ -141,6 +154,7 @@ struct run_ctx {
     const struct config *c;
     struct results *db;
     int64_t experiment_id;
+    struct progress *bar; /* on a terminal: the in-place progress bar; else NULL */
 };
 
 /* Runs point i's workload; any rank. */
@@ -189,7 +203,9 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
         .wall_seconds = wall,
     };
     status = results_write_run(x->db, x->experiment_id, &rec, err);
-    if (!status && x->o->progress)
+    if (!status && x->bar)
+        progress_done(x->bar);
+    else if (!status && x->o->progress)
         progress_line(x->o->progress, x->c, p, i, repeat, out, wall);
     params_free(p);
     free(key);
@@ -235,6 +251,17 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const bool
         if (o->stop && *o->stop) {
             sum->stopped = true;
             return 0;
+        }
+        if (x->bar) {
+            struct params *p;
+            int repeat;
+            char *key, label[1024];
+            if (!config_point(x->c, i, &p, &repeat, &key, err)) {
+                point_label(x->c, p, i, repeat, label, sizeof label);
+                progress_begin(x->bar, label);
+                params_free(p);
+                free(key);
+            }
         }
         struct workload_output out;
         double wall;
@@ -321,6 +348,11 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
                           "skip them, or -o another database",
                           sum->skipped, sum->points);
     struct run_ctx x = {.o = o, .c = c, .db = db};
+    if (!status && o->progress && isatty(fileno(o->progress))) {
+        x.bar = progress_new(o->progress, sum->points, PROGRESS_AUTO);
+        for (size_t i = 0; i < sum->skipped; i++)
+            progress_skip(x.bar);
+    }
     if (!status && sum->skipped < sum->points)
         status = results_experiment(db, params_get(config_base(c), "experiment.name"),
                                     config_text(c), &x.experiment_id, err);
@@ -330,6 +362,8 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
         status = run_points_mpi(o, &x, present, costs, sum, err);
     else
         status = run_points(o, &x, present, sum, err);
+    progress_finish(x.bar);
+    progress_free(x.bar);
     results_close(db);
     free(present);
     free(costs);
