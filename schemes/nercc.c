@@ -10,7 +10,8 @@
  * a grid search over scheme.lambda_grid that minimises the decoded MSE
  * against the model's own outputs under S stragglers chosen uniformly at
  * random (the same patterns for every grid point). The values used are
- * reported as the metrics lambda_enc and lambda_dec.
+ * reported as the metrics lambda_enc and lambda_dec, and (when searched) recorded
+ * in the run's params as scheme.lambda_enc and scheme.lambda_dec.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -277,6 +278,10 @@ static void nercc_add_metrics(const void *self, struct metric_list *out)
     linear_code_add_metrics(&s->code, out);
     metric_list_set(out, "lambda_enc", s->lambda_enc);
     metric_list_set(out, "lambda_dec", s->lambda_dec);
+    if (s->tune) { /* the grid search's choice goes into the run's params too */
+        metric_list_set(out, METRIC_PARAM_PREFIX "scheme.lambda_enc", s->lambda_enc);
+        metric_list_set(out, METRIC_PARAM_PREFIX "scheme.lambda_dec", s->lambda_dec);
+    }
 }
 
 const struct scheme_ops scheme_nercc = {

@@ -6,6 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A metric named METRIC_PARAM_PREFIX "section.key" is not a metric: it is a
+ * value a scheme chose while running (nercc's grid-searched lambdas), which
+ * the run loop stores in the run's params instead of its metrics. */
+#define METRIC_PARAM_PREFIX "param:"
+
 struct metric_list {
     size_t n, cap;
     char **names;

@@ -417,3 +417,28 @@ Test(cli, sigint_finishes_the_point_in_flight)
     cr_expect_eq(stragsim("run long.ini -o l.db --resume --quiet"), 0, "%s", err_text);
     cr_expect_eq(count_rows("l.db", "runs"), 12);
 }
+
+Test(cli, nercc_grid_search_choice_lands_in_params)
+{
+    /* lambda_enc and lambda_dec unset: nercc grid-searches them, and the run
+     * records its choice among the params (and as metrics), never as a
+     * "param:" metric */
+    char ini[1024];
+    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
+    snprintf(ini, sizeof ini,
+             "[cluster]\nworkers = 10\n[latency]\nkind = exp\nrate = 1\n"
+             "[workload]\nkind = inference\njobs = 20\nmodel = logreg\n"
+             "weights = %s/models/weights\nqueries = 6\n"
+             "[scheme]\nkind = nercc\nstragglers = 1\nlambda_grid = 0, 1e-4\nvalidation_jobs = 4\n",
+             root ? root : "..");
+    write_file("n.ini", ini);
+    cr_assert_eq(stragsim("run n.ini -o n.db --quiet"), 0, "%s", err_text);
+    char *chosen = query("n.db", "SELECT count(*) FROM params p JOIN metrics m ON m.run_id = p.run_id"
+                                 " AND m.name = 'lambda_enc' WHERE p.key = 'scheme.lambda_enc'"
+                                 " AND CAST(p.value AS REAL) = m.value");
+    cr_expect_str_eq(chosen, "1\n");
+    char *stray = query("n.db", "SELECT count(*) FROM metrics WHERE name LIKE 'param:%'");
+    cr_expect_str_eq(stray, "0\n");
+    free(chosen);
+    free(stray);
+}
