@@ -19,6 +19,7 @@ prints one line per point (accuracy, base accuracy, trials/s) and the total.
 """
 import argparse
 import gzip
+import os
 import struct
 import time
 import zlib
@@ -28,6 +29,7 @@ import torch
 import torch.nn as nn
 
 DATA = "/usr/share/datasets/fashion-mnist"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository
 
 
 def read_idx(path):
@@ -128,7 +130,7 @@ def main():
     rng = np.random.default_rng(1)
     total_trials, t_all = 0, time.perf_counter()
     for name in a.models.split(","):
-        net = build(name, read_weights("models/weights/%s.bin" % name))
+        net = build(name, read_weights(os.path.join(ROOT, "models/weights/%s.bin" % name)))
         images = imgs.reshape(-1, 1, 28, 28) if name == "lenet5" else imgs.reshape(-1, 784)
         for K in (8, 10, 12):
             for S in (1, 2, 3):
