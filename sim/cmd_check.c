@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/check.h"
+#include "sim/cli.h"
 #include "sim/commands.h"
 
 static const char check_usage[] =
@@ -27,13 +28,8 @@ static const char check_usage[] =
     "  --metric NAME:ignore  do not compare metric NAME\n"
     "  --help             this text\n";
 
-static int check_fail(const char *fmt, const char *arg)
-{
-    fputs("stragsim check: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    return 2;
-}
+/* one line "stragsim check: ..." on stderr, exit status 2 */
+#define check_fail(...) cli_fail("check", __VA_ARGS__)
 
 /* A tolerance: a finite number >= 0. */
 static bool tolerance_parse(const char *s, double *x)

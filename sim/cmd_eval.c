@@ -10,6 +10,7 @@
 
 #include "models/train.h"
 #include "models/weights.h"
+#include "sim/cli.h"
 #include "sim/commands.h"
 
 static const char eval_usage[] =
@@ -29,13 +30,8 @@ static const char eval_usage[] =
     "  --data-dir DIR   Fashion-MNIST directory (default " FMNIST_DEFAULT_DIR ")\n"
     "  --help           this text\n";
 
-static int eval_fail(const char *fmt, const char *arg)
-{
-    fputs("stragsim eval: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    return 2;
-}
+/* one line "stragsim eval: ..." on stderr, exit status 2 */
+#define eval_fail(...) cli_fail("eval", __VA_ARGS__)
 
 /* A positive int option value, or -1. */
 static int positive(const char *s, int max)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "analysis/export.h"
+#include "sim/cli.h"
 #include "sim/commands.h"
 
 static const char export_usage[] =
@@ -25,13 +26,8 @@ static const char export_usage[] =
     "  -o, --output FILE  the CSV file ('-' for standard output)\n"
     "  --help             this text\n";
 
-static int export_fail(const char *fmt, const char *arg)
-{
-    fputs("stragsim export: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    return 2;
-}
+/* one line "stragsim export: ..." on stderr, exit status 2 */
+#define export_fail(...) cli_fail("export", __VA_ARGS__)
 
 /* Writes the table to `path` via path.tmp and a rename. */
 static int export_to_file(struct results *r, const char *table, const char *path,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/plot.h"
+#include "sim/cli.h"
 #include "sim/commands.h"
 
 static const char plot_usage[] =
@@ -39,13 +40,8 @@ static const char plot_usage[] =
     "  --script FILE      also keep the gnuplot script (data inline) to edit\n"
     "  --help             this text\n";
 
-static int plot_fail(const char *fmt, const char *arg)
-{
-    fputs("stragsim plot: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    return 2;
-}
+/* one line "stragsim plot: ..." on stderr, exit status 2 */
+#define plot_fail(...) cli_fail("plot", __VA_ARGS__)
 
 int cmd_plot(int argc, char **argv)
 {

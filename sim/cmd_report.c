@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "sim/cli.h"
 #include "sim/commands.h"
 
 static const char report_usage[] =
@@ -51,13 +52,8 @@ static int list_split(char *text, const char ***items, size_t *n)
     return *n == 0 ? -1 : 0;
 }
 
-static int report_fail(const char *fmt, const char *arg)
-{
-    fputs("stragsim report: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    return 2;
-}
+/* one line "stragsim report: ..." on stderr, exit status 2 */
+#define report_fail(...) cli_fail("report", __VA_ARGS__)
 
 int cmd_report(int argc, char **argv)
 {

@@ -12,6 +12,7 @@
 
 #include "models/train.h"
 #include "models/weights.h"
+#include "sim/cli.h"
 #include "sim/commands.h"
 #include "sim/config.h"
 #include "sim/train_learned.h"
@@ -35,13 +36,8 @@ static const char train_usage[] =
     "train.target = parm | split | learned-lagrange trains a learned code\n"
     "instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin).\n";
 
-static int train_fail(const char *fmt, const char *arg)
-{
-    fputs("stragsim train: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    return 2;
-}
+/* one line "stragsim train: ..." on stderr, exit status 2 */
+#define train_fail(...) cli_fail("train", __VA_ARGS__)
 
 static void print_epoch(const struct train_epoch *e, void *ctx)
 {
