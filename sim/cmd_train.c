@@ -15,6 +15,7 @@
 #include "sim/cli.h"
 #include "sim/commands.h"
 #include "sim/config.h"
+#include "sim/progress.h"
 #include "sim/train_learned.h"
 
 static const char train_usage[] =
@@ -39,15 +40,25 @@ static const char train_usage[] =
 /* one line "stragsim train: ..." on stderr, exit status 2 */
 #define train_fail(...) cli_fail("train", __VA_ARGS__)
 
+/* One line per epoch; on a terminal the lines scroll above a progress bar
+ * over the epochs (ctx: the bar, off when stderr is not a terminal). */
 static void print_epoch(const struct train_epoch *e, void *ctx)
 {
-    (void)ctx;
+    struct progress *bar = ctx;
+    char line[256];
     if (isnan(e->val_accuracy))
-        fprintf(stderr, "epoch %d/%d loss=%.4f train_accuracy=%.4f (%.1f s)\n", e->epoch,
-                e->epochs, e->loss, e->train_accuracy, e->seconds);
+        snprintf(line, sizeof line, "epoch %d/%d loss=%.4f train_accuracy=%.4f (%.1f s)",
+                 e->epoch, e->epochs, e->loss, e->train_accuracy, e->seconds);
     else
-        fprintf(stderr, "epoch %d/%d loss=%.4f val_accuracy=%.4f (%.1f s)\n", e->epoch,
-                e->epochs, e->loss, e->val_accuracy, e->seconds);
+        snprintf(line, sizeof line, "epoch %d/%d loss=%.4f val_accuracy=%.4f (%.1f s)", e->epoch,
+                 e->epochs, e->loss, e->val_accuracy, e->seconds);
+    if (!progress_note(bar, line))
+        fprintf(stderr, "%s\n", line);
+    progress_done(bar);
+    if (e->epoch < e->epochs) {
+        snprintf(line, sizeof line, "epoch %d/%d", e->epoch + 1, e->epochs);
+        progress_begin(bar, line);
+    }
 }
 
 static const struct {
@@ -114,7 +125,14 @@ static int train_model(const struct config *cfg, bool quiet, struct error *err)
         rc = fmnist_load(data_dir, FMNIST_TRAIN, &data, err);
     if (!rc) {
         struct error terr;
-        rc = train_run(&tc, &data, &m, quiet ? NULL : print_epoch, NULL, &terr);
+        struct progress *bar =
+            quiet ? NULL : progress_new(stderr, (size_t)tc.epochs, PROGRESS_AUTO);
+        char first[32];
+        snprintf(first, sizeof first, "epoch 1/%d", tc.epochs);
+        progress_begin(bar, first);
+        rc = train_run(&tc, &data, &m, quiet ? NULL : print_epoch, bar, &terr);
+        progress_finish(bar);
+        progress_free(bar);
         if (rc) /* train_run's errors have no location: they are about this config */
             error_at(err, config_path(cfg), 0, "%s", terr.msg);
     }

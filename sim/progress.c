@@ -123,6 +123,17 @@ static void advance(struct progress *p, bool skipped)
     pthread_mutex_unlock(&p->lock);
 }
 
+bool progress_note(struct progress *p, const char *line)
+{
+    if (!p || !p->out)
+        return false;
+    pthread_mutex_lock(&p->lock);
+    fprintf(p->out, "\r%s\033[K\n", line);
+    draw(p, true);
+    pthread_mutex_unlock(&p->lock);
+    return true;
+}
+
 void progress_done(struct progress *p) { advance(p, false); }
 void progress_skip(struct progress *p) { advance(p, true); }
 

@@ -11,6 +11,7 @@
 #ifndef STRAG_PROGRESS_H
 #define STRAG_PROGRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -27,6 +28,10 @@ struct progress *progress_new(FILE *out, size_t total, enum progress_mode mode);
 
 /* The point now running (a short label such as "3/12 scheme.k=4 repeat 1"). */
 void progress_begin(struct progress *p, const char *label);
+/* Prints `line` as a line of its own above the bar (a finished epoch's
+ * loss, say) and redraws the bar; false (nothing printed) when the bar is
+ * off, so the caller prints the line itself. */
+bool progress_note(struct progress *p, const char *line);
 /* One point finished (counts toward the ETA's rate). */
 void progress_done(struct progress *p);
 /* One point skipped (already in the database). */
