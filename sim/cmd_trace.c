@@ -303,9 +303,10 @@ static int trace_gen_run(const char *config_path, const char *const *sets, size_
             workers = params_int(p, "cluster.workers");
         if (iterations == 0)
             iterations = params_int(p, "workload.iterations");
-        /* The point key's hash, as the run loop seeds the point's streams. */
+        /* seeded as the run loop seeds the point's streams */
         uint64_t seed = (uint64_t)params_int(p, "experiment.seed");
-        rc = latency_new(p, config_dir(c), (int)workers, seed, strtoull(key, NULL, 16), &src, err);
+        rc = latency_new(p, config_dir(c), (int)workers, seed, config_stream_key(p, repeat), &src,
+                         err);
     }
     if (!rc) {
         bool to_stdout = strcmp(out_path, "-") == 0;

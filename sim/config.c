@@ -39,6 +39,9 @@ const struct config_key driver_keys[] = {
      "runs of every sweep point, each with its own streams"},
     {"experiment.db", KEY_PATH, NULL, 0, 0, 0, NULL,
      "results database (default results.db; -o overrides)"},
+    {"experiment.common_streams", KEY_BOOL, "false", 0, 0, 0, NULL,
+     "common random numbers: seed every stream without the scheme.* params, so the schemes "
+     "of a sweep meet the same arrivals, stragglers and queries"},
     /* [cluster] */
     {"cluster.workers", KEY_INT, "10", 1, 100000, 0, NULL, "number of workers N"},
     {"cluster.slots", KEY_INT, "1", 1, 1024, 0, NULL, "tasks a worker runs in parallel"},
@@ -759,6 +762,29 @@ char *config_point_canonical(const struct params *p)
     char *canon = params_canonical(keyed, NULL);
     params_free(keyed);
     return canon;
+}
+
+uint64_t config_stream_key(const struct params *p, int repeat)
+{
+    bool common = params_bool(p, "experiment.common_streams");
+    struct params *keyed = params_copy(p);
+    if (!keyed)
+        return 0;
+    for (size_t i = params_count(keyed); common && i-- > 0;) /* backwards: unset shifts */
+        if (strncmp(params_key_at(keyed, i), "scheme.", 7) == 0)
+            params_unset(keyed, params_key_at(keyed, i));
+    char *canon = config_point_canonical(keyed);
+    params_free(keyed);
+    size_t n = canon ? strlen(canon) + 32 : 0;
+    char *text = canon ? malloc(n) : NULL;
+    uint64_t key = 0;
+    if (text) {
+        snprintf(text, n, "%s\nrepeat=%d", canon, repeat);
+        key = rng_hash_string(text);
+    }
+    free(text);
+    free(canon);
+    return key;
 }
 
 int config_point(const struct config *c, size_t i, struct params **out, int *repeat,

@@ -67,6 +67,13 @@ uint64_t config_key_hash(const char *point_key);
  * stragsim changes no existing point's key, streams or numbers. Caller frees. */
 char *config_point_canonical(const struct params *p);
 
+/* The key a point's random streams are seeded with (rng_seed's point_key).
+ * Normally the hash behind its point key (config_key_hash(point_key)); with
+ * experiment.common_streams the scheme.* params are left out, so points
+ * that differ only in their scheme draw the same arrivals, service times,
+ * straggler states and queries (common random numbers). 0 when out of memory. */
+uint64_t config_stream_key(const struct params *p, int repeat);
+
 /* All key tables the validator accepts, NULL-terminated (for `config --list`). */
 extern const struct config_key *const config_tables[];
 

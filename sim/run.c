@@ -169,9 +169,12 @@ static int point_compute(void *ctx, size_t i, struct workload_output *out, doubl
     if (status)
         return status;
     double t0 = now_seconds();
-    status = workload_find(params_string(p, "workload.kind"))(
-        p, config_dir(x->c), (uint64_t)params_int(p, "experiment.seed"), config_key_hash(key), out,
-        err);
+    uint64_t stream_key = config_stream_key(p, repeat);
+    if (!stream_key)
+        status = error_fail(err, "out of memory");
+    else
+        status = workload_find(params_string(p, "workload.kind"))(
+            p, config_dir(x->c), (uint64_t)params_int(p, "experiment.seed"), stream_key, out, err);
     *wall = now_seconds() - t0;
     params_free(p);
     free(key);
