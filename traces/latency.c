@@ -19,6 +19,24 @@
  * default are required only by the kinds that read them (the create
  * functions say which). The active.* and slow.* rows are the same
  * distribution keys, one set per state of the markov chain. */
+/* The distribution keys of one markov state (STATE is active or slow):
+ * the same keys as the i.i.d. kinds', under latency.STATE. */
+#define STATE_KEYS(STATE, WHOSE)                                                             \
+    {"latency." STATE ".kind", KEY_ENUM, NULL, 0, 0, 0, IID_KINDS,                            \
+     "markov (required): distribution of " WHOSE " draws"},                                  \
+        {"latency." STATE ".rate", KEY_REAL, "1", 0, POS, KEY_MIN_OPEN, NULL,                 \
+         "markov " STATE " state: rate (exp, shifted_exp)"},                                  \
+        {"latency." STATE ".shift", KEY_REAL, NULL, 0, POS, 0, NULL,                          \
+         "markov " STATE " state: shift (shifted_exp, required there)"},                      \
+        {"latency." STATE ".scale", KEY_REAL, "1", 0, POS, KEY_MIN_OPEN, NULL,                \
+         "markov " STATE " state: scale (pareto x_m, weibull)"},                              \
+        {"latency." STATE ".shape", KEY_REAL, NULL, 0, POS, KEY_MIN_OPEN, NULL,               \
+         "markov " STATE " state: shape (pareto, weibull; required there)"},                  \
+        {"latency." STATE ".mu", KEY_REAL, "0", -POS, POS, 0, NULL,                           \
+         "markov " STATE " state: mu (lognormal)"},                                           \
+        {"latency." STATE ".sigma", KEY_REAL, "1", 0, POS, 0, NULL,                           \
+         "markov " STATE " state: sigma (lognormal)"}
+
 const struct config_key latency_keys[] = {
     {"latency.kind", KEY_ENUM, NULL, 0, 0, 0, IID_KINDS "|bimodal|markov|replay",
      "latency source: a task of cost c takes c times one draw"},
@@ -40,31 +58,8 @@ const struct config_key latency_keys[] = {
      "markov (required): per-iteration probability that an active worker turns slow"},
     {"latency.p_slow_to_active", KEY_REAL, NULL, 0, 1, 0, NULL,
      "markov (required): per-iteration probability that a slow worker recovers"},
-    {"latency.active.kind", KEY_ENUM, NULL, 0, 0, 0, IID_KINDS,
-     "markov (required): distribution of an active worker's draws"},
-    {"latency.active.rate", KEY_REAL, "1", 0, POS, KEY_MIN_OPEN, NULL,
-     "markov active state: rate (exp, shifted_exp)"},
-    {"latency.active.shift", KEY_REAL, NULL, 0, POS, 0, NULL,
-     "markov active state: shift (shifted_exp, required there)"},
-    {"latency.active.scale", KEY_REAL, "1", 0, POS, KEY_MIN_OPEN, NULL,
-     "markov active state: scale (pareto x_m, weibull)"},
-    {"latency.active.shape", KEY_REAL, NULL, 0, POS, KEY_MIN_OPEN, NULL,
-     "markov active state: shape (pareto, weibull; required there)"},
-    {"latency.active.mu", KEY_REAL, "0", -POS, POS, 0, NULL, "markov active state: mu (lognormal)"},
-    {"latency.active.sigma", KEY_REAL, "1", 0, POS, 0, NULL,
-     "markov active state: sigma (lognormal)"},
-    {"latency.slow.kind", KEY_ENUM, NULL, 0, 0, 0, IID_KINDS,
-     "markov (required): distribution of a slow worker's draws"},
-    {"latency.slow.rate", KEY_REAL, "1", 0, POS, KEY_MIN_OPEN, NULL,
-     "markov slow state: rate (exp, shifted_exp)"},
-    {"latency.slow.shift", KEY_REAL, NULL, 0, POS, 0, NULL,
-     "markov slow state: shift (shifted_exp, required there)"},
-    {"latency.slow.scale", KEY_REAL, "1", 0, POS, KEY_MIN_OPEN, NULL,
-     "markov slow state: scale (pareto x_m, weibull)"},
-    {"latency.slow.shape", KEY_REAL, NULL, 0, POS, KEY_MIN_OPEN, NULL,
-     "markov slow state: shape (pareto, weibull; required there)"},
-    {"latency.slow.mu", KEY_REAL, "0", -POS, POS, 0, NULL, "markov slow state: mu (lognormal)"},
-    {"latency.slow.sigma", KEY_REAL, "1", 0, POS, 0, NULL, "markov slow state: sigma (lognormal)"},
+    STATE_KEYS("active", "an active worker's"),
+    STATE_KEYS("slow", "a slow worker's"),
     {"latency.file", KEY_PATH, NULL, 0, 0, 0, NULL,
      "replay (required): CSV trace, one row per (worker, iteration)"},
     {"latency.worker_column", KEY_STRING, "worker", 0, 0, 0, NULL,
