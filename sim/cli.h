@@ -3,7 +3,15 @@
 #ifndef STRAG_CLI_H
 #define STRAG_CLI_H
 
+#include <stdarg.h>
+
 /* Prints "stragsim <command>: <message>\n" to stderr; returns 2. */
 int cli_fail(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_vfail(const char *command, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* The error for what getopt_long returned as c (':' a missing value, else
+ * an unknown option), for an optstring starting with ':': "OPTION needs a
+ * value" or "unknown option 'X' (see stragsim <command> --help)"; returns 2. */
+int cli_option_error(const char *command, int c, char **argv);
 
 #endif

@@ -101,12 +101,8 @@ int cmd_check(int argc, char **argv)
             fputs(check_usage, stdout);
             status = 0;
             break;
-        case ':':
-            status = check_fail("%s needs a value", argv[optind - 1]);
-            break;
         default:
-            status =
-                check_fail("unknown option '%s' (see stragsim check --help)", argv[optind - 1]);
+            status = cli_option_error("check", c, argv);
             break;
         }
     }

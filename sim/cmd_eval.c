@@ -111,11 +111,8 @@ int cmd_eval(int argc, char **argv)
             fputs(eval_usage, stdout);
             status = 0;
             break;
-        case ':':
-            status = eval_fail("%s needs a value", argv[optind - 1]);
-            break;
         default:
-            status = eval_fail("unknown option '%s' (see stragsim eval --help)", argv[optind - 1]);
+            status = cli_option_error("eval", c, argv);
             break;
         }
     }

@@ -74,10 +74,8 @@ int cmd_export(int argc, char **argv)
             fputs(export_usage, stdout);
             status = 0;
             break;
-        case ':': status = export_fail("%s needs a value", argv[optind - 1]); break;
         default:
-            status = export_fail("unknown option '%s' (see stragsim export --help)",
-                                 argv[optind - 1]);
+            status = cli_option_error("export", c, argv);
             break;
         }
     }

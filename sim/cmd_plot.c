@@ -110,9 +110,8 @@ int cmd_plot(int argc, char **argv)
             fputs(plot_usage, stdout);
             status = 0;
             break;
-        case ':': status = plot_fail("%s needs a value", argv[optind - 1]); break;
         default:
-            status = plot_fail("unknown option '%s' (see stragsim plot --help)", argv[optind - 1]);
+            status = cli_option_error("plot", c, argv);
             break;
         }
     }

@@ -114,12 +114,8 @@ int cmd_report(int argc, char **argv)
             fputs(report_usage, stdout);
             status = 0;
             break;
-        case ':':
-            status = report_fail("%s needs a value", argv[optind - 1]);
-            break;
         default:
-            status =
-                report_fail("unknown option '%s' (see stragsim report --help)", argv[optind - 1]);
+            status = cli_option_error("report", c, argv);
             break;
         }
     }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/cli.h"
 #include "sim/commands.h"
 #include "sim/config.h"
 #include "traces/latency.h"
@@ -83,15 +84,16 @@ static const char trace_usage[] =
     "'stragsim trace SUBCOMMAND --help' describes each.\n";
 
 /* One-line usage error on stderr; returns 2. */
+/* "stragsim trace SUB: message", exit status 2 */
 static int trace_fail(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int trace_fail(const char *sub, const char *fmt, ...)
 {
-    fprintf(stderr, "stragsim trace %s: ", sub);
+    char command[64];
+    snprintf(command, sizeof command, "trace %s", sub);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vfail(command, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return 2;
 }
 
@@ -118,10 +120,9 @@ static bool parse_positive(const char *s, double *out)
 /* getopt_long's error cases, shared by the subcommands. */
 static int option_error(const char *sub, int c, char **argv)
 {
-    if (c == ':')
-        return trace_fail(sub, "%s needs a value", argv[optind - 1]);
-    return trace_fail(sub, "unknown option '%s' (see stragsim trace %s --help)", argv[optind - 1],
-                      sub);
+    char command[64];
+    snprintf(command, sizeof command, "trace %s", sub);
+    return cli_option_error(command, c, argv);
 }
 
 /* The one positional argument left after the options. */

@@ -193,12 +193,8 @@ int cmd_train(int argc, char **argv)
             fputs(train_usage, stdout);
             status = 0;
             break;
-        case ':':
-            status = train_fail("%s needs a value", argv[optind - 1]);
-            break;
         default:
-            status = train_fail("unknown option '%s' (see stragsim train --help)",
-                                argv[optind - 1]);
+            status = cli_option_error("train", c, argv);
             break;
         }
     }
