@@ -20,6 +20,7 @@
 #include "sim/progress.h"
 #include "sim/rng.h"
 #include "sim/run_mpi.h"
+#include "sim/test_hook.h"
 #include "sim/workload.h"
 #include "traces/latency.h"
 
@@ -271,6 +272,7 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const bool
             sum->stopped = true;
             return 0;
         }
+        test_hook_point_begins(sum->written + 1);
         if (x->bar) {
             struct params *p;
             int repeat;

@@ -787,6 +787,7 @@ Test(models, sgd_training_fits_a_separable_problem)
             first = loss;
         optim_step(o, m->params, m->grads);
     }
+    cr_log_info("blobs: loss %.4g -> %.4g", first, loss);
     cr_expect(loss < 0.1f * first, "loss %g -> %g", first, loss);
     cr_expect_eq(correct, N);
     optim_free(o);

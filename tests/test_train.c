@@ -71,6 +71,8 @@ Test(train, learns_a_separable_set_and_reports_each_epoch)
     cr_assert_eq(log.last.epoch, 3);
     cr_assert_eq(log.last.epochs, 3);
     cr_assert_lt(log.last.loss, log.first_loss);
+    cr_log_info("synthetic: loss %.4f -> %.4f, val accuracy %.4f", log.first_loss, log.last.loss,
+                log.last.val_accuracy);
     cr_assert_geq(log.last.val_accuracy, 0.95, "val_accuracy %g", log.last.val_accuracy);
     cr_assert_geq(log.last.seconds, 0.0);
     model_free(m);
@@ -385,6 +387,7 @@ Test(train_cli, progress_lines_and_eval_output, .init = cli_setup, .fini = cli_t
     double loss, acc, secs;
     cr_assert_eq(sscanf(line, "epoch 1/1 loss=%lf val_accuracy=%lf (%lf s)", &loss, &acc, &secs),
                  3, "%s", line);
+    cr_log_info("train: val accuracy %.4f", acc);
     cr_assert_gt(acc, 0.7);
     cr_assert_not_null(fgets(line, sizeof line, err));
     snprintf(want, sizeof want, "wrote %s/w.bin\n", dir);
@@ -404,6 +407,7 @@ Test(train_cli, progress_lines_and_eval_output, .init = cli_setup, .fini = cli_t
         sscanf(line, "images_per_s=%lf", &per_s);
     }
     cr_assert_eq(images, 10000);
+    cr_log_info("eval: accuracy %.4f", accuracy);
     cr_assert_gt(accuracy, 0.7);
     cr_assert_gt(per_s, 0.0);
 }
