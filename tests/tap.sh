@@ -55,3 +55,18 @@ db_jobs_digest() {
                          j.latency, j.tasks, j.extra)
                   FROM jobs j JOIN runs r ON r.id = j.run_id ORDER BY 1, 2;" | md5sum | cut -d' ' -f1
 }
+
+# wait_stopped PID: returns 0 once the process has stopped itself (the
+# test-only STRAGSIM_TEST_STOP_AT_POINT hook, sim/test_hook.h), 1 if it
+# exited first. Waits on the process's state, not on a clock; the cap of
+# 10 minutes only turns a hang into a failure.
+wait_stopped() {
+    local i pid comm state
+    for ((i = 0; i < 60000; i++)); do
+        read -r pid comm state _ <"/proc/$1/stat" 2>/dev/null || return 1
+        [[ $state == T ]] && return 0
+        [[ $state == Z ]] && return 1
+        sleep 0.01
+    done
+    return 1
+}
