@@ -787,6 +787,8 @@ Test(models, sgd_training_fits_a_separable_problem)
             first = loss;
         optim_step(o, m->params, m->grads);
     }
+    // measured 2.205 -> 0.0052 (0.0024x) on five OpenBLAS kernels
+    // (OPENBLAS_CORETYPE Prescott, Sandybridge, Haswell, SkylakeX, Zen)
     cr_log_info("blobs: loss %.4g -> %.4g", first, loss);
     cr_expect(loss < 0.1f * first, "loss %g -> %g", first, loss);
     cr_expect_eq(correct, N);

@@ -71,6 +71,8 @@ Test(train, learns_a_separable_set_and_reports_each_epoch)
     cr_assert_eq(log.last.epoch, 3);
     cr_assert_eq(log.last.epochs, 3);
     cr_assert_lt(log.last.loss, log.first_loss);
+    /* measured: val accuracy 1.0 with OPENBLAS_CORETYPE Prescott,
+     * Sandybridge, Haswell, SkylakeX and Zen; 0.95 allows 5 of 100 to move */
     cr_log_info("synthetic: loss %.4f -> %.4f, val accuracy %.4f", log.first_loss, log.last.loss,
                 log.last.val_accuracy);
     cr_assert_geq(log.last.val_accuracy, 0.95, "val_accuracy %g", log.last.val_accuracy);
@@ -387,6 +389,9 @@ Test(train_cli, progress_lines_and_eval_output, .init = cli_setup, .fini = cli_t
     double loss, acc, secs;
     cr_assert_eq(sscanf(line, "epoch 1/1 loss=%lf val_accuracy=%lf (%lf s)", &loss, &acc, &secs),
                  3, "%s", line);
+    /* retrained: 0.7922 on five OpenBLAS kernels (OPENBLAS_CORETYPE
+     * Prescott, Sandybridge, Haswell, SkylakeX, Zen), then 0.7795 on the
+     * test set; 0.7 leaves room for other kernels' rounding */
     cr_log_info("train: val accuracy %.4f", acc);
     cr_assert_gt(acc, 0.7);
     cr_assert_not_null(fgets(line, sizeof line, err));

@@ -208,6 +208,13 @@ Test(training, mlp_200_iterations_n12_learns_and_decodes_exactly)
         evals += !isnan(it[i].accuracy);
     }
     cr_assert_eq(evals, 4); /* iterations 49, 99, 149, 199 */
+    /* Retrained here, so the numbers follow the BLAS kernel's rounding.
+     * Measured on an AMD EPYC with OPENBLAS_CORETYPE Prescott, Sandybridge,
+     * Haswell, SkylakeX and Zen: final accuracy 0.787-0.799, loss
+     * 2.245 -> 0.527-0.538, target 0.7 first met at the first evaluation
+     * (iteration 50), grad_rel_err_max 2.3e-3 to 2.4e-3. The bounds leave
+     * three times the spread between kernels or more: 0.75, 0.6x the first
+     * loss, and 5e-3 above. */
     cr_assert(metric(&out, "final_loss") < 0.6 * it[0].loss, "loss %g -> %g", it[0].loss,
               metric(&out, "final_loss"));
     cr_assert(metric(&out, "final_accuracy") > 0.75, "accuracy %g",
@@ -401,6 +408,7 @@ Test(training, ssp_staleness_follows_the_bound)
         cr_assert(isnan(bsp.iterations[i].residual));
     }
     cr_assert(!isnan(bsp.iterations[bsp.niterations - 1].accuracy));
+    /* 0.728 on five OpenBLAS kernels (see the mlp test); 0.5 says it learns */
     cr_log_info("ssp s=0: final accuracy %.4f", metric(&bsp, "final_accuracy"));
     cr_assert(metric(&bsp, "final_accuracy") > 0.5);
     cr_assert(metric(&bsp, "predictor_rel_mae") > 0 && metric(&bsp, "predictor_rel_mae") < 2);
@@ -443,6 +451,8 @@ Test(training, ssp_lstm_predictor_beats_the_global_mean)
     double mae = metric(&out, "predictor_mae"), base = metric(&out, "predictor_baseline_mae");
     cr_log_info("persistent markov: lstm mae %.3f, running global mean mae %.3f", mae, base);
     cr_assert(base > 0.5, "the baseline error is reported: %g", base);
+    /* measured 2.732 against 4.201 (0.65) on five OpenBLAS kernels (see the
+     * mlp test); 0.8 leaves room for a kernel that trains it differently */
     cr_assert(mae < 0.8 * base, "lstm mae %g vs global mean %g", mae, base);
     cr_assert(metric(&out, "predictor_rel_mae") > 0);
     workload_output_free(&out);
