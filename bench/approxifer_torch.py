@@ -3,7 +3,7 @@
 for benchmarking `stragsim run configs/approxifer-fmnist.ini` against.
 Benchmark only: nothing in the build or the tests uses it.
 
-The protocol (shared/notes/coded-inference.md section 3.1), per trial: draw
+The protocol (that of the authors' repository, Mahdi-Soleymani/Approxifer), per trial: draw
 K distinct Fashion-MNIST test images, Berrut-encode them at N = K + S worker
 nodes cos(n pi/N), run the N coded images through the model in one batch,
 drop S workers chosen uniformly at random, Berrut-decode the rest at the K

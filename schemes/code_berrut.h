@@ -5,7 +5,8 @@
  * linear algebra on small matrices: no model, no engine, no caching (that is
  * decode_cache.h) and no config parsing (that is schemes/berrut.c).
  *
- * Conventions (see shared/notes/coded-inference.md §2-3):
+ * Conventions (Jahani-Nezhad & Maddah-Ali, arXiv 2009.08327; Soleymani,
+ * Ali, Mahdavifar & Avestimehr, AAAI 2022, arXiv 2109.09868):
  *   data nodes   alpha_j = cos((2j+1) pi / (2K)), j = 0..K-1 (first kind,
  *                decreasing);
  *   worker nodes z_n = cos(n pi / N) or cos(n pi / (N-1)), n = 0..N-1

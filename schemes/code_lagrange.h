@@ -11,7 +11,8 @@
  * nodes: D[j,l] = L_l(alpha_j) (K x count). For a polynomial f of degree
  * deg f, f(u(z)) has degree (K-1) deg f, so any R = (K-1) deg f + 1 results
  * recover f(x_j) exactly (up to rounding); for other f this is the
- * approximate (Runge-prone) baseline of the notes §5.
+ * approximate (Runge-prone) baseline of Lagrange coded computing (Yu et
+ * al., AISTATS 2019, arXiv 1806.00939).
  * A point within LAGRANGE_COLLISION of a node gets the unit row.
  */
 #ifndef STRAG_CODE_LAGRANGE_H

@@ -7,11 +7,13 @@
  *     (1/n) sum_i (y_i - g(t_i))^2 + lambda * integral g''(t)^2 dt,
  * i.e. the sum-normalised penalty of Green & Silverman and of SciPy's
  * make_smoothing_spline(x, y, lam=...) is lam = n * lambda. The mean form
- * is the one of shared/notes/coded-inference.md §4.2, and it keeps a given
- * lambda meaning the same smoothing when stragglers shrink the returned set.
+ * is our reading of NeRCC's objectives (Moradi & Maddah-Ali, arXiv
+ * 2402.04377), and it keeps a given lambda meaning the same smoothing when
+ * stragglers shrink the returned set.
  * lambda = 0 is natural cubic spline interpolation.
  *
- * Computed in Reinsch form (notes §4.3): (R + n lambda Q^T Q) gamma = Q^T y,
+ * Computed in Reinsch form (Green & Silverman, "Nonparametric Regression
+ * and Generalized Linear Models", Chapman & Hall 1994, ch. 2): (R + n lambda Q^T Q) gamma = Q^T y,
  * a pentadiagonal SPD system solved by LAPACK dpbsv (in libopenblas), fitted
  * values g = y - n lambda Q gamma, second derivatives gamma (zero at the
  * ends). Outside [min t, max t] the spline is extended LINEARLY with its end

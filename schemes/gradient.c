@@ -4,7 +4,7 @@
  * over fanout.c.
  *
  * A job is one iteration. Every worker gets one task of cost load/n
- * (DESIGN.md "Work and time": (s+1)/n for frc and crc, 1/n for naive and
+ * (doc/theory.md §1, §9: (s+1)/n for frc and crc, 1/n for naive and
  * ignore, d/n for approx-gc; scheme.task_cost overrides). The job is done
  * when the code can decode (gradcode_ready: every frc group reported once,
  * or n - s results, n for naive), at scheme.wait results if that is set

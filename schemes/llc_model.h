@@ -1,7 +1,7 @@
 /* llc_model.h: the learning side of learned Lagrange coding (after Tang,
  * Agrawal, Stanczak, Zhu, "Coded Distributed Image Classification", arXiv
- * 2307.04915; our reading is notes coded-inference.md §6.3, the open
- * choices are options here).
+ * 2307.04915; the paper leaves some choices open, and those are options
+ * here; doc/learned-codes.md says how we read it).
  *
  * K queries x_1..x_K (784 pixels each) are Lagrange-encoded
  * (code_lagrange.h: K Chebyshev data nodes alpha_j, N Chebyshev worker

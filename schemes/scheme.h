@@ -13,7 +13,8 @@
  * A scheme's per-job state lives in cluster_job_state(cl, job), of
  * job_state_size bytes, zeroed at job open.
  *
- * Task costs follow DESIGN.md "Work and time"; scheme.task_cost (if set)
+ * Task costs follow doc/theory.md §1 (a job has cost 1; each scheme's
+ * default task costs are listed there); scheme.task_cost (if set)
  * overrides the default cost of every task. Schemes know nothing about
  * SQLite: extra per-point numbers go out through add_metrics.
  */

@@ -1,6 +1,6 @@
 /* split_model.h: the learning side of the split-image scheme with a learned
  * decoder (Krishna and Natarajan, "Distributed Inference With Straggler
- * Mitigation", 2019; notes: learned-and-training.md §1.3).
+ * Mitigation", 2019; doc/learned-codes.md).
  *
  * The 28x28 image is cut into N disjoint patches: N = 2 two 14x28 halves
  * (top, bottom), N = 4 four 14x14 quadrants (top left, top right, bottom

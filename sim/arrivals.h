@@ -3,8 +3,9 @@
  *   poisson  open loop: exponential gaps of mean 1/workload.rate, drawn from
  *            the RNG_ARRIVALS stream of the point.
  *   closed   the next job starts when the previous one is done and every
- *            worker is idle (DESIGN.md "Closed-loop arrival"); this module
- *            only says so: the workload watches the cluster and starts it.
+ *            worker is idle (with cluster.cancel each job then sees the
+ *            single-job model of doc/theory.md §1); this module only says
+ *            so: the workload watches the cluster and starts it.
  *   replay   absolute arrival times read from workload.arrival_file, a CSV
  *            (or one-column) file; workload.arrival_column picks the column
  *            by header name or 1-based number (default: the first). Times

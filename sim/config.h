@@ -1,9 +1,10 @@
 /* config.h: loading an experiment ini file (inih) into validated params and
  * a sweep.
  *
- * Sections and keys are those of DESIGN.md; every key is checked against the
- * key tables (driver keys, latency_keys, scheme_common_keys, every scheme's
- * keys): unknown section or key, wrong type, out of range, unreadable file,
+ * Sections and keys are those of README.md and doc/stragsim.1; every key is
+ * checked against the key tables (driver keys, latency_keys,
+ * scheme_common_keys, every scheme's keys): unknown section or key, wrong
+ * type, out of range, unreadable file,
  * malformed [sweep] line all give one line "file:line: message" (STRAG_EINPUT).
  * `--set section.key=value` overrides are applied over the file (their
  * errors read "--set section.key=value: ..."). Each [sweep] line `section.key = v1, v2, ...` is

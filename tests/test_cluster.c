@@ -3,7 +3,7 @@
  * exact: FIFO order, parallel slots, network delay both ways, cancellation of
  * travelling, queued and running tasks (times and worker_seconds), timers,
  * the idle hook, job handle reuse, cancel = false; plus one statistical check
- * of k-of-n against the closed form. */
+ * of k-of-n against the closed form (doc/theory.md §2). */
 #include <criterion/criterion.h>
 
 #include <math.h>

@@ -58,7 +58,7 @@ static void expect_error(struct params *p, const char *msg)
     params_free(p);
 }
 
-/* ---- i.i.d. kinds vs closed forms ---- */
+/* ---- i.i.d. kinds vs closed forms (doc/theory.md §10) ---- */
 
 struct iid_case {
     const char *name;
@@ -250,7 +250,8 @@ Test(latency, markov_stationary_fraction_and_persistence)
 {
     /* 400 workers x 500 iterations, in 20 groups of 20 workers: per group the
      * slow fraction and the persistence P(slow|slow) - P(slow|active), whose
-     * closed forms are p_as/(p_as+p_sa) = 0.25 and 1 - p_as - p_sa = 0.6. */
+     * closed forms (doc/theory.md §10) are p_as/(p_as+p_sa) = 0.25 and
+ * 1 - p_as - p_sa = 0.6. */
     enum { GROUPS = 20, PER = 20, T = 500 };
     struct latency_source *s = make(markov_params(), GROUPS * PER);
     double frac[GROUPS], pers[GROUPS];

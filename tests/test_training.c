@@ -84,7 +84,7 @@ static const char timing_ini[] =
     "train_limit = 1200\ntest_limit = 100\neval_every = 1000000\n"
     "[scheme]\nkind = crc\n";
 
-/* E[T] of one iteration, worker time l + Exp(mu / l) per DESIGN.md. */
+/* E[T] of one iteration, worker time l + Exp(mu / l) (doc/theory.md §1, §9). */
 struct timing_case {
     const char *scheme, *workers, *stragglers;
     double expect;
@@ -109,7 +109,7 @@ static void check_timing(const struct timing_case *tc)
 }
 
 /* crc waits for n - s: l + l (H_n - H_s) / mu with l = (s+1)/n
- * (latency-theory #4; 0.72869 for n = 10, s = 2). */
+ * (doc/theory.md §9; 0.72869 for n = 10, s = 2). */
 Test(training, crc_iteration_time_matches_closed_form)
 {
     double l = 3.0 / 10;
@@ -121,8 +121,8 @@ Test(training, crc_iteration_time_matches_closed_form)
     check_timing(&tc3);
 }
 
-/* frc stops when every group reported once: the max over n/(s+1) groups of
- * the min of s+1 workers, l + (l / ((s+1) mu)) H_{n/(s+1)}. */
+/* frc stops when every group reported once (doc/theory.md §9): the max over
+ * n/(s+1) groups of the min of s+1 workers, l + (l / ((s+1) mu)) H_{n/(s+1)}. */
 Test(training, frc_iteration_time_is_the_group_cover_time)
 {
     double l = 3.0 / 12;
@@ -162,7 +162,7 @@ Test(training, crc_in_the_latency_workload)
     unlink(path);
 }
 
-/* ignore waits for n - s tasks of cost 1/n, naive for all n. */
+/* ignore waits for n - s tasks of cost 1/n, naive for all n (doc/theory.md §9). */
 Test(training, ignore_and_naive_iteration_times)
 {
     struct timing_case ignore = {"ignore", "10", "3", 0.1 + 0.1 * (harmonic(10) - harmonic(3))};

@@ -1,6 +1,6 @@
 /* test_validation.c: the latency schemes against the exact results of
- * /work/shared/notes/latency-theory.md §3 (numbers "#n" below are its table
- * rows), end to end: ini text -> config_load -> config_point ->
+ * doc/theory.md ("§n" below are its sections; each gives the derivation or
+ * the paper), end to end: ini text -> config_load -> config_point ->
  * workload_latency_run, on a fixed seed, asserting
  * |simulated - exact| < 4 standard errors (the driver's latency_se).
  *
@@ -11,10 +11,10 @@
  * the exact value, so that a driver reporting a huge error cannot make the
  * comparison pass by default.
  *
- * Costs (DESIGN.md "Work and time"): a task of cost c under shifted_exp
- * takes c*shift + Exp(rate/c). With scheme.task_cost = 1 the single-job
- * formulas apply as written; with the default costs (1/k, 1/workers,
- * r/workers) the scaled forms (Lee et al., #3) apply. Both are tested.
+ * Costs (doc/theory.md §1): a task of cost c under shifted_exp takes
+ * c*shift + Exp(rate/c). With scheme.task_cost = 1 the single-job formulas
+ * apply as written; with the default costs (1/k, 1/workers, r/workers) the
+ * scaled forms (Lee et al., §3) apply. Both are tested.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -27,7 +27,7 @@
 #include "sim/rng.h"
 #include "sim/workload.h"
 
-/* ---- closed forms (§3) ---- */
+/* ---- closed forms (doc/theory.md) ---- */
 
 static double harmonic(int n)
 {
@@ -37,13 +37,13 @@ static double harmonic(int n)
     return h;
 }
 
-/* #1: E[X_(k:n)] for X = shift + Exp(rate). */
+/* §2: E[X_(k:n)] for X = shift + Exp(rate). */
 static double kofn_shifted_exp(int n, int k, double shift, double rate)
 {
     return shift + (harmonic(n) - harmonic(n - k)) / rate;
 }
 
-/* #5: E[X_(k:n)] for X ~ Pareto(xm, alpha), j = n-k+1 > 1/alpha. */
+/* §4: E[X_(k:n)] for X ~ Pareto(xm, alpha), j = n-k+1 > 1/alpha. */
 static double kofn_pareto(int n, int k, double xm, double alpha)
 {
     int j = n - k + 1;
@@ -133,26 +133,26 @@ static double metric(const struct run *r, const char *name)
     "[workload]\nkind = latency\narrival = poisson\nrate = " #rate "\njobs = " #jobs          \
     "\nwarmup = " #warmup "\n[latency]\nkind = exp\nrate = 1\n"
 
-/* ---- k-of-n (#1, #5) and uncoded ---- */
+/* ---- k-of-n (§2, §4) and uncoded ---- */
 
 Test(validation, kofn_shifted_exp_unit_tasks)
 {
     struct run r = run_ini(SINGLE_JOB(10, 100000) SHIFTED_EXP(1, 1)
                                "[scheme]\nkind = kofn\nk = 7\ntask_cost = 1\n");
-    expect_close(&r, kofn_shifted_exp(10, 7, 1, 1), 0.005, "#1 n=10 k=7"); /* 2.09563 */
+    expect_close(&r, kofn_shifted_exp(10, 7, 1, 1), 0.005, "§2 n=10 k=7"); /* 2.09563 */
     workload_output_free(&r.out);
 
     r = run_ini(SINGLE_JOB(20, 100000) SHIFTED_EXP(0.5, 2)
                     "[scheme]\nkind = kofn\nk = 15\ntask_cost = 1\n");
-    expect_close(&r, kofn_shifted_exp(20, 15, 0.5, 2), 0.005, "#1 n=20 k=15"); /* 1.15720 */
+    expect_close(&r, kofn_shifted_exp(20, 15, 0.5, 2), 0.005, "§2 n=20 k=15"); /* 1.15720 */
     workload_output_free(&r.out);
 }
 
 Test(validation, kofn_shifted_exp_default_cost_scales_by_one_over_k)
 {
-    /* cost 1/k: every duration is (1/k)(shift + Exp(rate)), so E[T] is #1 / k */
+    /* cost 1/k: every duration is (1/k)(shift + Exp(rate)), so E[T] is §2 / k */
     struct run r = run_ini(SINGLE_JOB(10, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = kofn\nk = 7\n");
-    expect_close(&r, kofn_shifted_exp(10, 7, 1, 1) / 7, 0.005, "#1 / k");
+    expect_close(&r, kofn_shifted_exp(10, 7, 1, 1) / 7, 0.005, "§2 / k");
     workload_output_free(&r.out);
 }
 
@@ -160,23 +160,23 @@ Test(validation, uncoded_is_kofn_with_k_equal_n)
 {
     struct run r = run_ini(SINGLE_JOB(12, 100000) SHIFTED_EXP(1, 1)
                                "[scheme]\nkind = uncoded\ntask_cost = 1\n");
-    expect_close(&r, kofn_shifted_exp(12, 12, 1, 1), 0.005, "#1 n=k=12"); /* 4.10321 */
+    expect_close(&r, kofn_shifted_exp(12, 12, 1, 1), 0.005, "§2 n=k=12"); /* 4.10321 */
     workload_output_free(&r.out);
 }
 
 Test(validation, lee_model_mds_uncoded_replication)
 {
-    /* #3, n=12, mu=1: a 1/k share takes 1/k + Exp(k mu) */
+    /* §3, n=12, mu=1: a 1/k share takes 1/k + Exp(k mu) */
     struct run r = run_ini(SINGLE_JOB(12, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = kofn\nk = 8\n");
-    expect_close(&r, 1.0 / 8 + (harmonic(12) - harmonic(4)) / 8, 0.005, "#3 MDS k=8"); /* 0.25248 */
+    expect_close(&r, 1.0 / 8 + (harmonic(12) - harmonic(4)) / 8, 0.005, "§3 MDS k=8"); /* 0.25248 */
     workload_output_free(&r.out);
 
     r = run_ini(SINGLE_JOB(12, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = uncoded\n");
-    expect_close(&r, 1.0 / 12 + harmonic(12) / 12, 0.005, "#3 uncoded"); /* 0.34193 */
+    expect_close(&r, 1.0 / 12 + harmonic(12) / 12, 0.005, "§3 uncoded"); /* 0.34193 */
     workload_output_free(&r.out);
 
     r = run_ini(SINGLE_JOB(12, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = replication\nr = 3\n");
-    expect_close(&r, 1.0 / 4 + harmonic(4) / 12, 0.005, "#3 4 parts x3"); /* 0.42361 */
+    expect_close(&r, 1.0 / 4 + harmonic(4) / 12, 0.005, "§3 4 parts x3"); /* 0.42361 */
     workload_output_free(&r.out);
 }
 
@@ -184,47 +184,47 @@ Test(validation, kofn_pareto)
 {
     struct run r =
         run_ini(SINGLE_JOB(10, 100000) PARETO(1, 3) "[scheme]\nkind = kofn\nk = 7\ntask_cost = 1\n");
-    expect_close(&r, kofn_pareto(10, 7, 1, 3), 0.005, "#5 n=10 k=7 alpha=3"); /* 1.45667 */
+    expect_close(&r, kofn_pareto(10, 7, 1, 3), 0.005, "§4 n=10 k=7 alpha=3"); /* 1.45667 */
     workload_output_free(&r.out);
 
     /* default cost 1/k scales a Pareto draw by 1/k */
     r = run_ini(SINGLE_JOB(20, 100000) PARETO(2, 1.5) "[scheme]\nkind = kofn\nk = 10\n");
-    expect_close(&r, kofn_pareto(20, 10, 2, 1.5) / 10, 0.005, "#5 n=20 k=10 alpha=1.5 / k");
+    expect_close(&r, kofn_pareto(20, 10, 2, 1.5) / 10, 0.005, "§4 n=20 k=10 alpha=1.5 / k");
     workload_output_free(&r.out);
 }
 
-/* ---- replication (#2, #6) ---- */
+/* ---- replication (§5) ---- */
 
 Test(validation, replication_min_of_r)
 {
     struct run r = run_ini(SINGLE_JOB(3, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = replication\nr = 3\n");
-    expect_close(&r, 1 + 1.0 / 3, 0.005, "#2 r=3 shifted_exp");
+    expect_close(&r, 1 + 1.0 / 3, 0.005, "§5 r=3 shifted_exp");
     /* one part, three copies: nothing can arrive after its part is done */
     cr_assert_eq(metric(&r, "duplicate_results_per_job"), 0.0);
     workload_output_free(&r.out);
 
     r = run_ini(SINGLE_JOB(3, 100000) PARETO(1, 2) "[scheme]\nkind = replication\nr = 3\n");
-    expect_close(&r, 6.0 / 5.0, 0.005, "#6 r=3 pareto alpha=2"); /* Pareto(1, 6) */
+    expect_close(&r, 6.0 / 5.0, 0.005, "§5 r=3 pareto alpha=2"); /* Pareto(1, 6) */
     workload_output_free(&r.out);
 }
 
-/* ---- hedging (#7) ---- */
+/* ---- hedging (§6) ---- */
 
 Test(validation, hedged_fixed_delay)
 {
     /* d = 0.5 < shift: the first task is always still running, a backup always goes out */
     struct run r = run_ini(SINGLE_JOB(2, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = hedged\ndelay = 0.5\n");
-    expect_close(&r, 1 + (1 - exp(-0.5) / 2), 0.005, "#7 d=0.5"); /* 1.69673 */
+    expect_close(&r, 1 + (1 - exp(-0.5) / 2), 0.005, "§6 d=0.5"); /* 1.69673 */
     cr_assert_eq(metric(&r, "backups_per_job"), 1.0);
     workload_output_free(&r.out);
 
     /* d = 2: a backup goes out with probability P(X > 2) = e^-1 */
     enum { JOBS = 100000 };
     r = run_ini(SINGLE_JOB(2, 100000) SHIFTED_EXP(1, 1) "[scheme]\nkind = hedged\ndelay = 2\n");
-    expect_close(&r, 1 + (1 - exp(-2.0) / 2), 0.005, "#7 d=2"); /* 1.93233 */
+    expect_close(&r, 1 + (1 - exp(-2.0) / 2), 0.005, "§6 d=2"); /* 1.93233 */
     double p = exp(-1.0), backups = metric(&r, "backups_per_job");
     double se = sqrt(p * (1 - p) / JOBS);
-    cr_log_info("#7 d=2 backups: simulated %.5f, exact %.5f +- %.5f", backups, p, se);
+    cr_log_info("§6 d=2 backups: simulated %.5f, exact %.5f +- %.5f", backups, p, se);
     cr_assert_lt(fabs(backups - p), 4 * se, "backups %.5f, exact %.5f", backups, p);
     workload_output_free(&r.out);
 }
@@ -232,7 +232,7 @@ Test(validation, hedged_fixed_delay)
 Test(validation, hedged_percentile_tracks_the_quantile)
 {
     /* No closed form for the adaptive rule itself, but with i.i.d. service
-     * its threshold converges to the p-quantile q of one draw, where #7
+     * its threshold converges to the p-quantile q of one draw, where §6
      * gives backups = P(X > q) = 1 - p. Shifted exp(1, 1), p = 90:
      * q = 1 + ln 10. Error budget: a window quantile has sd
      * sqrt(p(1-p)/W) / f(q) = 0.095 (W = 1000, f(q) = 0.1), about jobs/W = 100
@@ -252,25 +252,25 @@ Test(validation, hedged_percentile_tracks_the_quantile)
     workload_output_free(&r.out);
 }
 
-/* ---- queues (#8, #9) ---- */
+/* ---- queues (§7, §8) ---- */
 
 Test(validation, full_replication_queue_is_mm1_at_n_mu)
 {
-    /* #8: n=3, lambda=1.5, mu=1, cancel on first completion: 1/(3 - 1.5) */
+    /* §7: n=3, lambda=1.5, mu=1, cancel on first completion: 1/(3 - 1.5) */
     struct run r = run_ini(QUEUE(3, 400000, 2000, 1.5) "[scheme]\nkind = replication\nr = 3\n");
-    expect_close(&r, 1 / (3 - 1.5), 0.02, "#8 M/M/1 at 3 mu");
+    expect_close(&r, 1 / (3 - 1.5), 0.02, "§7 M/M/1 at 3 mu");
     workload_output_free(&r.out);
 }
 
 Test(validation, two_server_fork_join)
 {
-    /* #9: uncoded on 2 workers, each task Exp(1) (task_cost = 1) */
+    /* §8: uncoded on 2 workers, each task Exp(1) (task_cost = 1) */
     struct run r = run_ini(QUEUE(2, 400000, 2000, 0.5) "[scheme]\nkind = uncoded\ntask_cost = 1\n");
-    expect_close(&r, (12 - 0.5) / 8 / (1 - 0.5), 0.02, "#9 lambda=0.5"); /* 2.875 */
+    expect_close(&r, (12 - 0.5) / 8 / (1 - 0.5), 0.02, "§8 lambda=0.5"); /* 2.875 */
     workload_output_free(&r.out);
 
     r = run_ini(QUEUE(2, 2000000, 20000, 0.8) "[scheme]\nkind = uncoded\ntask_cost = 1\n");
-    expect_close(&r, (12 - 0.8) / 8 / (1 - 0.8), 0.03, "#9 lambda=0.8"); /* 7.0 */
+    expect_close(&r, (12 - 0.8) / 8 / (1 - 0.8), 0.03, "§8 lambda=0.8"); /* 7.0 */
     workload_output_free(&r.out);
 }
 
@@ -305,11 +305,11 @@ static void check_validation_point(const struct params *p, const struct run *r)
 Test(validation, validation_ini_sweep_matches_closed_forms)
 {
     /* configs/validation.ini: kofn, n=10, shifted_exp(1, 1), task_cost 1,
-     * swept over k: every point is #1 */
+     * swept over k: every point is §2 */
     run_shipped("validation.ini", check_validation_point);
 }
 
-/* The example configs state their exact means in their comments (#3, #7). */
+/* The example configs state their exact means in their comments (§3, §6). */
 static void check_uncoded_ini(const struct params *p, const struct run *r)
 {
     (void)p;

@@ -1,9 +1,10 @@
 /* latency.h: latency sources, behind one interface: "duration of the next
  * task of cost c on worker w at iteration t".
  *
- * Per DESIGN.md a task's duration is cost times one draw from its worker's
- * latency source: for shifted_exp that is cost*shift + Exp(rate/cost), the
- * model of Lee et al. Replay values are durations times latency.scale.
+ * A task's duration is cost times one draw from its worker's latency
+ * source: for shifted_exp that is cost*shift + Exp(rate/cost), the model of
+ * Lee et al. (doc/theory.md §1). Replay values are durations times
+ * latency.scale.
  *
  * Kinds: exp, shifted_exp, pareto, lognormal, weibull, bimodal, markov,
  * replay. Each kind is a const struct latency_kind in its own file, listed

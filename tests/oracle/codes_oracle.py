@@ -2,7 +2,7 @@
 """codes_oracle.py: independent reference values for tests/test_codes.c.
 
 Computes Berrut encoder/decoder matrices with plain numpy loops (the
-formulas of shared/notes/coded-inference.md section 2, written from scratch)
+formulas of Jahani-Nezhad & Maddah-Ali, arXiv 2009.08327, written from scratch)
 and smoothing-spline evaluation matrices with SciPy's
 make_smoothing_spline (Debian bookworm python3-scipy 1.10), then prints them
 as C arrays. The C test embeds that output, so running the tests never needs
