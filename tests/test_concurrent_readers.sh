@@ -9,9 +9,10 @@ command -v sqlite3 >/dev/null || tap_skip_all "sqlite3 not found"
 cd "$scratch"
 # A WAL reader can meet SQLITE_BUSY for an instant while the writer rewrites
 # the WAL index header (a commit, a checkpoint); a reader that waits a little
-# never fails. stragsim's own readers wait up to 30 s; users of the sqlite3
-# CLI do the same with .timeout (README: "Querying while a sweep runs").
-db_read() { sqlite3 -cmd ".timeout 5000" "$@"; }
+# never fails. stragsim's own readers wait up to 30 s, and so do these;
+# users of the sqlite3 CLI do the same with .timeout (README: "Querying
+# while a sweep runs").
+db_read() { sqlite3 -cmd ".timeout 30000" "$@"; }
 
 cat > sweep.ini <<'INI'
 [experiment]
@@ -53,7 +54,7 @@ n=$(db_read w.db "SELECT count(*) FROM runs")
 # blocked writer into a failure instead of a hang.
 cat >all_written.sh <<'SH'
 for i in $(seq 1 60000); do
-    n=$(sqlite3 -cmd ".timeout 5000" w.db "SELECT count(*) FROM runs")
+    n=$(sqlite3 -cmd ".timeout 30000" w.db "SELECT count(*) FROM runs")
     [ "$n" = 16 ] && break
     sleep 0.01
 done

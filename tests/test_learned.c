@@ -326,7 +326,7 @@ static struct parm_eval parm_shipped(struct model *base, enum parm_encoder e, in
     return ev;
 }
 
-TestSuite(shipped, .init = load_test_set, .fini = free_test_set, .timeout = 120);
+TestSuite(shipped, .init = load_test_set, .fini = free_test_set);
 
 /* The shipped files' exact counts of correct evaluations on the 10,000 test
  * images (no training involved: only the forward pass's rounding could move
@@ -544,7 +544,7 @@ static void cli_setup(void)
 }
 static void cli_teardown(void) { remove_tmpdir(); }
 
-TestSuite(learned_cli, .init = cli_setup, .fini = cli_teardown, .timeout = 120);
+TestSuite(learned_cli, .init = cli_setup, .fini = cli_teardown);
 
 Test(learned_cli, concat_with_k_3_is_refused_at_its_line)
 {
