@@ -242,9 +242,9 @@ Test(plot, progress_draws_only_when_on)
     const char *last = strstr(buf, "] 3/3 scheme.k=8 repeat 0  elapsed ");
     cr_assert_not_null(last, "%s", buf);
     char elapsed[32] = "", eta[32] = "";
-    cr_expect_eq(sscanf(last, "] 3/3 scheme.k=8 repeat 0  elapsed %31s  ETA %31s", elapsed, eta),
+    cr_expect_eq(sscanf(last, "] 3/3 scheme.k=8 repeat 0  elapsed %31[0-9:]  ETA %31[0-9:]",
+                        elapsed, eta),
                  2, "%s", buf);
-    cr_expect_eq(strspn(elapsed, "0123456789:"), strlen(elapsed), "%s", buf);
     cr_expect(strlen(elapsed) >= 4 && elapsed[strlen(elapsed) - 3] == ':', "%s", buf);
     cr_expect_str_eq(eta, "0:00", "%s", buf);
     cr_expect_eq(buf[strlen(buf) - 1], '\n');
