@@ -23,7 +23,7 @@
 static char oracle_python_path[256];
 
 /* A python3 with numpy and scipy, or NULL. */
-static const char *oracle_python(void)
+static inline const char *oracle_python(void)
 {
     if (oracle_python_path[0])
         return oracle_python_path;
@@ -55,7 +55,7 @@ struct oracle_case {
     FILE *f;
 };
 
-static void oracle_open(struct oracle_case *c)
+static inline void oracle_open(struct oracle_case *c)
 {
     snprintf(c->path, sizeof c->path, "/tmp/strag-oracle-XXXXXX");
     int fd = mkstemp(c->path);
@@ -65,12 +65,12 @@ static void oracle_open(struct oracle_case *c)
     snprintf(c->answer, sizeof c->answer, "%s.out", c->path);
 }
 
-static void oracle_str(struct oracle_case *c, const char *name, const char *text)
+static inline void oracle_str(struct oracle_case *c, const char *name, const char *text)
 {
     fprintf(c->f, "%s str %s\n", name, text);
 }
 
-static void oracle_doubles(struct oracle_case *c, const char *name, const double *v, int rows,
+static inline void oracle_doubles(struct oracle_case *c, const char *name, const double *v, int rows,
                            int cols)
 {
     fprintf(c->f, "%s %d %d", name, rows, cols);
@@ -79,7 +79,7 @@ static void oracle_doubles(struct oracle_case *c, const char *name, const double
     fputc('\n', c->f);
 }
 
-static void oracle_floats(struct oracle_case *c, const char *name, const float *v, int rows,
+static inline void oracle_floats(struct oracle_case *c, const char *name, const float *v, int rows,
                           int cols)
 {
     fprintf(c->f, "%s %d %d", name, rows, cols);
@@ -88,7 +88,7 @@ static void oracle_floats(struct oracle_case *c, const char *name, const float *
     fputc('\n', c->f);
 }
 
-static void oracle_ints(struct oracle_case *c, const char *name, const int *v, int n)
+static inline void oracle_ints(struct oracle_case *c, const char *name, const int *v, int n)
 {
     fprintf(c->f, "%s 1 %d", name, n);
     for (int i = 0; i < n; i++)
@@ -96,13 +96,13 @@ static void oracle_ints(struct oracle_case *c, const char *name, const int *v, i
     fputc('\n', c->f);
 }
 
-static void oracle_number(struct oracle_case *c, const char *name, double v)
+static inline void oracle_number(struct oracle_case *c, const char *name, double v)
 {
     oracle_doubles(c, name, &v, 1, 1);
 }
 
 /* Runs tests/oracles/<script> on the case; the answer goes to c->answer. */
-static void oracle_run(struct oracle_case *c, const char *script)
+static inline void oracle_run(struct oracle_case *c, const char *script)
 {
     fclose(c->f);
     c->f = NULL;
@@ -116,7 +116,7 @@ static void oracle_run(struct oracle_case *c, const char *script)
 }
 
 /* The answer's block `name` (rows x cols values) into out (malloc'd). */
-static double *oracle_get(const struct oracle_case *c, const char *name, int rows, int cols)
+static inline double *oracle_get(const struct oracle_case *c, const char *name, int rows, int cols)
 {
     FILE *f = fopen(c->answer, "r");
     cr_assert_not_null(f, "%s", c->answer);
@@ -144,7 +144,7 @@ static double *oracle_get(const struct oracle_case *c, const char *name, int row
     return out;
 }
 
-static void oracle_close(struct oracle_case *c)
+static inline void oracle_close(struct oracle_case *c)
 {
     if (c->f)
         fclose(c->f);
@@ -153,7 +153,7 @@ static void oracle_close(struct oracle_case *c)
 }
 
 /* Every got[i] within tol * (1 + max |want|) of want[i]. */
-static void oracle_expect_close(const float *got, const double *want, long n, double tol,
+static inline void oracle_expect_close(const float *got, const double *want, long n, double tol,
                                 const char *what)
 {
     double scale = 0.0;
