@@ -33,9 +33,7 @@ static const struct {
     {"metrics", NULL, NULL, "no runs"},
 };
 
-/* A number that reads back to the same double: %.15g when that suffices
- * (it usually does, and reads better), else %.17g. */
-static void put_number(FILE *out, double x)
+void export_number(FILE *out, double x)
 {
     if (isnan(x))
         return;
@@ -107,8 +105,8 @@ static int export_bulk(struct results *r, const struct run_prefix *p, size_t def
         return error_fail(err, "%s: reading %s: %s", results_path(r), export_defs[def].name,
                           sqlite3_errmsg(db));
     size_t rows = 0, at = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    int step = SQLITE_DONE;
+    while (!ferror(out) && (step = sqlite3_step(st)) == SQLITE_ROW) {
         /* Rows and runs are both in run id order: a merge join. */
         int64_t id = sqlite3_column_int64(st, 0);
         while (at < p->nruns && p->runs[at].id < id)
@@ -125,14 +123,16 @@ static int export_bulk(struct results *r, const struct run_prefix *p, size_t def
             fputc(',', out);
             switch (sqlite3_column_type(st, c)) {
             case SQLITE_INTEGER: fprintf(out, "%lld", sqlite3_column_int64(st, c)); break;
-            case SQLITE_FLOAT: put_number(out, sqlite3_column_double(st, c)); break;
+            case SQLITE_FLOAT: export_number(out, sqlite3_column_double(st, c)); break;
             default: break; /* NULL */
             }
         }
         fputs("\r\n", out);
     }
     int rc = 0;
-    if (step != SQLITE_DONE)
+    if (ferror(out))
+        rc = 0; /* a write failed: the caller's flush and close report it */
+    else if (step != SQLITE_DONE)
         rc = error_fail(err, "%s: reading %s: %s", results_path(r), export_defs[def].name,
                         sqlite3_errmsg(db));
     else if (rows == 0)
@@ -180,7 +180,7 @@ static int export_metrics(struct results *r, const struct run_prefix *p, FILE *o
         prefix_row(out, p, &p->runs[i]);
         for (size_t k = 0; k < n; k++) {
             fputc(',', out);
-            put_number(out, metric_list_get(&p->runs[i].metrics, names[k]));
+            export_number(out, metric_list_get(&p->runs[i].metrics, names[k]));
         }
         fputs("\r\n", out);
     }
@@ -202,7 +202,5 @@ int export_csv(struct results *r, const char *table, FILE *out, struct error *er
         rc = export_defs[def].sql ? export_bulk(r, &p, def, out, err)
                                   : export_metrics(r, &p, out, err);
     prefix_free(&p);
-    if (!rc && (fflush(out) || ferror(out)))
-        rc = error_at(err, NULL, 0, "stragsim export: write error");
     return rc;
 }

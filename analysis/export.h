@@ -20,9 +20,16 @@
 /* The table names export_csv accepts: "jobs|iterations|metrics". */
 extern const char export_tables[];
 
+/* A number that reads back to the same double: %.15g when that suffices
+ * (it usually does, and reads better), else %.17g; NaN writes nothing (an
+ * empty cell). Also plot.c's data files. */
+void export_number(FILE *out, double x);
+
 /* Writes `table` of r to out. Errors: unknown table (STRAG_EINPUT
  * "stragsim export: unknown table 'x' (expected jobs|iterations|metrics)"),
- * a table with no rows ("DB: no jobs rows ..."), SQLite failures. */
+ * a table with no rows ("DB: no jobs rows ..."), SQLite failures. Write
+ * errors are left flagged on out (it stops writing at the first): the
+ * caller's flush and close report them (sim/atomic_file.c). */
 int export_csv(struct results *r, const char *table, FILE *out, struct error *err);
 
 #endif

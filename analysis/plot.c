@@ -6,6 +6,7 @@
 #include "analysis/plot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -15,7 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gsl/gsl_cdf.h>
 #include <sqlite3.h>
+
+#include "analysis/aggregate.h"
+#include "analysis/export.h"
+#include "sim/atomic_file.h"
+#include "sim/stats.h"
 
 extern char **environ;
 
@@ -168,31 +175,60 @@ static const char *terminal_for(const char *output)
     return NULL;
 }
 
-/* A gnuplot single-quoted string: quotes doubled, nothing else special. */
+/* Text that gnuplot could act on: a control character (a newline ends the
+ * command and starts another, a CR or form feed may too) or a backquote
+ * (command substitution outside single quotes). */
+static bool unsafe_char(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f || c == '`';
+}
+
+bool plot_text_safe(const char *s)
+{
+    for (; *s; s++)
+        if (unsafe_char((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* Every text from the user or the database reaches the script only here: a
+ * gnuplot single-quoted string, where nothing is special but the quote
+ * itself (doubled): no backslash escapes, no `command` substitution, no
+ * @macro expansion. Unsafe characters become '?', so no newline can end
+ * the string and start a command, and the terminal is noenhanced, so no
+ * markup is read from it either. */
 static void put_quoted(FILE *f, const char *s)
 {
     fputc('\'', f);
     for (; *s; s++) {
         if (*s == '\'')
             fputc('\'', f);
-        fputc(*s, f);
+        fputc(unsafe_char((unsigned char)*s) ? '?' : *s, f);
     }
     fputc('\'', f);
 }
 
-/* A label inside the data (xtic labels): double quotes, which may not appear. */
+/* A label inside the data file (xtic labels): a double-quoted column, which
+ * gnuplot reads as text only; a double quote or a line break in it would
+ * split the row, so they are replaced. */
 static void put_data_label(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++)
-        fputc(*s == '"' ? '\'' : *s, f);
+        fputc(*s == '"' ? '\'' : unsafe_char((unsigned char)*s) ? '?' : *s, f);
     fputc('"', f);
 }
 
+/* The script (commands, no data and no file names: the data file's name
+ * is prepended when it is run) and the data file it plots from (one block
+ * per series, separated by two blank lines: gnuplot's `index N`). */
 struct script {
     FILE *f;
     char *text;
     size_t len;
+    FILE *data;
+    char *data_text;
+    size_t data_len;
     int nseries;
     char *plot_line; /* the "plot ..." command, built as series are added */
     size_t plot_len;
@@ -217,13 +253,14 @@ static int script_begin(struct script *s, const struct plot_request *req, const 
     *s = (struct script){0};
     s->f = open_memstream(&s->text, &s->len);
     s->plot = open_memstream(&s->plot_line, &s->plot_len);
-    if (!s->f || !s->plot)
+    s->data = open_memstream(&s->data_text, &s->data_len);
+    if (!s->f || !s->plot || !s->data)
         return -1;
-    fprintf(s->f, "# stragsim plot: run with `gnuplot THIS_FILE`\nset terminal ");
+    /* No `set output`: the figure goes to gnuplot's standard output, which
+     * is a temporary file renamed onto the output when complete. */
+    fprintf(s->f, "set terminal ");
     fprintf(s->f, terminal_for(req->output), req->width ? req->width : 800,
             req->height ? req->height : 500);
-    fprintf(s->f, "\nset output ");
-    put_quoted(s->f, req->output);
     fprintf(s->f, "\nset title ");
     put_quoted(s->f, req->title ? req->title : title);
     fprintf(s->f, "\nset xlabel ");
@@ -239,19 +276,19 @@ static int script_begin(struct script *s, const struct plot_request *req, const 
     return 0;
 }
 
-/* Opens the next data block; the caller writes rows, then calls
- * script_series_end with how to draw it. */
-static void script_series_begin(struct script *s)
+/* Opens the next data block (`columns` names them in a comment); the
+ * caller writes rows to s->data, then calls script_series_end with how to
+ * draw it. */
+static void script_series_begin(struct script *s, const char *columns)
 {
-    fprintf(s->f, "$d%d << EOD\n", s->nseries);
+    fprintf(s->data, "%s# series %d: %s\n", s->nseries ? "\n\n" : "", s->nseries, columns);
 }
 
 static void script_series_end(struct script *s, const char *using, const char *style,
                               const char *title)
 {
-    fprintf(s->f, "EOD\n");
-    fprintf(s->plot, "%s$d%d using %s with %s lw 2 title ", s->nseries ? ", \\\n     " : "plot ",
-            s->nseries, using, style);
+    fprintf(s->plot, "%sdata index %d using %s with %s lw 2 title ",
+            s->nseries ? ", \\\n     " : "plot ", s->nseries, using, style);
     put_quoted(s->plot, title);
     s->nseries++;
 }
@@ -263,6 +300,9 @@ static int script_end(struct script *s)
     fprintf(s->f, "%s\n", s->plot_line ? s->plot_line : "");
     int rc = fclose(s->f);
     s->f = NULL;
+    if (fclose(s->data))
+        rc = -1;
+    s->data = NULL;
     return rc;
 }
 
@@ -272,8 +312,25 @@ static void script_free(struct script *s)
         fclose(s->plot);
     if (s->f)
         fclose(s->f);
+    if (s->data)
+        fclose(s->data);
     free(s->plot_line);
     free(s->text);
+    free(s->data_text);
+}
+
+/* A data row's numbers, space-separated, each reading back to the same
+ * double; NaN as gnuplot's NaN (a missing value, not an empty column). */
+static void put_numbers(FILE *f, const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(' ', f);
+        if (isnan(x[i]))
+            fputs("NaN", f);
+        else
+            export_number(f, x[i]);
+    }
 }
 
 /* ---- running gnuplot ---- */
@@ -302,64 +359,243 @@ static char *find_program(const char *name)
     return NULL;
 }
 
-static int write_file(const char *path, const char *text, size_t len)
+/* A temporary file in $TMPDIR (or /tmp: also when $TMPDIR holds text that
+ * may not reach a script) named stragsim-plot-XXXXXX<suffix>, holding
+ * text. Caller unlinks and frees. */
+static char *temp_write(const char *suffix, const char *text, size_t len, struct error *err)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    size_t w = fwrite(text, 1, len, f);
-    return (fclose(f) != 0 || w != len) ? -1 : 0;
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir || !plot_text_safe(dir))
+        dir = "/tmp";
+    char *path;
+    if (asprintf(&path, "%s/stragsim-plot-XXXXXX%s", dir, suffix) < 0) {
+        error_fail(err, "out of memory");
+        return NULL;
+    }
+    int fd = mkstemps(path, (int)strlen(suffix));
+    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok)
+        ok = false, e = errno;
+    if (!ok) {
+        error_fail(err, "stragsim plot: cannot write a temporary file in %s: %s", dir,
+                   strerror(e));
+        if (fd >= 0)
+            unlink(path);
+        free(path);
+        return NULL;
+    }
+    return path;
 }
 
-static int gnuplot_run(const char *gnuplot, const struct plot_request *req, const char *text,
-                       size_t len, struct error *err)
+/* `text` to the kept file `path` (--data, --script), complete or not at all. */
+static int keep_write(const char *path, const char *text, size_t len, struct error *err)
 {
-    char *script = NULL;
-    int rc = 0;
-    if (req->script) {
-        if (!(script = strdup(req->script)))
-            return error_fail(err, "out of memory");
-        if (write_file(script, text, len)) {
-            rc = error_at(err, script, 0, "cannot write: %s", strerror(errno));
-            free(script);
-            return rc;
-        }
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        if (asprintf(&script, "%s/stragsim-plot-XXXXXX.gp", tmp && *tmp ? tmp : "/tmp") < 0)
-            return error_fail(err, "out of memory");
-        int fd = mkstemps(script, 3);
-        if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
-            rc = error_fail(err, "stragsim plot: cannot write a temporary script: %s",
-                            strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-                unlink(script);
-            }
-            free(script);
-            return rc;
-        }
-        close(fd);
-    }
-    unlink(req->output); /* so a stale figure is never taken for a new one */
-    char *argv[] = {(char *)gnuplot, script, NULL};
-    pid_t pid;
-    int status = 0;
-    int serr = posix_spawn(&pid, gnuplot, NULL, NULL, argv, environ);
-    if (serr)
-        rc = error_at(err, NULL, 0, "stragsim plot: cannot run %s: %s", gnuplot, strerror(serr));
-    else if (waitpid(pid, &status, 0) < 0)
-        rc = error_fail(err, "stragsim plot: waiting for gnuplot: %s", strerror(errno));
-    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        rc = error_at(err, NULL, 0, "stragsim plot: gnuplot failed (exit status %d; its message "
-                                    "is above)",
-                      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    struct atomic_file af;
+    int rc = atomic_file_open(&af, path, err);
+    if (rc)
+        return rc;
+    fwrite(text, 1, len, af.f);
+    return atomic_file_commit(&af, err);
+}
+
+/* Whether the figure gnuplot wrote to fd is whole: a PNG ends with its IEND
+ * chunk, an SVG with </svg>. gnuplot exits 0 even when its output could
+ * not be written (a full disk), so the file itself is checked. */
+static bool figure_complete(int fd, const char *output)
+{
+    static const unsigned char png_end[] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
     struct stat st;
-    if (!rc && (stat(req->output, &st) != 0 || st.st_size == 0))
-        rc = error_at(err, req->output, 0, "gnuplot wrote no figure");
-    if (!req->script)
+    unsigned char tail[64];
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof png_end)
+        return false;
+    size_t n = st.st_size < (off_t)sizeof tail ? (size_t)st.st_size : sizeof tail;
+    if (pread(fd, tail, n, st.st_size - (off_t)n) != (ssize_t)n)
+        return false;
+    const char *dot = strrchr(output, '.');
+    if (dot && strcasecmp(dot, ".png") == 0)
+        return memcmp(tail + n - sizeof png_end, png_end, sizeof png_end) == 0;
+    while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == ' ' || tail[n - 1] == '\r'))
+        n--;
+    return n >= 6 && memcmp(tail + n - 6, "</svg>", 6) == 0;
+}
+
+/* gnuplot's complaint as one line. Its messages look like
+ *     plot data index 0 using 1:2:9 with lines title 'x'
+ *                                                 ^
+ *     "/tmp/stragsim-plot-abc.gp" line 14: warning: ...
+ * The line naming a script line is the message; the file name is the
+ * kept script's (--script) or dropped (a removed temporary). */
+static void gnuplot_message(const char *out, const char *kept_script, char *msg, size_t cap)
+{
+    const char *best = NULL, *last = NULL;
+    size_t best_len = 0, last_len = 0;
+    for (const char *p = out; *p;) {
+        size_t len = strcspn(p, "\n");
+        const char *q = p;
+        while (q < p + len && (*q == ' ' || *q == '\t'))
+            q++;
+        size_t ql = len - (size_t)(q - p);
+        if (ql > 0 && *q != '^') {
+            last = q, last_len = ql;
+            if (memmem(q, ql, "line ", 5) && memmem(q, ql, ": ", 2))
+                best = q, best_len = ql;
+        }
+        p += len + (p[len] == '\n');
+    }
+    if (!best)
+        best = last, best_len = last_len;
+    if (!best) {
+        snprintf(msg, cap, "no message");
+        return;
+    }
+    /* "\"FILE\" line N: text" -> N and text */
+    const char *ln = memmem(best, best_len, "line ", 5);
+    char *end;
+    long line = ln ? strtol(ln + 5, &end, 10) : 0;
+    if (ln && end > ln + 5 && end[0] == ':' && end[1] == ' ' && end < best + best_len) {
+        const char *text = end + 2;
+        int tl = (int)(best + best_len - text);
+        if (kept_script)
+            snprintf(msg, cap, "%s:%ld: gnuplot: %.*s", kept_script, line, tl, text);
+        else
+            snprintf(msg, cap, "script line %ld: %.*s", line, tl, text);
+    } else {
+        snprintf(msg, cap, "%.*s", (int)best_len, best);
+    }
+    for (char *c = msg; *c; c++) /* one line, whatever gnuplot printed */
+        if (unsafe_char((unsigned char)*c) && *c != '`')
+            *c = ' ';
+}
+
+/* Runs `gnuplot SCRIPT` with standard output into fd, standard input from
+ * /dev/null and standard error collected into *errout (the first 64 KiB).
+ * Returns the wait status, or -1 with errno. */
+static int gnuplot_spawn(const char *gnuplot, const char *script, int fd, char **errout)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    /* "./name": a script name starting with '-' is not an option. */
+    char *arg = NULL;
+    if (asprintf(&arg, "%s%s", script[0] == '/' ? "" : "./", script) < 0)
+        arg = NULL;
+    char *argv[] = {(char *)gnuplot, arg, NULL};
+    pid_t pid;
+    int serr = arg ? posix_spawn(&pid, gnuplot, &fa, NULL, argv, environ) : ENOMEM;
+    posix_spawn_file_actions_destroy(&fa);
+    free(arg);
+    close(pipefd[1]);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap + 1);
+    for (ssize_t r; (r = read(pipefd[0], buf ? buf + len : (char[256]){0},
+                              buf ? cap - len : 256)) != 0;) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        if (buf && (len += (size_t)r) == cap) {
+            char sink[256]; /* drain the rest, keep the first 64 KiB */
+            while (read(pipefd[0], sink, sizeof sink) > 0)
+                ;
+            break;
+        }
+    }
+    close(pipefd[0]);
+    if (buf)
+        buf[len] = 0;
+    *errout = buf;
+    if (serr) {
+        errno = serr;
+        return -1;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
+}
+
+/* Writes the data and the script (kept ones through atomic_file, else
+ * temporaries), runs gnuplot with its output into a temporary beside
+ * req->output and renames that onto the output once gnuplot succeeded and
+ * the figure is whole. On any failure the output is left as it was. */
+static int gnuplot_run(const char *gnuplot, const struct plot_request *req,
+                       const struct script *sc, FILE *warn, struct error *err)
+{
+    char *data = NULL, *script = NULL, *text = NULL, *errout = NULL;
+    size_t len = 0;
+    struct atomic_file out = {0};
+    int rc = 0;
+    if (req->data)
+        rc = keep_write(req->data, sc->data_text, sc->data_len, err);
+    if (!rc && !(data = req->data ? strdup(req->data) : temp_write(".dat", sc->data_text,
+                                                                     sc->data_len, err)))
+        rc = req->data ? error_fail(err, "out of memory") : STRAG_EFAIL;
+    /* The script: the data file's name (quoted; plot_make checked that a
+     * kept one is safe text), then the commands. */
+    FILE *f = rc ? NULL : open_memstream(&text, &len);
+    if (!rc && !f)
+        rc = error_fail(err, "out of memory");
+    if (f) {
+        fprintf(f, "# stragsim plot: run with `gnuplot THIS_FILE > FIGURE`\ndata = ");
+        put_quoted(f, data);
+        fprintf(f, "\n%s", sc->text);
+        if (fclose(f))
+            rc = error_fail(err, "out of memory");
+    }
+    if (!rc && req->script)
+        rc = keep_write(req->script, text, len, err);
+    if (!rc && !(script = req->script ? strdup(req->script) : temp_write(".gp", text, len, err)))
+        rc = req->script ? error_fail(err, "out of memory") : STRAG_EFAIL;
+    if (!rc)
+        rc = atomic_file_open(&out, req->output, err);
+    if (!rc) {
+        int status = gnuplot_spawn(gnuplot, script, atomic_file_fd(&out), &errout);
+        char msg[600];
+        if (status == -1) {
+            rc = error_at(err, NULL, 0, "stragsim plot: cannot run %s: %s", gnuplot,
+                          strerror(errno));
+        } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            gnuplot_message(errout ? errout : "", req->script, msg, sizeof msg);
+            if (req->script)
+                rc = error_at(err, NULL, 0, "%s", msg);
+            else
+                rc = error_at(err, NULL, 0, "stragsim plot: gnuplot failed: %s", msg);
+        } else if (out.tmp && !figure_complete(atomic_file_fd(&out), req->output)) {
+            rc = error_at(err, req->output, 0, "gnuplot wrote no complete figure (disk full?)");
+        }
+        if (rc) {
+            atomic_file_abort(&out);
+        } else {
+            rc = atomic_file_commit(&out, err);
+            /* gnuplot's warnings, one line each */
+            for (const char *p = errout; !rc && warn && p && *p;) {
+                size_t l = strcspn(p, "\n");
+                char one[600];
+                snprintf(one, sizeof one, "%.*s", (int)l, p);
+                if (strstr(one, "warning:")) {
+                    gnuplot_message(one, req->script, msg, sizeof msg);
+                    fprintf(warn, "stragsim plot: gnuplot %s\n", msg);
+                }
+                p += l + (p[l] == '\n');
+            }
+        }
+    }
+    if (!req->data && data)
+        unlink(data);
+    if (!req->script && script)
         unlink(script);
+    free(errout);
+    free(text);
     free(script);
+    free(data);
     return rc;
 }
 
@@ -483,42 +719,62 @@ static bool values_differ(const struct results_run *const *runs, size_t n, const
     return false;
 }
 
-/* Warns when runs averaged into one point differ in a param other than x,
- * the group and the repeat: they are not repeats of one sweep point. */
+/* The params in which runs pooled together (into one point or one curve)
+ * differ, other than x, the group and the repeat: such runs are not repeats
+ * of one sweep point, and the user should hear so. */
+struct pool_warning {
+    const char *shown[8];
+    size_t nshown;
+};
+
+static void pool_note(struct pool_warning *w, const struct results_run *const *cell, size_t n,
+                      const char *x, const char *group)
+{
+    const char **keys;
+    size_t nkeys;
+    bool repeat_varies;
+    if (n < 2 || report_varying_params(cell, n, &keys, &nkeys, &repeat_varies) != 0)
+        return;
+    for (size_t k = 0; k < nkeys; k++) {
+        /* report lists scheme.kind first even when it does not vary */
+        bool seen = (x && strcmp(keys[k], x) == 0) || (group && strcmp(keys[k], group) == 0) ||
+                    !values_differ(cell, n, keys[k]);
+        for (size_t j = 0; j < w->nshown && !seen; j++)
+            seen = strcmp(w->shown[j], keys[k]) == 0;
+        if (!seen && w->nshown < sizeof w->shown / sizeof w->shown[0])
+            w->shown[w->nshown++] = keys[k];
+    }
+    free(keys);
+}
+
+/* One line: "stragsim plot: warning: <what> differ in k1, k2 (<hint>)". */
+static void pool_warn(FILE *warn, const struct pool_warning *w, const char *what,
+                      const char *hint)
+{
+    if (!warn || w->nshown == 0)
+        return;
+    fprintf(warn, "stragsim plot: warning: %s differ in ", what);
+    for (size_t j = 0; j < w->nshown; j++)
+        fprintf(warn, "%s%s", j ? ", " : "", w->shown[j]);
+    fprintf(warn, " (%s)\n", hint);
+}
+
+/* Warns when runs averaged into one point differ in another param. */
 static void warn_mixed(FILE *warn, const struct metric_point *pts, size_t n, const char *x,
                        const char *group)
 {
     const struct results_run **cell = malloc(n * sizeof *cell);
-    const char *shown[8];
-    size_t nshown = 0;
+    struct pool_warning w = {0};
     for (size_t i = 0; warn && cell && i < n;) {
         size_t end = i;
         while (end < n && point_compare(&pts[end], &pts[i]) == 0) {
             cell[end - i] = pts[end].run;
             end++;
         }
-        const char **keys;
-        size_t nkeys;
-        bool repeat_varies;
-        if (end - i > 1 && report_varying_params(cell, end - i, &keys, &nkeys, &repeat_varies) == 0) {
-            for (size_t k = 0; k < nkeys; k++) {
-                /* report lists scheme.kind first even when it does not vary */
-                bool seen = strcmp(keys[k], x) == 0 || (group && strcmp(keys[k], group) == 0) ||
-                            !values_differ(cell, end - i, keys[k]);
-                for (size_t j = 0; j < nshown && !seen; j++)
-                    seen = strcmp(shown[j], keys[k]) == 0;
-                if (!seen && nshown < sizeof shown / sizeof shown[0])
-                    shown[nshown++] = keys[k];
-            }
-            free(keys);
-        }
+        pool_note(&w, cell, end - i, x, group);
         i = end;
     }
-    for (size_t j = 0; j < nshown; j++)
-        fprintf(warn, "%s%s", j ? ", " : "stragsim plot: warning: runs averaged into one point "
-                                         "differ in ", shown[j]);
-    if (nshown)
-        fprintf(warn, " (narrow with --where or add --group)\n");
+    pool_warn(warn, &w, "runs averaged into one point", "narrow with --where or add --group");
     free(cell);
 }
 
@@ -552,10 +808,11 @@ static int plot_metric(struct results *r, const struct plot_request *req, FILE *
     char se_metric[128];
     se_name(req->y, se_metric, sizeof se_metric);
     pts = malloc(s.nsel * sizeof *pts);
+    double *ys = malloc(s.nsel * sizeof *ys); /* one point's values */
     char (*repeat_buf)[2][24] = malloc(s.nsel * sizeof *repeat_buf); /* [run][x, group] */
     size_t n = 0;
     bool numeric_x = true, any_se = false;
-    if (!pts || !repeat_buf) {
+    if (!pts || !repeat_buf || !ys) {
         rc = error_fail(err, "out of memory");
         goto out;
     }
@@ -608,32 +865,38 @@ static int plot_metric(struct results *r, const struct plot_request *req, FILE *
                           MAX_SERIES, group);
             break;
         }
-        script_series_begin(sc);
+        script_series_begin(sc, numeric_x ? "x mean ci95_half_width se n"
+                                          : "position mean ci95_half_width se n x");
         for (size_t j = i; j < gend;) {
             size_t xend = j;
-            double sum = 0, sum2 = 0;
             while (xend < gend && report_values_compare(pts[xend].x, pts[j].x) == 0) {
-                sum += pts[xend].y;
+                ys[xend - j] = pts[xend].y;
                 xend++;
             }
-            size_t m = xend - j;
-            double mean = sum / (double)m, se = 0;
-            for (size_t k = j; k < xend; k++)
-                sum2 += (pts[k].y - mean) * (pts[k].y - mean);
-            if (m > 1)
-                se = sqrt(sum2 / (double)(m - 1) / (double)m);
-            else if (!isnan(pts[j].se_own))
-                se = pts[j].se_own;
-            any_se = any_se || se > 0;
+            /* Repeats: mean and Student-t 95% interval across them (the
+             * statistic report --aggregate prints). One run: its own
+             * batch-means standard error, t with STATS_BATCHES - 1 degrees
+             * of freedom; none: no bar. */
+            struct ci ci;
+            aggregate_ci(ys, xend - j, &ci);
+            if (xend - j == 1 && !isnan(pts[j].se_own)) {
+                ci.se = pts[j].se_own;
+                ci.half_width = gsl_cdf_tdist_Pinv(0.975, STATS_BATCHES - 1) * ci.se;
+            }
+            double half = isnan(ci.half_width) ? 0 : ci.half_width;
+            any_se = any_se || half > 0;
             if (numeric_x) {
-                fprintf(sc->f, "%s %.10g %.10g\n", pts[j].x, mean, se);
+                put_numbers(sc->data, (double[]){strtod(pts[j].x, NULL), ci.mean, half, ci.se}, 4);
+                fprintf(sc->data, " %zu\n", ci.n);
             } else {
                 size_t pos = 0;
                 while (strcmp(xcat[pos], pts[j].x) != 0)
                     pos++;
-                fprintf(sc->f, "%zu %.10g %.10g ", pos, mean, se);
-                put_data_label(sc->f, pts[j].x);
-                fputc('\n', sc->f);
+                fprintf(sc->data, "%zu ", pos);
+                put_numbers(sc->data, (double[]){ci.mean, half, ci.se}, 3);
+                fprintf(sc->data, " %zu ", ci.n);
+                put_data_label(sc->data, pts[j].x);
+                fputc('\n', sc->data);
             }
             j = xend;
         }
@@ -643,7 +906,7 @@ static int plot_metric(struct results *r, const struct plot_request *req, FILE *
         else
             snprintf(title, sizeof title, "%s", req->y);
         /* Categories are not a continuum: points with bars, no joining line. */
-        script_series_end(sc, numeric_x ? "1:2:3" : "1:2:3:xtic(4)",
+        script_series_end(sc, numeric_x ? "1:2:3" : "1:2:3:xtic(6)",
                           numeric_x ? "yerrorlines pt 7 ps 0.8" : "yerrorbars pt 7 ps 1.2", title);
         i = gend;
     }
@@ -652,13 +915,14 @@ static int plot_metric(struct results *r, const struct plot_request *req, FILE *
         fprintf(sc->f, "set xrange [-0.5:%zu.5]\n", nxcat - 1);
     if (any_se && !req->title) { /* a later `set title` replaces the first */
         char title[320];
-        snprintf(title, sizeof title, "%s vs %s (error bars: one standard error)", req->y, x);
+        snprintf(title, sizeof title, "%s vs %s (error bars: 95%% confidence interval)", req->y, x);
         fprintf(sc->f, "set title ");
         put_quoted(sc->f, title);
         fputc('\n', sc->f);
     }
     free(xcat);
 out:
+    free(ys);
     free(repeat_buf);
     free(pts);
     selection_free(&s);
@@ -702,7 +966,8 @@ static void write_cdf(FILE *f, const double *sorted, size_t n, bool ccdf)
     size_t step = tail_from > CDF_BODY_POINTS ? tail_from / CDF_BODY_POINTS : 1;
     for (size_t i = 0; i < n;) {
         double p = ccdf ? (double)(n - i) / (double)n : (double)(i + 1) / (double)n;
-        fprintf(f, "%.10g %.10g\n", sorted[i], p);
+        put_numbers(f, (double[]){sorted[i], p}, 2);
+        fputc('\n', f);
         if (i < tail_from && i + step < tail_from)
             i += step;
         else if (i < tail_from)
@@ -756,8 +1021,8 @@ static int label_compare(const void *a, const void *b)
     return report_values_compare(p->label, q->label);
 }
 
-static int plot_cdf(struct results *r, const struct plot_request *req, struct script *sc,
-                    struct error *err)
+static int plot_cdf(struct results *r, const struct plot_request *req, FILE *warn,
+                    struct script *sc, struct error *err)
 {
     struct selection s;
     struct curve_labels cl = {0};
@@ -772,9 +1037,10 @@ static int plot_cdf(struct results *r, const struct plot_request *req, struct sc
     /* Sorted by label so equal labels (repeats of one point, runs of one
      * group) are adjacent and pooled into one curve. */
     struct labelled_run *labels = calloc(s.nsel, sizeof *labels);
+    const struct results_run **cell = malloc(s.nsel * sizeof *cell); /* one curve's runs */
     double *v = NULL;
     size_t cap = 0;
-    if (!labels || report_varying_params(s.sel, s.nsel, &cl.keys, &cl.nkeys, &cl.repeat_varies)) {
+    if (!labels || !cell || report_varying_params(s.sel, s.nsel, &cl.keys, &cl.nkeys, &cl.repeat_varies)) {
         rc = error_fail(err, "out of memory");
         goto out;
     }
@@ -788,13 +1054,17 @@ static int plot_cdf(struct results *r, const struct plot_request *req, struct sc
     qsort(labels, s.nsel, sizeof *labels, label_compare);
     sqlite3 *db = results_db(r);
     size_t total = 0;
+    struct pool_warning pooled = {0};
     for (size_t i = 0; i < s.nsel && !rc;) {
         size_t end = i, n = 0;
         while (end < s.nsel && strcmp(labels[end].label, labels[i].label) == 0) {
             if (jobs_append(db, labels[end].run->id, &v, &n, &cap))
                 rc = error_fail(err, "%s: reading jobs: %s", s.db, sqlite3_errmsg(db));
+            cell[end - i] = labels[end].run;
             end++;
         }
+        if (n > 0)
+            pool_note(&pooled, cell, end - i, NULL, group);
         if (!rc && n > 0) {
             if (sc->nseries == MAX_SERIES) {
                 rc = error_at(err, s.db, 0, "more than %d curves: narrow with --where or --group",
@@ -804,8 +1074,8 @@ static int plot_cdf(struct results *r, const struct plot_request *req, struct sc
             qsort(v, n, sizeof *v, cmp_double);
             if (sc->nseries == 0 && !req->ccdf)
                 fprintf(sc->f, "set yrange [0:1.02]\n");
-            script_series_begin(sc);
-            write_cdf(sc->f, v, n, req->ccdf);
+            script_series_begin(sc, req->ccdf ? "latency fraction_slower" : "latency fraction_done");
+            write_cdf(sc->data, v, n, req->ccdf);
             script_series_end(sc, "1:2", "steps", labels[i].label);
             total += n;
         }
@@ -814,7 +1084,10 @@ static int plot_cdf(struct results *r, const struct plot_request *req, struct sc
     if (!rc && total == 0)
         rc = error_at(err, s.db, 0, "no per-job rows for the selected runs (runs store them with "
                                     "workload.job_rows = true)");
+    if (!rc)
+        pool_warn(warn, &pooled, "runs pooled into one curve", "narrow with --where");
 out:
+    free(cell);
     for (size_t i = 0; labels && i < s.nsel; i++)
         free(labels[i].label);
     free(labels);
@@ -872,10 +1145,13 @@ static int plot_iterations(struct results *r, const struct plot_request *req, st
                                   MAX_SERIES);
                     break;
                 }
-                script_series_begin(sc);
+                char columns[64];
+                snprintf(columns, sizeof columns, "%s %s", xcol, req->y);
+                script_series_begin(sc, columns);
             }
-            fprintf(sc->f, "%.10g %.10g\n", sqlite3_column_double(st, 0),
-                    sqlite3_column_double(st, 1));
+            put_numbers(sc->data,
+                        (double[]){sqlite3_column_double(st, 0), sqlite3_column_double(st, 1)}, 2);
+            fputc('\n', sc->data);
             n++;
         }
         if (!rc && step != SQLITE_DONE)
@@ -898,12 +1174,41 @@ static int plot_iterations(struct results *r, const struct plot_request *req, st
     return rc;
 }
 
-int plot_make(struct results *r, const struct plot_request *req, FILE *warn, struct error *err)
+static int plot_draw(struct results *r, const struct plot_request *req, FILE *warn,
+                     struct error *err);
+
+int plot_make(struct results *r, const struct plot_request *user_req, FILE *warn,
+              struct error *err)
+{
+    /* A kept script reads a kept data file: SCRIPT.dat unless --data names one. */
+    struct plot_request kept = *user_req;
+    const struct plot_request *req = &kept;
+    char *script_data = NULL;
+    if (kept.script && !kept.data) {
+        if (asprintf(&script_data, "%s.dat", kept.script) < 0)
+            return error_fail(err, "out of memory");
+        kept.data = script_data;
+    }
+    int rc = plot_draw(r, req, warn, err);
+    free(script_data);
+    return rc;
+}
+
+static int plot_draw(struct results *r, const struct plot_request *req, FILE *warn,
+                     struct error *err)
 {
     if (!req->output)
         return error_at(err, NULL, 0, "stragsim plot: -o FILE.png|FILE.svg is needed");
     if (!terminal_for(req->output))
         return error_at(err, req->output, 0, "unknown output extension (expected .png or .svg)");
+    /* Text that goes into the script as it is given: refused rather than
+     * changed (database values are changed, see put_quoted). */
+    if (req->title && !plot_text_safe(req->title))
+        return error_at(err, NULL, 0, "stragsim plot: --title may not contain control "
+                                      "characters (a newline) or backquotes");
+    if (req->data && !plot_text_safe(req->data))
+        return error_at(err, NULL, 0, "stragsim plot: the data file's name (--data, --script) "
+                                      "may not contain control characters or backquotes");
     char *gnuplot = find_program(req->gnuplot ? req->gnuplot : "gnuplot");
     if (!gnuplot)
         return error_at(err, NULL, 0, "stragsim plot: gnuplot not found (apt-get install "
@@ -934,14 +1239,14 @@ int plot_make(struct results *r, const struct plot_request *req, FILE *warn, str
     if (!rc) {
         switch (req->kind) {
         case PLOT_METRIC: rc = plot_metric(r, req, warn, &sc, err); break;
-        case PLOT_CDF: rc = plot_cdf(r, req, &sc, err); break;
+        case PLOT_CDF: rc = plot_cdf(r, req, warn, &sc, err); break;
         case PLOT_ITERATIONS: rc = plot_iterations(r, req, &sc, err); break;
         }
     }
     if (!rc && script_end(&sc))
         rc = error_fail(err, "out of memory");
     if (!rc)
-        rc = gnuplot_run(gnuplot, req, sc.text, sc.len, err);
+        rc = gnuplot_run(gnuplot, req, &sc, warn, err);
     script_free(&sc);
     free(gnuplot);
     return rc;

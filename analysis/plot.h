@@ -4,8 +4,9 @@
  * Three kinds:
  *   PLOT_METRIC      a metric against a param, one line per value of a group
  *                    param; runs with the same (group, x) are averaged, with
- *                    standard-error bars (across repeats, or the run's own
- *                    <metric>_se / latency_se when there is one run).
+ *                    95% confidence-interval bars: across repeats, mean ±
+ *                    t(0.975, R-1) SE (analysis/aggregate.c); for one run
+ *                    from its own <metric>_se / latency_se (batch means).
  *   PLOT_CDF         the latency CDF (or CCDF) of the selected runs' per-job
  *                    rows (jobs table), one curve per group value.
  *   PLOT_ITERATIONS  loss or accuracy (iterations table) against simulated
@@ -15,8 +16,16 @@
  * key ("cluster.workers") or, when unambiguous, by its last part
  * ("workers").
  *
- * The script (data inline) is written to a file and run with `gnuplot
- * FILE`; nothing is piped, so a failing gnuplot cannot kill the caller.
+ * Plotting a database someone sent must never execute anything. So the
+ * data (numbers, and x labels as quoted columns) go to a data file that
+ * gnuplot reads as data only; the script holds fixed commands, and every
+ * text from the database or the user (titles, axis and legend labels, the
+ * data file's name) reaches it only as a single-quoted string with control
+ * characters and backquotes replaced (database text) or refused (--title,
+ * --data). No file name of the figure is in the script: gnuplot writes it
+ * to its standard output, a temporary beside the figure renamed when
+ * gnuplot succeeded and the figure is whole, so a failure never leaves a
+ * partial or empty figure. gnuplot's own errors become one line.
  * Not here: option parsing (sim/cmd_plot.c), tables (report.c).
  */
 #ifndef STRAG_PLOT_H
@@ -41,6 +50,8 @@ struct plot_request {
     const char *output;  /* FILE.png or FILE.svg */
     const char *title;   /* NULL: derived from the axes */
     const char *script;  /* NULL, or where to keep the gnuplot script */
+    const char *data;    /* NULL, or where to keep the data file (default with a
+                          * script: SCRIPT.dat, which the kept script reads) */
     const char *gnuplot; /* NULL: "gnuplot" from PATH */
     int width, height;   /* pixels; 0: 800 x 500 */
     bool logx, logy;
@@ -50,8 +61,16 @@ struct plot_request {
 /* Draws the figure. Errors (STRAG_EINPUT, one line): unknown output
  * extension, gnuplot not found, "DB: no runs have metric 'x'", "DB: no runs
  * have param 'x'", no runs left after --where, no jobs / iterations rows,
- * gnuplot failing. Warnings (runs averaged together that differ in other
- * params) go to `warn` when not NULL. */
+ * a --title or --data with a control character or backquote, gnuplot
+ * failing ("stragsim plot: gnuplot failed: script line N: ..."; with a kept
+ * script "SCRIPT:N: gnuplot: ..."), an output that cannot be written.
+ * Warnings (runs averaged into one point or pooled into one curve that
+ * differ in other params; gnuplot's warnings), one line each, go to `warn`
+ * when not NULL. */
+/* Whether s may go into a gnuplot script as it is: no control character
+ * and no backquote. */
+bool plot_text_safe(const char *s);
+
 int plot_make(struct results *r, const struct plot_request *req, FILE *warn, struct error *err);
 
 #endif

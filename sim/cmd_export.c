@@ -1,16 +1,15 @@
 /* cmd_export.c: `stragsim export DB --table jobs|iterations|metrics -o
  * FILE.csv`: parses the arguments and writes the table through
- * analysis/export.c. The file is written under a temporary name and renamed,
- * so a failed export never leaves a half-written FILE. */
-#include <errno.h>
+ * analysis/export.c. The file is written under a temporary name and renamed
+ * (sim/atomic_file.c), so a failed export never leaves a half-written FILE. */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "analysis/export.h"
+#include "sim/atomic_file.h"
 #include "sim/cli.h"
 #include "sim/commands.h"
 
@@ -29,28 +28,19 @@ static const char export_usage[] =
 /* one line "stragsim export: ..." on stderr, exit status 2 */
 #define export_fail(...) cli_fail("export", __VA_ARGS__)
 
-/* Writes the table to `path` via path.tmp and a rename. */
+/* Writes the table to `path` ("-": standard output) through atomic_file. */
 static int export_to_file(struct results *r, const char *table, const char *path,
                           struct error *err)
 {
-    if (strcmp(path, "-") == 0)
-        return export_csv(r, table, stdout, err);
-    char *tmp;
-    if (asprintf(&tmp, "%s.tmp", path) < 0)
-        return error_fail(err, "out of memory");
-    FILE *f = fopen(tmp, "w");
-    int rc = 0;
-    if (!f)
-        rc = error_at(err, path, 0, "cannot write: %s", strerror(errno));
-    if (!rc)
-        rc = export_csv(r, table, f, err);
-    if (f && fclose(f) && !rc)
-        rc = error_at(err, path, 0, "write error");
-    if (!rc && rename(tmp, path))
-        rc = error_at(err, path, 0, "cannot write: %s", strerror(errno));
-    if (rc && f)
-        unlink(tmp);
-    free(tmp);
+    struct atomic_file out;
+    int rc = atomic_file_open(&out, path, err);
+    if (rc)
+        return rc;
+    rc = export_csv(r, table, out.f, err);
+    if (rc)
+        atomic_file_abort(&out);
+    else
+        rc = atomic_file_commit(&out, err);
     return rc;
 }
 

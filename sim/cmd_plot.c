@@ -20,7 +20,8 @@ static const char plot_usage[] =
     "\n"
     "Draws a figure from the results database DB with gnuplot (gnuplot-nox).\n"
     "Default: METRIC against PARAM, one line per value of the --group param;\n"
-    "runs with the same x (repeats) are averaged, with standard-error bars.\n"
+    "runs with the same x (repeats) are averaged, with 95% confidence-interval\n"
+    "bars (Student t across repeats; one run: its own batch-means error).\n"
     "A param is its full key (cluster.workers) or, if unambiguous, its last\n"
     "part (workers); \"repeat\" is the run's repeat.\n"
     "\n"
@@ -37,7 +38,10 @@ static const char plot_usage[] =
     "  --title TEXT       the title (default: from the axes)\n"
     "  --size WxH         pixels (default 800x500)\n"
     "  --logx, --logy     logarithmic axes\n"
-    "  --script FILE      also keep the gnuplot script (data inline) to edit\n"
+    "  --data FILE        also keep the data the figure is drawn from (one block per\n"
+    "                     series, columns named in a comment)\n"
+    "  --script FILE      also keep the gnuplot script to edit; it reads the data\n"
+    "                     from --data FILE, or FILE.dat beside it\n"
     "  --help             this text\n";
 
 /* one line "stragsim plot: ..." on stderr, exit status 2 */
@@ -45,7 +49,8 @@ static const char plot_usage[] =
 
 int cmd_plot(int argc, char **argv)
 {
-    enum { OPT_TITLE = 256, OPT_SIZE, OPT_LOGX, OPT_LOGY, OPT_SCRIPT, OPT_CCDF, OPT_GNUPLOT };
+    enum { OPT_TITLE = 256, OPT_SIZE, OPT_LOGX, OPT_LOGY, OPT_SCRIPT, OPT_CCDF, OPT_GNUPLOT,
+           OPT_DATA };
     static const struct option longopts[] = {
         {"x", required_argument, NULL, 'x'},
         {"y", required_argument, NULL, 'y'},
@@ -60,6 +65,7 @@ int cmd_plot(int argc, char **argv)
         {"logx", no_argument, NULL, OPT_LOGX},
         {"logy", no_argument, NULL, OPT_LOGY},
         {"script", required_argument, NULL, OPT_SCRIPT},
+        {"data", required_argument, NULL, OPT_DATA},
         {"gnuplot", required_argument, NULL, OPT_GNUPLOT}, /* tests: another gnuplot */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -84,6 +90,7 @@ int cmd_plot(int argc, char **argv)
         case OPT_LOGX: req.logx = true; break;
         case OPT_LOGY: req.logy = true; break;
         case OPT_SCRIPT: req.script = optarg; break;
+        case OPT_DATA: req.data = optarg; break;
         case OPT_GNUPLOT: req.gnuplot = optarg; break;
         case OPT_SIZE: {
             char *end;

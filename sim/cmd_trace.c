@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/atomic_file.h"
 #include "sim/cli.h"
 #include "sim/commands.h"
 #include "sim/config.h"
@@ -265,16 +266,19 @@ static int trace_fit_cmd(int argc, char **argv)
     return status;
 }
 
-/* Writes workers x iterations unit-cost draws, iteration-major. */
+/* Writes workers x iterations unit-cost draws, iteration-major; stops at the
+ * first failed write (the disk is full: the rest would fail too). A failure
+ * on standard output stays flagged there for main to report. */
 static int trace_write(FILE *f, const char *path, struct latency_source *src, long workers,
                        long iterations, struct error *err)
 {
-    fprintf(f, "worker,iteration,duration\n");
-    for (long i = 0; i < iterations; i++)
-        for (long w = 0; w < workers; w++)
-            fprintf(f, "%ld,%ld,%.9g\n", w, i, latency_draw(src, (int)w, (uint64_t)i, 1.0));
-    if (fflush(f) || ferror(f))
-        return error_at(err, path, 0, "write error");
+    int failed = fprintf(f, "worker,iteration,duration\n") < 0 ? (errno ? errno : EIO) : 0;
+    for (long i = 0; i < iterations && !failed; i++)
+        for (long w = 0; w < workers && !failed; w++)
+            if (fprintf(f, "%ld,%ld,%.9g\n", w, i, latency_draw(src, (int)w, (uint64_t)i, 1.0)) < 0)
+                failed = errno ? errno : EIO;
+    if (failed && f != stdout)
+        return error_at(err, path, 0, "cannot write: %s", strerror(failed));
     return 0;
 }
 
@@ -309,16 +313,15 @@ static int trace_gen_run(const char *config_path, const char *const *sets, size_
         rc = latency_new(p, config_dir(c), (int)workers, seed, config_stream_key(p, repeat), &src,
                          err);
     }
+    struct atomic_file out = {0};
+    if (!rc)
+        rc = atomic_file_open(&out, out_path, err);
     if (!rc) {
-        bool to_stdout = strcmp(out_path, "-") == 0;
-        FILE *f = to_stdout ? stdout : fopen(out_path, "w");
-        if (!f) {
-            rc = error_at(err, out_path, 0, "cannot write: %s", strerror(errno));
-        } else {
-            rc = trace_write(f, out_path, src, workers, iterations, err);
-            if (!to_stdout && fclose(f) && !rc)
-                rc = error_at(err, out_path, 0, "write error");
-        }
+        rc = trace_write(out.f, out_path, src, workers, iterations, err);
+        if (rc)
+            atomic_file_abort(&out);
+        else
+            rc = atomic_file_commit(&out, err);
     }
     latency_free(src);
     free(key);

@@ -1,9 +1,11 @@
 /* main.c: the stragsim entry point: finds the subcommand in a table and hands
  * it the rest of the arguments. Commands print their own errors and return
- * the exit status (0 ok, 1 failed check, 2 bad usage or bad input). */
+ * the exit status (0 ok, 1 failed check, 2 bad usage or bad input); output
+ * that could not be written (a full disk, a closed pipe) is exit status 2. */
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/atomic_file.h"
 #include "sim/commands.h"
 
 #ifndef STRAGSIM_VERSION
@@ -43,6 +45,17 @@ static void usage(FILE *f)
           f);
 }
 
+/* The exit status once standard output is flushed: 2 (and one line) when
+ * any of it was lost. */
+static int stdout_checked(const char *command, int status)
+{
+    struct error err;
+    if (atomic_stdout_check(command, &err) == 0)
+        return status;
+    fprintf(stderr, "%s\n", err.msg);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -52,15 +65,15 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         usage(stdout);
-        return 0;
+        return stdout_checked("help", 0);
     }
     if (strcmp(name, "--version") == 0) {
         printf("stragsim %s\n", STRAGSIM_VERSION);
-        return 0;
+        return stdout_checked("--version", 0);
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i].name, name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+            return stdout_checked(name, commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "stragsim: unknown command '%s' (try stragsim --help)\n", name);
     return 2;
 }

@@ -1,0 +1,75 @@
+/* aggregate.c: mean, standard error and Student-t 95% interval of repeated
+ * measurements, and grouping the runs of a database into points. */
+#include "analysis/aggregate.h"
+
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int aggregate_ci(const double *x, size_t n, struct ci *out)
+{
+    *out = (struct ci){.mean = NAN, .se = NAN, .half_width = NAN, .n = n};
+    if (n == 0)
+        return -1;
+    /* Two passes: the mean, then squared deviations from it (no cancellation). */
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
+    out->mean = sum / (double)n;
+    if (n < 2 || isnan(out->mean))
+        return 0;
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += (x[i] - out->mean) * (x[i] - out->mean);
+    out->se = sqrt(ss / (double)(n - 1) / (double)n);
+    out->half_width = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * out->se;
+    return 0;
+}
+
+bool aggregate_location_key(const char *key)
+{
+    return strcmp(key, "experiment.db") == 0 || strcmp(key, "experiment.name") == 0;
+}
+
+struct keyed {
+    char *canon;
+    size_t run;
+};
+
+static int keyed_compare(const void *pa, const void *pb)
+{
+    const struct keyed *a = pa, *b = pb;
+    int c = strcmp(a->canon, b->canon);
+    return c ? c : (a->run > b->run) - (a->run < b->run);
+}
+
+int aggregate_group_runs(const struct results_run *const *runs, size_t n, size_t *group,
+                         size_t *ngroups)
+{
+    *ngroups = 0;
+    struct keyed *k = calloc(n ? n : 1, sizeof *k);
+    size_t *first = malloc((n ? n : 1) * sizeof *first); /* sorted position -> first run */
+    int rc = k && first ? 0 : -1;
+    for (size_t i = 0; !rc && i < n; i++) {
+        k[i].run = i;
+        k[i].canon = params_canonical(runs[i]->params, aggregate_location_key);
+        rc = k[i].canon ? 0 : -1;
+    }
+    if (!rc) {
+        /* Sorted, equal params are adjacent (lowest run first); number the
+         * points by their first run so the order is that of the input. */
+        qsort(k, n, sizeof *k, keyed_compare);
+        for (size_t i = 0; i < n; i++)
+            first[i] = i > 0 && strcmp(k[i].canon, k[i - 1].canon) == 0 ? first[i - 1] : k[i].run;
+        for (size_t i = 0; i < n; i++)
+            group[k[i].run] = first[i]; /* provisional: the index of the point's first run */
+        for (size_t i = 0; i < n; i++)
+            group[i] = group[i] == i ? (*ngroups)++ : group[group[i]];
+    }
+    for (size_t i = 0; k && i < n; i++)
+        free(k[i].canon);
+    free(k);
+    free(first);
+    return rc;
+}
