@@ -544,7 +544,7 @@ static int gnuplot_run(const char *gnuplot, const struct plot_request *req,
     if (!rc && !f)
         rc = error_fail(err, "out of memory");
     if (f) {
-        fprintf(f, "# stragsim plot: run with `gnuplot THIS_FILE > FIGURE`\ndata = ");
+        fprintf(f, "# stragsim plot: run with  gnuplot THIS_FILE > FIGURE\ndata = ");
         put_quoted(f, data);
         fprintf(f, "\n%s", sc->text);
         if (fclose(f))
@@ -556,21 +556,39 @@ static int gnuplot_run(const char *gnuplot, const struct plot_request *req,
         rc = req->script ? error_fail(err, "out of memory") : STRAG_EFAIL;
     if (!rc)
         rc = atomic_file_open(&out, req->output, err);
+    /* An output written in place (a device, a FIFO) cannot be checked after
+     * gnuplot: the figure goes to a temporary first and is copied there. */
+    char *via = NULL;
+    int fig = -1;
+    if (!rc && !out.tmp && (!(via = temp_write(".fig", "", 0, err)) ||
+                            (fig = open(via, O_RDWR)) < 0)) {
+        rc = via ? error_fail(err, "stragsim plot: %s: %s", via, strerror(errno)) : STRAG_EFAIL;
+        atomic_file_abort(&out);
+    }
     if (!rc) {
-        int status = gnuplot_spawn(gnuplot, script, atomic_file_fd(&out), &errout);
+        if (fig < 0)
+            fig = atomic_file_fd(&out);
+        int status = gnuplot_spawn(gnuplot, script, fig, &errout);
         char msg[600];
         if (status == -1) {
             rc = error_at(err, NULL, 0, "stragsim plot: cannot run %s: %s", gnuplot,
                           strerror(errno));
         } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            gnuplot_message(errout ? errout : "", req->script, msg, sizeof msg);
-            if (req->script)
-                rc = error_at(err, NULL, 0, "%s", msg);
+            char said[64];
+            snprintf(said, sizeof said, "exit status %d and no message",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+            gnuplot_message(errout && *errout ? errout : said, req->script, msg, sizeof msg);
+            if (req->script && strncmp(msg, req->script, strlen(req->script)) == 0)
+                rc = error_at(err, NULL, 0, "%s", msg); /* "SCRIPT:N: gnuplot: ..." */
             else
                 rc = error_at(err, NULL, 0, "stragsim plot: gnuplot failed: %s", msg);
-        } else if (out.tmp && !figure_complete(atomic_file_fd(&out), req->output)) {
+        } else if (!figure_complete(fig, req->output)) {
             rc = error_at(err, req->output, 0, "gnuplot wrote no complete figure (disk full?)");
         }
+        char buf[1 << 14];
+        ssize_t got;
+        for (off_t at = 0; !rc && via && (got = pread(fig, buf, sizeof buf, at)) > 0; at += got)
+            fwrite(buf, 1, (size_t)got, out.f);
         if (rc) {
             atomic_file_abort(&out);
         } else {
@@ -587,6 +605,12 @@ static int gnuplot_run(const char *gnuplot, const struct plot_request *req,
                 p += l + (p[l] == '\n');
             }
         }
+    }
+    if (via) {
+        if (fig >= 0)
+            close(fig);
+        unlink(via);
+        free(via);
     }
     if (!req->data && data)
         unlink(data);

@@ -1,10 +1,15 @@
 /* test_plot.c: what people look at. `stragsim plot` on a small database
  * written with results_write_run (SVG files with the axis labels, legend
  * entries and data; exact one-line errors for a missing metric or param, an
- * unknown extension, a missing gnuplot, no per-job rows), `stragsim export`
- * (CSV content), the progress line (drawn only when on, with counts and
- * label), and `stragsim config --list` (every key of every table). */
+ * unknown extension, a missing gnuplot, no per-job rows), the values behind
+ * a figure (its data file against the database, read back with SQLite
+ * directly; 95% confidence intervals across repeats), hostile titles and
+ * database text that must never execute anything, gnuplot's errors as one
+ * line, `stragsim export` (CSV content equal to the database rows), the
+ * progress line (drawn only when on, with counts and label), and `stragsim
+ * config --list` (every key of every table). */
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +83,51 @@ static const char *make_db(void)
     return path;
 }
 
+/* A plot data file: blocks separated by blank lines, rows of numbers
+ * (string columns are not read). */
+enum { MAX_ROWS = 4096 };
+struct series {
+    double rows[MAX_ROWS][6];
+    size_t nrows;
+    int ncols;
+};
+
+static size_t read_data(const char *path, struct series *out, size_t max)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "no data file %s", path);
+    char line[4096];
+    size_t n = 0;
+    bool in_block = false;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        if (line[0] == '\n') {
+            in_block = false;
+            continue;
+        }
+        if (!in_block) {
+            cr_assert_lt(n, max);
+            out[n].nrows = 0;
+            n++;
+            in_block = true;
+        }
+        struct series *s = &out[n - 1];
+        cr_assert_lt(s->nrows, MAX_ROWS);
+        char *p = line, *end;
+        int c = 0;
+        for (; c < 6; c++, p = end) {
+            s->rows[s->nrows][c] = strtod(p, &end);
+            if (end == p)
+                break;
+        }
+        s->ncols = c;
+        s->nrows++;
+    }
+    fclose(f);
+    return n;
+}
+
 static bool file_has(const char *path, const char *text)
 {
     static char buf[1 << 20];
@@ -111,10 +161,25 @@ Test(plot, short_param_names_and_kept_script)
                  0, "%s", err_text);
     static const char png_magic[] = "\x89PNG";
     cr_expect(file_has(png, png_magic), "not a PNG");
-    /* two repeats per x: mean of (w/10 + 1) and (w/10 + 1.01), SE 0.005 */
-    cr_expect(file_has(gp, "4 1.405 0.005\n"), "data of x = 4 missing from the script");
-    cr_expect(file_has(gp, "16 2.605 0.005\n"), "data of x = 16 missing from the script");
+    /* the kept script reads its data from lat.gp.dat */
     cr_expect(file_has(gp, "set terminal pngcairo size 800,500"));
+    cr_expect(file_has(gp, "data = '"), "the script does not name its data file");
+    static struct series d[4];
+    cr_assert_eq(read_data(tmp_path("lat.gp.dat"), d, 4), 1);
+    /* two repeats per x: w/10 + 1 and w/10 + 1.01: mean w/10 + 1.005, SE
+     * 0.005 (sd 0.01/sqrt 2 over sqrt 2), 95% half-width t(0.975, 1) * SE,
+     * t(0.975, 1) = tan(pi (0.975 - 1/2)) (Cauchy) */
+    double t1 = tan(M_PI * 0.475);
+    static const int ws[] = {4, 8, 16};
+    cr_assert_eq(d[0].nrows, 3);
+    for (int i = 0; i < 3; i++) {
+        const double *row = d[0].rows[i];
+        cr_expect_eq(row[0], ws[i]);
+        cr_expect(fabs(row[1] - (ws[i] / 10.0 + 1.005)) < 1e-12, "mean %.17g", row[1]);
+        cr_expect(fabs(row[3] - 0.005) < 1e-12, "se %.17g", row[3]);
+        cr_expect(fabs(row[2] - t1 * 0.005) < 1e-9, "half-width %.17g", row[2]);
+        cr_expect_eq(row[4], 2, "n");
+    }
 }
 
 Test(plot, latency_cdf_from_job_rows)
@@ -189,6 +254,384 @@ Test(plot, errors_are_one_line_and_exit_2)
                                "--iterations)\n");
     struct stat st;
     cr_expect_neq(stat(svg, &st), 0, "a failed plot left a file");
+}
+
+/* ---- the values behind a figure ---- */
+
+/* Latencies of the runs with scheme.kind = scheme and cluster.workers =
+ * workers, sorted, straight from the database. */
+static size_t db_latencies(const char *db, const char *scheme, const char *workers, double *v,
+                           size_t cap)
+{
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT j.latency FROM jobs j "
+                                    "JOIN params a ON a.run_id = j.run_id AND a.key = 'scheme.kind' "
+                                    "JOIN params b ON b.run_id = j.run_id AND b.key = "
+                                    "'cluster.workers' WHERE a.value = ?1 AND b.value = ?2 "
+                                    "ORDER BY j.latency",
+                                    -1, &st, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(h));
+    sqlite3_bind_text(st, 1, scheme, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, workers, -1, SQLITE_STATIC);
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cr_assert_lt(n, cap);
+        v[n++] = sqlite3_column_double(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+}
+
+Test(plot, cdf_data_is_the_sorted_job_latencies)
+{
+    const char *db = make_db(), *svg = tmp_path("cdf.svg"), *dat = tmp_path("cdf.dat");
+    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "--group", "scheme.kind", "--where",
+                     "workers=8", "-o", svg, "--data", dat),
+                 0, "%s", err_text);
+    static struct series d[4];
+    cr_assert_eq(read_data(dat, d, 4), 2, "one block per scheme");
+    static const char *const schemes[] = {"kofn", "uncoded"}; /* curves in label order */
+    for (int c = 0; c < 2; c++) {
+        double v[64];
+        size_t n = db_latencies(db, schemes[c], "8", v, 64);
+        cr_assert_eq(n, 50);
+        cr_assert_eq(d[c].nrows, n, "curve %d", c);
+        for (size_t i = 0; i < n; i++) {
+            cr_expect_eq(d[c].rows[i][0], v[i], "curve %d row %zu: %.17g, database %.17g", c, i,
+                         d[c].rows[i][0], v[i]);
+            cr_expect_eq(d[c].rows[i][1], (double)(i + 1) / (double)n);
+        }
+    }
+}
+
+/* A database of one run with `njobs` latencies i^1.5 / 1000 in a scrambled
+ * order (job rows are written as jobs finish, not sorted). */
+static const char *make_jobs_db(const char *name, size_t njobs)
+{
+    const char *path = tmp_path(name);
+    struct results *r;
+    struct error err;
+    cr_assert_eq(results_open(path, false, &r, &err), 0, "%s", err.msg);
+    int64_t exp_id;
+    cr_assert_eq(results_experiment(r, "cdf", "[experiment]\n", &exp_id, &err), 0, "%s", err.msg);
+    struct params *p = params_new();
+    params_set(p, "scheme.kind", "kofn", NULL, 0);
+    params_set(p, "cluster.workers", "8", NULL, 0);
+    struct metric_list m = {0};
+    metric_list_set(&m, "jobs", (double)njobs);
+    struct job_row *jobs = calloc(njobs, sizeof *jobs);
+    for (size_t j = 0; j < njobs; j++) {
+        size_t i = (j * 7919) % njobs; /* 7919 is prime: a permutation */
+        jobs[j] = (struct job_row){.job = j, .arrival = (double)j,
+                                   .latency = pow((double)i, 1.5) / 1000, .tasks = 8,
+                                   .extra = NAN};
+    }
+    struct run_record rec = {.point_key = "k", .seed = 1, .params = p, .metrics = &m,
+                             .jobs = jobs, .njobs = njobs};
+    cr_assert_eq(results_write_run(r, exp_id, &rec, &err), 0, "%s", err.msg);
+    free(jobs);
+    metric_list_clear(&m);
+    params_free(p);
+    results_close(r);
+    return path;
+}
+
+Test(plot, large_cdf_data_rows_are_ranks_of_the_sorted_latencies)
+{
+    /* 3000 jobs: the figure keeps 1000 to 1500 body ranks and every one of
+     * the 500 slowest; each row must still be (the k-th smallest latency,
+     * k/n) */
+    size_t n = 3000;
+    const char *db = make_jobs_db("big.db", n), *dat = tmp_path("big.dat");
+    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "-o", tmp_path("big.png"), "--data", dat), 0,
+                 "%s", err_text);
+    static double v[3000];
+    cr_assert_eq(db_latencies(db, "kofn", "8", v, n), n);
+    static struct series d[2];
+    cr_assert_eq(read_data(dat, d, 2), 1);
+    cr_expect_geq(d[0].nrows, 1500);
+    cr_expect_leq(d[0].nrows, 2000);
+    size_t prev = 0;
+    for (size_t r = 0; r < d[0].nrows; r++) {
+        double k = d[0].rows[r][1] * (double)n;
+        size_t rank = (size_t)llround(k);
+        cr_assert(fabs(k - (double)rank) < 1e-6 && rank >= 1 && rank <= n, "row %zu p %.17g", r,
+                  d[0].rows[r][1]);
+        cr_expect_gt(rank, prev, "ranks increase");
+        cr_expect_eq(d[0].rows[r][0], v[rank - 1], "row %zu: %.17g, rank %zu is %.17g", r,
+                     d[0].rows[r][0], rank, v[rank - 1]);
+        if (rank > n - 499)
+            cr_expect_eq(rank, prev + 1, "the tail is complete");
+        prev = rank;
+    }
+    cr_expect_eq(prev, n, "the slowest job is drawn");
+}
+
+/* 3 repeats at each of 2 worker counts: y = base + {0, 0.1, 0.3}. */
+Test(plot, error_bars_are_95_percent_intervals_across_repeats)
+{
+    const char *path = tmp_path("rep.db");
+    struct results *r;
+    struct error err;
+    cr_assert_eq(results_open(path, false, &r, &err), 0, "%s", err.msg);
+    int64_t exp_id;
+    cr_assert_eq(results_experiment(r, "rep", "[experiment]\n", &exp_id, &err), 0, "%s", err.msg);
+    static const double offsets[] = {0, 0.1, 0.3};
+    for (int w = 4; w <= 8; w += 4) {
+        for (int rep = 0; rep < 3; rep++) {
+            struct params *p = params_new();
+            char wbuf[16], key[32];
+            snprintf(wbuf, sizeof wbuf, "%d", w);
+            params_set(p, "cluster.workers", wbuf, NULL, 0);
+            struct metric_list m = {0};
+            metric_list_set(&m, "latency_p99", w + offsets[rep]);
+            snprintf(key, sizeof key, "w%d-%d", w, rep);
+            struct run_record rec = {.point_key = key, .repeat = rep, .seed = 1, .params = p,
+                                     .metrics = &m};
+            cr_assert_eq(results_write_run(r, exp_id, &rec, &err), 0, "%s", err.msg);
+            metric_list_clear(&m);
+            params_free(p);
+        }
+    }
+    results_close(r);
+    const char *dat = tmp_path("rep.dat"), *svg = tmp_path("rep.svg");
+    cr_assert_eq(RUN(cmd_plot, "plot", path, "--x", "workers", "--y", "latency_p99", "-o", svg,
+                     "--data", dat),
+                 0, "%s", err_text);
+    cr_expect(file_has(svg, "error bars: 95% confidence interval"));
+    static struct series d[2];
+    cr_assert_eq(read_data(dat, d, 2), 1);
+    cr_assert_eq(d[0].nrows, 2);
+    /* by hand: mean base + 0.4/3; deviations -0.1333, -0.0333, 0.1667 give
+     * s^2 = (0.01778 + 0.00111 + 0.02778) / 2 = 0.02333 = 7/300, SE =
+     * sqrt(7/900); t(0.975, 2) = (2p - 1) / sqrt(2 p (1 - p)) at p = 0.975
+     * (Student t with 2 degrees of freedom has a closed-form quantile) */
+    double se = sqrt(7.0 / 900.0), t2 = 0.95 / sqrt(2 * 0.975 * 0.025);
+    for (int i = 0; i < 2; i++) {
+        const double *row = d[0].rows[i];
+        cr_expect_eq(row[0], 4 * (i + 1));
+        cr_expect(fabs(row[1] - (4 * (i + 1) + 0.4 / 3)) < 1e-12, "mean %.17g", row[1]);
+        cr_expect(fabs(row[3] - se) < 1e-12, "se %.17g, want %.17g", row[3], se);
+        cr_expect(fabs(row[2] - t2 * se) < 1e-9, "half-width %.17g, want %.17g", row[2], t2 * se);
+        cr_expect_eq(row[4], 3);
+    }
+}
+
+/* ---- nothing in a database or a title is executed ---- */
+
+/* Payloads that would run `touch MARKER` if gnuplot read them as commands:
+ * after a newline, through system(), a backquote, a shell escape, a macro,
+ * a line continuation, an early end of an inline data block. */
+static void hostile(char *buf, size_t len, int kind, const char *marker)
+{
+    switch (kind) {
+    case 0: snprintf(buf, len, "a'\nsystem(\"touch %s\")\nprint '", marker); break;
+    case 1: snprintf(buf, len, "b`touch %s`", marker); break;
+    case 2: snprintf(buf, len, "c\n!touch %s\n", marker); break;
+    case 3: snprintf(buf, len, "d\" . system(\"touch %s\") . \"", marker); break;
+    case 4: snprintf(buf, len, "e\nEOD\nsystem('touch %s')\n$x << EOD", marker); break;
+    case 5: snprintf(buf, len, "f\\\nsystem('touch %s')", marker); break;
+    default: snprintf(buf, len, "g@cmd ' . system('touch %s') . '\r!touch %s", marker, marker);
+    }
+}
+enum { HOSTILE_KINDS = 7 };
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+Test(plot, hostile_titles_are_refused_and_never_run)
+{
+    const char *db = make_db(), *svg = tmp_path("t.svg"), *marker = tmp_path("MARKER");
+    for (int k = 0; k < HOSTILE_KINDS; k++) {
+        char title[512];
+        hostile(title, sizeof title, k, marker);
+        int status = RUN(cmd_plot, "plot", db, "--x", "workers", "--y", "latency_mean", "--title",
+                         title, "-o", svg);
+        cr_expect(!exists(marker), "payload %d ran", k);
+        if (status == 0) {
+            /* a title without a newline or backquote is only text */
+            cr_expect(exists(svg), "payload %d: no figure", k);
+            cr_expect(file_has(svg, "touch"), "payload %d: the title is not drawn", k);
+        } else {
+            cr_expect_eq(status, 2);
+            cr_expect_str_eq(err_text, "stragsim plot: --title may not contain control characters "
+                                       "(a newline) or backquotes\n");
+        }
+        if (strchr(title, '\n') || strchr(title, '`'))
+            cr_expect_eq(status, 2, "payload %d was accepted", k);
+        unlink(svg);
+    }
+    cr_expect_eq(RUN(cmd_plot, "plot", db, "--cdf", "-o", svg, "--data", "x`touch y`.dat"), 2);
+    cr_expect_str_eq(err_text, "stragsim plot: the data file's name (--data, --script) may not "
+                               "contain control characters or backquotes\n");
+}
+
+/* Every text a database can carry into a figure: scheme values (legend via
+ * --group, curve labels without it), a categorical x (tic labels from the
+ * data file), a param key (labels), a group value. */
+Test(plot, hostile_database_text_is_drawn_not_run)
+{
+    const char *path = tmp_path("hostile.db"), *marker = tmp_path("MARKER");
+    struct results *r;
+    struct error err;
+    cr_assert_eq(results_open(path, false, &r, &err), 0, "%s", err.msg);
+    int64_t exp_id;
+    cr_assert_eq(results_experiment(r, "evil", "[experiment]\n", &exp_id, &err), 0, "%s",
+                 err.msg);
+    char key_evil[512];
+    hostile(key_evil, sizeof key_evil, 0, marker);
+    for (int k = 0; k < HOSTILE_KINDS; k++) {
+        char value[512], point[16];
+        hostile(value, sizeof value, k, marker);
+        struct params *p = params_new();
+        params_set(p, "scheme.kind", value, NULL, 0);
+        params_set(p, "workload.weights", value, NULL, 0);
+        params_set(p, key_evil, k % 2 ? "1" : "2", NULL, 0);
+        struct metric_list m = {0};
+        metric_list_set(&m, "latency_mean", 1 + k);
+        struct job_row jobs[5];
+        for (int j = 0; j < 5; j++)
+            jobs[j] = (struct job_row){.job = (uint64_t)j, .latency = 0.1 * (j + 1) + k,
+                                       .tasks = 1, .extra = NAN};
+        snprintf(point, sizeof point, "p%d", k);
+        struct run_record rec = {.point_key = point, .seed = 1, .params = p, .metrics = &m,
+                                 .jobs = jobs, .njobs = 5};
+        cr_assert_eq(results_write_run(r, exp_id, &rec, &err), 0, "%s", err.msg);
+        metric_list_clear(&m);
+        params_free(p);
+    }
+    results_close(r);
+
+    const char *svg = tmp_path("h.svg"), *gp = tmp_path("h.gp");
+    const char *const runs[][12] = {
+        {"plot", path, "--x", "weights", "--y", "latency_mean", "-o", svg, "--script", gp, NULL},
+        {"plot", path, "--x", "weights", "--y", "latency_mean", "--group", "scheme.kind", "-o",
+         svg, "--script", gp},
+        {"plot", path, "--cdf", "-o", svg, "--script", gp, NULL},
+        {"plot", path, "--cdf", "--group", "kind", "-o", svg, "--script", gp, NULL},
+        {"plot", path, "--x", "kind", "--y", "latency_mean", "--group", key_evil, "-o", svg,
+         "--script", gp},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        const char *argv[13] = {0};
+        for (size_t a = 0; a < 12 && runs[i][a]; a++)
+            argv[a] = runs[i][a];
+        int status = run_cmd(cmd_plot, argv);
+        cr_expect_eq(status, 0, "figure %zu: %s", i, err_text);
+        cr_expect(!exists(marker), "figure %zu: a payload ran", i);
+        cr_expect(file_has(svg, "</svg>"), "figure %zu: no whole figure", i);
+        /* the script: fixed commands, quoted text without line breaks */
+        static char text[1 << 16];
+        slurp(gp, text, sizeof text);
+        cr_expect_null(strchr(text, '`'), "figure %zu: a backquote reached the script", i);
+        for (const char *line = text; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0)) {
+            static const char *const starts[] = {"#", "data = '", "set ", "plot ", "     data ",
+                                                 NULL};
+            bool known = false;
+            for (const char *const *s = starts; *s && !known; s++)
+                known = strncmp(line, *s, strlen(*s)) == 0;
+            cr_expect(known, "figure %zu: unexpected script line '%.*s'", i,
+                      (int)strcspn(line, "\n"), line);
+        }
+        unlink(svg);
+    }
+    /* the values are drawn as text: the legend shows the payload, made inert */
+    cr_assert_eq(RUN(cmd_plot, "plot", path, "--x", "weights", "--y", "latency_mean", "--group",
+                     "scheme.kind", "-o", svg),
+                 0, "%s", err_text);
+    cr_expect(file_has(svg, "b?touch"), "the backquote payload is not shown as text");
+    cr_expect(!exists(marker));
+}
+
+Test(plot, gnuplot_errors_are_one_line)
+{
+    /* log y axis over values <= 0: gnuplot itself refuses */
+    const char *path = make_jobs_db("zero.db", 10);
+    struct results *r;
+    struct error err;
+    cr_assert_eq(results_open(path, false, &r, &err), 0, "%s", err.msg);
+    results_close(r);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(path, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h, "UPDATE jobs SET latency = 0", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    const char *png = tmp_path("z.png");
+    write_text(png, "the previous figure");
+    cr_expect_eq(RUN(cmd_plot, "plot", path, "--cdf", "--logx", "-o", png), 2);
+    cr_expect_eq(strncmp(err_text, "stragsim plot: gnuplot failed: script line ", 43), 0, "%s",
+                 err_text);
+    cr_expect_eq(strchr(err_text, '\n'), err_text + strlen(err_text) - 1, "more than one line: %s",
+                 err_text);
+    static char buf[64];
+    slurp(png, buf, sizeof buf);
+    cr_expect_str_eq(buf, "the previous figure", "a failed plot replaced the figure");
+
+    /* with a kept script the line is the script's */
+    const char *gp = tmp_path("z.gp");
+    cr_expect_eq(RUN(cmd_plot, "plot", path, "--cdf", "--logx", "-o", png, "--script", gp), 2);
+    char want[600];
+    snprintf(want, sizeof want, "%s:", gp);
+    cr_expect_eq(strncmp(err_text, want, strlen(want)), 0, "%s", err_text);
+    cr_expect_not_null(strstr(err_text, ": gnuplot: "), "%s", err_text);
+    cr_expect_eq(strchr(err_text, '\n'), err_text + strlen(err_text) - 1, "%s", err_text);
+
+    /* a gnuplot that fails with many lines of its own */
+    const char *fake = tmp_path("fake-gnuplot");
+    write_text(fake, "#!/bin/sh\n{ echo 'plot x'; echo '     ^'; echo \"\\\"$1\\\" line 9: "
+                     "something broke\"; echo; echo more; } >&2\nexit 1\n");
+    chmod(fake, 0755);
+    cr_expect_eq(RUN(cmd_plot, "plot", path, "--cdf", "-o", png, "--gnuplot", fake), 2);
+    cr_expect_str_eq(err_text, "stragsim plot: gnuplot failed: script line 9: something broke\n");
+    /* one that exits 0 without a whole figure */
+    write_text(fake, "#!/bin/sh\nprintf '<svg>' \nexit 0\n");
+    cr_expect_eq(RUN(cmd_plot, "plot", path, "--cdf", "-o", tmp_path("z.svg"), "--gnuplot", fake),
+                 2);
+    snprintf(want, sizeof want, "%s: gnuplot wrote no complete figure (disk full?)\n",
+             tmp_path("z.svg"));
+    cr_expect_str_eq(err_text, want);
+    cr_expect(!exists(tmp_path("z.svg")), "a partial figure was left");
+}
+
+Test(plot, cdf_group_warns_when_it_pools_different_runs)
+{
+    const char *db = make_db(), *svg = tmp_path("pool.svg");
+    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "--group", "scheme.kind", "-o", svg), 0, "%s",
+                 err_text);
+    char want[512];
+    snprintf(want, sizeof want,
+             "stragsim plot: warning: runs pooled into one curve differ in cluster.workers "
+             "(narrow with --where)\nstragsim plot: wrote %s\n",
+             svg);
+    cr_expect_str_eq(err_text, want);
+    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "--group", "scheme.kind", "--where",
+                     "workers=8", "-o", svg),
+                 0, "%s", err_text);
+    snprintf(want, sizeof want, "stragsim plot: wrote %s\n", svg);
+    cr_expect_str_eq(err_text, want);
+}
+
+Test(plot, output_that_cannot_be_written_is_one_line)
+{
+    const char *db = make_db();
+    cr_expect_eq(RUN(cmd_plot, "plot", db, "--cdf", "-o", tmp_path("nodir/x.svg")), 2);
+    char want[600];
+    snprintf(want, sizeof want, "%s: cannot write: No such file or directory\n",
+             tmp_path("nodir/x.svg"));
+    cr_expect_str_eq(err_text, want);
+    /* a device (through a link with the right extension): written in place,
+     * its failure caught */
+    const char *full = tmp_path("full.svg");
+    cr_assert_eq(symlink("/dev/full", full), 0);
+    cr_expect_eq(RUN(cmd_plot, "plot", db, "--cdf", "-o", full), 2);
+    snprintf(want, sizeof want, "%s: cannot write: No space left on device\n", full);
+    cr_expect_str_eq(err_text, want);
 }
 
 /* ---- export ---- */
