@@ -660,6 +660,160 @@ Test(plot, export_metrics_and_jobs_as_csv)
                      "stragsim export: unknown table 'events' (expected jobs|iterations|metrics)\n");
 }
 
+/* A CSV file (RFC 4180, CRLF rows) split into cells: cells[row][col]. */
+enum { CSV_ROWS = 512, CSV_COLS = 32 };
+struct csv {
+    char *cells[CSV_ROWS][CSV_COLS];
+    int ncols[CSV_ROWS];
+    size_t nrows;
+    char text[1 << 17];
+};
+
+static void csv_read(const char *path, struct csv *c)
+{
+    slurp(path, c->text, sizeof c->text);
+    c->nrows = 0;
+    char *p = c->text;
+    while (*p) {
+        cr_assert_lt(c->nrows, CSV_ROWS);
+        int col = 0;
+        for (;;) {
+            cr_assert_lt(col, CSV_COLS);
+            char *cell = p, *w = p;
+            if (*p == '"') { /* quoted: "" is a quote */
+                for (p++; *p && !(p[0] == '"' && p[1] != '"'); p++) {
+                    if (*p == '"')
+                        p++;
+                    *w++ = *p;
+                }
+                p++;
+            } else {
+                while (*p && *p != ',' && *p != '\r')
+                    *w++ = *p++;
+            }
+            char sep = *p;
+            *w = 0;
+            c->cells[c->nrows][col++] = cell;
+            if (sep == ',') {
+                p++;
+                continue;
+            }
+            cr_assert(sep == '\r' && p[1] == '\n', "row %zu does not end in CRLF", c->nrows);
+            p += 2;
+            break;
+        }
+        c->ncols[c->nrows++] = col;
+    }
+}
+
+static int csv_col(const struct csv *c, const char *name)
+{
+    for (int i = 0; i < c->ncols[0]; i++)
+        if (strcmp(c->cells[0][i], name) == 0)
+            return i;
+    cr_assert_fail("no column %s", name);
+    return -1;
+}
+
+/* A cell against a database value: text as is, numbers read back exactly,
+ * NULL as an empty cell. */
+static void expect_cell(const char *cell, sqlite3_stmt *st, int col, const char *what)
+{
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_NULL: cr_expect_str_eq(cell, "", "%s", what); break;
+    case SQLITE_TEXT:
+        cr_expect_str_eq(cell, (const char *)sqlite3_column_text(st, col), "%s", what);
+        break;
+    default: {
+        char *end;
+        double x = strtod(cell, &end);
+        cr_expect(*cell && !*end, "%s: '%s' is not a number", what, cell);
+        cr_expect_eq(x, sqlite3_column_double(st, col), "%s: %s against %.17g", what, cell,
+                     sqlite3_column_double(st, col));
+    }
+    }
+}
+
+Test(plot, export_csv_equals_the_database_rows)
+{
+    const char *db = make_db(), *csv_path = tmp_path("x.csv");
+    static struct csv c;
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st, *param;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT value FROM params WHERE run_id = ?1 AND key = ?2",
+                                    -1, &param, NULL),
+                 SQLITE_OK);
+    static const char *const varying[] = {"scheme.kind", "cluster.workers", "workload.kind"};
+
+    /* jobs: one row per database row, in (run, job) order */
+    cr_assert_eq(RUN(cmd_export, "export", db, "--table", "jobs", "-o", csv_path), 0, "%s",
+                 err_text);
+    csv_read(csv_path, &c);
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT r.id, r.point_key, r.repeat, j.job, j.arrival, "
+                                    "j.latency, j.tasks, j.extra FROM jobs j JOIN runs r ON "
+                                    "r.id = j.run_id ORDER BY r.id, j.job",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    static const char *const job_cols[] = {"run_id", "point_key", "repeat", "job",
+                                           "arrival", "latency", "tasks", "extra"};
+    int at[8], pat[3];
+    for (int k = 0; k < 8; k++)
+        at[k] = csv_col(&c, job_cols[k]);
+    for (int k = 0; k < 3; k++)
+        pat[k] = csv_col(&c, varying[k]);
+    size_t row = 1;
+    for (; sqlite3_step(st) == SQLITE_ROW; row++) {
+        cr_assert_lt(row, c.nrows, "the CSV has fewer rows than the jobs table");
+        cr_assert_eq(c.ncols[row], c.ncols[0]);
+        char what[64];
+        for (int k = 0; k < 8; k++) {
+            snprintf(what, sizeof what, "row %zu %s", row, job_cols[k]);
+            expect_cell(c.cells[row][at[k]], st, k, what);
+        }
+        for (int k = 0; k < 3; k++) {
+            sqlite3_reset(param);
+            sqlite3_bind_int64(param, 1, sqlite3_column_int64(st, 0));
+            sqlite3_bind_text(param, 2, varying[k], -1, SQLITE_STATIC);
+            cr_assert_eq(sqlite3_step(param), SQLITE_ROW);
+            snprintf(what, sizeof what, "row %zu %s", row, varying[k]);
+            expect_cell(c.cells[row][pat[k]], param, 0, what);
+        }
+    }
+    sqlite3_finalize(st);
+    cr_expect_eq(row, c.nrows, "the CSV has more rows than the jobs table");
+    cr_expect_eq(c.nrows, 1 + 6 * 50);
+
+    /* metrics: one row per run, each metric cell the stored value */
+    cr_assert_eq(RUN(cmd_export, "export", db, "--table", "metrics", "-o", csv_path), 0, "%s",
+                 err_text);
+    csv_read(csv_path, &c);
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT value FROM metrics WHERE run_id = ?1 AND name = ?2",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    int first_metric = csv_col(&c, "workload.kind") + 1;
+    cr_expect_eq(c.nrows, 1 + 12 + 1, "header + one row per run");
+    size_t cells = 0;
+    for (size_t r = 1; r < c.nrows; r++) {
+        for (int k = first_metric; k < c.ncols[0]; k++, cells++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, strtoll(c.cells[r][0], NULL, 10));
+            sqlite3_bind_text(st, 2, c.cells[0][k], -1, SQLITE_STATIC);
+            char what[96];
+            snprintf(what, sizeof what, "run %s %s", c.cells[r][0], c.cells[0][k]);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                expect_cell(c.cells[r][k], st, 0, what);
+            else
+                cr_expect_str_eq(c.cells[r][k], "", "%s: no such metric", what);
+        }
+    }
+    cr_expect_eq(cells, 13 * 3, "latency_mean, latency_se, final_loss for 13 runs");
+    sqlite3_finalize(st);
+    sqlite3_finalize(param);
+    sqlite3_close(h);
+}
+
 /* ---- progress ---- */
 
 Test(plot, progress_draws_only_when_on)
