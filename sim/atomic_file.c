@@ -117,8 +117,7 @@ int atomic_file_open(struct atomic_file *af, const char *path, struct error *err
 
 int atomic_file_commit(struct atomic_file *af, struct error *err)
 {
-    if (af->to_stdout) { /* its errors stay flagged for atomic_stdout_check */
-        fflush(stdout);
+    if (af->to_stdout) { /* flushed and checked by atomic_stdout_check */
         *af = (struct atomic_file){0};
         return 0;
     }

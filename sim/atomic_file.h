@@ -37,7 +37,7 @@ int atomic_file_open(struct atomic_file *af, const char *path, struct error *err
 /* Flushes and closes the file, then renames it onto its name. Any write that
  * failed since open, or the flush, close or rename failing, is STRAG_EINPUT
  * "PATH: cannot write: REASON" and the temporary is removed. Standard output
- * is only flushed: its errors stay flagged for atomic_stdout_check. The
+ * is left to atomic_stdout_check (a flush here would lose the reason). The
  * atomic_file is finished either way. */
 int atomic_file_commit(struct atomic_file *af, struct error *err);
 

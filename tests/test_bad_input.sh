@@ -193,6 +193,67 @@ printf '\x55' | dd of=w_flip.bin bs=1 seek=500 conv=notrunc status=none
 bad "weights: flipped byte (checksum)" "w_flip.bin: checksum mismatch (file corrupt)" ew w_flip.bin
 bad "weights: another model's weights" "$weights: architecture is 'logreg', expected 'mlp'" "$S" eval --model mlp --weights "$weights"
 
+# ---- output that cannot be written: a full disk, a missing or read-only directory ----
+# Standard output on a full disk (/dev/full) is an error, not exit 0; a file
+# is written under a temporary name and renamed, so a failure leaves neither
+# a partial file nor the temporary (the snapshot checks both).
+to_full() { "$@" >/dev/full; }
+"$S" trace gen ok.ini -o tr.csv --iterations 20 || tap_fail "a trace for the output cases"
+"$S" run ok.ini -o jobs.db -q --set workload.job_rows=true --set workload.jobs=3000 ||
+    tap_fail "a database with job rows for the output cases"
+full="cannot write standard output: No space left on device"
+bad "stdout full: report" "stragsim report: $full" to_full "$S" report good.db
+bad "stdout full: report --format csv" "stragsim report: $full" to_full "$S" report good.db --format csv
+bad "stdout full: check" "stragsim check: $full" to_full "$S" check good.db --baseline good.db
+bad "stdout full: config --list" "stragsim config: $full" to_full "$S" config --list
+bad "stdout full: trace stats" "stragsim trace: $full" to_full "$S" trace stats tr.csv
+bad "stdout full: trace fit" "stragsim trace: $full" to_full "$S" trace fit tr.csv
+bad "stdout full: trace gen -o -" "stragsim trace: $full" to_full "$S" trace gen ok.ini -o - --iterations 2
+bad "stdout full: export -o -" "stragsim export: $full" to_full "$S" export good.db --table metrics -o -
+bad "stdout full: export of many rows -o -" "stragsim export: $full" \
+    to_full "$S" export jobs.db --table jobs -o -
+bad "stdout full: eval" "stragsim eval: $full" to_full "$S" eval --model logreg --weights "$weights"
+bad "stdout full: --help" "stragsim help: $full" to_full "$S" --help
+bad "stdout full: report --help" "stragsim report: $full" to_full "$S" report --help
+bad "file: export to /dev/full" "/dev/full: cannot write: No space left on device" \
+    "$S" export good.db --table metrics -o /dev/full
+bad "file: trace gen to /dev/full" "/dev/full: cannot write: No space left on device" \
+    "$S" trace gen ok.ini -o /dev/full --iterations 2
+bad "file: export into a missing directory" "nodir/m.csv: cannot write: No such file or directory" \
+    "$S" export good.db --table metrics -o nodir/m.csv
+mkdir -p outdir
+bad "file: export onto a directory" "outdir: cannot write: Is a directory" \
+    "$S" export good.db --table metrics -o outdir
+bad "file: trace gen into a missing directory" "nodir/t.csv: cannot write: No such file or directory" \
+    "$S" trace gen ok.ini -o nodir/t.csv --iterations 2
+if command -v gnuplot >/dev/null; then
+    bad "file: plot into a missing directory" "nodir/f.svg: cannot write: No such file or directory" \
+        "$S" plot good.db --x workers --y latency_mean -o nodir/f.svg
+fi
+# A disk that fills up mid-file: RLIMIT_FSIZE (SIGXFSZ ignored, so the write
+# fails with EFBIG) stops the file at 64 KiB; an older file of that name
+# stays as it was.
+fsize() { (trap '' XFSZ && ulimit -f 64 && exec "$@"); }
+bad "file full: export" "big.csv: cannot write: File too large" \
+    fsize "$S" export jobs.db --table jobs -o big.csv
+bad "file full: trace gen" "big.csv: cannot write: File too large" \
+    fsize "$S" trace gen ok.ini -o big.csv --iterations 20000
+printf 'an older trace\n' >old.csv
+bad "file full: trace gen over an older file" "old.csv: cannot write: File too large" \
+    fsize "$S" trace gen ok.ini -o old.csv --iterations 20000
+if (($(id -u) == 0)) && command -v setpriv >/dev/null; then
+    mkdir -p rodir
+    chmod 555 rodir
+    chmod 755 "$scratch"
+    bad "file: trace gen into a read-only directory" "rodir/t.csv: cannot write: Permission denied" \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$S" trace gen ok.ini -o rodir/t.csv --iterations 2
+elif (($(id -u) != 0)); then
+    mkdir -p rodir
+    chmod 555 rodir
+    bad "file: trace gen into a read-only directory" "rodir/t.csv: cannot write: Permission denied" \
+        "$S" trace gen ok.ini -o rodir/t.csv --iterations 2
+fi
+
 # ---- database paths ----
 mkdir -p dir.db
 bad "db: -o a directory" "dir.db: is a directory" "$S" run ok.ini -o dir.db -q
