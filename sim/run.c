@@ -194,7 +194,11 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
     int status = config_point(x->c, i, &p, &repeat, &key, err);
     if (status)
         return status;
-    /* values the scheme chose while running go to params, not metrics */
+    /* the params table holds what the run read: the keys that apply to it,
+     * and the values the scheme chose while running (not metrics) */
+    struct params *stored = config_params_applied(p);
+    if (!stored)
+        status = error_fail(err, "out of memory");
     struct metric_list metrics = {0};
     for (size_t m = 0; !status && m < out->metrics.n; m++) {
         const char *name = out->metrics.names[m];
@@ -203,16 +207,16 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
         snprintf(value, sizeof value, "%.15g", out->metrics.values[m]);
         if (strtod(value, NULL) != out->metrics.values[m])
             snprintf(value, sizeof value, "%.17g", out->metrics.values[m]);
-        if (strncmp(name, METRIC_PARAM_PREFIX, plen) == 0 ? params_set(p, name + plen, value, NULL, 0)
-                                                          : metric_list_set(&metrics, name,
-                                                                            out->metrics.values[m]))
+        if (strncmp(name, METRIC_PARAM_PREFIX, plen) == 0
+                ? params_set(stored, name + plen, value, NULL, 0)
+                : metric_list_set(&metrics, name, out->metrics.values[m]))
             status = error_fail(err, "out of memory");
     }
     struct run_record rec = {
         .point_key = key,
         .repeat = repeat,
         .seed = (uint64_t)params_int(p, "experiment.seed"),
-        .params = p,
+        .params = stored,
         .metrics = &metrics,
         .jobs = out->jobs,
         .njobs = out->njobs,
@@ -223,6 +227,7 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
     if (!status)
         status = results_write_run(x->db, x->experiment_id, &rec, err);
     metric_list_clear(&metrics);
+    params_free(stored);
     if (!status && x->bar)
         progress_done(x->bar);
     else if (!status && x->o->progress)
