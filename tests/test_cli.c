@@ -288,6 +288,24 @@ Test(cli, resume_and_refusal)
     free(before);
 }
 
+/* A point that differs from a stored one only in a value that is another
+ * scheme's default (lagrange's scheme.nodes = n; n is berrut's default) is a
+ * new point: --resume runs it instead of taking it for the stored one. */
+Test(cli, resume_runs_a_new_distinct_point)
+{
+    write_file("l.ini", "[cluster]\nworkers = 6\n[latency]\nkind = exp\n"
+                        "[workload]\nkind = latency\njobs = 200\n"
+                        "[scheme]\nkind = lagrange\nstragglers = 1\nnodes = chebyshev\n");
+    cr_assert_eq(stragsim("run l.ini -o l.db --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("l.db", "runs"), 1);
+    cr_expect_eq(stragsim("run l.ini -o l.db --resume --set scheme.nodes=n"), 0, "%s", err_text);
+    cr_expect_not_null(strstr(err_text, "[1/1]"), "the new point ran: %s", err_text);
+    cr_expect_eq(count_rows("l.db", "runs"), 2);
+    char *nodes = query("l.db", "SELECT value FROM params WHERE key = 'scheme.nodes' ORDER BY run_id");
+    cr_expect_str_eq(nodes, "chebyshev\nn\n");
+    free(nodes);
+}
+
 Test(cli, set_changes_params)
 {
     write_file("s.ini", sweep_ini);
