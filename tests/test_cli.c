@@ -380,6 +380,39 @@ Test(cli, quickstart_runs)
     free(extra);
 }
 
+/* Paired comparisons by default: the quickstart's four schemes (uncoded,
+ * replication, berrut, nercc) meet the same job arrivals (and the same
+ * worker draws and markov states, by the same stream key); with
+ * experiment.common_streams = false each has its own. */
+Test(cli, schemes_of_a_sweep_share_their_streams)
+{
+    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
+    cr_assert_not_null(root);
+    const char *sequences = "SELECT count(DISTINCT s) FROM (SELECT group_concat(arrival, ',') AS s "
+                            "FROM (SELECT run_id, arrival FROM jobs ORDER BY run_id, job) "
+                            "GROUP BY run_id)";
+    char args[1024];
+    snprintf(args, sizeof args,
+             "run '%s/configs/quickstart.ini' -o c.db --quiet --set workload.jobs=300", root);
+    cr_assert_eq(stragsim(args), 0, "%s", err_text);
+    cr_expect_eq(count_rows("c.db", "jobs"), 4 * 300);
+    char *common = query("c.db", sequences);
+    cr_expect_str_eq(common, "1\n", "one arrival sequence for the four schemes");
+    free(common);
+    snprintf(args, sizeof args,
+             "run '%s/configs/quickstart.ini' -o i.db --quiet --set workload.jobs=300 "
+             "--set experiment.common_streams=false",
+             root);
+    cr_assert_eq(stragsim(args), 0, "%s", err_text);
+    char *independent = query("i.db", sequences);
+    cr_expect_str_eq(independent, "4\n", "independent streams: four arrival sequences");
+    free(independent);
+    /* the stored point keys still tell the schemes apart */
+    char *keys = query("c.db", "SELECT count(DISTINCT point_key) FROM runs");
+    cr_expect_str_eq(keys, "4\n");
+    free(keys);
+}
+
 /* ---- stopping ---- */
 
 static int count_lines_starting(const char *text, const char *prefix)
