@@ -27,16 +27,21 @@
 typedef int (*workload_run_fn)(const struct params *p, const char *config_dir, uint64_t seed,
                                uint64_t point_key, struct workload_output *out,
                                struct error *err);
+typedef int (*workload_check_fn)(const struct params *p, const char *config_dir, uint64_t seed,
+                                 uint64_t point_key, struct error *err);
 
-/* workload.kind -> its runner; a workload not listed here is refused at
- * validation, before anything is written. */
+/* workload.kind -> its runner and the check of what it builds before its
+ * simulation (files opened and read: weights, data; NULL: nothing beyond
+ * the latency source, scheme and arrivals); a workload not listed here is
+ * refused at validation, before anything is written. */
 static const struct {
     const char *kind;
     workload_run_fn run;
+    workload_check_fn check;
 } workloads[] = {
-    {"latency", workload_latency_run},
-    {"inference", workload_inference_run},
-    {"training", workload_training_run},
+    {"latency", workload_latency_run, NULL},
+    {"inference", workload_inference_run, workload_inference_check},
+    {"training", workload_training_run, workload_training_check},
 };
 
 static workload_run_fn workload_find(const char *kind)
@@ -44,6 +49,14 @@ static workload_run_fn workload_find(const char *kind)
     for (size_t i = 0; kind && i < sizeof workloads / sizeof workloads[0]; i++)
         if (strcmp(workloads[i].kind, kind) == 0)
             return workloads[i].run;
+    return NULL;
+}
+
+static workload_check_fn workload_check_find(const char *kind)
+{
+    for (size_t i = 0; kind && i < sizeof workloads / sizeof workloads[0]; i++)
+        if (strcmp(workloads[i].kind, kind) == 0)
+            return workloads[i].check;
     return NULL;
 }
 
@@ -71,6 +84,9 @@ static int point_validate(const struct config *c, const struct params *p, const 
         ops->free(scheme);
     latency_free(src);
     arrivals_free(arr);
+    workload_check_fn check = workload_check_find(params_string(p, "workload.kind"));
+    if (!status && check)
+        status = check(p, config_dir(c), seed, key, err);
     return status;
 }
 
@@ -84,16 +100,46 @@ static double point_cost(const struct params *p)
     return fmax(jobs, 1) * fmax(iterations, 1) * fmax(workers, 1);
 }
 
+static double now_seconds(void);
+
+/* The stop request (SIGINT/SIGTERM/SIGHUP) as the run loop sees it: checked
+ * between points, and between the points of the validation. */
+static bool run_stop_requested(const struct run_options *o) { return o->stop && *o->stop; }
+
+/* On a terminal, validating a big sweep shows "validating 1234/100000
+ * points" in place (at most 5 times a second); cleared when done. */
+static void validate_progress(const struct run_options *o, size_t done, size_t n, double *last)
+{
+    if (!o->progress || !isatty(fileno(o->progress)))
+        return;
+    double now = now_seconds();
+    if (done < n && now - *last < 0.2)
+        return;
+    *last = now;
+    if (done < n)
+        fprintf(o->progress, "\rvalidating %zu/%zu points", done, n);
+    else
+        fputs("\r\033[K", o->progress);
+    fflush(o->progress);
+}
+
 /* Validates every point and keeps its key and cost (params are cheap to
- * rebuild when the point runs, and a large sweep's params would not be). */
-static int points_prepare(const struct config *c, char ***keys, double **costs,
-                          struct error *err)
+ * rebuild when the point runs, and a large sweep's params would not be).
+ * Sets *stopped (and validates no further) on a stop request. */
+static int points_prepare(const struct run_options *o, const struct config *c, char ***keys,
+                          double **costs, bool *stopped, struct error *err)
 {
     size_t n = config_points(c);
     *costs = malloc((n ? n : 1) * sizeof **costs);
     if (!(*keys = calloc(n ? n : 1, sizeof **keys)) || !*costs)
         return error_fail(err, "out of memory");
+    double last = now_seconds();
     for (size_t i = 0; i < n; i++) {
+        if (run_stop_requested(o)) {
+            *stopped = true;
+            break;
+        }
+        validate_progress(o, i, n, &last);
         struct params *p = NULL;
         int repeat;
         int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
@@ -102,9 +148,12 @@ static int points_prepare(const struct config *c, char ***keys, double **costs,
         if (!status)
             (*costs)[i] = point_cost(p);
         params_free(p);
-        if (status)
+        if (status) {
+            validate_progress(o, n, n, &last);
             return status;
+        }
     }
+    validate_progress(o, n, n, &last);
     return 0;
 }
 
@@ -273,7 +322,7 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const bool
     for (size_t i = 0; i < sum->points; i++) {
         if (present[i])
             continue;
-        if (o->stop && *o->stop) {
+        if (run_stop_requested(o)) {
             sum->stopped = true;
             return 0;
         }
@@ -345,7 +394,14 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     double *costs = NULL;
     bool *present = NULL;
     struct results *db = NULL;
-    status = points_prepare(c, &keys, &costs, err);
+    status = points_prepare(o, c, &keys, &costs, &sum->stopped, err);
+    if (!status && sum->stopped) { /* stopped while validating: nothing written */
+        workers_release();
+        free(costs);
+        keys_free(sum->points, keys);
+        config_free(c);
+        return 0;
+    }
     /* Under MPI, every rank must have the same config before the database is touched. */
     struct run_mpi_ops ready = {.config_hash = rng_hash_string(config_text(c))};
     if (!status && run_mpi_ranks() > 1)
