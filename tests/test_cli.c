@@ -497,15 +497,16 @@ Test(cli, nercc_grid_search_choice_lands_in_params)
 Test(cli, common_streams_give_schemes_the_same_stragglers)
 {
     /* kofn with k = workers is uncoded under another name (n tasks of cost
-     * 1/n, done at the n-th): with common random numbers the two points see
-     * the same draws and agree to the last bit; without, they differ. */
+     * 1/n, done at the n-th): with common random numbers (the default) the
+     * two points see the same draws and agree to the last bit; without, they
+     * differ. */
     const char *ini = "[cluster]\nworkers = 6\n[latency]\nkind = shifted_exp\nshift = 1\nrate = 2\n"
                       "[workload]\nkind = latency\njobs = 500\n"
                       "[scheme]\nk = 6\n[sweep]\nscheme.kind = uncoded, kofn\n";
     write_file("crn.ini", ini);
-    cr_assert_eq(stragsim("run crn.ini -o same.db --quiet --set experiment.common_streams=true"), 0,
-                 "%s", err_text);
-    cr_assert_eq(stragsim("run crn.ini -o own.db --quiet"), 0, "%s", err_text);
+    cr_assert_eq(stragsim("run crn.ini -o same.db --quiet"), 0, "%s", err_text); /* the default */
+    cr_assert_eq(stragsim("run crn.ini -o own.db --quiet --set experiment.common_streams=false"),
+                 0, "%s", err_text);
     const char *sql = "SELECT count(DISTINCT value) FROM metrics WHERE name = 'latency_mean'";
     char *same = query("same.db", sql), *own = query("own.db", sql);
     cr_expect_str_eq(same, "1\n", "common streams: one latency_mean for both schemes");
