@@ -157,6 +157,38 @@ static int points_prepare(const struct run_options *o, const struct config *c, c
     return 0;
 }
 
+/* Marks in same[] the points whose key an earlier point of the sweep has:
+ * they differ from it only in keys that do not apply to them (e.g. a sweep
+ * of scheme.stragglers crossed with naive, which reads none), so they are
+ * the same simulation, run and stored once. Returns how many. */
+static const char *const *sort_keys;
+static int key_index_cmp(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(sort_keys[i], sort_keys[j]);
+    return c ? c : (i > j) - (i < j);
+}
+
+static int points_repeated(size_t n, char *const *keys, bool *same, size_t *count,
+                           struct error *err)
+{
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return error_fail(err, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    sort_keys = (const char *const *)keys;
+    qsort(order, n, sizeof *order, key_index_cmp);
+    *count = 0;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(keys[order[i]], keys[order[i - 1]]) == 0) {
+            same[order[i]] = true;
+            (*count)++;
+        }
+    free(order);
+    return 0;
+}
+
 static void keys_free(size_t n, char **keys)
 {
     for (size_t i = 0; keys && i < n; i++)
@@ -395,13 +427,6 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     bool *present = NULL;
     struct results *db = NULL;
     status = points_prepare(o, c, &keys, &costs, &sum->stopped, err);
-    if (!status && sum->stopped) { /* stopped while validating: nothing written */
-        workers_release();
-        free(costs);
-        keys_free(sum->points, keys);
-        config_free(c);
-        return 0;
-    }
     /* Under MPI, every rank must have the same config before the database is touched. */
     struct run_mpi_ops ready = {.config_hash = rng_hash_string(config_text(c))};
     if (!status && run_mpi_ranks() > 1)
@@ -416,14 +441,28 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     else if (!status && !config_path_resolve(config_dir(c), db_key, sum->db_path,
                                              sizeof sum->db_path))
         status = error_at_key(err, config_base(c), "experiment.db", "path too long");
+    if (!status && sum->stopped) { /* stopped while validating: nothing written */
+        workers_release();
+        free(costs);
+        keys_free(sum->points, keys);
+        config_free(c);
+        return 0;
+    }
 
     if (!status)
         status = results_open(sum->db_path, false, &db, err);
     if (!status && !(present = calloc(sum->points ? sum->points : 1, sizeof *present)))
         status = error_fail(err, "out of memory");
+    if (!status)
+        status = points_repeated(sum->points, keys, present, &sum->repeated, err);
     for (size_t i = 0; !status && i < sum->points; i++)
-        if ((present[i] = results_has_run(db, keys[i])))
+        if (!present[i] && (present[i] = results_has_run(db, keys[i])))
             sum->skipped++;
+    if (!status && sum->repeated && o->progress)
+        fprintf(o->progress,
+                "note: %zu points of the sweep are the same simulation as an earlier one (they "
+                "differ only in keys that do not apply to them); each is run once\n",
+                sum->repeated);
     if (!status && sum->skipped && !o->resume)
         status = error_at(err, sum->db_path, 0,
                           "already holds %zu of the %zu points of this config; use --resume to "
@@ -432,10 +471,10 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     struct run_ctx x = {.o = o, .c = c, .db = db};
     if (!status && o->progress && isatty(fileno(o->progress))) {
         x.bar = progress_new(o->progress, sum->points, PROGRESS_AUTO);
-        for (size_t i = 0; i < sum->skipped; i++)
+        for (size_t i = 0; i < sum->skipped + sum->repeated; i++)
             progress_skip(x.bar);
     }
-    if (!status && sum->skipped < sum->points)
+    if (!status && sum->skipped + sum->repeated < sum->points)
         status = results_experiment(db, params_get(config_base(c), "experiment.name"),
                                     config_text(c), &x.experiment_id, err);
     if (status)

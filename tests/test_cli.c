@@ -306,6 +306,25 @@ Test(cli, resume_runs_a_new_distinct_point)
     free(nodes);
 }
 
+/* naive reads no scheme.stragglers: crossed with a sweep of it, its points
+ * are one simulation, run and stored once (with no scheme.stragglers in
+ * its params), not a "point already stored" failure. */
+Test(cli, sweep_points_that_are_one_simulation_run_once)
+{
+    write_file("d.ini", "[cluster]\nworkers = 6\n[latency]\nkind = exp\n"
+                        "[workload]\nkind = latency\njobs = 50\n"
+                        "[sweep]\nscheme.stragglers = 1, 2\nscheme.kind = naive, ignore\n");
+    cr_assert_eq(stragsim("run d.ini -o d.db --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("d.db", "runs"), 3);
+    char *naive = query("d.db", "SELECT count(*) FROM params p JOIN params k ON k.run_id = "
+                                "p.run_id AND k.key = 'scheme.kind' AND k.value = 'naive' "
+                                "WHERE p.key = 'scheme.stragglers'");
+    cr_expect_str_eq(naive, "0\n");
+    free(naive);
+    cr_expect_eq(stragsim("run d.ini -o d.db --resume --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("d.db", "runs"), 3);
+}
+
 Test(cli, set_changes_params)
 {
     write_file("s.ini", sweep_ini);
