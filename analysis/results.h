@@ -4,7 +4,8 @@
  *   experiments(id, name, config_text, config_hash, tool_version, created_at)
  *   runs(id, experiment_id, point_key UNIQUE, repeat, seed, workload, scheme,
  *        wall_seconds, created_at)
- *   params(run_id, key, value)           every resolved config key of a run
+ *   params(run_id, key, value)           every resolved config key that applies
+ *                                        to the run (config_key_applies)
  *   metrics(run_id, name, value)         aggregates (latency_mean, ...)
  *   jobs(run_id, job, arrival, latency, tasks, extra)   optional per-job rows
  *   iterations(run_id, iteration, sim_time, loss, accuracy, waited, residual,

@@ -39,9 +39,9 @@ const struct config_key driver_keys[] = {
      "runs of every sweep point, each with its own streams"},
     {"experiment.db", KEY_PATH, NULL, 0, 0, 0, NULL,
      "results database (default results.db; -o overrides)"},
-    {"experiment.common_streams", KEY_BOOL, "false", 0, 0, 0, NULL,
+    {"experiment.common_streams", KEY_BOOL, "true", 0, 0, 0, NULL,
      "common random numbers: seed every stream without the scheme.* params, so the schemes "
-     "of a sweep meet the same arrivals, stragglers and queries"},
+     "of a sweep meet the same arrivals, stragglers and queries (false: independent streams)"},
     /* [cluster] */
     {"cluster.workers", KEY_INT, "10", 1, 100000, 0, NULL, "number of workers N"},
     {"cluster.slots", KEY_INT, "1", 1, 1024, 0, NULL, "tasks a worker runs in parallel"},
@@ -737,16 +737,103 @@ static int point_check_scheme(struct params *p, const char *file, struct error *
     return 0;
 }
 
-/* True when `value` is the table default of `key` (under any definition). */
-static bool is_default_value(const char *key, const char *value)
+/* ---- which keys apply to a point ----
+ *
+ * A key applies to a point when the point's run reads it:
+ *   experiment.*, cluster.*: always;
+ *   latency.*: latency.kind, and the keys its kind reads (latency_key_applies:
+ *     markov's active.* and slow.* by the i.i.d. kinds they name);
+ *   scheme.*: scheme_common_keys, and the keys of the point's own scheme
+ *     (its ops->keys); learned_config_keys' scheme.* only `stragsim train` reads;
+ *   workload.*: every workload, except the rows of workload_scope below and
+ *     training_keys (training only);
+ *   train.*: never (only `stragsim train`).
+ * Each key's own definition is the one of its table for the point: the
+ * scheme's own row for a scheme key (several schemes declare one key with
+ * different defaults), else its only row. */
+static const struct {
+    const char *key;
+    unsigned workloads;          /* bits of enum scheme_workload */
+    const char *when, *when_is; /* and only when key `when` has value `when_is` */
+} workload_scope[] = {
+    {"workload.rate", ~0u, "workload.arrival", "poisson"},
+    {"workload.arrival_file", ~0u, "workload.arrival", "replay"},
+    {"workload.arrival_column", ~0u, "workload.arrival", "replay"},
+    {"workload.model", SCHEME_INFERENCE | SCHEME_TRAINING, NULL, NULL},
+    {"workload.dataset", SCHEME_INFERENCE | SCHEME_TRAINING, NULL, NULL},
+    {"workload.data_dir", SCHEME_INFERENCE | SCHEME_TRAINING, NULL, NULL},
+    {"workload.weights", SCHEME_INFERENCE, NULL, NULL},
+    {"workload.iterations", SCHEME_TRAINING, NULL, NULL},
+    {"workload.batch", SCHEME_TRAINING, NULL, NULL},
+    {"workload.learning_rate", SCHEME_TRAINING, NULL, NULL},
+    {"workload.partitions", SCHEME_TRAINING, NULL, NULL},
+};
+
+static unsigned workload_bit(const struct params *p)
 {
-    const struct config_key *k;
-    for (size_t i = 0; value && (k = key_defs(key, i)) != NULL; i++)
-        if (k->default_value && strcmp(k->default_value, value) == 0)
-            return true;
-    return false;
+    const char *wl = params_get(p, "workload.kind");
+    for (size_t i = 0; wl && i < sizeof workload_bits / sizeof workload_bits[0]; i++)
+        if (strcmp(wl, workload_bits[i].name) == 0)
+            return workload_bits[i].bit;
+    return ~0u; /* unknown: refused elsewhere; keep every key */
 }
 
+/* The definition of `key` that applies to point p, or NULL if none does. */
+static const struct config_key *point_key_def(const struct params *p, const char *key)
+{
+    if (strncmp(key, "train.", 6) == 0)
+        return NULL;
+    if (strncmp(key, "scheme.", 7) == 0) {
+        const struct scheme_ops *ops = scheme_find(params_get(p, "scheme.kind"));
+        const struct config_key *k = ops ? config_key_find(ops->keys, key) : NULL;
+        return k ? k : config_key_find(scheme_common_keys, key);
+    }
+    if (strncmp(key, "latency.", 8) == 0)
+        return latency_key_applies(p, key) ? config_key_find(latency_keys, key) : NULL;
+    if (strncmp(key, "workload.", 9) == 0) {
+        unsigned bit = workload_bit(p);
+        const struct config_key *k = config_key_find(training_keys, key);
+        if (k)
+            return bit & SCHEME_TRAINING ? k : NULL;
+        for (size_t i = 0; i < sizeof workload_scope / sizeof workload_scope[0]; i++) {
+            if (strcmp(workload_scope[i].key, key) != 0)
+                continue;
+            const char *w = workload_scope[i].when ? params_get(p, workload_scope[i].when) : NULL;
+            if (!(bit & workload_scope[i].workloads) ||
+                (workload_scope[i].when && (!w || strcmp(w, workload_scope[i].when_is) != 0)))
+                return NULL;
+        }
+    }
+    return config_key_find(driver_keys, key);
+}
+
+bool config_key_applies(const struct params *p, const char *key)
+{
+    return point_key_def(p, key) != NULL;
+}
+
+struct params *config_params_applied(const struct params *p)
+{
+    struct params *q = params_copy(p);
+    for (size_t i = q ? params_count(q) : 0; i-- > 0;) /* backwards: unset shifts */
+        if (!config_key_applies(p, params_key_at(q, i)))
+            params_unset(q, params_key_at(q, i));
+    return q;
+}
+
+/* Canonical form (what a point key hashes; tests/oracles/point_key.py
+ * computes it independently):
+ *   1. keep the keys that apply to the point (above), without
+ *      experiment.name, experiment.db and experiment.repeats;
+ *   2. drop a key whose value is, byte for byte, its own definition's default;
+ *   3. sort by key (strcmp order) and write "key=value\n" for each;
+ *   4. append "\nrepeat=R" for repeat R (0-based; so a blank line comes
+ *      before it when any key is kept).
+ * The point key is the 16-digit lower-case hex of rng_hash_string() of that
+ * text: FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3)
+ * over its bytes, then one splitmix64 step (add 0x9e3779b97f4a7c15, then
+ * z ^= z >> 30, z *= 0xbf58476d1ce4e5b9, z ^= z >> 27,
+ * z *= 0x94d049bb133111eb, z ^= z >> 31). */
 char *config_point_canonical(const struct params *p)
 {
     struct params *keyed = params_new();
@@ -754,7 +841,9 @@ char *config_point_canonical(const struct params *p)
         return NULL;
     for (size_t i = 0; i < params_count(p); i++) {
         const char *k = params_key_at(p, i), *v = params_value_at(p, i);
-        if (!skip_unkeyed(k) && !is_default_value(k, v) && params_set(keyed, k, v, NULL, 0)) {
+        const struct config_key *def = point_key_def(p, k);
+        bool is_default = def && def->default_value && v && strcmp(def->default_value, v) == 0;
+        if (def && !skip_unkeyed(k) && !is_default && params_set(keyed, k, v, NULL, 0)) {
             params_free(keyed);
             return NULL;
         }

@@ -63,17 +63,29 @@ bool config_path_resolve(const char *dir, const char *path, char *out, size_t ou
 uint64_t config_key_hash(const char *point_key);
 
 /* The text a point key hashes (before "\nrepeat=N" is appended): the
- * canonical params without experiment.name/db/repeats and without keys
- * whose value is their table default, so adding a new key with a default to
- * stragsim changes no existing point's key, streams or numbers. Caller frees. */
+ * canonical params that apply to the point (config_key_applies), without
+ * experiment.name/db/repeats and without keys whose value is their own
+ * default, so adding a new key with a default to stragsim changes no
+ * existing point's key, streams or numbers. The exact form and hash are
+ * documented in config.c above this function. Caller frees. */
 char *config_point_canonical(const struct params *p);
 
 /* The key a point's random streams are seeded with (rng_seed's point_key).
- * Normally the hash behind its point key (config_key_hash(point_key)); with
- * experiment.common_streams the scheme.* params are left out, so points
+ * With experiment.common_streams (the default) the scheme.* params are left
+ * out, so points
  * that differ only in their scheme draw the same arrivals, service times,
- * straggler states and queries (common random numbers). 0 when out of memory. */
+ * straggler states and queries (common random numbers); with
+ * common_streams = false it is the hash behind the point key
+ * (config_key_hash(point_key)). 0 when out of memory. */
 uint64_t config_stream_key(const struct params *p, int repeat);
+
+/* Whether point p's run reads `key` (see config.c for the rule: by the
+ * point's workload, scheme and latency kinds). The point key and the stored
+ * params keep only such keys. */
+bool config_key_applies(const struct params *p, const char *key);
+/* A copy of p without the keys that do not apply to it (caller frees; NULL
+ * when out of memory). */
+struct params *config_params_applied(const struct params *p);
 
 /* All key tables the validator accepts, NULL-terminated (for `config --list`). */
 extern const struct config_key *const config_tables[];

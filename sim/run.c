@@ -27,16 +27,21 @@
 typedef int (*workload_run_fn)(const struct params *p, const char *config_dir, uint64_t seed,
                                uint64_t point_key, struct workload_output *out,
                                struct error *err);
+typedef int (*workload_check_fn)(const struct params *p, const char *config_dir, uint64_t seed,
+                                 uint64_t point_key, struct error *err);
 
-/* workload.kind -> its runner; a workload not listed here is refused at
- * validation, before anything is written. */
+/* workload.kind -> its runner and the check of what it builds before its
+ * simulation (files opened and read: weights, data; NULL: nothing beyond
+ * the latency source, scheme and arrivals); a workload not listed here is
+ * refused at validation, before anything is written. */
 static const struct {
     const char *kind;
     workload_run_fn run;
+    workload_check_fn check;
 } workloads[] = {
-    {"latency", workload_latency_run},
-    {"inference", workload_inference_run},
-    {"training", workload_training_run},
+    {"latency", workload_latency_run, NULL},
+    {"inference", workload_inference_run, workload_inference_check},
+    {"training", workload_training_run, workload_training_check},
 };
 
 static workload_run_fn workload_find(const char *kind)
@@ -44,6 +49,14 @@ static workload_run_fn workload_find(const char *kind)
     for (size_t i = 0; kind && i < sizeof workloads / sizeof workloads[0]; i++)
         if (strcmp(workloads[i].kind, kind) == 0)
             return workloads[i].run;
+    return NULL;
+}
+
+static workload_check_fn workload_check_find(const char *kind)
+{
+    for (size_t i = 0; kind && i < sizeof workloads / sizeof workloads[0]; i++)
+        if (strcmp(workloads[i].kind, kind) == 0)
+            return workloads[i].check;
     return NULL;
 }
 
@@ -71,6 +84,9 @@ static int point_validate(const struct config *c, const struct params *p, const 
         ops->free(scheme);
     latency_free(src);
     arrivals_free(arr);
+    workload_check_fn check = workload_check_find(params_string(p, "workload.kind"));
+    if (!status && check)
+        status = check(p, config_dir(c), seed, key, err);
     return status;
 }
 
@@ -84,16 +100,46 @@ static double point_cost(const struct params *p)
     return fmax(jobs, 1) * fmax(iterations, 1) * fmax(workers, 1);
 }
 
+static double now_seconds(void);
+
+/* The stop request (SIGINT/SIGTERM/SIGHUP) as the run loop sees it: checked
+ * between points, and between the points of the validation. */
+static bool run_stop_requested(const struct run_options *o) { return o->stop && *o->stop; }
+
+/* On a terminal, validating a big sweep shows "validating 1234/100000
+ * points" in place (at most 5 times a second); cleared when done. */
+static void validate_progress(const struct run_options *o, size_t done, size_t n, double *last)
+{
+    if (!o->progress || !isatty(fileno(o->progress)))
+        return;
+    double now = now_seconds();
+    if (done < n && now - *last < 0.2)
+        return;
+    *last = now;
+    if (done < n)
+        fprintf(o->progress, "\rvalidating %zu/%zu points", done, n);
+    else
+        fputs("\r\033[K", o->progress);
+    fflush(o->progress);
+}
+
 /* Validates every point and keeps its key and cost (params are cheap to
- * rebuild when the point runs, and a large sweep's params would not be). */
-static int points_prepare(const struct config *c, char ***keys, double **costs,
-                          struct error *err)
+ * rebuild when the point runs, and a large sweep's params would not be).
+ * Sets *stopped (and validates no further) on a stop request. */
+static int points_prepare(const struct run_options *o, const struct config *c, char ***keys,
+                          double **costs, bool *stopped, struct error *err)
 {
     size_t n = config_points(c);
     *costs = malloc((n ? n : 1) * sizeof **costs);
     if (!(*keys = calloc(n ? n : 1, sizeof **keys)) || !*costs)
         return error_fail(err, "out of memory");
+    double last = now_seconds();
     for (size_t i = 0; i < n; i++) {
+        if (run_stop_requested(o)) {
+            *stopped = true;
+            break;
+        }
+        validate_progress(o, i, n, &last);
         struct params *p = NULL;
         int repeat;
         int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
@@ -102,9 +148,44 @@ static int points_prepare(const struct config *c, char ***keys, double **costs,
         if (!status)
             (*costs)[i] = point_cost(p);
         params_free(p);
-        if (status)
+        if (status) {
+            validate_progress(o, n, n, &last);
             return status;
+        }
     }
+    validate_progress(o, n, n, &last);
+    return 0;
+}
+
+/* Marks in same[] the points whose key an earlier point of the sweep has:
+ * they differ from it only in keys that do not apply to them (e.g. a sweep
+ * of scheme.stragglers crossed with naive, which reads none), so they are
+ * the same simulation, run and stored once. Returns how many. */
+static const char *const *sort_keys;
+static int key_index_cmp(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(sort_keys[i], sort_keys[j]);
+    return c ? c : (i > j) - (i < j);
+}
+
+static int points_repeated(size_t n, char *const *keys, bool *same, size_t *count,
+                           struct error *err)
+{
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return error_fail(err, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    sort_keys = (const char *const *)keys;
+    qsort(order, n, sizeof *order, key_index_cmp);
+    *count = 0;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(keys[order[i]], keys[order[i - 1]]) == 0) {
+            same[order[i]] = true;
+            (*count)++;
+        }
+    free(order);
     return 0;
 }
 
@@ -194,7 +275,11 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
     int status = config_point(x->c, i, &p, &repeat, &key, err);
     if (status)
         return status;
-    /* values the scheme chose while running go to params, not metrics */
+    /* the params table holds what the run read: the keys that apply to it,
+     * and the values the scheme chose while running (not metrics) */
+    struct params *stored = config_params_applied(p);
+    if (!stored)
+        status = error_fail(err, "out of memory");
     struct metric_list metrics = {0};
     for (size_t m = 0; !status && m < out->metrics.n; m++) {
         const char *name = out->metrics.names[m];
@@ -203,16 +288,16 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
         snprintf(value, sizeof value, "%.15g", out->metrics.values[m]);
         if (strtod(value, NULL) != out->metrics.values[m])
             snprintf(value, sizeof value, "%.17g", out->metrics.values[m]);
-        if (strncmp(name, METRIC_PARAM_PREFIX, plen) == 0 ? params_set(p, name + plen, value, NULL, 0)
-                                                          : metric_list_set(&metrics, name,
-                                                                            out->metrics.values[m]))
+        if (strncmp(name, METRIC_PARAM_PREFIX, plen) == 0
+                ? params_set(stored, name + plen, value, NULL, 0)
+                : metric_list_set(&metrics, name, out->metrics.values[m]))
             status = error_fail(err, "out of memory");
     }
     struct run_record rec = {
         .point_key = key,
         .repeat = repeat,
         .seed = (uint64_t)params_int(p, "experiment.seed"),
-        .params = p,
+        .params = stored,
         .metrics = &metrics,
         .jobs = out->jobs,
         .njobs = out->njobs,
@@ -223,6 +308,7 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
     if (!status)
         status = results_write_run(x->db, x->experiment_id, &rec, err);
     metric_list_clear(&metrics);
+    params_free(stored);
     if (!status && x->bar)
         progress_done(x->bar);
     else if (!status && x->o->progress)
@@ -268,7 +354,7 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const bool
     for (size_t i = 0; i < sum->points; i++) {
         if (present[i])
             continue;
-        if (o->stop && *o->stop) {
+        if (run_stop_requested(o)) {
             sum->stopped = true;
             return 0;
         }
@@ -340,7 +426,7 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     double *costs = NULL;
     bool *present = NULL;
     struct results *db = NULL;
-    status = points_prepare(c, &keys, &costs, err);
+    status = points_prepare(o, c, &keys, &costs, &sum->stopped, err);
     /* Under MPI, every rank must have the same config before the database is touched. */
     struct run_mpi_ops ready = {.config_hash = rng_hash_string(config_text(c))};
     if (!status && run_mpi_ranks() > 1)
@@ -355,14 +441,28 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     else if (!status && !config_path_resolve(config_dir(c), db_key, sum->db_path,
                                              sizeof sum->db_path))
         status = error_at_key(err, config_base(c), "experiment.db", "path too long");
+    if (!status && sum->stopped) { /* stopped while validating: nothing written */
+        workers_release();
+        free(costs);
+        keys_free(sum->points, keys);
+        config_free(c);
+        return 0;
+    }
 
     if (!status)
         status = results_open(sum->db_path, false, &db, err);
     if (!status && !(present = calloc(sum->points ? sum->points : 1, sizeof *present)))
         status = error_fail(err, "out of memory");
+    if (!status)
+        status = points_repeated(sum->points, keys, present, &sum->repeated, err);
     for (size_t i = 0; !status && i < sum->points; i++)
-        if ((present[i] = results_has_run(db, keys[i])))
+        if (!present[i] && (present[i] = results_has_run(db, keys[i])))
             sum->skipped++;
+    if (!status && sum->repeated && o->progress)
+        fprintf(o->progress,
+                "note: %zu points of the sweep are the same simulation as an earlier one (they "
+                "differ only in keys that do not apply to them); each is run once\n",
+                sum->repeated);
     if (!status && sum->skipped && !o->resume)
         status = error_at(err, sum->db_path, 0,
                           "already holds %zu of the %zu points of this config; use --resume to "
@@ -371,10 +471,10 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     struct run_ctx x = {.o = o, .c = c, .db = db};
     if (!status && o->progress && isatty(fileno(o->progress))) {
         x.bar = progress_new(o->progress, sum->points, PROGRESS_AUTO);
-        for (size_t i = 0; i < sum->skipped; i++)
+        for (size_t i = 0; i < sum->skipped + sum->repeated; i++)
             progress_skip(x.bar);
     }
-    if (!status && sum->skipped < sum->points)
+    if (!status && sum->skipped + sum->repeated < sum->points)
         status = results_experiment(db, params_get(config_base(c), "experiment.name"),
                                     config_text(c), &x.experiment_id, err);
     if (status)

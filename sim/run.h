@@ -35,6 +35,7 @@ struct run_summary {
     size_t points;   /* points of the config */
     size_t skipped;  /* already in the database (--resume) */
     size_t written;  /* run and written now */
+    size_t repeated; /* the same point as an earlier one of the sweep (run once) */
     bool stopped;    /* *stop was raised before every point was run */
     char db_path[4096];
 };

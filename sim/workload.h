@@ -55,6 +55,11 @@ int workload_job_loop_run(const struct params *p, const char *config_dir, uint64
  * base_accuracy (see workload_inference.c). */
 int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
                            uint64_t point_key, struct workload_output *out, struct error *err);
+/* Builds and frees everything a run of p would build before its simulation
+ * (model and weights, test data, the scheme prepared for inference), so
+ * that every error a run could meet there comes before anything is written. */
+int workload_inference_check(const struct params *p, const char *config_dir, uint64_t seed,
+                             uint64_t point_key, struct error *err);
 
 /* `training`: iterations of distributed gradient descent through a
  * gradient-coding scheme (see workload_training.c): the latency metrics of
@@ -63,6 +68,9 @@ int workload_inference_run(const struct params *p, const char *config_dir, uint6
  * partition-use metrics, and one iteration_row per iteration. */
 int workload_training_run(const struct params *p, const char *config_dir, uint64_t seed,
                           uint64_t point_key, struct workload_output *out, struct error *err);
+/* The same check for training: data, partitions, scheme, model, buffers. */
+int workload_training_check(const struct params *p, const char *config_dir, uint64_t seed,
+                            uint64_t point_key, struct error *err);
 /* The workload.* keys only the training workload reads. */
 extern const struct config_key training_keys[];
 

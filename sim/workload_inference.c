@@ -368,10 +368,14 @@ static int validation_load(uint64_t seed, int d, struct error *err)
     return rc;
 }
 
-int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
-                           uint64_t point_key, struct workload_output *out, struct error *err)
+/* What a point needs before its simulation: the scheme (created and
+ * prepared for inference), the model with its weights, the test data. On
+ * failure what was built is still in c (c->model, c->scheme) for the caller
+ * to free. */
+static int inference_setup(const struct params *p, const char *config_dir, uint64_t seed,
+                           uint64_t point_key, struct compute *c, struct validation_ctx *vctx,
+                           struct scheme_infer *inf, struct error *err)
 {
-    memset(out, 0, sizeof *out);
     int workers = (int)params_int(p, "cluster.workers");
     const char *kind = params_string(p, "scheme.kind");
     const struct scheme_ops *ops = scheme_find(kind);
@@ -395,41 +399,71 @@ int workload_inference_run(const struct params *p, const char *config_dir, uint6
         snprintf(weights + wl, sizeof weights - wl, "/%s.bin", model_name) >= (int)(sizeof weights - wl))
         return error_at_key(err, p, "workload.weights", "path too long");
 
-    struct compute c = {.ops = ops, .workers = workers, .seed = seed, .point_key = point_key};
-    struct inference_run run = {.words = (workers + 63) / 64};
-    void *scheme = NULL;
+    *c = (struct compute){.ops = ops, .workers = workers, .seed = seed, .point_key = point_key};
     struct scheme_env env = {.params = p, .workers = workers, .seed = seed,
                              .point_key = point_key};
-    int rc = model_new(&c.model, model_name, err);
+    int rc = model_new(&c->model, model_name, err);
     if (rc) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err->msg);
         return error_at_key(err, p, "workload.model", "%s", why);
     }
-    rc = weights_load(c.model, weights, err);
+    rc = weights_load(c->model, weights, err);
     if (!rc)
-        rc = data_load(dir, model_name, weights, c.model->outputs, err);
+        rc = data_load(dir, model_name, weights, c->model->outputs, err);
     if (!rc)
-        rc = ops->create(&env, &scheme, err);
-    struct validation_ctx vctx = {.seed = seed, .d = c.model ? c.model->input_size : 0};
-    struct scheme_infer inf = {
+        rc = ops->create(&env, &c->scheme, err);
+    *vctx = (struct validation_ctx){.seed = seed, .d = c->model->input_size};
+    *inf = (struct scheme_infer){
         .queries = params_has(p, "workload.queries") ? (int)params_int(p, "workload.queries")
                                                      : workers,
-        .input_size = c.model->input_size,
-        .outputs = c.model->outputs,
-        .model = c.model,
-        .ctx = &vctx,
+        .input_size = c->model->input_size,
+        .outputs = c->model->outputs,
+        .model = c->model,
+        .ctx = vctx,
         .validation = validation_get,
     };
     if (!rc && ops->infer_prepare)
-        rc = ops->infer_prepare(scheme, &inf, err);
-    if (!rc && ops->infer_encode && (inf.coded < 1 || inf.coded > workers))
+        rc = ops->infer_prepare(c->scheme, inf, err);
+    if (!rc && ops->infer_encode && (inf->coded < 1 || inf->coded > workers))
         rc = error_fail(err, "scheme '%s' encodes into %d queries for %d workers", ops->name,
-                        inf.coded, workers);
-    if (!rc && inf.queries > (int)data.test.n)
+                        inf->coded, workers);
+    if (!rc && inf->queries > (int)data.test.n)
         rc = error_at_key(err, p, "workload.queries", "%d queries exceed the %zu test images",
-                          inf.queries, data.test.n);
-    c.scheme = scheme;
+                          inf->queries, data.test.n);
+    return rc;
+}
+
+int workload_inference_check(const struct params *p, const char *config_dir, uint64_t seed,
+                             uint64_t point_key, struct error *err)
+{
+    struct compute c = {0};
+    struct validation_ctx vctx;
+    struct scheme_infer inf;
+    int rc = inference_setup(p, config_dir, seed, point_key, &c, &vctx, &inf, err);
+    if (c.scheme)
+        c.ops->free(c.scheme);
+    model_free(c.model);
+    return rc;
+}
+
+int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
+                           uint64_t point_key, struct workload_output *out, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct compute c = {0};
+    struct validation_ctx vctx;
+    struct scheme_infer inf;
+    int rc = inference_setup(p, config_dir, seed, point_key, &c, &vctx, &inf, err);
+    if (!c.model) { /* nothing built */
+        if (c.scheme)
+            c.ops->free(c.scheme);
+        return rc;
+    }
+    const struct scheme_ops *ops = c.ops;
+    void *scheme = c.scheme;
+    int workers = c.workers;
+    struct inference_run run = {.words = (workers + 63) / 64};
     c.k = inf.queries;
     c.coded = ops->infer_encode ? inf.coded : c.k;
     c.d = c.model->input_size;

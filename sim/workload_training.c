@@ -508,6 +508,15 @@ static int coded_metrics(const struct training *t, struct metric_list *m)
     return bad ? -1 : 0;
 }
 
+int workload_training_check(const struct params *p, const char *config_dir, uint64_t seed,
+                            uint64_t point_key, struct error *err)
+{
+    struct training t = {0};
+    int status = training_setup(&t, p, config_dir, seed, point_key, err);
+    training_free(&t);
+    return status;
+}
+
 int workload_training_run(const struct params *p, const char *config_dir, uint64_t seed,
                           uint64_t point_key, struct workload_output *out, struct error *err)
 {

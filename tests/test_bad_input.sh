@@ -254,6 +254,30 @@ elif (($(id -u) != 0)); then
         "$S" trace gen ok.ini -o rodir/t.csv --iterations 2
 fi
 
+# ---- every point validated before the first write (run) ----
+wdir=$root/models/weights
+infer_ini() { # FILE LINES...: a small inference config (logreg, 4 workers) plus LINES
+    local f=$1
+    shift
+    {
+        printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = uncoded\n'
+        printf '[workload]\nkind = inference\njobs = 20\nmodel = logreg\nqueries = 2\n'
+        printf '%s\n' "$@"
+    } >"$f"
+}
+infer_ini wsweep.ini "[sweep]" "workload.weights = $wdir/logreg.bin, $wdir/mlp.bin"
+bad "run: the second weights file of a sweep is another model's (nothing written)" \
+    "$wdir/mlp.bin: architecture is 'mlp', expected 'logreg'" "$S" run wsweep.ini -o new.db -q
+infer_ini wmissing.ini "weights = nope.bin"
+bad "run: a missing weights file (no database created)" \
+    "./nope.bin: cannot open: No such file or directory" "$S" run wmissing.ini -o new.db -q
+bad "run: a missing weights file (no experiments row added)" \
+    "./nope.bin: cannot open: No such file or directory" "$S" run wmissing.ini -o good.db -q
+printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = ignore\n[workload]\nkind = training\niterations = 2\nmodel = logreg\nbatch = 8\n[sweep]\nworkload.partitions = 4, 5\n' >parts.ini
+bad "run: a bad workload.partitions in the second point (nothing written)" \
+    "parts.ini:13: workload.partitions: must equal cluster.workers (4): gradient codes use one partition per worker" \
+    "$S" run parts.ini -o new.db -q
+
 # ---- database paths ----
 mkdir -p dir.db
 bad "db: -o a directory" "dir.db: is a directory" "$S" run ok.ini -o dir.db -q

@@ -288,6 +288,43 @@ Test(cli, resume_and_refusal)
     free(before);
 }
 
+/* A point that differs from a stored one only in a value that is another
+ * scheme's default (lagrange's scheme.nodes = n; n is berrut's default) is a
+ * new point: --resume runs it instead of taking it for the stored one. */
+Test(cli, resume_runs_a_new_distinct_point)
+{
+    write_file("l.ini", "[cluster]\nworkers = 6\n[latency]\nkind = exp\n"
+                        "[workload]\nkind = latency\njobs = 200\n"
+                        "[scheme]\nkind = lagrange\nstragglers = 1\nnodes = chebyshev\n");
+    cr_assert_eq(stragsim("run l.ini -o l.db --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("l.db", "runs"), 1);
+    cr_expect_eq(stragsim("run l.ini -o l.db --resume --set scheme.nodes=n"), 0, "%s", err_text);
+    cr_expect_not_null(strstr(err_text, "[1/1]"), "the new point ran: %s", err_text);
+    cr_expect_eq(count_rows("l.db", "runs"), 2);
+    char *nodes = query("l.db", "SELECT value FROM params WHERE key = 'scheme.nodes' ORDER BY run_id");
+    cr_expect_str_eq(nodes, "chebyshev\nn\n");
+    free(nodes);
+}
+
+/* naive reads no scheme.stragglers: crossed with a sweep of it, its points
+ * are one simulation, run and stored once (with no scheme.stragglers in
+ * its params), not a "point already stored" failure. */
+Test(cli, sweep_points_that_are_one_simulation_run_once)
+{
+    write_file("d.ini", "[cluster]\nworkers = 6\n[latency]\nkind = exp\n"
+                        "[workload]\nkind = latency\njobs = 50\n"
+                        "[sweep]\nscheme.stragglers = 1, 2\nscheme.kind = naive, ignore\n");
+    cr_assert_eq(stragsim("run d.ini -o d.db --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("d.db", "runs"), 3);
+    char *naive = query("d.db", "SELECT count(*) FROM params p JOIN params k ON k.run_id = "
+                                "p.run_id AND k.key = 'scheme.kind' AND k.value = 'naive' "
+                                "WHERE p.key = 'scheme.stragglers'");
+    cr_expect_str_eq(naive, "0\n");
+    free(naive);
+    cr_expect_eq(stragsim("run d.ini -o d.db --resume --quiet"), 0, "%s", err_text);
+    cr_expect_eq(count_rows("d.db", "runs"), 3);
+}
+
 Test(cli, set_changes_params)
 {
     write_file("s.ini", sweep_ini);
@@ -360,6 +397,39 @@ Test(cli, quickstart_runs)
     cr_expect_str_eq(extra, "nercc\n");
     free(names);
     free(extra);
+}
+
+/* Paired comparisons by default: the quickstart's four schemes (uncoded,
+ * replication, berrut, nercc) meet the same job arrivals (and the same
+ * worker draws and markov states, by the same stream key); with
+ * experiment.common_streams = false each has its own. */
+Test(cli, schemes_of_a_sweep_share_their_streams)
+{
+    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
+    cr_assert_not_null(root);
+    const char *sequences = "SELECT count(DISTINCT s) FROM (SELECT group_concat(arrival, ',') AS s "
+                            "FROM (SELECT run_id, arrival FROM jobs ORDER BY run_id, job) "
+                            "GROUP BY run_id)";
+    char args[1024];
+    snprintf(args, sizeof args,
+             "run '%s/configs/quickstart.ini' -o c.db --quiet --set workload.jobs=300", root);
+    cr_assert_eq(stragsim(args), 0, "%s", err_text);
+    cr_expect_eq(count_rows("c.db", "jobs"), 4 * 300);
+    char *common = query("c.db", sequences);
+    cr_expect_str_eq(common, "1\n", "one arrival sequence for the four schemes");
+    free(common);
+    snprintf(args, sizeof args,
+             "run '%s/configs/quickstart.ini' -o i.db --quiet --set workload.jobs=300 "
+             "--set experiment.common_streams=false",
+             root);
+    cr_assert_eq(stragsim(args), 0, "%s", err_text);
+    char *independent = query("i.db", sequences);
+    cr_expect_str_eq(independent, "4\n", "independent streams: four arrival sequences");
+    free(independent);
+    /* the stored point keys still tell the schemes apart */
+    char *keys = query("c.db", "SELECT count(DISTINCT point_key) FROM runs");
+    cr_expect_str_eq(keys, "4\n");
+    free(keys);
 }
 
 /* ---- stopping ---- */
@@ -446,15 +516,16 @@ Test(cli, nercc_grid_search_choice_lands_in_params)
 Test(cli, common_streams_give_schemes_the_same_stragglers)
 {
     /* kofn with k = workers is uncoded under another name (n tasks of cost
-     * 1/n, done at the n-th): with common random numbers the two points see
-     * the same draws and agree to the last bit; without, they differ. */
+     * 1/n, done at the n-th): with common random numbers (the default) the
+     * two points see the same draws and agree to the last bit; without, they
+     * differ. */
     const char *ini = "[cluster]\nworkers = 6\n[latency]\nkind = shifted_exp\nshift = 1\nrate = 2\n"
                       "[workload]\nkind = latency\njobs = 500\n"
                       "[scheme]\nk = 6\n[sweep]\nscheme.kind = uncoded, kofn\n";
     write_file("crn.ini", ini);
-    cr_assert_eq(stragsim("run crn.ini -o same.db --quiet --set experiment.common_streams=true"), 0,
-                 "%s", err_text);
-    cr_assert_eq(stragsim("run crn.ini -o own.db --quiet"), 0, "%s", err_text);
+    cr_assert_eq(stragsim("run crn.ini -o same.db --quiet"), 0, "%s", err_text); /* the default */
+    cr_assert_eq(stragsim("run crn.ini -o own.db --quiet --set experiment.common_streams=false"),
+                 0, "%s", err_text);
     const char *sql = "SELECT count(DISTINCT value) FROM metrics WHERE name = 'latency_mean'";
     char *same = query("same.db", sql), *own = query("own.db", sql);
     cr_expect_str_eq(same, "1\n", "common streams: one latency_mean for both schemes");

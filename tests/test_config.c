@@ -3,13 +3,16 @@
  * exact one-line message. Config files are written into a mkdtemp dir. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sim/config.h"
+#include "schemes/scheme.h"
 #include "sim/rng.h"
+#include "traces/latency.h"
 
 static char tmpdir[256];
 
@@ -525,4 +528,234 @@ Test(config, blanks_after_the_last_line)
         cr_expect_eq(config_points(c), 1);
         config_free(c);
     }
+}
+
+/* ---- point identity: no two distinct points share a key ---- */
+
+/* Up to `max` valid values of def other than its default, into out (each
+ * at most 31 chars). */
+static size_t other_values(const struct config_key *def, char (*out)[32], size_t max)
+{
+    char cand[16][32];
+    size_t nc = 0;
+    if (def->type == KEY_ENUM) {
+        const char *s = def->choices;
+        while (s && *s && nc < 16) {
+            size_t n = strcspn(s, "|");
+            snprintf(cand[nc++], 32, "%.*s", (int)n, s);
+            s += n + (s[n] == '|');
+        }
+    } else if (def->type == KEY_BOOL) {
+        snprintf(cand[nc++], 32, "true");
+        snprintf(cand[nc++], 32, "false");
+    } else if (def->type == KEY_INT || def->type == KEY_REAL) {
+        double lo = isfinite(def->min) ? def->min : 0, hi = isfinite(def->max) ? def->max : lo + 8;
+        const double at[] = {0, 0.25, 0.5, 1, 1.0 / 3, 0.75};
+        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+            double v = lo + at[i] * (hi - lo);
+            if (def->type == KEY_INT)
+                snprintf(cand[nc++], 32, "%.0f", floor(v) + (at[i] == 1 ? 0 : i));
+            else
+                snprintf(cand[nc++], 32, "%.6g", v);
+        }
+        if (def->flags & KEY_LIST) /* a list of two of them */
+            snprintf(cand[nc++], 32, "%.15s,%.15s", cand[2], cand[3]);
+    } else {
+        snprintf(cand[nc++], 32, "a.bin");
+        snprintf(cand[nc++], 32, "b.bin");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nc && n < max; i++) {
+        char why[256];
+        bool dup = false;
+        for (size_t j = 0; j < n; j++)
+            dup |= strcmp(out[j], cand[i]) == 0;
+        if (!dup && config_key_check(def, cand[i], why, sizeof why) &&
+            !(def->default_value && strcmp(def->default_value, cand[i]) == 0))
+            snprintf(out[n++], 32, "%s", cand[i]);
+    }
+    return n;
+}
+
+struct keyed_point {
+    char key[17];
+    char label[160];
+};
+
+/* Point key of `ini` with the --set overrides sets[0..n). */
+static void key_with(const char *ini, const char *const *sets, size_t n, struct keyed_point *kp,
+                     const char *label)
+{
+    const char *path = write_ini("keys.ini", ini);
+    struct config *c = NULL;
+    struct error err = {{0}};
+    cr_assert_eq(config_load(path, sets, n, &c, &err), 0, "%s: %s", label, err.msg);
+    struct params *p;
+    int repeat;
+    char *key;
+    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s: %s", label, err.msg);
+    snprintf(kp->key, sizeof kp->key, "%s", key);
+    snprintf(kp->label, sizeof kp->label, "%s", label);
+    free(key);
+    params_free(p);
+    config_free(c);
+}
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct keyed_point *)a)->key, ((const struct keyed_point *)b)->key);
+}
+
+static void expect_distinct(struct keyed_point *kp, size_t n)
+{
+    qsort(kp, n, sizeof *kp, keyed_cmp);
+    for (size_t i = 1; i < n; i++)
+        cr_expect_str_neq(kp[i - 1].key, kp[i].key, "'%s' and '%s' share a point key",
+                          kp[i - 1].label, kp[i].label);
+}
+
+/* Every scheme, each of its own keys and scheme_common_keys set to two
+ * values other than its own default: every such point has a key of its own
+ * (the bug this catches: lagrange's scheme.nodes = chebyshev and = n
+ * collided because chebyshev is another scheme's default). Writing a key's
+ * own default out gives the key of the scheme's baseline. */
+Test(config, every_scheme_key_value_has_its_own_point_key)
+{
+    size_t cap = 4096, n = 0;
+    struct keyed_point *kp = calloc(cap, sizeof *kp);
+    cr_assert_not_null(kp);
+    for (size_t s = 0; scheme_registry[s]; s++) {
+        const struct scheme_ops *ops = scheme_registry[s];
+        const char *wl = ops->workloads & SCHEME_LATENCY     ? "latency"
+                         : ops->workloads & SCHEME_INFERENCE ? "inference"
+                                                             : "training";
+        char ini[256], kind[64], set[128], label[160];
+        snprintf(ini, sizeof ini, "[workload]\nkind = %s\n[latency]\nkind = exp\n", wl);
+        snprintf(kind, sizeof kind, "scheme.kind=%s", ops->name);
+        const char *sets[2] = {kind, set};
+        struct keyed_point base;
+        key_with(ini, sets, 1, &base, ops->name);
+        kp[n++] = base;
+        const struct config_key *tables[] = {ops->keys, scheme_common_keys};
+        for (size_t t = 0; t < 2; t++) {
+            for (const struct config_key *k = tables[t]; k && k->name; k++) {
+                if (strcmp(k->name, "scheme.kind") == 0 ||
+                    (t == 1 && config_key_find(ops->keys, k->name)))
+                    continue;
+                char values[3][32];
+                size_t nv = other_values(k, values, 2);
+                cr_expect_geq(nv, k->type == KEY_BOOL || k->type == KEY_ENUM ? 1u : 2u,
+                              "%s %s: no test values", ops->name, k->name);
+                for (size_t v = 0; v < nv; v++) {
+                    snprintf(set, sizeof set, "%s=%s", k->name, values[v]);
+                    snprintf(label, sizeof label, "%s %s", ops->name, set);
+                    cr_assert_lt(n, cap);
+                    key_with(ini, sets, 2, &kp[n++], label);
+                }
+                if (k->default_value) {
+                    struct keyed_point d;
+                    snprintf(set, sizeof set, "%s=%s", k->name, k->default_value);
+                    snprintf(label, sizeof label, "%s %s", ops->name, set);
+                    key_with(ini, sets, 2, &d, label);
+                    cr_expect_str_eq(d.key, base.key, "%s: its own default changed the key",
+                                     label);
+                }
+            }
+        }
+    }
+    expect_distinct(kp, n);
+    free(kp);
+}
+
+/* The same for every latency kind and each latency key it reads (markov:
+ * with each i.i.d. kind in each state); a key the kind does not read
+ * leaves the key as it is. */
+Test(config, every_latency_key_value_has_its_own_point_key)
+{
+    size_t cap = 4096, n = 0;
+    struct keyed_point *kp = calloc(cap, sizeof *kp);
+    cr_assert_not_null(kp);
+    static const char *const iid[] = {"exp", "shifted_exp", "pareto", "lognormal", "weibull"};
+    for (size_t l = 0; latency_kinds[l]; l++) {
+        bool markov = strcmp(latency_kinds[l]->name, "markov") == 0;
+        for (size_t a = 0; a < (markov ? sizeof iid / sizeof iid[0] : 1); a++) {
+            char ini[256], label[160], set[128];
+            snprintf(ini, sizeof ini,
+                     "[workload]\nkind = latency\n[latency]\nkind = %s\n%s%s%s%s",
+                     latency_kinds[l]->name, markov ? "active.kind = " : "",
+                     markov ? iid[a] : "", markov ? "\nslow.kind = " : "",
+                     markov ? iid[sizeof iid / sizeof iid[0] - 1 - a] : "");
+            if (markov)
+                strcat(ini, "\n");
+            struct params *p = params_new();
+            cr_assert_not_null(p);
+            params_set(p, "latency.kind", latency_kinds[l]->name, NULL, 0);
+            if (markov) {
+                params_set(p, "latency.active.kind", iid[a], NULL, 0);
+                params_set(p, "latency.slow.kind", iid[sizeof iid / sizeof iid[0] - 1 - a], NULL,
+                           0);
+            }
+            const char *sets[1] = {set};
+            struct keyed_point base;
+            snprintf(label, sizeof label, "%s/%s", latency_kinds[l]->name, markov ? iid[a] : "");
+            key_with(ini, NULL, 0, &base, label);
+            kp[n++] = base;
+            for (const struct config_key *k = latency_keys; k->name; k++) {
+                if (strstr(k->name, ".kind"))
+                    continue;
+                char values[3][32];
+                size_t nv = other_values(k, values, 2);
+                bool reads = latency_key_applies(p, k->name);
+                for (size_t v = 0; v < nv; v++) {
+                    snprintf(set, sizeof set, "%s=%s", k->name, values[v]);
+                    snprintf(label, sizeof label, "%s/%s %s", latency_kinds[l]->name,
+                             markov ? iid[a] : "", set);
+                    struct keyed_point one;
+                    key_with(ini, sets, 1, &one, label);
+                    if (reads) {
+                        cr_assert_lt(n, cap);
+                        kp[n++] = one;
+                    } else {
+                        cr_expect_str_eq(one.key, base.key, "%s: not read, yet keyed", label);
+                    }
+                }
+            }
+            params_free(p);
+        }
+    }
+    expect_distinct(kp, n);
+    free(kp);
+}
+
+/* Point keys pinned to literals computed by tests/oracles/point_key.py
+ * (python3, FNV-1a 64 + splitmix64 over the canonical form documented in
+ * sim/config.c, with the kept params worked out by hand from these texts):
+ * a change to the canonical form, the applicability rules or the hash
+ * changes stored keys, and must be deliberate. */
+Test(config, point_keys_match_independently_computed_literals)
+{
+    char *k = first_point_key("[workload]\nkind = latency\n[latency]\nkind = exp\n");
+    cr_expect_str_eq(k, "12557865af8c4267");
+    free(k);
+    k = first_point_key("[cluster]\nworkers = 6\n[latency]\nkind = exp\nshape = 3\n"
+                        "[workload]\nkind = latency\nmodel = lenet5\n[train]\nepochs = 5\n"
+                        "[scheme]\nkind = lagrange\nnodes = n\nstragglers = 2\ndegree = 0\n");
+    cr_expect_str_eq(k, "8ecc9f25bf3caac9");
+    free(k);
+    struct config *c = load_ok("[experiment]\nrepeats = 2\ncommon_streams = false\n"
+                               "[workload]\nkind = latency\n"
+                               "[latency]\nkind = markov\np_active_to_slow = 0.1\n"
+                               "p_slow_to_active = 0.5\nactive.kind = exp\nactive.rate = 2\n"
+                               "active.shape = 3\nslow.kind = pareto\nslow.shape = 2\n"
+                               "slow.scale = 1\n",
+                               NULL, 0);
+    struct params *p;
+    int repeat;
+    struct error err;
+    cr_assert_eq(config_point(c, 1, &p, &repeat, &k, &err), 0, "%s", err.msg);
+    cr_expect_eq(repeat, 1);
+    cr_expect_str_eq(k, "7ba1b895c9323ec4");
+    free(k);
+    params_free(p);
+    config_free(c);
 }

@@ -93,6 +93,23 @@ int dist_parse(const struct params *p, const char *prefix, struct dist *d, struc
     return 0;
 }
 
+bool dist_reads(const struct params *p, const char *prefix, const char *key)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(key, prefix, n) != 0)
+        return false;
+    if (strcmp(key + n, "kind") == 0)
+        return true;
+    char kind_key[64];
+    snprintf(kind_key, sizeof kind_key, "%skind", prefix);
+    const char *kind = params_get(p, kind_key);
+    for (size_t s = 0; kind && s < sizeof specs / sizeof specs[0]; s++)
+        for (size_t i = 0; strcmp(specs[s].name, kind) == 0 && i < sizeof fields / sizeof fields[0]; i++)
+            if ((specs[s].reads & (1u << i)) && strcmp(key + n, fields[i].suffix) == 0)
+                return true;
+    return false;
+}
+
 double dist_sample(const struct dist *d, struct rng *r)
 {
     switch (d->family) {
@@ -184,13 +201,18 @@ static int iid_create(const struct params *p, const char *config_dir, int worker
     return 0;
 }
 
-const struct latency_kind latency_exp = {"exp", "Exp(rate): memoryless", iid_create};
+static bool iid_reads(const struct params *p, const char *key)
+{
+    return dist_reads(p, "latency.", key);
+}
+
+const struct latency_kind latency_exp = {"exp", "Exp(rate): memoryless", iid_create, iid_reads};
 const struct latency_kind latency_shifted_exp = {
-    "shifted_exp", "shift + Exp(rate): the Lee et al. model", iid_create};
+    "shifted_exp", "shift + Exp(rate): the Lee et al. model", iid_create, iid_reads};
 const struct latency_kind latency_pareto = {
-    "pareto", "Pareto(x_m = scale, alpha = shape): heavy tail", iid_create};
+    "pareto", "Pareto(x_m = scale, alpha = shape): heavy tail", iid_create, iid_reads};
 const struct latency_kind latency_lognormal = {
-    "lognormal", "exp(N(mu, sigma^2))", iid_create};
-const struct latency_kind latency_weibull = {"weibull", "Weibull(scale, shape)", iid_create};
+    "lognormal", "exp(N(mu, sigma^2))", iid_create, iid_reads};
+const struct latency_kind latency_weibull = {"weibull", "Weibull(scale, shape)", iid_create, iid_reads};
 const struct latency_kind latency_bimodal = {
-    "bimodal", "shifted_exp(shift, rate), x slow_factor with probability slow_prob", iid_create};
+    "bimodal", "shifted_exp(shift, rate), x slow_factor with probability slow_prob", iid_create, iid_reads};

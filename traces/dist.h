@@ -27,6 +27,10 @@ struct dist {
 /* Reads <prefix>kind and that kind's parameters (<prefix>rate, ...). */
 int dist_parse(const struct params *p, const char *prefix, struct dist *d, struct error *err);
 
+/* Whether dist_parse(p, prefix, ...) reads `key`: <prefix>kind and the keys
+ * of the kind it names (none for an unknown kind). */
+bool dist_reads(const struct params *p, const char *prefix, const char *key);
+
 /* One unit-cost draw from stream r. A bimodal draw always consumes both its
  * uniforms (mode and base), so a stream's state is a function of the number
  * of draws made, never of which mode they fell in. */

@@ -104,6 +104,14 @@ int latency_new(const struct params *p, const char *config_dir, int workers, uin
     return kind->create(p, config_dir, workers, seed, point_key, out, err);
 }
 
+bool latency_key_applies(const struct params *p, const char *key)
+{
+    if (strcmp(key, "latency.kind") == 0)
+        return true;
+    const struct latency_kind *kind = latency_kind_find(params_get(p, "latency.kind"));
+    return !kind || kind->reads(p, key);
+}
+
 void latency_free(struct latency_source *s)
 {
     if (s)

@@ -40,6 +40,7 @@
 #ifndef STRAG_LATENCY_H
 #define STRAG_LATENCY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sim/error.h"
@@ -69,6 +70,10 @@ struct latency_kind {
     int (*create)(const struct params *p, const char *config_dir, int workers,
                   uint64_t seed, uint64_t point_key, struct latency_source **out,
                   struct error *err);
+    /* Whether a source of this kind, built from p, reads the latency.* key
+     * `key` (latency.kind itself is always read). The point key and the
+     * params table keep exactly the keys their kinds read. */
+    bool (*reads)(const struct params *p, const char *key);
 };
 
 /* All latency.* keys (one table for every kind: `kind` selects which matter). */
@@ -89,5 +94,11 @@ static inline double latency_draw(struct latency_source *s, int worker, uint64_t
 }
 
 void latency_free(struct latency_source *s);
+
+/* Whether the source p names reads the latency.* key `key`: latency.kind
+ * always; the others by their kind's `reads` (markov: its two
+ * probabilities and the keys of the i.i.d. kinds named by latency.active.kind
+ * and latency.slow.kind, under those prefixes). True for an unknown kind. */
+bool latency_key_applies(const struct params *p, const char *key);
 
 #endif

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "traces/dist.h"
 #include "traces/latency_impl.h"
@@ -118,5 +119,13 @@ static int markov_create(const struct params *p, const char *config_dir, int wor
     return 0;
 }
 
+static bool markov_reads(const struct params *p, const char *key)
+{
+    return strcmp(key, "latency.p_active_to_slow") == 0 ||
+           strcmp(key, "latency.p_slow_to_active") == 0 ||
+           dist_reads(p, "latency.active.", key) || dist_reads(p, "latency.slow.", key);
+}
+
 const struct latency_kind latency_markov = {
-    "markov", "per-worker active/slow chain, one step per iteration", markov_create};
+    "markov", "per-worker active/slow chain, one step per iteration", markov_create,
+    markov_reads};

@@ -276,5 +276,18 @@ static int replay_create(const struct params *p, const char *config_dir, int wor
     return 0;
 }
 
+/* replay_create's latency.file and latency.scale, trace_columns' three */
+static bool replay_reads(const struct params *p, const char *key)
+{
+    (void)p;
+    static const char *const keys[] = {"latency.file", "latency.scale", "latency.worker_column",
+                                       "latency.iteration_column", "latency.value_column"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(key, keys[i]) == 0)
+            return true;
+    return false;
+}
+
 const struct latency_kind latency_replay = {
-    "replay", "CSV trace keyed by (worker, iteration), worker identity kept", replay_create};
+    "replay", "CSV trace keyed by (worker, iteration), worker identity kept", replay_create,
+    replay_reads};
