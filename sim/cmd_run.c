@@ -1,9 +1,8 @@
 /* cmd_run.c: `stragsim run CONFIG.ini [-o DB] [--set section.key=value]...
- * [--resume] [--quiet]`: parses the arguments, installs the signal handlers
- * that let a sweep stop between points, runs the sweep (run.c) and prints
+ * [--resume] [--quiet] [--max-memory SIZE]`: parses the arguments, installs
+ * the stop signal handlers (stop.h) that let a sweep stop between points, runs the sweep (run.c) and prints
  * the summary table (analysis/report.c). The work itself is run.c's. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "sim/commands.h"
 #include "sim/run.h"
 #include "sim/run_mpi.h"
+#include "sim/stop.h"
 
 static const char run_usage[] =
     "usage: stragsim run CONFIG.ini [-o DB] [--set section.key=value]... [--resume] [--quiet]\n"
@@ -36,14 +36,6 @@ static const char run_usage[] =
     "out to every rank, longest first, and alone writes DB; the numbers are\n"
     "those of a single-process run.\n"
     "Exit status: 0 ok, 2 bad usage or bad input, 1 internal failure.\n";
-
-static volatile sig_atomic_t run_stop_signal;
-
-static void run_on_signal(int sig)
-{
-    run_stop_signal = sig;
-    signal(sig, SIG_DFL); /* a second signal ends the process */
-}
 
 static int run_usage_error(const char *fmt, const char *arg)
 {
@@ -78,7 +70,7 @@ int cmd_run(int argc, char **argv)
         fputs("stragsim run: out of memory\n", stderr);
         return 1;
     }
-    struct run_options o = {.progress = stderr, .stop = &run_stop_signal};
+    struct run_options o = {.progress = stderr, .stop = run_stop_flag()};
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
     int c, status = -1;
@@ -124,16 +116,11 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
-    run_stop_signal = 0;
-    struct sigaction sa = {.sa_handler = run_on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    run_stop_install();
 
     struct run_summary sum;
     int rc = run_experiment(&o, &sum, &err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    run_stop_uninstall();
     free(sets);
     bool worker = run_mpi_rank() > 0;
     run_mpi_end();
@@ -143,12 +130,18 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return rc == STRAG_EINPUT ? 2 : 1;
     }
+    if (sum.stopped && sum.before_write) {
+        fprintf(stderr, "stragsim run: stopped by signal while validating the %zu points; nothing "
+                        "written\n",
+                sum.points);
+        return 128 + run_stop_signal();
+    }
     if (sum.stopped) {
         fprintf(stderr,
                 "stragsim run: stopped by signal after writing %zu points; %zu of %zu are in %s; "
                 "rerun with --resume to finish\n",
                 sum.written, sum.written + sum.skipped, sum.points, sum.db_path);
-        return 128 + (int)run_stop_signal;
+        return 128 + run_stop_signal();
     }
     if (o.progress) {
         if (sum.skipped)

@@ -7,6 +7,7 @@
  * first) over the ranks; the other ranks only load the config and compute. */
 #include "sim/run.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "sim/progress.h"
 #include "sim/rng.h"
 #include "sim/run_mpi.h"
+#include "sim/stop.h"
 #include "sim/test_hook.h"
 #include "sim/workload.h"
 #include "traces/latency.h"
@@ -47,6 +49,27 @@ static workload_run_fn workload_find(const char *kind)
     return NULL;
 }
 
+/* A task's longest duration, cost times the source's largest draw plus the
+ * network delay both ways, must stay within LATENCY_DURATION_MAX (the source
+ * checked its draws alone). Default task costs are at most a job's cost, 1;
+ * scheme.task_cost replaces them. */
+static int durations_check(const struct params *p, const struct latency_source *src,
+                           struct error *err)
+{
+    bool costed = params_has(p, "scheme.task_cost");
+    double cost = costed ? params_real(p, "scheme.task_cost") : 1.0;
+    double delay = params_real(p, "cluster.network_delay"), draw = latency_max(src);
+    double longest = cost * draw + 2 * delay;
+    if (longest <= LATENCY_DURATION_MAX)
+        return 0;
+    const char *key = costed && cost * draw > 2 * delay ? "scheme.task_cost" : "cluster.network_delay";
+    return error_at_key(err, p, key,
+                        "a task could take %s%.3g (cost %g x largest draw %.3g + 2 x network "
+                        "delay %g), beyond the limit %g on a task's duration",
+                        isinf(longest) ? "more than " : "", isinf(longest) ? DBL_MAX : longest,
+                        cost, draw, delay, LATENCY_DURATION_MAX);
+}
+
 /* Builds and frees what running the point would build, so that every
  * semantic error shows up before the first point runs. */
 static int point_validate(const struct config *c, const struct params *p, const char *point_key,
@@ -63,6 +86,8 @@ static int point_validate(const struct config *c, const struct params *p, const 
     struct arrivals *arr = NULL;
     void *scheme = NULL;
     int status = latency_new(p, config_dir(c), workers, seed, key, &src, err);
+    if (!status)
+        status = durations_check(p, src, err);
     if (!status)
         status = ops->create(&env, &scheme, err);
     if (!status)
@@ -84,16 +109,29 @@ static double point_cost(const struct params *p)
     return fmax(jobs, 1) * fmax(iterations, 1) * fmax(workers, 1);
 }
 
+/* A sweep this large says how its validation goes, every tenth of it. */
+#define VALIDATE_PROGRESS_POINTS 10000
+
 /* Validates every point and keeps its key and cost (params are cheap to
- * rebuild when the point runs, and a large sweep's params would not be). */
-static int points_prepare(const struct config *c, char ***keys, double **costs,
-                          struct error *err)
+ * rebuild when the point runs, and a large sweep's params would not be).
+ * A stop signal ends it early: *stopped, status 0, nothing kept. */
+static int points_prepare(const struct config *c, FILE *progress, char ***keys, double **costs,
+                          bool *stopped, struct error *err)
 {
-    size_t n = config_points(c);
+    size_t n = config_points(c), tenth = n / 10 ? n / 10 : 1;
     *costs = malloc((n ? n : 1) * sizeof **costs);
     if (!(*keys = calloc(n ? n : 1, sizeof **keys)) || !*costs)
         return error_fail(err, "out of memory");
+    bool loud = progress && n >= VALIDATE_PROGRESS_POINTS;
     for (size_t i = 0; i < n; i++) {
+        if (loud && i % tenth == 0) {
+            fprintf(progress, "validating: %zu of %zu points\n", i, n);
+            fflush(progress);
+        }
+        if (run_stop_requested()) {
+            *stopped = true;
+            return 0;
+        }
         struct params *p = NULL;
         int repeat;
         int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
@@ -268,7 +306,7 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const bool
     for (size_t i = 0; i < sum->points; i++) {
         if (present[i])
             continue;
-        if (o->stop && *o->stop) {
+        if (run_stop_requested() || (o->stop && *o->stop)) {
             sum->stopped = true;
             return 0;
         }
@@ -340,7 +378,15 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     double *costs = NULL;
     bool *present = NULL;
     struct results *db = NULL;
-    status = points_prepare(c, &keys, &costs, err);
+    status = points_prepare(c, o->progress, &keys, &costs, &sum->stopped, err);
+    if (!status && (sum->stopped || run_stop_requested())) { /* nothing written yet */
+        sum->stopped = sum->before_write = true;
+        workers_release();
+        free(costs);
+        keys_free(sum->points, keys);
+        config_free(c);
+        return 0;
+    }
     /* Under MPI, every rank must have the same config before the database is touched. */
     struct run_mpi_ops ready = {.config_hash = rng_hash_string(config_text(c))};
     if (!status && run_mpi_ranks() > 1)

@@ -36,6 +36,7 @@ struct run_summary {
     size_t skipped;  /* already in the database (--resume) */
     size_t written;  /* run and written now */
     bool stopped;    /* *stop was raised before every point was run */
+    bool before_write; /* stopped while validating: nothing was written */
     char db_path[4096];
 };
 
