@@ -258,6 +258,15 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
         .niterations = out->niterations,
         .wall_seconds = wall,
     };
+    const char *broken;
+    if (!status && metric_list_check(&metrics, &broken)) { /* an overflow, not a result */
+        char label[1024];
+        point_label(x->c, p, i, repeat, label, sizeof label);
+        status = error_at(err, NULL, 0,
+                          "stragsim run: point %s: metric %s is %g, not a number; the point is "
+                          "not written",
+                          label, broken, metric_list_get(&metrics, broken));
+    }
     if (!status)
         status = results_write_run(x->db, x->experiment_id, &rec, err);
     metric_list_clear(&metrics);
