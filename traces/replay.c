@@ -97,7 +97,7 @@ static int replay_bound(const struct params *p, const struct trace_csv *t, int c
     double limit = LATENCY_DURATION_MAX;
     if (value[top] > limit)
         return error_at(err, t->path, t->lines[top],
-                        "column '%s': %.17g is beyond the limit %g on a task's duration",
+                        "column '%s': %g is beyond the limit %g on a task's duration",
                         t->names[col], value[top], limit);
     if (value[top] * scale > limit)
         return error_at_key(err, p, "latency.scale",
