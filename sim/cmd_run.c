@@ -1,7 +1,8 @@
 /* cmd_run.c: `stragsim run CONFIG.ini [-o DB] [--set section.key=value]...
  * [--resume] [--quiet] [--max-memory SIZE]`: parses the arguments, installs
- * the stop signal handlers (stop.h) that let a sweep stop between points, runs the sweep (run.c) and prints
- * the summary table (analysis/report.c). The work itself is run.c's. */
+ * the stop signal handlers (stop.h) that let a sweep stop between points,
+ * runs the sweep (run.c) and prints the summary table (analysis/report.c).
+ * The work itself is run.c's. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,14 @@
 
 #include "analysis/report.h"
 #include "sim/commands.h"
+#include "sim/memory.h"
 #include "sim/run.h"
 #include "sim/run_mpi.h"
 #include "sim/stop.h"
 
 static const char run_usage[] =
     "usage: stragsim run CONFIG.ini [-o DB] [--set section.key=value]... [--resume] [--quiet]\n"
+    "                    [--max-memory SIZE]\n"
     "\n"
     "Runs every point of the config's sweep (times experiment.repeats) and\n"
     "writes each finished point to the results database in one transaction.\n"
@@ -27,10 +30,13 @@ static const char run_usage[] =
     "  --resume            skip points already in DB (without it, a DB that holds\n"
     "                      any point of this config is refused)\n"
     "  -q, --quiet         no progress lines and no summary table\n"
+    "  --max-memory SIZE   refuse a point estimated to need more memory than SIZE\n"
+    "                      (512M, 2G, ...; default: MemAvailable of /proc/meminfo)\n"
     "  -h, --help          this text\n"
     "\n"
-    "SIGINT/SIGTERM finish and write the point in flight, then exit with 130/143;\n"
-    "rerun with --resume to finish. A second signal stops at once.\n"
+    "SIGINT/SIGTERM/SIGHUP finish and write the point in flight, then exit with\n"
+    "130/143/129; rerun with --resume to finish. During validation they stop at\n"
+    "once, with nothing written. A second signal stops at once.\n"
     "\n"
     "Under MPI (mpirun -np P stragsim run ..., or srun) rank 0 hands the points\n"
     "out to every rank, longest first, and alone writes DB; the numbers are\n"
@@ -63,7 +69,8 @@ int cmd_run(int argc, char **argv)
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"set", required_argument, NULL, 's'},
         {"resume", no_argument, NULL, 'r'},       {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"max-memory", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0},
     };
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     if (!sets) {
@@ -87,6 +94,12 @@ int cmd_run(int argc, char **argv)
             break;
         case 'q':
             o.progress = NULL;
+            break;
+        case 'm':
+            if (!memory_parse_size(optarg, &o.max_memory))
+                status = run_usage_error("--max-memory: expected a size such as 512M or 2G, got "
+                                         "'%s'",
+                                         optarg);
             break;
         case 'h':
             fputs(run_usage, stdout);

@@ -18,6 +18,7 @@
 #include "schemes/scheme.h"
 #include "sim/arrivals.h"
 #include "sim/config.h"
+#include "sim/memory.h"
 #include "sim/progress.h"
 #include "sim/rng.h"
 #include "sim/run_mpi.h"
@@ -115,9 +116,12 @@ static double point_cost(const struct params *p)
 /* Validates every point and keeps its key and cost (params are cheap to
  * rebuild when the point runs, and a large sweep's params would not be).
  * A stop signal ends it early: *stopped, status 0, nothing kept. */
-static int points_prepare(const struct config *c, FILE *progress, char ***keys, double **costs,
-                          bool *stopped, struct error *err)
+static int points_prepare(const struct config *c, const struct run_options *o, char ***keys,
+                          double **costs, bool *stopped, struct error *err)
 {
+    FILE *progress = o->progress;
+    double memory = o->max_memory > 0 ? o->max_memory : memory_available();
+    const char *memory_name = o->max_memory > 0 ? "(--max-memory)" : "available (MemAvailable)";
     size_t n = config_points(c), tenth = n / 10 ? n / 10 : 1;
     *costs = malloc((n ? n : 1) * sizeof **costs);
     if (!(*keys = calloc(n ? n : 1, sizeof **keys)) || !*costs)
@@ -137,6 +141,8 @@ static int points_prepare(const struct config *c, FILE *progress, char ***keys, 
         int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
         if (!status)
             status = point_validate(c, p, (*keys)[i], err);
+        if (!status)
+            status = memory_check(p, memory, memory_name, err);
         if (!status)
             (*costs)[i] = point_cost(p);
         params_free(p);
@@ -387,7 +393,7 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     double *costs = NULL;
     bool *present = NULL;
     struct results *db = NULL;
-    status = points_prepare(c, o->progress, &keys, &costs, &sum->stopped, err);
+    status = points_prepare(c, o, &keys, &costs, &sum->stopped, err);
     if (!status && (sum->stopped || run_stop_requested())) { /* nothing written yet */
         sum->stopped = sum->before_write = true;
         workers_release();

@@ -27,6 +27,7 @@ struct run_options {
     size_t nsets;
     bool resume;             /* skip points already in the database */
     FILE *progress;          /* NULL: quiet */
+    double max_memory;       /* --max-memory in bytes; 0: MemAvailable (memory.h) */
     /* Set asynchronously (a signal handler) to stop after the current point. */
     volatile sig_atomic_t *stop;
 };

@@ -135,6 +135,10 @@ printf 'w,it,t\n0,0,1.5\n1,0,2\n' >two.csv
 replay_ini two.ini two.csv
 bad "overflow: replay value times latency.scale" "--set latency.scale=1e300: latency.scale: 1e+300 times the trace's largest value 2 is $lim" "$S" run two.ini -o new.db -q --set latency.scale=1e300
 
+# ---- memory: a point estimated larger than --max-memory (8 bytes per job latency) ----
+bad "memory: a point above --max-memory" "--set workload.jobs=1000000: workload.jobs: the point needs about 7.6 MB of memory, more than 1.0 MB (--max-memory)" "$S" run ok.ini -o new.db -q --set workload.jobs=1000000 --max-memory 1M
+bad "memory: a malformed --max-memory" "stragsim run: --max-memory: expected a size such as 512M or 2G, got '1X' (try stragsim run --help)" "$S" run ok.ini -o new.db -q --max-memory 1X
+
 # ---- trace CSVs (latency replay and trace stats) ----
 replay_ini nocsv.ini missing.csv
 bad "csv: missing trace" "nocsv.ini:14: latency.file: cannot open './missing.csv': No such file or directory" "$S" run nocsv.ini -o new.db -q
