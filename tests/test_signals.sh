@@ -22,6 +22,7 @@ wait_for() { # COMMAND...: polls until it succeeds (or the run has ended)
     done
 }
 runs() { sqlite3 "$1" "SELECT count(*) FROM runs" 2>/dev/null || echo 0; }
+has_runs() { (($(runs "$1") >= $2)); } # DB K: at least K points are stored
 
 # ---- SIGTERM while a 10^6-point sweep is being validated ----
 vals=$(seq -s, 1 100)
@@ -53,10 +54,10 @@ else
 fi
 
 # ---- SIGHUP while points run: like SIGTERM, exit 129 ----
-{ base 20000; printf '[sweep]\nexperiment.seed = %s\n' "$(seq -s, 1 40)"; } >run.ini
+{ base 200000; printf '[sweep]\nexperiment.seed = %s\n' "$(seq -s, 1 40)"; } >run.ini
 "$STRAGSIM" run run.ini -o run.db -q 2>run.err &
 pid=$!
-wait_for test "$(runs run.db)" -ge 2
+wait_for has_runs run.db 2
 kill -HUP "$pid"
 wait "$pid"
 status=$?
