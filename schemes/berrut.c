@@ -199,7 +199,7 @@ static void berrut_add_metrics(const void *self, struct metric_list *out)
     linear_code_add_metrics(&s->code, out);
     if (s->adversaries > 0)
         metric_list_set(out, "adversaries_located",
-                        s->corrupted ? (double)s->located / (double)s->corrupted : NAN);
+                        s->corrupted ? (double)s->located / (double)s->corrupted : metric_undefined());
 }
 
 const struct scheme_ops scheme_berrut = {

@@ -255,7 +255,7 @@ static bool gradient_on_timer(void *self, struct cluster *cl, uint32_t job, int 
 static void gradient_add_metrics(const void *self, struct metric_list *out)
 {
     const struct gradient *gs = self;
-    double jobs = gs->jobs ? (double)gs->jobs : NAN;
+    double jobs = gs->jobs ? (double)gs->jobs : metric_undefined();
     metric_list_set(out, "waited_mean", gs->waited / jobs);
     metric_list_set(out, "shuffles", (double)gs->shuffle.shuffles);
     metric_list_set(out, "partitions_moved", (double)gs->shuffle.moved);

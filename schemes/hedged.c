@@ -218,7 +218,7 @@ static void hedged_add_metrics(const void *self, struct metric_list *out)
     if (h->window)
         metric_list_set(out, "hedge_threshold_mean",
                         h->thresholds_counted ? h->threshold_sum / (double)h->thresholds_counted
-                                              : NAN);
+                                              : metric_undefined());
 }
 
 const struct scheme_ops scheme_hedged = {

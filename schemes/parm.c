@@ -321,7 +321,7 @@ static void parm_infer_scored(void *self, int j, bool correct)
     }
 }
 
-static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : NAN; }
+static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : metric_undefined(); }
 
 static void parm_add_metrics(const void *self, struct metric_list *out)
 {

@@ -11,6 +11,7 @@
 
 #include "models/model.h"
 #include "models/optim.h"
+#include "sim/metrics.h"
 
 /* The kinds; a network kind's spec is printed with (window, hidden). */
 static const struct {
@@ -195,12 +196,12 @@ int predictor_observe(struct predictor *p, int w, double x, struct error *err)
 
 double predictor_mae(const struct predictor *p)
 {
-    return p->scored ? p->abs_err / (double)p->scored : NAN;
+    return p->scored ? p->abs_err / (double)p->scored : metric_undefined();
 }
 
 double predictor_rel_mae(const struct predictor *p)
 {
-    return p->scored ? p->rel_err / (double)p->scored : NAN;
+    return p->scored ? p->rel_err / (double)p->scored : metric_undefined();
 }
 
 double predictor_baseline_mae(const struct predictor *p)

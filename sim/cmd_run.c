@@ -1,20 +1,23 @@
 /* cmd_run.c: `stragsim run CONFIG.ini [-o DB] [--set section.key=value]...
- * [--resume] [--quiet]`: parses the arguments, installs the signal handlers
- * that let a sweep stop between points, runs the sweep (run.c) and prints
- * the summary table (analysis/report.c). The work itself is run.c's. */
+ * [--resume] [--quiet] [--max-memory SIZE]`: parses the arguments, installs
+ * the stop signal handlers (stop.h) that let a sweep stop between points,
+ * runs the sweep (run.c) and prints the summary table (analysis/report.c).
+ * The work itself is run.c's. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/report.h"
 #include "sim/commands.h"
+#include "sim/memory.h"
 #include "sim/run.h"
 #include "sim/run_mpi.h"
+#include "sim/stop.h"
 
 static const char run_usage[] =
     "usage: stragsim run CONFIG.ini [-o DB] [--set section.key=value]... [--resume] [--quiet]\n"
+    "                    [--max-memory SIZE]\n"
     "\n"
     "Runs every point of the config's sweep (times experiment.repeats) and\n"
     "writes each finished point to the results database in one transaction.\n"
@@ -27,23 +30,18 @@ static const char run_usage[] =
     "  --resume            skip points already in DB (without it, a DB that holds\n"
     "                      any point of this config is refused)\n"
     "  -q, --quiet         no progress lines and no summary table\n"
+    "  --max-memory SIZE   refuse a point estimated to need more memory than SIZE\n"
+    "                      (512M, 2G, ...; default: MemAvailable of /proc/meminfo)\n"
     "  -h, --help          this text\n"
     "\n"
-    "SIGINT/SIGTERM finish and write the point in flight, then exit with 130/143;\n"
-    "rerun with --resume to finish. A second signal stops at once.\n"
+    "SIGINT/SIGTERM/SIGHUP finish and write the point in flight, then exit with\n"
+    "130/143/129; rerun with --resume to finish. During validation they stop at\n"
+    "once, with nothing written. A second signal stops at once.\n"
     "\n"
     "Under MPI (mpirun -np P stragsim run ..., or srun) rank 0 hands the points\n"
     "out to every rank, longest first, and alone writes DB; the numbers are\n"
     "those of a single-process run.\n"
     "Exit status: 0 ok, 2 bad usage or bad input, 1 internal failure.\n";
-
-static volatile sig_atomic_t run_stop_signal;
-
-static void run_on_signal(int sig)
-{
-    run_stop_signal = sig;
-    signal(sig, SIG_DFL); /* a second signal ends the process */
-}
 
 static int run_usage_error(const char *fmt, const char *arg)
 {
@@ -71,14 +69,15 @@ int cmd_run(int argc, char **argv)
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"set", required_argument, NULL, 's'},
         {"resume", no_argument, NULL, 'r'},       {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"max-memory", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0},
     };
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     if (!sets) {
         fputs("stragsim run: out of memory\n", stderr);
         return 1;
     }
-    struct run_options o = {.progress = stderr, .stop = &run_stop_signal};
+    struct run_options o = {.progress = stderr, .stop = run_stop_flag()};
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
     int c, status = -1;
@@ -95,6 +94,12 @@ int cmd_run(int argc, char **argv)
             break;
         case 'q':
             o.progress = NULL;
+            break;
+        case 'm':
+            if (!memory_parse_size(optarg, &o.max_memory))
+                status = run_usage_error("--max-memory: expected a size such as 512M or 2G, got "
+                                         "'%s'",
+                                         optarg);
             break;
         case 'h':
             fputs(run_usage, stdout);
@@ -124,16 +129,11 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
-    run_stop_signal = 0;
-    struct sigaction sa = {.sa_handler = run_on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    run_stop_install();
 
     struct run_summary sum;
     int rc = run_experiment(&o, &sum, &err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    run_stop_uninstall();
     free(sets);
     bool worker = run_mpi_rank() > 0;
     run_mpi_end();
@@ -143,12 +143,18 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return rc == STRAG_EINPUT ? 2 : 1;
     }
+    if (sum.stopped && sum.before_write) {
+        fprintf(stderr, "stragsim run: stopped by signal while validating the %zu points; nothing "
+                        "written\n",
+                sum.points);
+        return 128 + run_stop_signal();
+    }
     if (sum.stopped) {
         fprintf(stderr,
                 "stragsim run: stopped by signal after writing %zu points; %zu of %zu are in %s; "
                 "rerun with --resume to finish\n",
                 sum.written, sum.written + sum.skipped, sum.points, sum.db_path);
-        return 128 + (int)run_stop_signal;
+        return 128 + run_stop_signal();
     }
     if (o.progress) {
         if (sum.skipped)

@@ -39,7 +39,37 @@ double metric_list_get(const struct metric_list *m, const char *name)
     for (size_t i = 0; i < m->n; i++)
         if (strcmp(m->names[i], name) == 0)
             return m->values[i];
-    return NAN;
+    return metric_undefined();
+}
+
+/* A quiet NaN (exponent all ones, top mantissa bit set) with payload 0x55aa. */
+#define UNDEFINED_BITS 0x7ff80000000055aaULL
+#define SIGN_BIT 0x8000000000000000ULL
+
+double metric_undefined(void)
+{
+    uint64_t bits = UNDEFINED_BITS;
+    double x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+bool metric_is_undefined(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return (bits & ~SIGN_BIT) == UNDEFINED_BITS;
+}
+
+int metric_list_check(const struct metric_list *m, const char **bad)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (!isfinite(m->values[i]) && !metric_is_undefined(m->values[i])) {
+            *bad = m->names[i];
+            return -1;
+        }
+    }
+    return 0;
 }
 
 void metric_list_clear(struct metric_list *m)

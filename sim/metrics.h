@@ -3,6 +3,7 @@
 #ifndef STRAG_METRICS_H
 #define STRAG_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,9 +18,22 @@ struct metric_list {
     double *values;
 };
 
+/* An undefined metric (nothing to average, fewer than two samples for a
+ * standard error, a target never reached) has the value metric_undefined():
+ * a quiet NaN with a payload that no arithmetic creates, stored as NULL.
+ * Any other non-finite value (an overflow's inf, or the NaN of inf - inf,
+ * whose payload is 0) is an error of the point: the run loop refuses to
+ * write it (metric_list_check). IEEE 754 arithmetic passes a NaN's payload
+ * on, so a value computed from an undefined one is undefined too. */
+double metric_undefined(void);
+bool metric_is_undefined(double x);
+/* 0 when every value is finite or undefined; else -1 and *bad = the first
+ * offending name. */
+int metric_list_check(const struct metric_list *m, const char **bad);
+
 /* Adds or replaces name = value. Returns 0, or -1 when out of memory. */
 int metric_list_set(struct metric_list *m, const char *name, double value);
-/* Value of name, or NAN. */
+/* Value of name, or metric_undefined() when it is not there. */
 double metric_list_get(const struct metric_list *m, const char *name);
 void metric_list_clear(struct metric_list *m); /* frees everything, leaves it empty */
 

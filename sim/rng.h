@@ -52,6 +52,16 @@ static inline uint64_t rng_next(struct rng *r)
     return result;
 }
 
+/* The extremes of the samplers below, for bounds on what a draw can be
+ * (traces/dist.c): rng_uniform lies in [RNG_UNIFORM_MIN, 1 - RNG_UNIFORM_MIN];
+ * rng_exp1 is at most RNG_EXP1_MAX (the ziggurat's tail start 7.69712 minus
+ * log RNG_UNIFORM_MIN = 45.1272); |rng_normal| is at most RNG_NORMAL_MAX
+ * (sqrt(-2 log s) for the smallest s = u^2 + v^2 > 0 the polar method can
+ * form, 2^-105: 12.065). Rounded up. */
+#define RNG_UNIFORM_MIN 0x1.0p-54
+#define RNG_EXP1_MAX 45.13
+#define RNG_NORMAL_MAX 12.07
+
 /* Uniform on the open interval (0, 1): safe for log(). */
 static inline double rng_uniform(struct rng *r)
 {

@@ -7,6 +7,7 @@
  * first) over the ranks; the other ranks only load the config and compute. */
 #include "sim/run.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "schemes/scheme.h"
 #include "sim/arrivals.h"
 #include "sim/config.h"
+#include "sim/memory.h"
 #include "sim/progress.h"
 #include "sim/rng.h"
 #include "sim/run_mpi.h"
@@ -60,6 +62,27 @@ static workload_check_fn workload_check_find(const char *kind)
     return NULL;
 }
 
+/* A task's longest duration, cost times the source's largest draw plus the
+ * network delay both ways, must stay within LATENCY_DURATION_MAX (the source
+ * checked its draws alone). Default task costs are at most a job's cost, 1;
+ * scheme.task_cost replaces them. */
+static int durations_check(const struct params *p, const struct latency_source *src,
+                           struct error *err)
+{
+    bool costed = params_has(p, "scheme.task_cost");
+    double cost = costed ? params_real(p, "scheme.task_cost") : 1.0;
+    double delay = params_real(p, "cluster.network_delay"), draw = latency_max(src);
+    double longest = cost * draw + 2 * delay;
+    if (longest <= LATENCY_DURATION_MAX)
+        return 0;
+    const char *key = costed && cost * draw > 2 * delay ? "scheme.task_cost" : "cluster.network_delay";
+    return error_at_key(err, p, key,
+                        "a task could take %s%.3g (cost %g x largest draw %.3g + 2 x network "
+                        "delay %g), beyond the limit %g on a task's duration",
+                        isinf(longest) ? "more than " : "", isinf(longest) ? DBL_MAX : longest,
+                        cost, draw, delay, LATENCY_DURATION_MAX);
+}
+
 /* Builds and frees what running the point would build, so that every
  * semantic error shows up before the first point runs. */
 static int point_validate(const struct config *c, const struct params *p, const char *point_key,
@@ -76,6 +99,8 @@ static int point_validate(const struct config *c, const struct params *p, const 
     struct arrivals *arr = NULL;
     void *scheme = NULL;
     int status = latency_new(p, config_dir(c), workers, seed, key, &src, err);
+    if (!status)
+        status = durations_check(p, src, err);
     if (!status)
         status = ops->create(&env, &scheme, err);
     if (!status)
@@ -102,40 +127,55 @@ static double point_cost(const struct params *p)
 
 static double now_seconds(void);
 
-/* The stop request (SIGINT/SIGTERM/SIGHUP) as the run loop sees it: checked
- * between points, and between the points of the validation. */
-static bool run_stop_requested(const struct run_options *o) { return o->stop && *o->stop; }
+/* The stop request (SIGINT/SIGTERM/SIGHUP, stop.h) as the run loop sees it:
+ * checked between points, and between the points of the validation. */
+static bool stop_requested(const struct run_options *o) { return o->stop && *o->stop; }
 
-/* On a terminal, validating a big sweep shows "validating 1234/100000
- * points" in place (at most 5 times a second); cleared when done. */
+/* A sweep at least this large says how its validation goes when stderr is
+ * not a terminal: a line every tenth of it. */
+#define VALIDATE_PROGRESS_POINTS 10000
+
+/* Validation progress: on a terminal, "validating: 1234 of 100000 points"
+ * in place (at most 5 times a second), cleared when done; elsewhere, for a
+ * big sweep, the same as a line every tenth of the way. */
 static void validate_progress(const struct run_options *o, size_t done, size_t n, double *last)
 {
-    if (!o->progress || !isatty(fileno(o->progress)))
+    if (!o->progress)
         return;
+    if (!isatty(fileno(o->progress))) {
+        size_t tenth = n / 10 ? n / 10 : 1;
+        if (n >= VALIDATE_PROGRESS_POINTS && done < n && done % tenth == 0) {
+            fprintf(o->progress, "validating: %zu of %zu points\n", done, n);
+            fflush(o->progress);
+        }
+        return;
+    }
     double now = now_seconds();
     if (done < n && now - *last < 0.2)
         return;
     *last = now;
     if (done < n)
-        fprintf(o->progress, "\rvalidating %zu/%zu points", done, n);
+        fprintf(o->progress, "\rvalidating: %zu of %zu points", done, n);
     else
         fputs("\r\033[K", o->progress);
     fflush(o->progress);
 }
 
-/* Validates every point and keeps its key and cost (params are cheap to
- * rebuild when the point runs, and a large sweep's params would not be).
- * Sets *stopped (and validates no further) on a stop request. */
+/* Validates every point (memory estimate included) and keeps its key and
+ * cost (params are cheap to rebuild when the point runs, and a large sweep's
+ * params would not be). A stop request ends it early: *stopped, status 0. */
 static int points_prepare(const struct run_options *o, const struct config *c, char ***keys,
                           double **costs, bool *stopped, struct error *err)
 {
+    double memory = o->max_memory > 0 ? o->max_memory : memory_available();
+    const char *memory_name = o->max_memory > 0 ? "(--max-memory)" : "available (MemAvailable)";
     size_t n = config_points(c);
     *costs = malloc((n ? n : 1) * sizeof **costs);
     if (!(*keys = calloc(n ? n : 1, sizeof **keys)) || !*costs)
         return error_fail(err, "out of memory");
     double last = now_seconds();
     for (size_t i = 0; i < n; i++) {
-        if (run_stop_requested(o)) {
+        if (stop_requested(o)) {
             *stopped = true;
             break;
         }
@@ -145,6 +185,8 @@ static int points_prepare(const struct run_options *o, const struct config *c, c
         int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
         if (!status)
             status = point_validate(c, p, (*keys)[i], err);
+        if (!status)
+            status = memory_check(p, memory, memory_name, err);
         if (!status)
             (*costs)[i] = point_cost(p);
         params_free(p);
@@ -305,6 +347,15 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
         .niterations = out->niterations,
         .wall_seconds = wall,
     };
+    const char *broken;
+    if (!status && metric_list_check(&metrics, &broken)) { /* an overflow, not a result */
+        char label[1024];
+        point_label(x->c, p, i, repeat, label, sizeof label);
+        status = error_at(err, NULL, 0,
+                          "stragsim run: point %s: metric %s is %g, not a number; the point is "
+                          "not written",
+                          label, broken, metric_list_get(&metrics, broken));
+    }
     if (!status)
         status = results_write_run(x->db, x->experiment_id, &rec, err);
     metric_list_clear(&metrics);
@@ -354,7 +405,7 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const bool
     for (size_t i = 0; i < sum->points; i++) {
         if (present[i])
             continue;
-        if (run_stop_requested(o)) {
+        if (stop_requested(o)) {
             sum->stopped = true;
             return 0;
         }
@@ -427,6 +478,14 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     bool *present = NULL;
     struct results *db = NULL;
     status = points_prepare(o, c, &keys, &costs, &sum->stopped, err);
+    if (!status && (sum->stopped || stop_requested(o))) { /* nothing written yet */
+        sum->stopped = sum->before_write = true;
+        workers_release();
+        free(costs);
+        keys_free(sum->points, keys);
+        config_free(c);
+        return 0;
+    }
     /* Under MPI, every rank must have the same config before the database is touched. */
     struct run_mpi_ops ready = {.config_hash = rng_hash_string(config_text(c))};
     if (!status && run_mpi_ranks() > 1)
@@ -441,14 +500,6 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     else if (!status && !config_path_resolve(config_dir(c), db_key, sum->db_path,
                                              sizeof sum->db_path))
         status = error_at_key(err, config_base(c), "experiment.db", "path too long");
-    if (!status && sum->stopped) { /* stopped while validating: nothing written */
-        workers_release();
-        free(costs);
-        keys_free(sum->points, keys);
-        config_free(c);
-        return 0;
-    }
-
     if (!status)
         status = results_open(sum->db_path, false, &db, err);
     if (!status && !(present = calloc(sum->points ? sum->points : 1, sizeof *present)))

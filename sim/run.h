@@ -27,6 +27,7 @@ struct run_options {
     size_t nsets;
     bool resume;             /* skip points already in the database */
     FILE *progress;          /* NULL: quiet */
+    double max_memory;       /* --max-memory in bytes; 0: MemAvailable (memory.h) */
     /* Set asynchronously (a signal handler) to stop after the current point. */
     volatile sig_atomic_t *stop;
 };
@@ -37,6 +38,7 @@ struct run_summary {
     size_t written;  /* run and written now */
     size_t repeated; /* the same point as an earlier one of the sweep (run once) */
     bool stopped;    /* *stop was raised before every point was run */
+    bool before_write; /* stopped while validating: nothing was written */
     char db_path[4096];
 };
 

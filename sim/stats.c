@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "sim/metrics.h" /* metric_undefined: no samples, no value */
+
 struct stats {
     double *x; /* samples, insertion order until stats_quantile() reorders them */
     size_t n, cap;
@@ -60,17 +62,17 @@ int stats_add(struct stats *s, double x)
 
 size_t stats_count(const struct stats *s) { return s->n; }
 
-double stats_mean(const struct stats *s) { return s->n ? s->mean : NAN; }
+double stats_mean(const struct stats *s) { return s->n ? s->mean : metric_undefined(); }
 
 double stats_variance(const struct stats *s)
 {
-    return s->n >= 2 ? s->m2 / (double)(s->n - 1) : NAN;
+    return s->n >= 2 ? s->m2 / (double)(s->n - 1) : metric_undefined();
 }
 
 double stats_batch_se(const struct stats *s, int batches)
 {
     if (s->n < 2)
-        return NAN;
+        return metric_undefined();
     if (batches < 2 || s->n < 2 * (size_t)batches)
         return sqrt(stats_variance(s) / (double)s->n);
     size_t m = s->n / (size_t)batches;
@@ -126,7 +128,7 @@ static void select_kth(double *a, size_t n, size_t k)
 double stats_quantile(struct stats *s, double q)
 {
     if (!s->n)
-        return NAN;
+        return metric_undefined();
     if (q < 0)
         q = 0;
     if (q > 1)

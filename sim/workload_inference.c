@@ -497,10 +497,10 @@ int workload_inference_run(const struct params *p, const char *config_dir, uint6
     if (!rc) {
         struct metric_list *m = &out->metrics;
         double q = (double)sc.queries;
-        int bad = metric_list_set(m, "accuracy", q ? sc.correct / q : NAN) |
-                  metric_list_set(m, "agreement", q ? sc.agree / q : NAN) |
-                  metric_list_set(m, "rmse", q ? sqrt(sc.sse / (q * c.m)) : NAN) |
-                  metric_list_set(m, "base_accuracy", q ? sc.base_correct / q : NAN) |
+        int bad = metric_list_set(m, "accuracy", q ? sc.correct / q : metric_undefined()) |
+                  metric_list_set(m, "agreement", q ? sc.agree / q : metric_undefined()) |
+                  metric_list_set(m, "rmse", q ? sqrt(sc.sse / (q * c.m)) : metric_undefined()) |
+                  metric_list_set(m, "base_accuracy", q ? sc.base_correct / q : metric_undefined()) |
                   metric_list_set(m, "queries", q);
         if (ops->add_metrics) /* again: prepare and decode may have added to them */
             ops->add_metrics(scheme, m);

@@ -246,7 +246,7 @@ static int add_metrics(struct latency_sim *s, struct workload_output *out)
     double p999 = stats_quantile(st, 0.999);
     /* slot-seconds over every simulated job (warmup included): the cluster
      * cannot tell which job a busy second belonged to once jobs overlap */
-    double ws = s->done ? cluster_worker_seconds(s->cluster) / (double)s->done : NAN;
+    double ws = s->done ? cluster_worker_seconds(s->cluster) / (double)s->done : metric_undefined();
     int bad = metric_list_set(m, "jobs", n) | metric_list_set(m, "latency_mean", mean) |
               metric_list_set(m, "latency_p50", p50) | metric_list_set(m, "latency_p99", p99) |
               metric_list_set(m, "latency_p999", p999) | metric_list_set(m, "latency_se", se) |

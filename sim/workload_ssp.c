@@ -282,7 +282,7 @@ static int ssp_metrics(struct ssp_run *r, struct metric_list *m)
     int bad = training_metrics_common(t, m) | metric_list_set(m, "iterations", updates) |
               /* per clock: comparable with a synchronous iteration of B examples */
               metric_list_set(m, "iteration_time_mean", total / clocks) |
-              metric_list_set(m, "iteration_time_se", NAN) |
+              metric_list_set(m, "iteration_time_se", metric_undefined()) |
               metric_list_set(m, "staleness_mean", r->stale_sum / updates) |
               metric_list_set(m, "staleness_max", (double)r->stale_max) |
               metric_list_set(m, "skipped_fraction", (double)r->skipped / (clocks * t->n)) |

@@ -213,7 +213,7 @@ int training_metrics_common(const struct training *t, struct metric_list *m)
               metric_list_set(m, "final_accuracy", accuracy) |
               metric_list_set(m, "time_to_target", t->target_time) |
               metric_list_set(m, "iterations_to_target",
-                              t->target_row >= 0 ? (double)t->target_row + 1 : NAN) |
+                              t->target_row >= 0 ? (double)t->target_row + 1 : metric_undefined()) |
               metric_list_set(m, "sim_time", t->rows[t->done - 1].sim_time) |
               metric_list_set(m, "grad_rel_err_max", t->rel_err_max) |
               metric_list_set(m, "grad_rel_err_mean", t->rel_err_sum / rows);
@@ -421,7 +421,7 @@ static int training_setup(struct training *t, const struct params *p, const char
     t->eval_every = params_int(p, "workload.eval_every");
     t->window = params_int(p, "workload.usage_window");
     t->target = params_real(p, "workload.target_accuracy");
-    t->target_time = NAN;
+    t->target_time = metric_undefined(); /* a metric: undefined until reached */
     t->target_row = -1;
     char dir[4096];
     if (!config_path_resolve(config_dir, params_string(p, "workload.data_dir"), dir, sizeof dir))
@@ -504,7 +504,7 @@ static int coded_metrics(const struct training *t, struct metric_list *m)
               metric_list_set(m, "residual_mean", t->residual_sum / iters) |
               metric_list_set(m, "partitions_used_mean", t->used_sum / iters) |
               metric_list_set(m, "partitions_never_used",
-                              t->windows ? t->never_sum / (double)t->windows : NAN);
+                              t->windows ? t->never_sum / (double)t->windows : metric_undefined());
     return bad ? -1 : 0;
 }
 

@@ -117,6 +117,28 @@ bad "--set without =" "--set cluster.workers: expected section.key=value" "$S" r
 bad "--set unknown key" "--set cluster.wrkers=3: unknown key 'cluster.wrkers'" "$S" run ok.ini -o new.db -q --set cluster.wrkers=3
 bad "--set bad value" "--set cluster.workers=-1: cluster.workers: must be >= 1" "$S" run ok.ini -o new.db -q --set cluster.workers=-1
 
+# ---- durations that would overflow (limit 1e100 on a task's duration) ----
+lim="beyond the limit 1e+100 on a task's duration"
+bad "overflow: shifted_exp shift" "--set latency.shift=1e308: latency.shift: draws could reach 1e+308, $lim" "$S" run ok.ini -o new.db -q --set latency.kind=shifted_exp --set latency.shift=1e308
+bad "overflow: network_delay" "--set cluster.network_delay=1e308: cluster.network_delay: a task could take more than 1.8e+308 (cost 1 x largest draw 45.1 + 2 x network delay 1e+308), $lim" "$S" run ok.ini -o new.db -q --set cluster.network_delay=1e308
+bad "overflow: task_cost" "--set scheme.task_cost=1e308: scheme.task_cost: a task could take more than 1.8e+308 (cost 1e+308 x largest draw 45.1 + 2 x network delay 0), $lim" "$S" run ok.ini -o new.db -q --set scheme.task_cost=1e308
+bad "overflow: bimodal slow_factor" "--set latency.slow_factor=1e308: latency.slow_factor: draws could overflow, $lim" "$S" run ok.ini -o new.db -q --set latency.kind=bimodal --set latency.slow_prob=0.5 --set latency.slow_factor=1e308
+bad "overflow: lognormal mu" "--set latency.mu=1000: latency.mu: draws could overflow, $lim" "$S" run ok.ini -o new.db -q --set latency.kind=lognormal --set latency.mu=1000
+bad "overflow: pareto shape" "--set latency.shape=1e-300: latency.shape: draws could overflow, $lim" "$S" run ok.ini -o new.db -q --set latency.kind=pareto --set latency.shape=1e-300
+bad "overflow: weibull shape" "--set latency.shape=1e-300: latency.shape: draws could overflow, $lim" "$S" run ok.ini -o new.db -q --set latency.kind=weibull --set latency.shape=1e-300
+write_ini tiny_rate.ini "kind = exp" "rate = 1e-300"
+bad "overflow: exp rate (in the file)" "tiny_rate.ini:14: latency.rate: draws could reach 4.51e+301, $lim" "$S" run tiny_rate.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n1,0,1e308\n' >huge.csv
+replay_ini huge.ini huge.csv
+bad "overflow: replay value" "./huge.csv:3: column 't': 1e+308 is $lim" "$S" run huge.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n1,0,2\n' >two.csv
+replay_ini two.ini two.csv
+bad "overflow: replay value times latency.scale" "--set latency.scale=1e300: latency.scale: 1e+300 times the trace's largest value 2 is $lim" "$S" run two.ini -o new.db -q --set latency.scale=1e300
+
+# ---- memory: a point estimated larger than --max-memory (8 bytes per job latency) ----
+bad "memory: a point above --max-memory" "--set workload.jobs=1000000: workload.jobs: the point needs about 7.6 MB of memory, more than 1.0 MB (--max-memory)" "$S" run ok.ini -o new.db -q --set workload.jobs=1000000 --max-memory 1M
+bad "memory: a malformed --max-memory" "stragsim run: --max-memory: expected a size such as 512M or 2G, got '1X' (try stragsim run --help)" "$S" run ok.ini -o new.db -q --max-memory 1X
+
 # ---- trace CSVs (latency replay and trace stats) ----
 replay_ini nocsv.ini missing.csv
 bad "csv: missing trace" "nocsv.ini:14: latency.file: cannot open './missing.csv': No such file or directory" "$S" run nocsv.ini -o new.db -q

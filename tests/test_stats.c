@@ -4,9 +4,11 @@
  * equal to the i.i.d. error for independent samples, larger for positively
  * correlated ones (an AR(1) sequence with a known long-run variance). */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
+#include "sim/metrics.h"
 #include "sim/rng.h"
 #include "sim/stats.h"
 
@@ -155,5 +157,39 @@ Test(stats, batch_se_falls_back_when_short)
     cr_expect_float_eq(stats_batch_se(s, STATS_BATCHES), sqrt(55.0 / 6 / 10), 1e-12);
     /* 2 batches of 5: means 3 and 8, se = sqrt(var{3,8}/2) = 2.5 */
     cr_expect_float_eq(stats_batch_se(s, 2), 2.5, 1e-12);
+    stats_free(s);
+}
+
+/* Undefined statistics (no samples, one sample for a variance) carry
+ * metric_undefined()'s payload through arithmetic, and metric_list_check
+ * accepts them; an overflow's inf or NaN (inf - inf) is refused by name. */
+Test(stats, undefined_is_not_an_overflow)
+{
+    struct stats *s = stats_new(0);
+    cr_assert_not_null(s);
+    cr_assert(metric_is_undefined(stats_mean(s)));
+    cr_assert_eq(stats_add(s, 2.0), 0);
+    cr_assert(metric_is_undefined(stats_variance(s)));
+    cr_assert(metric_is_undefined(sqrt(stats_variance(s) / 3.0)), "payload lost in arithmetic");
+    double inf = INFINITY, overflow = inf - inf;
+    cr_assert(isnan(overflow) && !metric_is_undefined(overflow));
+    cr_assert(!metric_is_undefined(NAN) && !metric_is_undefined(1.0));
+
+    struct metric_list m = {0};
+    const char *bad = NULL;
+    cr_assert_eq(metric_list_set(&m, "latency_mean", stats_mean(s)), 0);
+    cr_assert_eq(metric_list_set(&m, "latency_se", stats_variance(s)), 0);
+    cr_assert_eq(metric_list_check(&m, &bad), 0, "finite and undefined values are fine");
+    cr_assert(metric_is_undefined(metric_list_get(&m, "absent")));
+    cr_assert_eq(stats_add(s, DBL_MAX), 0);
+    cr_assert_eq(stats_add(s, -DBL_MAX), 0);
+    cr_assert_eq(metric_list_set(&m, "latency_p99", stats_variance(s)), 0); /* overflows */
+    cr_assert_eq(metric_list_check(&m, &bad), -1);
+    cr_assert_str_eq(bad, "latency_p99");
+    cr_assert_eq(metric_list_set(&m, "latency_p99", 1.0), 0);
+    cr_assert_eq(metric_list_set(&m, "rmse", overflow), 0);
+    cr_assert_eq(metric_list_check(&m, &bad), -1);
+    cr_assert_str_eq(bad, "rmse");
+    metric_list_clear(&m);
     stats_free(s);
 }

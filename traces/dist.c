@@ -60,6 +60,58 @@ static const struct dist_spec {
     {"bimodal", DIST_BIMODAL, F_SHIFT | F_RATE | F_SLOW_PROB | F_SLOW_FACTOR, F_SHIFT},
 };
 
+double dist_max(const struct dist *d)
+{
+    double base = d->shift + RNG_EXP1_MAX / d->rate; /* shifted_exp and bimodal's base */
+    switch (d->family) {
+    case DIST_SHIFTED_EXP:
+        return base;
+    case DIST_PARETO:
+        return d->scale * pow(RNG_UNIFORM_MIN, -1.0 / d->shape);
+    case DIST_LOGNORMAL:
+        return exp(d->mu + d->sigma * RNG_NORMAL_MAX);
+    case DIST_WEIBULL:
+        return d->scale * pow(RNG_EXP1_MAX, 1.0 / d->shape);
+    case DIST_BIMODAL:
+        return fmax(d->slow_factor, 1.0) * base;
+    }
+    return INFINITY;
+}
+
+/* Refuses a distribution whose largest draw exceeds LATENCY_DURATION_MAX,
+ * blaming the parameter that makes it so: the larger term of a sum, the
+ * scale when it alone is too large, else the shape. */
+static int dist_bound(const struct dist *d, const struct params *p, const char *prefix,
+                      struct error *err)
+{
+    double max = dist_max(d), limit = LATENCY_DURATION_MAX;
+    if (max <= limit)
+        return 0;
+    const char *culprit = "shape";
+    switch (d->family) {
+    case DIST_SHIFTED_EXP:
+    case DIST_BIMODAL: {
+        double base = d->shift + RNG_EXP1_MAX / d->rate;
+        culprit = base <= limit ? "slow_factor" : d->shift >= RNG_EXP1_MAX / d->rate ? "shift"
+                                                                                     : "rate";
+        break;
+    }
+    case DIST_PARETO:
+    case DIST_WEIBULL:
+        culprit = d->scale * RNG_EXP1_MAX > limit ? "scale" : "shape";
+        break;
+    case DIST_LOGNORMAL:
+        culprit = d->mu >= d->sigma * RNG_NORMAL_MAX ? "mu" : "sigma";
+        break;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "%s%s", prefix, culprit);
+    char reach[64];
+    snprintf(reach, sizeof reach, isinf(max) ? "overflow" : "reach %.3g", max);
+    return error_at_key(err, p, key, "draws could %s, beyond the limit %g on a task's duration",
+                        reach, limit);
+}
+
 int dist_parse(const struct params *p, const char *prefix, struct dist *d, struct error *err)
 {
     char kind_key[64], key[64];
@@ -90,7 +142,7 @@ int dist_parse(const struct params *p, const char *prefix, struct dist *d, struc
         if (rc)
             return rc;
     }
-    return 0;
+    return dist_bound(d, p, prefix, err);
 }
 
 bool dist_reads(const struct params *p, const char *prefix, const char *key)
@@ -174,7 +226,12 @@ static void iid_free(struct latency_source *s)
     free(is);
 }
 
-static const struct latency_ops iid_ops = {iid_draw, iid_mean, iid_free};
+static double iid_max(const struct latency_source *s)
+{
+    return dist_max(&((const struct iid_source *)s)->dist);
+}
+
+static const struct latency_ops iid_ops = {iid_draw, iid_mean, iid_free, iid_max};
 
 /* One create for all six kinds: latency.kind says which distribution. */
 static int iid_create(const struct params *p, const char *config_dir, int workers,

@@ -24,7 +24,9 @@ struct dist {
     double rate, shift, scale, shape, mu, sigma, slow_prob, slow_factor;
 };
 
-/* Reads <prefix>kind and that kind's parameters (<prefix>rate, ...). */
+/* Reads <prefix>kind and that kind's parameters (<prefix>rate, ...); refuses
+ * parameters whose draws could exceed LATENCY_DURATION_MAX (latency.h),
+ * naming the key that makes them so. */
 int dist_parse(const struct params *p, const char *prefix, struct dist *d, struct error *err);
 
 /* Whether dist_parse(p, prefix, ...) reads `key`: <prefix>kind and the keys
@@ -35,6 +37,10 @@ bool dist_reads(const struct params *p, const char *prefix, const char *key);
  * uniforms (mode and base), so a stream's state is a function of the number
  * of draws made, never of which mode they fell in. */
 double dist_sample(const struct dist *d, struct rng *r);
+
+/* The largest draw dist_sample can return (from the samplers' extremes in
+ * rng.h; may be INFINITY for absurd parameters, which dist_parse refuses). */
+double dist_max(const struct dist *d);
 
 /* Mean of one draw (INFINITY for a pareto with shape <= 1). */
 double dist_mean(const struct dist *d);

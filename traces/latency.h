@@ -53,7 +53,18 @@ struct latency_ops {
     /* Mean of one unit-cost draw, or NAN if unknown (used by reports/tests). */
     double (*mean)(const struct latency_source *s);
     void (*free)(struct latency_source *s);
+    /* The largest unit-cost draw the source can return (a bound from its
+     * parameters and the samplers' extremes, rng.h), finite. */
+    double (*max)(const struct latency_source *s);
 };
+
+/* The limit on a task's duration (cost times a draw, plus the network
+ * delays): a source whose draws could exceed it is refused when it is
+ * created, and the run loop refuses a task cost or network delay that would
+ * (run.c). Why 1e100: a run's simulated time is a sum of at most ~1e20
+ * durations, and the statistics square such sums (variances), so sums stay
+ * below 1e120 and squares below 1e240, far from DBL_MAX (1.8e308). */
+#define LATENCY_DURATION_MAX 1e100
 
 /* Every source starts with this header; kinds extend it. */
 struct latency_source {
@@ -92,6 +103,8 @@ static inline double latency_draw(struct latency_source *s, int worker, uint64_t
 {
     return s->ops->draw(s, worker, iteration, cost);
 }
+
+static inline double latency_max(const struct latency_source *s) { return s->ops->max(s); }
 
 void latency_free(struct latency_source *s);
 

@@ -77,7 +77,13 @@ static void markov_free(struct latency_source *s)
     free(m);
 }
 
-static const struct latency_ops markov_ops = {markov_draw, markov_mean, markov_free};
+static double markov_max(const struct latency_source *s)
+{
+    const struct markov_source *m = (const struct markov_source *)s;
+    return fmax(dist_max(&m->state_dist[STATE_ACTIVE]), dist_max(&m->state_dist[STATE_SLOW]));
+}
+
+static const struct latency_ops markov_ops = {markov_draw, markov_mean, markov_free, markov_max};
 
 static int markov_create(const struct params *p, const char *config_dir, int workers,
                          uint64_t seed, uint64_t point_key, struct latency_source **out,

@@ -72,7 +72,40 @@ static void replay_free(struct latency_source *s)
     free(r);
 }
 
-static const struct latency_ops replay_ops = {replay_draw, replay_mean, replay_free};
+/* The largest unit-cost draw: the largest value a simulated worker replays. */
+static double replay_max(const struct latency_source *s)
+{
+    const struct replay_source *r = (const struct replay_source *)s;
+    double max = 0;
+    for (int w = 0; w < s->workers; w++)
+        for (size_t i = 0; i < r->iterations; i++)
+            max = r->row[w][i] > max ? r->row[w][i] : max;
+    return r->scale * max;
+}
+
+static const struct latency_ops replay_ops = {replay_draw, replay_mean, replay_free,
+                                              replay_max};
+
+/* Refuses durations beyond LATENCY_DURATION_MAX: a trace value that is too
+ * large by itself is the trace's fault (its line), else latency.scale's. */
+static int replay_bound(const struct params *p, const struct trace_csv *t, int col,
+                        const double *value, double scale, struct error *err)
+{
+    size_t top = 0;
+    for (size_t r = 1; r < t->nrows; r++)
+        top = value[r] > value[top] ? r : top;
+    double limit = LATENCY_DURATION_MAX;
+    if (value[top] > limit)
+        return error_at(err, t->path, t->lines[top],
+                        "column '%s': %g is beyond the limit %g on a task's duration",
+                        t->names[col], value[top], limit);
+    if (value[top] * scale > limit)
+        return error_at_key(err, p, "latency.scale",
+                            "%g times the trace's largest value %g is beyond the limit %g on a "
+                            "task's duration",
+                            scale, value[top], limit);
+    return 0;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -172,7 +205,7 @@ done:
 }
 
 /* Reads the three columns of the trace file and builds the matrix. */
-static int replay_load(const struct params *p, const char *path, double **values,
+static int replay_load(const struct params *p, const char *path, double scale, double **values,
                        size_t *nworkers, size_t *niterations, struct error *err)
 {
     static const char *const column_keys[3] = {
@@ -212,6 +245,8 @@ static int replay_load(const struct params *p, const char *path, double **values
         else
             rc = trace_csv_numbers(t, col[k], checks[k], num[k], err);
     }
+    if (!rc)
+        rc = replay_bound(p, t, col[2], num[2], scale, err);
     if (!rc) {
         struct replay_trace tr = {t->nrows, num[0], num[1], num[2], t->lines, path};
         rc = replay_matrix(&tr, values, nworkers, niterations, err);
@@ -254,7 +289,7 @@ static int replay_create(const struct params *p, const char *config_dir, int wor
         return error_fail(err, "latency: out of memory");
     }
     *r = (struct replay_source){.base = {&replay_ops, workers}, .scale = scale};
-    rc = replay_load(p, path, &r->values, &W, &I, err);
+    rc = replay_load(p, path, scale, &r->values, &W, &I, err);
     free(path);
     if (!rc) {
         r->iterations = I;
