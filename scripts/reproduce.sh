@@ -21,7 +21,9 @@
 #
 # Databases go to build/reproduce/ (REPRODUCE_DIR), kept between runs: a part
 # reruns from scratch (its databases are removed first). Times per part are
-# printed; the whole set is sized for about 30 minutes on 2 cores.
+# printed. REPRODUCE_RUN_ARGS adds arguments to every `stragsim run` (and to
+# the commands shown above the tables), e.g. "--set workload.jobs=50" to try
+# the script quickly: such tables are not the published ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -47,6 +49,7 @@ run() {
     local db=$1 cfg=$2
     shift 2
     rm -f "$out/$db" "$out/$db-wal" "$out/$db-shm"
+    set -- "$@" ${REPRODUCE_RUN_ARGS:-}
     "$S" run "$cfg" -o "$out/$db" --quiet "$@"
     run_cmd[$db]+="${run_cmd[$db]:+; }stragsim run $cfg -o $db${*:+ $*}"
 }
@@ -100,8 +103,7 @@ part_coded_inference() {
 }
 
 part_quickstart() {
-    run quickstart.db configs/quickstart.ini "${CRN[@]}" --set workload.jobs=4000 \
-        --set workload.warmup=400
+    run quickstart.db configs/quickstart.ini "${CRN[@]}"
     table quickstart doc/coded-inference.md quickstart.db --aggregate --metrics \
         latency_mean,latency_p50,latency_p99,latency_p999,worker_seconds,accuracy,agreement,rmse
     "$S" plot "$out/quickstart.db" --where repeat=0 --cdf --group scheme.kind --logx \
