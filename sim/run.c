@@ -203,9 +203,12 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
         snprintf(value, sizeof value, "%.15g", out->metrics.values[m]);
         if (strtod(value, NULL) != out->metrics.values[m])
             snprintf(value, sizeof value, "%.17g", out->metrics.values[m]);
-        if (strncmp(name, METRIC_PARAM_PREFIX, plen) == 0 ? params_set(p, name + plen, value, NULL, 0)
-                                                          : metric_list_set(&metrics, name,
-                                                                            out->metrics.values[m]))
+        if (strncmp(name, METRIC_PARAM_PREFIX, plen) == 0 && params_set(p, name + plen, value, NULL, 0))
+            status = error_fail(err, "out of memory");
+        /* a chosen value also stays a metric "param:KEY", so analysis can
+         * tell it from a configured one (repeats that chose differently
+         * are still one point) */
+        else if (metric_list_set(&metrics, name, out->metrics.values[m]))
             status = error_fail(err, "out of memory");
     }
     struct run_record rec = {

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "analysis/aggregate.h"
+#include "sim/metrics.h"
 #include "sim/commands.h"
 #include "tests/cmd_capture.h"
 
@@ -135,6 +136,31 @@ Test(aggregate_cmd, group_runs_by_params_not_repeat)
     cr_expect(group[0] == 0 && group[1] == 1 && group[2] == 0 && group[3] == 1);
     for (int i = 0; i < 4; i++)
         params_free(runs[i].params);
+}
+
+Test(aggregate_cmd, chosen_params_do_not_split_a_point)
+{
+    /* two repeats of one point whose grid search chose different lambdas
+     * (marked by the metric "param:scheme.lambda_enc"), and a third run
+     * that configured a lambda: a point of its own */
+    struct results_run runs[3] = {0};
+    const char *lambda[] = {"0", "1e-06", "0"};
+    const struct results_run *ptrs[3];
+    for (int i = 0; i < 3; i++) {
+        runs[i].params = run_params("2", "a.db");
+        params_set(runs[i].params, "scheme.lambda_enc", lambda[i], NULL, 0);
+        if (i < 2)
+            metric_list_set(&runs[i].metrics, METRIC_PARAM_PREFIX "scheme.lambda_enc", 0);
+        ptrs[i] = &runs[i];
+    }
+    size_t group[3], ngroups;
+    cr_assert_eq(aggregate_group_runs(ptrs, 3, group, &ngroups), 0);
+    cr_expect_eq(ngroups, 2);
+    cr_expect(group[0] == 0 && group[1] == 0 && group[2] == 1);
+    for (int i = 0; i < 3; i++) {
+        params_free(runs[i].params);
+        metric_list_clear(&runs[i].metrics);
+    }
 }
 
 /* k=2: three repeats 1, 2, 3 (mean 2, half-width 4.302653/sqrt(3) =
