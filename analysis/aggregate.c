@@ -3,8 +3,8 @@
 #include "analysis/aggregate.h"
 
 #include <gsl/gsl_cdf.h>
-#include <stdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -251,7 +251,7 @@ enum { NCSV_CI = sizeof csv_ci_suffix / sizeof *csv_ci_suffix };
 struct fold {
     const struct results_run *const *runs;
     size_t nruns;
-    const size_t *point;   /* point of runs[i] */
+    const size_t *point;     /* point of runs[i] */
     const size_t *row_point; /* point of table row r */
     bool csv;
 };

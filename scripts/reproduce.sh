@@ -45,13 +45,27 @@ figure_parts=(quickstart training)
 # run DB CONFIG [ARGS...]: runs a config into $out/DB (from scratch) and
 # remembers the command, as the docs show it, for the tables of DB.
 declare -A run_cmd
+bg_pids=()
 run() {
     local db=$1 cfg=$2
     shift 2
-    rm -f "$out/$db" "$out/$db-wal" "$out/$db-shm"
     set -- "$@" ${REPRODUCE_RUN_ARGS:-}
-    "$S" run "$cfg" -o "$out/$db" --quiet "$@"
     run_cmd[$db]+="${run_cmd[$db]:+; }stragsim run $cfg -o $db${*:+ $*}"
+    rm -f "$out/$db" "$out/$db-wal" "$out/$db-shm"
+    if [[ -n ${bg:-} ]]; then
+        "$S" run "$cfg" -o "$out/$db" --quiet "$@" &
+        bg_pids+=($!)
+    else
+        "$S" run "$cfg" -o "$out/$db" --quiet "$@"
+    fi
+}
+# `bg=1 run ...` runs in the background (2 cores, and `stragsim run` uses
+# one); wait_runs waits for them and fails when any failed.
+wait_runs() {
+    local pid status=0
+    for pid in "${bg_pids[@]}"; do wait "$pid" || status=1; done
+    bg_pids=()
+    ((status == 0)) || { echo "reproduce.sh: a background run failed" >&2; exit 1; }
 }
 
 # table NAME DOC DB REPORT-ARGS...: the markdown report of DB, with its
@@ -86,18 +100,19 @@ inject() {
 part_coded_inference() {
     local doc=doc/coded-inference.md
     # ApproxIFER protocol: K x S x model grid, 1,000 trials a point.
-    run approxifer.db configs/approxifer-fmnist.ini "${CRN[@]}"
+    bg=1 run approxifer.db configs/approxifer-fmnist.ini "${CRN[@]}"
+    # NeRCC against Berrut (λ tuned on 200 validation jobs), and nercc at λ = 0.
+    bg=1 run nercc-lambda0.db configs/nercc-vs-bacc.ini "${CRN[@]}" --set workload.jobs=500 \
+        --set sweep.scheme.kind=nercc --set scheme.lambda_enc=0 --set scheme.lambda_dec=0
+    run nercc.db configs/nercc-vs-bacc.ini "${CRN[@]}" --set workload.jobs=500
+    wait_runs
     table approxifer $doc approxifer.db --aggregate --where scheme.stragglers=1 \
         --params workload.model,workload.queries --metrics base_accuracy,accuracy
     table approxifer-k12 $doc approxifer.db --aggregate --where workload.queries=12 \
         --params workload.model,scheme.stragglers --metrics accuracy
-    # NeRCC against Berrut (λ tuned on 200 validation jobs), and nercc at λ = 0.
-    run nercc.db configs/nercc-vs-bacc.ini "${CRN[@]}" --set workload.jobs=500
     table nercc-vs-bacc $doc nercc.db --aggregate \
         --params cluster.workers,workload.queries,scheme.stragglers,scheme.kind \
         --metrics rmse,accuracy,lambda_enc,lambda_dec
-    run nercc-lambda0.db configs/nercc-vs-bacc.ini "${CRN[@]}" --set workload.jobs=500 \
-        --set sweep.scheme.kind=nercc --set scheme.lambda_enc=0 --set scheme.lambda_dec=0
     table nercc-lambda0 $doc nercc-lambda0.db --aggregate \
         --params cluster.workers,workload.queries,scheme.stragglers --metrics rmse,accuracy
 }
@@ -113,19 +128,24 @@ part_quickstart() {
 part_learned_codes() {
     local doc=doc/learned-codes.md
     # ParM against equal-resources replication under load.
-    run parm.db configs/parm-fmnist.ini "${CRN[@]}"
+    bg=1 run parm.db configs/parm-fmnist.ini "${CRN[@]}"
+    bg=1 run split.db configs/split-fmnist.ini "${CRN[@]}"
+    wait_runs
     table parm $doc parm.db --aggregate --metrics \
         latency_p50,latency_p99,latency_p999,parity_useful,accuracy,degraded_accuracy
     # split served: learned decoder, averaging, the full-image MLP.
-    run split.db configs/split-fmnist.ini "${CRN[@]}"
     table split $doc split.db --aggregate --metrics accuracy,latency_p50,latency_p99
     # learned-lagrange needs one trained weights file per (N, K, R): not here.
 }
 
 part_training() {
     local doc=doc/training.md
-    run gc.db configs/gc-fmnist.ini "${CRN[@]}" --set latency.kind=bimodal \
+    bg=1 run gc.db configs/gc-fmnist.ini "${CRN[@]}" --set latency.kind=bimodal \
         --set cluster.workers=12 --set scheme.stragglers=2
+    # every trace x scheme x shuffle; the figure is job_3, ignore
+    bg=1 run alibaba.db configs/gc-alibaba.ini "${CRN[@]}"
+    run ssp.db configs/ssp.ini "${CRN[@]}"
+    wait_runs
     table gc-bimodal $doc gc.db --aggregate --metrics iteration_time_mean,final_loss,final_accuracy
     "$S" plot "$out/gc.db" --where repeat=0 --iterations --y loss --group scheme.kind \
         --title "training loss, n = 12, s = 2, bimodal stragglers (10x slow w.p. 0.1)" \
@@ -133,15 +153,12 @@ part_training() {
     "$S" plot "$out/gc.db" --where repeat=0 --iterations --y accuracy --group scheme.kind \
         --title "test accuracy, n = 12, s = 2, bimodal stragglers (10x slow w.p. 0.1)" \
         -o doc/figures/training-gc-bimodal-accuracy.png
-    # every trace x scheme x shuffle; the figure is job_3, ignore
-    run alibaba.db configs/gc-alibaba.ini "${CRN[@]}"
     table alibaba $doc alibaba.db --aggregate --metrics time_to_target,final_accuracy
     "$S" plot "$out/alibaba.db" --where repeat=0 --where scheme.kind=ignore \
         --where latency.file=../traces/data/alibaba-pai/job_3_norm.csv \
         --iterations --y accuracy --group scheme.shuffle \
         --title "ignore-2-of-10 on Alibaba PAI job_3 (persistent stragglers), class-sorted partitions" \
         -o doc/figures/training-alibaba-job3-shuffle.png
-    run ssp.db configs/ssp.ini "${CRN[@]}"
     table ssp $doc ssp.db --aggregate --metrics sim_time,final_accuracy,staleness_mean
 }
 
