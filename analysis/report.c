@@ -235,8 +235,11 @@ static char *format_interval(const struct ci *ci)
         snprintf(buf, sizeof buf, "%.6g ± 0", ci->mean);
     } else {
         int decimals = 1 - (int)floor(log10(ci->half_width));
-        decimals = decimals < 0 ? 0 : decimals > 15 ? 15 : decimals;
-        snprintf(buf, sizeof buf, "%.*f ± %.*f", decimals, ci->mean, decimals, ci->half_width);
+        if (decimals > 6) /* tiny values (nercc's lambdas): %g reads better than 0.0000001 */
+            snprintf(buf, sizeof buf, "%.3g ± %.2g", ci->mean, ci->half_width);
+        else
+            snprintf(buf, sizeof buf, "%.*f ± %.*f", decimals < 0 ? 0 : decimals, ci->mean,
+                     decimals < 0 ? 0 : decimals, ci->half_width);
     }
     return strdup(buf);
 }

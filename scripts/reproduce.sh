@@ -118,7 +118,10 @@ part_coded_inference() {
 }
 
 part_quickstart() {
-    run quickstart.db configs/quickstart.ini "${CRN[@]}"
+    # 4,000 jobs after 400 warm-up in each of the 5 repeats (the config's
+    # 10,000 would take about 10 CPU minutes)
+    run quickstart.db configs/quickstart.ini "${CRN[@]}" --set workload.jobs=4000 \
+        --set workload.warmup=400
     table quickstart doc/coded-inference.md quickstart.db --aggregate --metrics \
         latency_mean,latency_p50,latency_p99,latency_p999,worker_seconds,accuracy,agreement,rmse
     "$S" plot "$out/quickstart.db" --where repeat=0 --cdf --group scheme.kind --logx \

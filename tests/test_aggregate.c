@@ -233,6 +233,18 @@ Test(aggregate_cmd, report_where_repeat_selects_repeats)
                      "kofn,3,1,0.5,,,\r\n");
 }
 
+Test(aggregate_cmd, report_tiny_values_in_g_format)
+{
+    /* 1e-7, 2e-7, 3e-7: mean 2e-07, half-width 2.484e-07 (nercc's lambdas) */
+    static const struct rep_run tiny[] = {{"2", 0, 1e-7}, {"2", 1, 2e-7}, {"2", 2, 3e-7}};
+    const char *db = tmp_path("a.db");
+    db_build(db, tiny, 3);
+    cr_assert_eq(RUN(cmd_report, "report", db, "--aggregate", "--format", "markdown", "--metrics",
+                     "latency_mean"),
+                 0, "%s", err_text);
+    cr_expect(strstr(out_text, "| 2e-07 ± 2.5e-07 |") != NULL, "got:\n%s", out_text);
+}
+
 Test(aggregate_cmd, report_params_repeat_is_an_error)
 {
     const char *db = tmp_path("a.db");
