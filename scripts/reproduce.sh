@@ -50,7 +50,7 @@ run() {
     local db=$1 cfg=$2
     shift 2
     set -- "$@" ${REPRODUCE_RUN_ARGS:-}
-    run_cmd[$db]+="${run_cmd[$db]:+; }stragsim run $cfg -o $db${*:+ $*}"
+    run_cmd[$db]="stragsim run $cfg -o $db${*:+ $*}"
     rm -f "$out/$db" "$out/$db-wal" "$out/$db-shm"
     if [[ -n ${bg:-} ]]; then
         "$S" run "$cfg" -o "$out/$db" --quiet "$@" &
