@@ -4,8 +4,12 @@
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "analysis/report.h"
+#include "sim/metrics.h"
 
 int aggregate_ci(const double *x, size_t n, struct ci *out)
 {
@@ -32,6 +36,21 @@ bool aggregate_location_key(const char *key)
     return strcmp(key, "experiment.db") == 0 || strcmp(key, "experiment.name") == 0;
 }
 
+/* The run whose params are being made canonical: a param it chose while
+ * running (metric METRIC_PARAM_PREFIX "KEY") is a result, not part of the
+ * point. params_canonical's skip has no context argument. */
+static const struct results_run *canon_run;
+
+static bool skip_key(const char *key)
+{
+    if (aggregate_location_key(key))
+        return true;
+    char name[256];
+    double ignored;
+    snprintf(name, sizeof name, "%s%s", METRIC_PARAM_PREFIX, key);
+    return report_metric_find(&canon_run->metrics, name, &ignored);
+}
+
 struct keyed {
     char *canon;
     size_t run;
@@ -53,7 +72,8 @@ int aggregate_group_runs(const struct results_run *const *runs, size_t n, size_t
     int rc = k && first ? 0 : -1;
     for (size_t i = 0; !rc && i < n; i++) {
         k[i].run = i;
-        k[i].canon = params_canonical(runs[i]->params, aggregate_location_key);
+        canon_run = runs[i];
+        k[i].canon = params_canonical(runs[i]->params, skip_key);
         rc = k[i].canon ? 0 : -1;
     }
     if (!rc) {

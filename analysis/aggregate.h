@@ -27,7 +27,8 @@ int aggregate_ci(const double *x, size_t n, struct ci *out);
  * experiment.name): left out when runs are compared or grouped. */
 bool aggregate_location_key(const char *key);
 
-/* Groups runs into points: runs whose params are equal (location keys left
+/* Groups runs into points: runs whose params are equal (location keys, and
+ * params a run chose while running such as nercc's searched lambdas, left
  * out) are repeats of one point, whatever their repeat. group[i] receives the
  * point of runs[i], numbered 0.. in order of first appearance; *ngroups the
  * number of points. Returns 0, or -1 when out of memory. */

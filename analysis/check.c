@@ -7,13 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/aggregate.h"
 #include "analysis/report.h"
-
-/* Keys that name where results went, not what was simulated. */
-static bool skip_location_key(const char *key)
-{
-    return strcmp(key, "experiment.db") == 0 || strcmp(key, "experiment.name") == 0;
-}
 
 /* A run and the text it is matched by (its point key or its params set). */
 struct match_entry {
@@ -49,7 +44,7 @@ static const struct match_entry *match_find(const struct match_entry *e, size_t 
 /* The params set of a run as one string: canonical params and the repeat. */
 static char *run_signature(const struct results_run *run)
 {
-    char *canon = params_canonical(run->params, skip_location_key);
+    char *canon = params_canonical(run->params, aggregate_location_key);
     if (!canon)
         return NULL;
     size_t len = strlen(canon) + 32;
@@ -145,6 +140,160 @@ static void run_compare(const struct results_run *base, const struct results_run
                 sx, rel);
         sum->regressions++;
     }
+}
+
+/* ---- --intervals: points (repeats folded) instead of runs ---- */
+
+/* The values of metric `name` over the runs of point pt; returns how many
+ * runs have it. */
+static size_t point_values(const struct results_run *runs, size_t n, const size_t *point,
+                           size_t pt, const char *name, double *vals)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (point[i] == pt && report_metric_find(&runs[i].metrics, name, &vals[k]))
+            k++;
+    return k;
+}
+
+static size_t point_size(const size_t *point, size_t n, size_t pt)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += point[i] == pt;
+    return k;
+}
+
+/* Points of the runs (aggregate_group_runs on an array of runs). */
+static int runs_group(const struct results_run *runs, size_t n, size_t *point, size_t *npoints)
+{
+    const struct results_run **ptrs = malloc((n ? n : 1) * sizeof *ptrs);
+    if (!ptrs)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &runs[i];
+    int rc = aggregate_group_runs(ptrs, n, point, npoints);
+    free(ptrs);
+    return rc;
+}
+
+/* Compares the metrics of baseline point bp with db point dp by 95%
+ * interval overlap; prints its regressions. */
+static void point_compare(const struct results_run *base, size_t nbase, const size_t *bpoint,
+                          size_t bp, const struct results_run *now, size_t nnow,
+                          const size_t *dpoint, size_t dp, const struct results_run *rep,
+                          const char *label, const struct check_options *opt, double *bv,
+                          double *dv, FILE *out, struct check_summary *sum)
+{
+    for (size_t m = 0; m < rep->metrics.n; m++) {
+        const char *name = rep->metrics.names[m];
+        const struct check_tolerance *tol = tolerance_find(opt, name);
+        if (tol && tol->ignore)
+            continue;
+        sum->metrics++;
+        struct ci b, d;
+        aggregate_ci(bv, point_values(base, nbase, bpoint, bp, name, bv), &b);
+        /* six digits: an interval is not an exact value */
+        char sb[32], sbh[32], sd[32], sdh[32];
+        snprintf(sb, sizeof sb, "%.6g", b.mean);
+        snprintf(sbh, sizeof sbh, "%.6g", b.half_width);
+        if (aggregate_ci(dv, point_values(now, nnow, dpoint, dp, name, dv), &d) != 0) {
+            fprintf(out, "regression: %s: %s: baseline %s ± %s (n=%zu), new missing\n", label,
+                    name, sb, sbh, b.n);
+            sum->regressions++;
+            continue;
+        }
+        /* Equal means pass (also NaN and zero-width intervals); else the
+         * intervals must share a point. */
+        if (values_close(b.mean, d.mean, 0, 0) ||
+            fabs(b.mean - d.mean) <= b.half_width + d.half_width)
+            continue;
+        snprintf(sd, sizeof sd, "%.6g", d.mean);
+        snprintf(sdh, sizeof sdh, "%.6g", d.half_width);
+        fprintf(out,
+                "regression: %s: %s: baseline %s ± %s (n=%zu), new %s ± %s (n=%zu): 95%% "
+                "intervals do not overlap\n",
+                label, name, sb, sbh, b.n, sd, sdh, d.n);
+        sum->regressions++;
+    }
+}
+
+/* check --intervals: every baseline point (its repeats) against the db point
+ * its runs matched. A point with one run on either side is STRAG_EINPUT,
+ * found before anything is printed. */
+static int intervals_compare(const struct results_run *base, size_t nbase,
+                             const struct results_run *now, size_t nnow, const ptrdiff_t *match,
+                             const bool *taken, const char *const *keys, size_t nkeys, const struct check_options *opt,
+                             const char *base_path, const char *db_path, FILE *out,
+                             struct check_summary *sum, struct error *err)
+{
+    size_t *bpoint = malloc((nbase ? nbase : 1) * sizeof *bpoint);
+    size_t *dpoint = malloc((nnow ? nnow : 1) * sizeof *dpoint);
+    ptrdiff_t *dmatch = NULL; /* per baseline point: its db point, or -1 */
+    double *bv = malloc((nbase ? nbase : 1) * sizeof *bv);
+    double *dv = malloc((nnow ? nnow : 1) * sizeof *dv);
+    size_t nbp = 0, ndp = 0;
+    int rc = bpoint && dpoint && bv && dv ? 0 : -1;
+    if (!rc)
+        rc = runs_group(base, nbase, bpoint, &nbp) || runs_group(now, nnow, dpoint, &ndp) ? -1 : 0;
+    if (!rc)
+        rc = (dmatch = malloc((nbp ? nbp : 1) * sizeof *dmatch)) ? 0 : -1;
+    for (size_t p = 0; !rc && p < nbp; p++)
+        dmatch[p] = -1;
+    for (size_t i = 0; !rc && i < nbase; i++)
+        if (match[i] >= 0 && dmatch[bpoint[i]] < 0)
+            dmatch[bpoint[i]] = (ptrdiff_t)dpoint[match[i]];
+    /* An interval needs two repeats on both sides: say so before comparing. */
+    for (size_t i = 0; !rc && i < nbase; i++) {
+        size_t p = bpoint[i], nb = point_size(bpoint, nbase, p);
+        size_t nd = dmatch[p] < 0 ? 2 : point_size(dpoint, nnow, (size_t)dmatch[p]);
+        if (nb >= 2 && nd >= 2)
+            continue;
+        char *label = point_label(&base[i], keys, nkeys, false);
+        rc = label ? error_at(err, NULL, 0,
+                              "stragsim check: --intervals needs repeats (experiment.repeats >= "
+                              "2): %s has one run in %s",
+                              label, nb < 2 ? base_path : db_path)
+                   : -1;
+        free(label);
+    }
+    for (size_t i = 0; !rc && i < nbase; i++) {
+        size_t p = bpoint[i];
+        bool first = true; /* compare each point once, at its first run */
+        for (size_t j = 0; j < i && first; j++)
+            first = bpoint[j] != p;
+        if (!first)
+            continue;
+        char *label = point_label(&base[i], keys, nkeys, false);
+        if (!label) {
+            rc = -1;
+            break;
+        }
+        sum->points++;
+        if (dmatch[p] < 0) {
+            fprintf(out, "regression: %s: missing from DB\n", label);
+            sum->regressions++;
+        } else {
+            point_compare(base, nbase, bpoint, p, now, nnow, dpoint, (size_t)dmatch[p], &base[i],
+                          label, opt, bv, dv, out, sum);
+        }
+        free(label);
+    }
+    /* db points none of whose runs a baseline run matched */
+    for (size_t q = 0; !rc && q < ndp; q++) {
+        bool hit = false;
+        for (size_t j = 0; j < nnow && !hit; j++)
+            hit = dpoint[j] == q && taken[j];
+        sum->unmatched += !hit;
+    }
+    if (rc < 0)
+        rc = error_fail(err, "out of memory");
+    free(bpoint);
+    free(dpoint);
+    free(dmatch);
+    free(bv);
+    free(dv);
+    return rc;
 }
 
 /* Sorted match entries for runs: by point key, or by params set. */
@@ -265,8 +414,11 @@ int check_compare(struct results *db, struct results *baseline, const struct che
         oom = report_varying_params(base_ptrs, nbase, &keys, &nkeys, &repeat_varies) != 0;
     if (!oom)
         oom = runs_match(base, nbase, now, nnow, match, taken) != 0;
+    if (!oom && opt->intervals)
+        rc = intervals_compare(base, nbase, now, nnow, match, taken, keys, nkeys, opt,
+                               results_path(baseline), results_path(db), out, sum, err);
 
-    for (size_t i = 0; !oom && i < nbase; i++) {
+    for (size_t i = 0; !oom && !opt->intervals && i < nbase; i++) {
         char *label = point_label(&base[i], keys, nkeys, repeat_varies);
         if (!label) {
             oom = true;
@@ -281,7 +433,7 @@ int check_compare(struct results *db, struct results *baseline, const struct che
         }
         free(label);
     }
-    for (size_t j = 0; !oom && j < nnow; j++)
+    for (size_t j = 0; !oom && !opt->intervals && j < nnow; j++)
         sum->unmatched += !taken[j];
 
     free(keys);
@@ -290,5 +442,5 @@ int check_compare(struct results *db, struct results *baseline, const struct che
     free(match);
     results_runs_free(base, nbase);
     results_runs_free(now, nnow);
-    return oom ? error_fail(err, "out of memory") : 0;
+    return oom ? error_fail(err, "out of memory") : rc;
 }

@@ -7,7 +7,13 @@
  * excluded) and repeat. Every metric of the baseline run is compared:
  * |new - baseline| <= atol + rtol * |baseline|, NaN equal to NaN. A baseline
  * point missing from the new database, or a metric missing from its run, is a
- * regression. */
+ * regression.
+ *
+ * With intervals, summary points counts baseline points (repeats folded),
+ * unmatched counts db points, a regression line reads
+ *   "regression: <point>: <metric>: baseline <m> ± <h> (n=<R>), new <m> ± <h>
+ *    (n=<R>): 95% intervals do not overlap"
+ * and a point with one run on either side is STRAG_EINPUT ("needs repeats"). */
 #ifndef STRAG_CHECK_H
 #define STRAG_CHECK_H
 
@@ -26,6 +32,11 @@ struct check_tolerance {
 
 struct check_options {
     double rtol, atol;
+    /* Compare points, not runs: the repeats of a baseline point against those
+     * of its db point; a metric fails when the 95% confidence intervals
+     * (aggregate_ci) do not overlap and the means differ. rtol and atol are
+     * not used. */
+    bool intervals;
     const struct check_tolerance *per_metric;
     size_t nper_metric;
 };

@@ -4,8 +4,11 @@
  * sim/cmd_report.c; reading the database in results.c. */
 #include "analysis/report.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "analysis/aggregate.h"
 
 /* Metrics shown when --metrics is not given, in this order, each only when
  * some selected run has it. */
@@ -220,12 +223,78 @@ static char *format_metric(double x)
     return strdup(buf);
 }
 
-/* Fills the table: header and cells for the chosen param and metric columns. */
+/* "mean ± half-width", the half-width to two significant digits and the mean
+ * to the same decimal place; just the mean when there is no interval (one
+ * repeat, NaN). */
+static char *format_interval(const struct ci *ci)
+{
+    if (ci->n < 2 || !isfinite(ci->half_width) || !isfinite(ci->mean))
+        return format_metric(ci->mean);
+    char buf[96];
+    if (ci->half_width == 0) {
+        snprintf(buf, sizeof buf, "%.6g ± 0", ci->mean);
+    } else {
+        int decimals = 1 - (int)floor(log10(ci->half_width));
+        if (decimals > 6) /* tiny values (nercc's lambdas): %g reads better than 0.0000001 */
+            snprintf(buf, sizeof buf, "%.3g ± %.2g", ci->mean, ci->half_width);
+        else
+            snprintf(buf, sizeof buf, "%.*f ± %.*f", decimals < 0 ? 0 : decimals, ci->mean,
+                     decimals < 0 ? 0 : decimals, ci->half_width);
+    }
+    return strdup(buf);
+}
+
+/* Suffixes of the CSV columns of one metric under --aggregate (the mean
+ * keeps the metric's name). */
+static const char *const csv_ci_suffix[] = {"", "_se", "_ci_low", "_ci_high"};
+enum { NCSV_CI = sizeof csv_ci_suffix / sizeof *csv_ci_suffix };
+
+/* Under --aggregate: the selected runs and the point of each, so the row of
+ * a point (one of its runs) finds its repeats. */
+struct fold {
+    const struct results_run *const *runs;
+    size_t nruns;
+    const size_t *point;     /* point of runs[i] */
+    const size_t *row_point; /* point of table row r */
+    bool csv;
+};
+
+/* The interval of metric `name` over the repeats of point `pt`; false when
+ * none of them has the metric. vals has room for every run. */
+static bool fold_metric(const struct fold *f, size_t pt, const char *name, double *vals,
+                        struct ci *ci)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->nruns; i++)
+        if (f->point[i] == pt && report_metric_find(&f->runs[i]->metrics, name, &vals[n]))
+            n++;
+    return aggregate_ci(vals, n, ci) == 0;
+}
+
+/* The cells of metric `name` in row r under --aggregate: one ("mean ±
+ * half-width"), or NCSV_CI for CSV. */
+static int fold_cells(const struct fold *f, size_t r, const char *name, double *vals, char **cells)
+{
+    struct ci ci;
+    if (!fold_metric(f, f->row_point[r], name, vals, &ci))
+        return 0;
+    if (!f->csv)
+        return (cells[0] = format_interval(&ci)) ? 0 : -1;
+    double x[NCSV_CI] = {ci.mean, ci.se, ci.mean - ci.half_width, ci.mean + ci.half_width};
+    for (size_t k = 0; k < NCSV_CI; k++)
+        if ((k == 0 || ci.n > 1) && !(cells[k] = format_metric(x[k])))
+            return -1;
+    return 0;
+}
+
+/* Fills the table: header and cells for the chosen param and metric columns;
+ * with fold, a column n after the params and the folded metrics. */
 static int table_fill(struct report_table *t, const struct results_run *const *rows, size_t nrows,
                       const char *const *pcols, size_t npcols, const char *const *mcols,
-                      size_t nmcols)
+                      size_t nmcols, const struct fold *fold)
 {
-    t->ncols = npcols + nmcols;
+    size_t per_metric = fold && fold->csv ? NCSV_CI : 1, nextra = fold ? 1 : 0;
+    t->ncols = npcols + nextra + nmcols * per_metric;
     t->nrows = nrows;
     /* +1: calloc(0) may return NULL, which would read as out of memory. */
     t->header = calloc(t->ncols + 1, sizeof *t->header);
@@ -233,8 +302,41 @@ static int table_fill(struct report_table *t, const struct results_run *const *r
     t->cells = calloc(t->ncols * nrows + 1, sizeof *t->cells);
     if (!t->header || !t->numeric || !t->cells)
         return -1;
+    if (fold) {
+        double *vals = malloc((fold->nruns ? fold->nruns : 1) * sizeof *vals);
+        if (!vals || !(t->header[npcols] = strdup("n"))) {
+            free(vals);
+            return -1;
+        }
+        t->numeric[npcols] = true;
+        int rc = 0;
+        for (size_t m = 0; m < nmcols && !rc; m++) {
+            size_t c0 = npcols + nextra + m * per_metric;
+            for (size_t k = 0; k < per_metric && !rc; k++) {
+                size_t len = strlen(mcols[m]) + 16;
+                if (!(t->header[c0 + k] = malloc(len)))
+                    rc = -1;
+                else
+                    snprintf(t->header[c0 + k], len, "%s%s", mcols[m], csv_ci_suffix[k]);
+                t->numeric[c0 + k] = true;
+            }
+            for (size_t r = 0; r < nrows && !rc; r++)
+                rc = fold_cells(fold, r, mcols[m], vals, &t->cells[r * t->ncols + c0]);
+        }
+        for (size_t r = 0; r < nrows && !rc; r++) {
+            size_t n = 0;
+            for (size_t i = 0; i < fold->nruns; i++)
+                n += fold->point[i] == fold->row_point[r];
+            char nbuf[24];
+            snprintf(nbuf, sizeof nbuf, "%zu", n);
+            rc = (t->cells[r * t->ncols + npcols] = strdup(nbuf)) ? 0 : -1;
+        }
+        free(vals);
+        if (rc)
+            return rc;
+    }
     char buf[24];
-    for (size_t c = 0; c < t->ncols; c++) {
+    for (size_t c = 0; c < npcols + (fold ? 0 : nmcols); c++) {
         bool is_param = c < npcols;
         const char *name = is_param ? pcols[c] : mcols[c - npcols];
         if (!(t->header[c] = strdup(name)))
@@ -264,9 +366,18 @@ static int table_fill(struct report_table *t, const struct results_run *const *r
 
 /* ---- Output formats ---- */
 
+/* Characters a cell takes on screen: UTF-8 continuation bytes (of "±") take none. */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
 static void put_padded(FILE *out, const char *s, size_t width, bool right, bool last)
 {
-    size_t len = strlen(s);
+    size_t len = text_width(s);
     if (right)
         fprintf(out, "%*s%s", (int)(width - len), "", s);
     else if (last)
@@ -285,7 +396,7 @@ static size_t *column_widths(const struct report_table *t, const char *missing, 
         w[c] = strlen(t->header[c]) > min ? strlen(t->header[c]) : min;
         for (size_t r = 0; r < t->nrows; r++) {
             const char *s = t->cells[r * t->ncols + c];
-            size_t len = strlen(s ? s : missing);
+            size_t len = text_width(s ? s : missing);
             if (len > w[c])
                 w[c] = len;
         }
@@ -354,9 +465,9 @@ static int print_csv(const struct report_table *t, FILE *out)
 /* A markdown cell: '|' escaped, line breaks as spaces; padded to width. */
 static void markdown_cell(FILE *out, const char *s, size_t width, bool right)
 {
-    size_t len = 0;
+    size_t len = text_width(s);
     for (const char *p = s; *p; p++)
-        len += 1 + (*p == '|');
+        len += *p == '|';
     if (right)
         fprintf(out, "%*s", (int)(width > len ? width - len : 0), "");
     for (const char *p = s; *p; p++) {
@@ -378,9 +489,9 @@ static int print_markdown(const struct report_table *t, FILE *out)
     for (size_t c = 0; c < t->ncols; c++) {
         for (size_t r = 0; r <= t->nrows; r++) {
             const char *s = r == 0 ? t->header[c] : t->cells[(r - 1) * t->ncols + c];
-            size_t len = 0;
+            size_t len = s ? text_width(s) : 0;
             for (; s && *s; s++)
-                len += 1 + (*s == '|');
+                len += *s == '|';
             if (len > w[c])
                 w[c] = len;
         }
@@ -416,10 +527,14 @@ static int options_check(const struct results_run *runs, size_t nruns,
         if (!any_run_has_param(runs, nruns, opt->where[i].key))
             return error_at(err, NULL, 0, "stragsim report: --where: no param '%s' in %s",
                             opt->where[i].key, path);
-    for (size_t i = 0; i < opt->nparams; i++)
+    for (size_t i = 0; i < opt->nparams; i++) {
         if (!any_run_has_param(runs, nruns, opt->params[i]))
             return error_at(err, NULL, 0, "stragsim report: --params: no param '%s' in %s",
                             opt->params[i], path);
+        if (opt->aggregate && strcmp(opt->params[i], "repeat") == 0)
+            return error_at(err, NULL, 0,
+                            "stragsim report: --params: repeat is folded by --aggregate");
+    }
     const struct results_run **all = malloc((nruns ? nruns : 1) * sizeof *all);
     if (!all)
         return error_fail(err, "out of memory");
@@ -502,6 +617,12 @@ static int table_print(const struct report_table *t, enum report_format format, 
     }
 }
 
+/* What the folded cells mean, under the text and markdown tables. */
+static const char fold_legend[] =
+    "n: repeats per point; a cell is the mean ± the half-width of its 95% confidence interval\n"
+    "(Student t with n - 1 degrees of freedom, standard error s/sqrt(n)); a cell without ±\n"
+    "has one repeat (no interval).\n";
+
 int report_write(struct results *r, const struct report_options *opt, FILE *out, struct error *err)
 {
     struct results_run *runs = NULL;
@@ -546,16 +667,57 @@ int report_write(struct results *r, const struct report_options *opt, FILE *out,
     }
     if (!oom)
         oom = metric_columns(rows, nrows, opt, &mcols, &nmcols) != 0;
+    /* --aggregate: the table has one row per point (its first run); the
+     * fold finds the point's repeats among all selected runs. */
+    const struct results_run **all = NULL;
+    size_t *point = NULL, *row_point = NULL, npoints = 0, nall = nrows;
+    struct fold fold = {.csv = opt->format == REPORT_CSV};
+    if (!oom && opt->aggregate) {
+        all = malloc((nrows ? nrows : 1) * sizeof *all);
+        point = malloc((nrows ? nrows : 1) * sizeof *point);
+        row_point = malloc((nrows ? nrows : 1) * sizeof *row_point);
+        oom = !all || !point || !row_point;
+        if (!oom) {
+            memcpy(all, rows, nrows * sizeof *rows);
+            oom = aggregate_group_runs(all, nall, point, &npoints) != 0;
+        }
+        if (!oom) {
+            /* Drop the param column repeat (it is what gets folded), keep the
+             * first run of each point as its row. */
+            size_t kept = 0;
+            for (size_t c = 0; c < npcols; c++)
+                if (strcmp(pcols[c], "repeat") != 0)
+                    pcols[kept++] = pcols[c];
+            npcols = kept;
+            nrows = 0;
+            for (size_t i = 0; i < nall; i++)
+                if (point[i] == nrows) /* points are numbered in order of first run */
+                    rows[nrows++] = all[i];
+        }
+    }
     if (!oom) {
         sort_keys = pcols;
         sort_nkeys = npcols;
         qsort(rows, nrows, sizeof *rows, run_compare);
-        oom = table_fill(&table, rows, nrows, pcols, npcols, mcols, nmcols) != 0;
+        if (opt->aggregate) {
+            for (size_t r = 0; r < nrows; r++)
+                for (size_t i = 0; i < nall; i++)
+                    if (all[i] == rows[r])
+                        row_point[r] = point[i];
+            fold = (struct fold){all, nall, point, row_point, fold.csv};
+        }
+        oom = table_fill(&table, rows, nrows, pcols, npcols, mcols, nmcols,
+                         opt->aggregate ? &fold : NULL) != 0;
     }
     if (!oom)
         oom = table_print(&table, opt->format, out) != 0;
+    if (!oom && opt->aggregate && opt->format != REPORT_CSV && table.ncols > 0)
+        fprintf(out, "\n%s", fold_legend);
     rc = oom ? error_fail(err, "out of memory") : 0;
 
+    free(row_point);
+    free(point);
+    free(all);
     table_free(&table);
     free(mcols);
     free(pcols);

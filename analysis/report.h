@@ -27,10 +27,16 @@ struct report_options {
     size_t nparams;
     const struct report_filter *where;
     size_t nwhere;
+    /* One row per point instead of per run: repeats folded into a column n
+     * and, per metric, the mean with its 95% confidence interval (text and
+     * markdown "mean ± half-width" and a legend; CSV columns m, m_se,
+     * m_ci_low, m_ci_high). */
+    bool aggregate;
 };
 
 /* Prints the report of the runs in r to out. An unknown metric, param or
- * filter key is STRAG_EINPUT with one line "stragsim report: ...". */
+ * filter key, or the param "repeat" with aggregate, is STRAG_EINPUT with one
+ * line "stragsim report: ...". */
 int report_write(struct results *r, const struct report_options *opt, FILE *out,
                  struct error *err);
 

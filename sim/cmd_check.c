@@ -15,6 +15,7 @@
 static const char check_usage[] =
     "usage: stragsim check DB --baseline DB2 [--rtol X] [--atol Y]\n"
     "                         [--metric NAME:TOL | --metric NAME:ignore]...\n"
+    "       stragsim check DB --baseline DB2 --intervals [--metric NAME:ignore]...\n"
     "\n"
     "Compares every metric of every run of the baseline DB2 with the same point\n"
     "of DB (matched by point key, else by params): a metric passes when\n"
@@ -26,6 +27,10 @@ static const char check_usage[] =
     "  --atol Y           absolute tolerance (default 0)\n"
     "  --metric NAME:TOL  relative tolerance TOL for metric NAME instead of --rtol\n"
     "  --metric NAME:ignore  do not compare metric NAME\n"
+    "  --intervals        compare points instead of runs: the repeats of each\n"
+    "                     point folded into a 95% confidence interval (Student t);\n"
+    "                     a metric fails when the intervals of DB2 and DB do not\n"
+    "                     overlap. Needs experiment.repeats >= 2 in both\n"
     "  --help             this text\n";
 
 /* one line "stragsim check: ..." on stderr, exit status 2 */
@@ -61,11 +66,12 @@ int cmd_check(int argc, char **argv)
     static const struct option longopts[] = {
         {"baseline", required_argument, NULL, 'b'}, {"rtol", required_argument, NULL, 'r'},
         {"atol", required_argument, NULL, 'a'},     {"metric", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"intervals", no_argument, NULL, 'i'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct check_options opt = {.rtol = 1e-9, .atol = 0};
     struct check_tolerance *per_metric = NULL;
-    const char *baseline_path = NULL;
+    const char *baseline_path = NULL, *tolerance_given = NULL;
     int status = -1;
 
     optind = 0; /* full reset: commands may be called more than once (tests) */
@@ -78,6 +84,7 @@ int cmd_check(int argc, char **argv)
             break;
         case 'r':
         case 'a':
+            tolerance_given = c == 'r' ? "--rtol" : "--atol";
             if (!tolerance_parse(optarg, c == 'r' ? &opt.rtol : &opt.atol))
                 status = check_fail(c == 'r' ? "--rtol expects a number >= 0, got '%s'"
                                              : "--atol expects a number >= 0, got '%s'",
@@ -91,12 +98,17 @@ int cmd_check(int argc, char **argv)
                 break;
             }
             per_metric = grown;
-            if (metric_tolerance_parse(optarg, &per_metric[opt.nper_metric]))
+            if (metric_tolerance_parse(optarg, &per_metric[opt.nper_metric])) {
+                if (!per_metric[opt.nper_metric].ignore)
+                    tolerance_given = "--metric NAME:TOL";
                 opt.nper_metric++;
-            else
+            } else
                 status = check_fail("--metric expects NAME:TOL or NAME:ignore, got '%s'", optarg);
             break;
         }
+        case 'i':
+            opt.intervals = true;
+            break;
         case 'h':
             fputs(check_usage, stdout);
             status = 0;
@@ -112,6 +124,9 @@ int cmd_check(int argc, char **argv)
                      : check_fail("expected one DB, got extra argument '%s'", argv[optind + 1]);
     if (status < 0 && !baseline_path)
         status = check_fail("%s", "--baseline DB2 is required");
+    if (status < 0 && opt.intervals && tolerance_given)
+        status = check_fail("%s does not apply with --intervals (intervals are compared by overlap)",
+                            tolerance_given);
     if (status < 0) {
         opt.per_metric = per_metric;
         struct results *db = NULL, *baseline = NULL;

@@ -12,6 +12,7 @@
 static const char report_usage[] =
     "usage: stragsim report DB [--format text|csv|markdown] [--metrics a,b,...]\n"
     "                          [--where key=value]... [--params k1,k2,...]\n"
+    "                          [--aggregate]\n"
     "\n"
     "Prints one row per run of the results database DB: the params that vary\n"
     "across the selected runs (scheme.kind first, then repeat), then metrics.\n"
@@ -24,6 +25,9 @@ static const char report_usage[] =
     "                     repeat); repeated on one key: any of the values, on\n"
     "                     different keys: all must hold\n"
     "  --params LIST      param columns, comma-separated, instead of those that vary\n"
+    "  --aggregate        one row per point: its repeats folded into n and, per\n"
+    "                     metric, mean ± half-width of the 95% confidence interval\n"
+    "                     (Student t); CSV gives columns M, M_se, M_ci_low, M_ci_high\n"
     "  --help             this text\n";
 
 static const struct {
@@ -60,7 +64,8 @@ int cmd_report(int argc, char **argv)
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'}, {"metrics", required_argument, NULL, 'm'},
         {"where", required_argument, NULL, 'w'},  {"params", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"aggregate", no_argument, NULL, 'a'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct report_options opt = {.format = REPORT_TEXT};
     const char **metrics = NULL, **params = NULL;
@@ -110,6 +115,9 @@ int cmd_report(int argc, char **argv)
             where[opt.nwhere++] = (struct report_filter){optarg, eq + 1};
             break;
         }
+        case 'a':
+            opt.aggregate = true;
+            break;
         case 'h':
             fputs(report_usage, stdout);
             status = 0;

@@ -9,7 +9,8 @@
 
 /* A metric named METRIC_PARAM_PREFIX "section.key" is not a metric: it is a
  * value a scheme chose while running (nercc's grid-searched lambdas), which
- * the run loop stores in the run's params instead of its metrics. */
+ * the run loop stores in the run's params, and keeps under its "param:" name
+ * among the metrics to mark that param as chosen, not configured. */
 #define METRIC_PARAM_PREFIX "param:"
 
 struct metric_list {

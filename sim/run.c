@@ -318,7 +318,7 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
     if (status)
         return status;
     /* the params table holds what the run read: the keys that apply to it,
-     * and the values the scheme chose while running (not metrics) */
+     * and the values the scheme chose while running */
     struct params *stored = config_params_applied(p);
     if (!stored)
         status = error_fail(err, "out of memory");
@@ -330,9 +330,13 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
         snprintf(value, sizeof value, "%.15g", out->metrics.values[m]);
         if (strtod(value, NULL) != out->metrics.values[m])
             snprintf(value, sizeof value, "%.17g", out->metrics.values[m]);
-        if (strncmp(name, METRIC_PARAM_PREFIX, plen) == 0
-                ? params_set(stored, name + plen, value, NULL, 0)
-                : metric_list_set(&metrics, name, out->metrics.values[m]))
+        if (strncmp(name, METRIC_PARAM_PREFIX, plen) == 0 &&
+            params_set(stored, name + plen, value, NULL, 0))
+            status = error_fail(err, "out of memory");
+        /* a chosen value also stays a metric "param:KEY", so analysis can
+         * tell it from a configured one (repeats that chose differently
+         * are still one point) */
+        else if (metric_list_set(&metrics, name, out->metrics.values[m]))
             status = error_fail(err, "out of memory");
     }
     struct run_record rec = {

@@ -316,6 +316,9 @@ bad "db: report a missing database" "none.db: no such file" "$S" report none.db
 bad "db: report a text file" "text.db: not a stragsim results database (file is not a database)" "$S" report text.db
 bad "db: report another schema version" "v99.db: results database schema version 99, this stragsim (0.1.0) reads version 1" "$S" report v99.db
 bad "db: check against a directory" "dir.db: is a directory" "$S" check good.db --baseline dir.db
+bad "db: check --intervals without repeats" "stragsim check: --intervals needs repeats (experiment.repeats >= 2): scheme.kind=kofn has one run in good.db" "$S" check good.db --baseline good.db --intervals
+bad "db: check --intervals with --rtol" "stragsim check: --rtol does not apply with --intervals (intervals are compared by overlap)" "$S" check good.db --baseline good.db --intervals --rtol 0.1
+bad "db: report --aggregate --params repeat" "stragsim report: --params: repeat is folded by --aggregate" "$S" report good.db --aggregate --params repeat
 head -c 3000 good.db >torn.db
 bad "db: report a truncated database" "torn.db: damaged database (database disk image is malformed)" "$S" report torn.db
 if (($(id -u) == 0)) && command -v setpriv >/dev/null; then
