@@ -107,10 +107,12 @@ static int report_error(int rc, const struct error *err)
     return rc == STRAG_EINPUT ? 2 : rc;
 }
 
-/* Parses a finite positive number; false on anything else. */
+/* Parses a finite positive number; false on anything else (errno ERANGE:
+ * a number beyond a double). */
 static bool parse_positive(const char *s, double *out)
 {
     char *end;
+    errno = 0;
     double x = strtod(s, &end);
     if (end == s || *end || !isfinite(x) || x <= 0)
         return false;
@@ -160,7 +162,10 @@ static int trace_stats_cmd(int argc, char **argv)
         case 's': status = cli_once("trace stats", "--state-dist", &state_kind, optarg); break;
         case 't':
             if (!parse_positive(optarg, &threshold))
-                status = trace_fail("stats", "--threshold must be a number > 0, got '%s'", optarg);
+                status = trace_fail("stats",
+                                    errno == ERANGE ? "--threshold: '%s' is out of range"
+                                                    : "--threshold must be a number > 0, got '%s'",
+                                    optarg);
             break;
         case 'h':
             fputs(stats_usage, stdout);
