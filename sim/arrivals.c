@@ -13,6 +13,7 @@
 
 #include "sim/config.h"
 #include "sim/rng.h"
+#include "traces/trace_csv.h"
 
 struct arrivals {
     enum arrival_kind kind;
@@ -42,56 +43,49 @@ static char *trim(char *s)
     return s;
 }
 
-/* The 1-based `col`-th comma-separated field of line (modified), or NULL. */
-static char *csv_field(char *line, int col)
+/* Splits one line of a replay file in place (trace_csv's rules: quotes,
+ * blanks) into *fields, grown as needed. Returns the count, -1 (why) or
+ * -2 (out of memory). */
+static int split_line(char *text, char ***fields, int *cap, const char **why)
 {
-    char *f = line;
-    for (int c = 1; c < col; c++) {
-        f = strchr(f, ',');
-        if (!f)
-            return NULL;
-        f++;
+    int n = trace_csv_split(text, NULL, 0, why);
+    if (n > *cap) {
+        char **nf = realloc(*fields, (size_t)n * sizeof *nf);
+        if (!nf)
+            return -2;
+        *fields = nf;
+        *cap = n;
     }
-    char *comma = strchr(f, ',');
-    if (comma)
-        *comma = 0;
-    return trim(f);
+    return n < 0 ? n : trace_csv_split(text, *fields, n, why);
 }
 
-/* Which column `spec` names: a 1-based number, or a header name (header
- * must then be the file's first line). Returns 0 when not found. */
-static int column_of(const char *spec, const char *header)
+/* Which column `spec` names: a 1-based number, or a name among the n
+ * fields of the file's first line. Returns 0 when not found. */
+static int column_of(const char *spec, char *const *first, int n)
 {
     char *end;
-    long n = strtol(spec, &end, 10);
+    long col = strtol(spec, &end, 10);
     if (*spec && !*end)
-        return n >= 1 && n <= INT_MAX ? (int)n : 0;
-    if (!header)
-        return 0;
-    char *copy = strdup(header);
-    if (!copy)
-        return 0;
-    int col = 0, c = 1;
-    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save), c++) {
-        if (strcmp(trim(tok), spec) == 0) {
-            col = c;
-            break;
-        }
-    }
-    free(copy);
-    return col;
+        return col >= 1 && col <= INT_MAX ? (int)col : 0;
+    for (int c = 0; c < n; c++)
+        if (strcmp(first[c], spec) == 0)
+            return c + 1;
+    return 0;
 }
 
-static bool parse_time(const char *s, double *out)
+/* 0: a finite number; -1: not a number; -2: beyond the range of a double
+ * (a value too small to represent is near enough to 0 and accepted). */
+static int parse_time(const char *s, double *out)
 {
     char *end;
     errno = 0;
     double x = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(x))
-        return false;
+    if (end == s || *end || (!isfinite(x) && errno != ERANGE))
+        return -1;
+    if (!isfinite(x))
+        return -2;
     *out = x;
-    return true;
+    return 0;
 }
 
 static int replay_load(struct arrivals *a, const char *path, const char *spec, struct error *err)
@@ -99,43 +93,46 @@ static int replay_load(struct arrivals *a, const char *path, const char *spec, s
     FILE *f = fopen(path, "r");
     if (!f)
         return error_at(err, path, 0, "cannot read: %s", strerror(errno));
-    char *line = NULL, *copy = NULL;
+    char *line = NULL, **fields = NULL;
     size_t cap = 0, tcap = 0;
-    int lineno = 0, col = 0, status = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    int lineno = 0, col = 0, fcap = 0, status = 0;
+    while (getline(&line, &cap, f) >= 0) {
         lineno++;
-        char *text = trim(line);
+        char *text = line;
+        if (lineno == 1 && strncmp(text, "\xEF\xBB\xBF", 3) == 0)
+            text += 3; /* a UTF-8 byte-order mark (spreadsheet exports) */
+        text = trim(text);
         if (!*text || *text == '#')
             continue;
+        const char *why;
+        int n = split_line(text, &fields, &fcap, &why);
+        if (n < 0) {
+            status = n == -2 ? error_fail(err, "out of memory")
+                             : error_at(err, path, lineno, "%s", why);
+            break;
+        }
+        double t;
         if (!col) {
             /* first data-or-header line decides the column */
-            col = column_of(spec ? spec : "1", text);
+            col = column_of(spec ? spec : "1", fields, n);
             if (!col) {
                 status = error_at(err, path, lineno, "no column '%s' in the header", spec);
                 break;
             }
-            free(copy);
-            copy = strdup(text);
-            char *field = copy ? csv_field(copy, col) : NULL;
-            double t;
-            if (field && !parse_time(field, &t))
+            if (col <= n && parse_time(fields[col - 1], &t) == -1)
                 continue; /* a header line */
         }
-        free(copy);
-        copy = strdup(text);
-        if (!copy) {
-            status = error_fail(err, "out of memory");
-            break;
-        }
-        char *field = csv_field(copy, col);
-        double t;
-        if (!field) {
+        if (col > n) {
             status = error_at(err, path, lineno, "no column %d", col);
             break;
         }
-        if (!parse_time(field, &t)) {
-            status = error_at(err, path, lineno, "expected an arrival time, got '%s'", field);
+        const char *field = fields[col - 1];
+        int parsed = parse_time(field, &t);
+        if (parsed) {
+            status = error_at(err, path, lineno,
+                              parsed == -2 ? "arrival time '%s' is out of range"
+                                           : "expected an arrival time, got '%s'",
+                              field);
             break;
         }
         if (t < 0 || (a->ntimes && t < a->times[a->ntimes - 1])) {
@@ -160,7 +157,7 @@ static int replay_load(struct arrivals *a, const char *path, const char *spec, s
         status = error_at(err, path, 0, "cannot read: %s", strerror(errno));
     if (!status && !a->ntimes)
         status = error_at(err, path, 0, "no arrival times");
-    free(copy);
+    free(fields);
     free(line);
     fclose(f);
     return status;

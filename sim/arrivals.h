@@ -7,7 +7,8 @@
  *            single-job model of doc/theory.md §1); this module only says
  *            so: the workload watches the cluster and starts it.
  *   replay   absolute arrival times read from workload.arrival_file, a CSV
- *            (or one-column) file; workload.arrival_column picks the column
+ *            (or one-column) file, read with trace_csv's field rules (quotes,
+ *            a byte-order mark); workload.arrival_column picks the column
  *            by header name or 1-based number (default: the first). Times
  *            must be finite, >= 0 and non-decreasing. A file with fewer rows
  *            than jobs ends the run early: the workload counts what arrived.

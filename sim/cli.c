@@ -29,3 +29,11 @@ int cli_option_error(const char *command, int c, char **argv)
     return cli_fail(command, "unknown option '%s' (see stragsim %s --help)", argv[optind - 1],
                     command);
 }
+
+int cli_once(const char *command, const char *option, const char **slot, const char *value)
+{
+    if (*slot)
+        return cli_fail(command, "%s given twice ('%s' and '%s')", option, *slot, value);
+    *slot = value;
+    return -1;
+}

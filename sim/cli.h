@@ -14,4 +14,10 @@ int cli_vfail(const char *command, const char *fmt, va_list ap) __attribute__((f
  * value" or "unknown option 'X' (see stragsim <command> --help)"; returns 2. */
 int cli_option_error(const char *command, int c, char **argv);
 
+/* For an option that takes one value: stores value into *slot; when the
+ * option was given before, fails with "OPTION given twice ('A' and 'B')"
+ * instead (a second value never silently wins). Returns -1 (go on) or 2
+ * (printed): a parse loop's `status` takes it as is. */
+int cli_once(const char *command, const char *option, const char **slot, const char *value);
+
 #endif

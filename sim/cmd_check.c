@@ -2,6 +2,7 @@
  * arguments, opens both databases read-only, runs analysis/check.c and
  * prints the summary line. Exit 0: no regression; 1: regressions; 2: bad
  * usage or input. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,12 +32,12 @@ static const char check_usage[] =
     "                     point folded into a 95% confidence interval (Student t);\n"
     "                     a metric fails when the intervals of DB2 and DB do not\n"
     "                     overlap. Needs experiment.repeats >= 2 in both\n"
-    "  --help             this text\n";
+    "  -h, --help         this text\n";
 
 /* one line "stragsim check: ..." on stderr, exit status 2 */
 #define check_fail(...) cli_fail("check", __VA_ARGS__)
 
-/* A tolerance: a finite number >= 0. */
+/* A tolerance: a finite number >= 0 (errno ERANGE: beyond a double). */
 static bool tolerance_parse(const char *s, double *x)
 {
     char *end;
@@ -71,25 +72,31 @@ int cmd_check(int argc, char **argv)
     };
     struct check_options opt = {.rtol = 1e-9, .atol = 0};
     struct check_tolerance *per_metric = NULL;
-    const char *baseline_path = NULL, *tolerance_given = NULL;
+    const char *baseline_path = NULL, *rtol_text = NULL, *atol_text = NULL;
+    const char *tolerance_given = NULL;
     int status = -1;
 
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
     int c;
-    while (status < 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while (status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
-            baseline_path = optarg;
+            status = cli_once("check", "--baseline", &baseline_path, optarg);
             break;
         case 'r':
-        case 'a':
-            tolerance_given = c == 'r' ? "--rtol" : "--atol";
+        case 'a': {
+            const char *name = c == 'r' ? "--rtol" : "--atol";
+            tolerance_given = name;
+            if ((status = cli_once("check", name, c == 'r' ? &rtol_text : &atol_text, optarg)) >= 0)
+                break;
+            errno = 0;
             if (!tolerance_parse(optarg, c == 'r' ? &opt.rtol : &opt.atol))
-                status = check_fail(c == 'r' ? "--rtol expects a number >= 0, got '%s'"
-                                             : "--atol expects a number >= 0, got '%s'",
-                                    optarg);
+                status = check_fail(errno == ERANGE ? "%s: '%s' is out of range"
+                                                    : "%s expects a number >= 0, got '%s'",
+                                    name, optarg);
             break;
+        }
         case 'm': {
             struct check_tolerance *grown =
                 realloc(per_metric, (opt.nper_metric + 1) * sizeof *grown);

@@ -25,8 +25,8 @@ static const char config_usage[] =
     "then the latency kinds and schemes. A SECTION (experiment, cluster,\n"
     "latency, workload, scheme, train, ...) prints only that section's keys.\n"
     "\n"
-    "  --list   the key reference\n"
-    "  --help   this text\n";
+    "  --list      the key reference\n"
+    "  -h, --help  this text\n";
 
 static const char *const type_names[] = {
     [KEY_INT] = "int",   [KEY_REAL] = "real", [KEY_BOOL] = "bool",
@@ -197,7 +197,7 @@ int cmd_config(int argc, char **argv)
     bool list = false;
     optind = 0;
     opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1;) {
         switch (c) {
         case 'l': list = true; break;
         case 'h': fputs(config_usage, stdout); return 0;

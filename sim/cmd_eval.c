@@ -28,7 +28,7 @@ static const char eval_usage[] =
     "  --batch B        images per forward pass (default 256)\n"
     "  --threads T      threads, each running a share of every batch (default 1)\n"
     "  --data-dir DIR   Fashion-MNIST directory (default " FMNIST_DEFAULT_DIR ")\n"
-    "  --help           this text\n";
+    "  -h, --help       this text\n";
 
 /* one line "stragsim eval: ..." on stderr, exit status 2 */
 #define eval_fail(...) cli_fail("eval", __VA_ARGS__)
@@ -88,16 +88,16 @@ int cmd_eval(int argc, char **argv)
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
     int c;
-    while (status < 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while (status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm':
-            a.model = optarg;
+            status = cli_once("eval", "--model", &a.model, optarg);
             break;
         case 'w':
-            a.weights = optarg;
+            status = cli_once("eval", "--weights", &a.weights, optarg);
             break;
         case 'd':
-            a.data_dir = optarg;
+            status = cli_once("eval", "--data-dir", &a.data_dir, optarg);
             break;
         case 'b':
             if ((a.batch = positive(optarg, 1 << 16)) < 0)

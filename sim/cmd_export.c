@@ -23,7 +23,7 @@ static const char export_usage[] =
     "\n"
     "  --table T          jobs, iterations or metrics\n"
     "  -o, --output FILE  the CSV file ('-' for standard output)\n"
-    "  --help             this text\n";
+    "  -h, --help         this text\n";
 
 /* one line "stragsim export: ..." on stderr, exit status 2 */
 #define export_fail(...) cli_fail("export", __VA_ARGS__)
@@ -56,10 +56,10 @@ int cmd_export(int argc, char **argv)
     int status = -1;
     optind = 0;
     opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1;) {
+    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1;) {
         switch (c) {
-        case 't': table = optarg; break;
-        case 'o': output = optarg; break;
+        case 't': status = cli_once("export", "--table", &table, optarg); break;
+        case 'o': status = cli_once("export", "-o/--output", &output, optarg); break;
         case 'h':
             fputs(export_usage, stdout);
             status = 0;

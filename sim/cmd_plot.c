@@ -42,7 +42,7 @@ static const char plot_usage[] =
     "                     series, columns named in a comment)\n"
     "  --script FILE      also keep the gnuplot script to edit; it reads the data\n"
     "                     from --data FILE, or FILE.dat beside it\n"
-    "  --help             this text\n";
+    "  -h, --help         this text\n";
 
 /* one line "stragsim plot: ..." on stderr, exit status 2 */
 #define plot_fail(...) cli_fail("plot", __VA_ARGS__)
@@ -77,14 +77,14 @@ int cmd_plot(int argc, char **argv)
 
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1;) {
+    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1;) {
         switch (c) {
         case 'x': req.x = optarg; break;
         case 'y': req.y = optarg; break;
         case 'g': req.group = optarg; break;
         case 'c': cdf = true; break;
         case 'i': iterations = true; break;
-        case 'o': req.output = optarg; break;
+        case 'o': status = cli_once("plot", "-o/--output", &req.output, optarg); break;
         case OPT_CCDF: req.ccdf = true; break;
         case OPT_TITLE: req.title = optarg; break;
         case OPT_LOGX: req.logx = true; break;

@@ -28,7 +28,7 @@ static const char report_usage[] =
     "  --aggregate        one row per point: its repeats folded into n and, per\n"
     "                     metric, mean ± half-width of the 95% confidence interval\n"
     "                     (Student t); CSV gives columns M, M_se, M_ci_low, M_ci_high\n"
-    "  --help             this text\n";
+    "  -h, --help         this text\n";
 
 static const struct {
     const char *name;
@@ -40,20 +40,24 @@ static const struct {
 };
 
 /* Splits a comma-separated list in place into `items` (grown as needed).
- * Returns -1 on an empty item, -2 when out of memory. */
+ * Returns -1 on an empty item ("a,,b", "a,", ""), -2 when out of memory. */
 static int list_split(char *text, const char ***items, size_t *n)
 {
-    for (char *save = NULL, *tok = text;; tok = NULL) {
-        char *item = strtok_r(tok, ",", &save);
-        if (!item)
-            break;
+    for (char *item = text;;) {
+        char *comma = strchr(item, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*item)
+            return -1;
         const char **grown = realloc(*items, (*n + 1) * sizeof *grown);
         if (!grown)
             return -2;
         *items = grown;
         (*items)[(*n)++] = item;
+        if (!comma)
+            return 0;
+        item = comma + 1;
     }
-    return *n == 0 ? -1 : 0;
 }
 
 /* one line "stragsim report: ..." on stderr, exit status 2 */
@@ -68,16 +72,18 @@ int cmd_report(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct report_options opt = {.format = REPORT_TEXT};
-    const char **metrics = NULL, **params = NULL;
+    const char **metrics = NULL, **params = NULL, *format = NULL;
     struct report_filter *where = NULL;
     int status = -1;
 
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
     int c;
-    while (status < 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while (status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': {
+            if ((status = cli_once("report", "--format", &format, optarg)) >= 0)
+                break;
             size_t i = 0, n = sizeof report_formats / sizeof *report_formats;
             while (i < n && strcmp(report_formats[i].name, optarg) != 0)
                 i++;
@@ -91,10 +97,12 @@ int cmd_report(int argc, char **argv)
         case 'p': {
             const char ***list = c == 'm' ? &metrics : &params;
             size_t *n = c == 'm' ? &opt.nmetrics : &opt.nparams;
+            char given[512];
+            snprintf(given, sizeof given, "%s", optarg); /* list_split cuts optarg */
             int rc = list_split(optarg, list, n);
             if (rc == -1)
-                status = report_fail("%s needs a comma-separated list of names",
-                                     c == 'm' ? "--metrics" : "--params");
+                status = report_fail("%s needs a comma-separated list of names, got '%s'",
+                                     c == 'm' ? "--metrics" : "--params", given);
             else if (rc == -2)
                 status = report_fail("%s", "out of memory");
             break;

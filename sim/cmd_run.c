@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "sim/cli.h"
 #include "sim/commands.h"
 #include "sim/memory.h"
 #include "sim/run.h"
@@ -84,7 +85,7 @@ int cmd_run(int argc, char **argv)
     while (status < 0 && (c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
-            o.db_path = optarg;
+            status = cli_once("run", "-o/--output", &o.db_path, optarg);
             break;
         case 's':
             sets[o.nsets++] = optarg;

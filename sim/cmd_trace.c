@@ -43,7 +43,7 @@ static const char stats_usage[] =
     "                     times that iteration's median (default 1.5)\n"
     "  --state-dist KIND  each state's distribution: auto (smallest KS distance,\n"
     "                     default) or exp|shifted_exp|pareto|lognormal|weibull\n"
-    "  --help             this text\n";
+    "  -h, --help         this text\n";
 
 static const char fit_usage[] =
     "usage: stragsim trace fit FILE [--dist KIND|all] [--value COL] [--where COL=VALUE]...\n"
@@ -57,7 +57,7 @@ static const char fit_usage[] =
     "                     duration, else batch_time_norm, else a one-column file's\n"
     "                     column)\n"
     "  --where COL=VALUE  keep only rows whose COL is VALUE (repeatable)\n"
-    "  --help             this text\n";
+    "  -h, --help         this text\n";
 
 static const char gen_usage[] =
     "usage: stragsim trace gen CONFIG -o FILE [--workers N] [--iterations I]\n"
@@ -73,7 +73,7 @@ static const char gen_usage[] =
     "  --workers N        workers (default: cluster.workers)\n"
     "  --iterations I     iterations (default: workload.iterations)\n"
     "  --set KEY=VALUE    override a config key, as for stragsim run\n"
-    "  --help             this text\n";
+    "  -h, --help         this text\n";
 
 static const char trace_usage[] =
     "usage: stragsim trace stats|fit|gen ...\n"
@@ -107,10 +107,12 @@ static int report_error(int rc, const struct error *err)
     return rc == STRAG_EINPUT ? 2 : rc;
 }
 
-/* Parses a finite positive number; false on anything else. */
+/* Parses a finite positive number; false on anything else (errno ERANGE:
+ * a number beyond a double). */
 static bool parse_positive(const char *s, double *out)
 {
     char *end;
+    errno = 0;
     double x = strtod(s, &end);
     if (end == s || *end || !isfinite(x) || x <= 0)
         return false;
@@ -147,20 +149,23 @@ static int trace_stats_cmd(int argc, char **argv)
     struct trace_select sel = {0};
     const char **where = calloc((size_t)argc + 1, sizeof *where);
     double threshold = 1.5;
-    const char *state_kind = "auto";
+    const char *state_kind = NULL; /* --state-dist, default auto */
     int status = where ? -1 : trace_fail("stats", "out of memory");
     optind = 0;
     opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1;) {
+    for (int c; status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1;) {
         switch (c) {
-        case 'w': sel.worker = optarg; break;
-        case 'i': sel.iteration = optarg; break;
-        case 'v': sel.value = optarg; break;
+        case 'w': status = cli_once("trace stats", "--worker", &sel.worker, optarg); break;
+        case 'i': status = cli_once("trace stats", "--iteration", &sel.iteration, optarg); break;
+        case 'v': status = cli_once("trace stats", "--value", &sel.value, optarg); break;
         case 'W': where[sel.nwhere++] = optarg; break;
-        case 's': state_kind = optarg; break;
+        case 's': status = cli_once("trace stats", "--state-dist", &state_kind, optarg); break;
         case 't':
             if (!parse_positive(optarg, &threshold))
-                status = trace_fail("stats", "--threshold must be a number > 0, got '%s'", optarg);
+                status = trace_fail("stats",
+                                    errno == ERANGE ? "--threshold: '%s' is out of range"
+                                                    : "--threshold must be a number > 0, got '%s'",
+                                    optarg);
             break;
         case 'h':
             fputs(stats_usage, stdout);
@@ -169,6 +174,8 @@ static int trace_stats_cmd(int argc, char **argv)
         default: status = option_error("stats", c, argv); break;
         }
     }
+    if (!state_kind)
+        state_kind = "auto";
     if (status < 0 && strcmp(state_kind, "auto") != 0 && !trace_fit_known(state_kind))
         status = trace_fail("stats", "--state-dist: unknown distribution '%s' (expected auto|%s)",
                             state_kind, trace_fit_kinds);
@@ -207,14 +214,14 @@ static int trace_fit_cmd(int argc, char **argv)
     };
     struct trace_select sel = {0};
     const char **where = calloc((size_t)argc + 1, sizeof *where);
-    const char *dist = "all";
+    const char *dist = NULL; /* --dist, default all */
     int status = where ? -1 : trace_fail("fit", "out of memory");
     optind = 0;
     opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1;) {
+    for (int c; status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1;) {
         switch (c) {
-        case 'd': dist = optarg; break;
-        case 'v': sel.value = optarg; break;
+        case 'd': status = cli_once("trace fit", "--dist", &dist, optarg); break;
+        case 'v': status = cli_once("trace fit", "--value", &sel.value, optarg); break;
         case 'W': where[sel.nwhere++] = optarg; break;
         case 'h':
             fputs(fit_usage, stdout);
@@ -223,6 +230,8 @@ static int trace_fit_cmd(int argc, char **argv)
         default: status = option_error("fit", c, argv); break;
         }
     }
+    if (!dist)
+        dist = "all";
     bool all = strcmp(dist, "all") == 0;
     if (status < 0 && !all && !trace_fit_known(dist))
         status = trace_fail("fit", "--dist: unknown distribution '%s' (expected %s|all)", dist,
@@ -344,9 +353,9 @@ static int trace_gen_cmd(int argc, char **argv)
     int status = sets ? -1 : trace_fail("gen", "out of memory");
     optind = 0;
     opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1;) {
+    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1;) {
         switch (c) {
-        case 'o': out = optarg; break;
+        case 'o': status = cli_once("trace gen", "-o/--output", &out, optarg); break;
         case 's': sets[nsets++] = optarg; break;
         case 'n':
         case 'i':

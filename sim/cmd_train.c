@@ -1,5 +1,5 @@
-/* cmd_train.c: `stragsim train CONFIG.ini [--set section.key=value]...
- * [--quiet]`: reads the [train] section (and workload.model,
+/* cmd_train.c: `stragsim train CONFIG.ini [-o FILE] [--force] [--set
+ * section.key=value]... [--quiet]`: reads the [train] section (and workload.model,
  * workload.data_dir, experiment.seed), trains the model on Fashion-MNIST
  * with models/train.c, prints one progress line per epoch to stderr and
  * writes the weights file (models/weights.c) at the end. The training itself
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "models/train.h"
 #include "models/weights.h"
@@ -19,15 +20,20 @@
 #include "sim/train_learned.h"
 
 static const char train_usage[] =
-    "usage: stragsim train CONFIG.ini [--set section.key=value]... [--quiet]\n"
+    "usage: stragsim train CONFIG.ini [-o FILE] [--force] [--set section.key=value]...\n"
+    "                                 [--quiet]\n"
     "\n"
     "Trains workload.model on the Fashion-MNIST training set (workload.data_dir)\n"
     "as [train] says and writes the weights to train.output. Same seed, same\n"
-    "train.threads, same machine: byte-identical weights.\n"
+    "train.threads, same machine: byte-identical weights. An existing weights\n"
+    "file (such as the shipped models/weights/*.bin the configs name) is never\n"
+    "overwritten without --force: the command refuses before training.\n"
     "\n"
-    "  --set K=V   override a config key (repeatable)\n"
-    "  --quiet     no progress lines\n"
-    "  --help      this text\n"
+    "  -o, --output FILE  write the weights to FILE instead of train.output\n"
+    "  -f, --force        overwrite the weights file if it exists\n"
+    "  --set K=V          override a config key (repeatable)\n"
+    "  -q, --quiet        no progress lines\n"
+    "  -h, --help         this text\n"
     "\n"
     "[train] keys: epochs, batch, optimizer (sgd|adam), learning_rate (the\n"
     "starting rate), schedule (cosine: anneal to 0 over the run, the default;\n"
@@ -69,19 +75,48 @@ static const struct {
     {"constant", TRAIN_CONSTANT},
 };
 
-/* The config's keys as a train_config; paths resolved against the config's
- * directory into data_dir and output. */
-static int train_config_from(const struct config *cfg, struct train_config *tc, char *data_dir,
-                             char *output, size_t pathlen, struct error *err)
+/* What the command line says about the weights file to write. */
+struct train_target {
+    const char *output; /* -o: instead of train.output (relative to the cwd) */
+    bool force;         /* --force: an existing file may be overwritten */
+};
+
+/* The weights file to write into output: -o, else train.output resolved
+ * against the config's directory. Refuses (before any training) a file that
+ * exists, unless --force. */
+static int train_output(const struct config *cfg, const struct train_target *to, char *output,
+                        size_t pathlen, struct error *err)
 {
     const struct params *p = config_base(cfg);
-    if (!params_has(p, "train.output"))
+    if (to->output) {
+        if (snprintf(output, pathlen, "%s", to->output) >= (int)pathlen)
+            return error_at(err, NULL, 0, "stragsim train: -o: path too long");
+    } else if (!params_has(p, "train.output")) {
         return error_at_key(err, p, "train.output",
-                            "missing: stragsim train needs the weights file to write");
-    if (!config_path_resolve(config_dir(cfg), params_string(p, "train.output"), output, pathlen) ||
-        !config_path_resolve(config_dir(cfg), params_string(p, "workload.data_dir"), data_dir,
-                             pathlen))
+                            "missing: stragsim train needs the weights file to write (or -o FILE)");
+    } else if (!config_path_resolve(config_dir(cfg), params_string(p, "train.output"), output,
+                                    pathlen)) {
         return error_at_key(err, p, "train.output", "path too long");
+    }
+    if (to->force || access(output, F_OK) != 0)
+        return STRAG_OK;
+    if (to->output)
+        return error_at(err, NULL, 0, "stragsim train: %s exists (--force overwrites it)",
+                        output);
+    return error_at_key(err, p, "train.output",
+                        "%s exists: write elsewhere with -o FILE, or overwrite it with --force",
+                        output);
+}
+
+/* The config's keys as a train_config; workload.data_dir resolved against
+ * the config's directory into data_dir. */
+static int train_config_from(const struct config *cfg, struct train_config *tc, char *data_dir,
+                             size_t pathlen, struct error *err)
+{
+    const struct params *p = config_base(cfg);
+    if (!config_path_resolve(config_dir(cfg), params_string(p, "workload.data_dir"), data_dir,
+                             pathlen))
+        return error_at_key(err, p, "workload.data_dir", "path too long");
     enum optim_kind kind;
     if (optim_kind_parse(params_string(p, "train.optimizer"), &kind) != 0)
         return error_at_key(err, p, "train.optimizer", "unknown optimizer");
@@ -114,13 +149,16 @@ static int train_config_from(const struct config *cfg, struct train_config *tc, 
 
 
 /* Trains the config's model on Fashion-MNIST and writes its weights. */
-static int train_model(const struct config *cfg, bool quiet, struct error *err)
+static int train_model(const struct config *cfg, const struct train_target *to, bool quiet,
+                       struct error *err)
 {
     struct fmnist data = {0};
     struct model *m = NULL;
     char data_dir[4096], output[4096];
     struct train_config tc;
-    int rc = train_config_from(cfg, &tc, data_dir, output, sizeof data_dir, err);
+    int rc = train_config_from(cfg, &tc, data_dir, sizeof data_dir, err);
+    if (!rc)
+        rc = train_output(cfg, to, output, sizeof output, err);
     if (!rc)
         rc = fmnist_load(data_dir, FMNIST_TRAIN, &data, err);
     if (!rc) {
@@ -145,15 +183,20 @@ static int train_model(const struct config *cfg, bool quiet, struct error *err)
     return rc;
 }
 
-static int train_command(const char *path, const char *const *sets, size_t nsets, bool quiet,
-                         struct error *err)
+static int train_command(const char *path, const char *const *sets, size_t nsets,
+                         const struct train_target *to, bool quiet, struct error *err)
 {
     struct config *cfg = NULL;
     int rc = config_load_for_training(path, sets, nsets, &cfg, err);
-    if (!rc && train_learned_wanted(cfg)) /* train.target = a learned code */
+    bool learned = !rc && train_learned_wanted(cfg); /* train.target = a learned code */
+    if (learned && to->output)
+        rc = error_at(err, NULL, 0,
+                      "stragsim train: -o is for a model's weights; a learned code writes "
+                      "scheme.learned_weights.<part>.bin");
+    else if (learned)
         rc = train_learned(cfg, quiet, err);
     else if (!rc)
-        rc = train_model(cfg, quiet, err);
+        rc = train_model(cfg, to, quiet, err);
     config_free(cfg);
     return rc;
 }
@@ -162,6 +205,8 @@ int cmd_train(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"set", required_argument, NULL, 's'},
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -169,12 +214,13 @@ int cmd_train(int argc, char **argv)
     const char **sets = NULL;
     size_t nsets = 0;
     bool quiet = false;
+    struct train_target to = {0};
     int status = -1;
 
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
     int c;
-    while (status < 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while (status < 0 && (c = getopt_long(argc, argv, ":o:fqh", longopts, NULL)) != -1) {
         switch (c) {
         case 's': {
             const char **grown = realloc(sets, (nsets + 1) * sizeof *grown);
@@ -186,6 +232,12 @@ int cmd_train(int argc, char **argv)
             sets[nsets++] = optarg;
             break;
         }
+        case 'o':
+            status = cli_once("train", "-o/--output", &to.output, optarg);
+            break;
+        case 'f':
+            to.force = true;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -205,7 +257,7 @@ int cmd_train(int argc, char **argv)
                                   argv[optind + 1]);
     if (status < 0) {
         struct error err;
-        int rc = train_command(argv[optind], sets, nsets, quiet, &err);
+        int rc = train_command(argv[optind], sets, nsets, &to, quiet, &err);
         if (rc)
             fprintf(stderr, "%s\n", err.msg);
         status = rc ? 2 : 0;

@@ -296,8 +296,24 @@ static void check_section_line(struct parse *ps, const char *s, size_t n)
                               (int)nl, s + 1);
         return;
     }
+    /* inih ignores what follows ']': only blanks or a ';' comment may */
+    const char *after = close + 1, *end = s + n;
+    while (after < end && (*after == ' ' || *after == '\t' || *after == '\r'))
+        after++;
+    if (after < end && *after != ';') {
+        size_t tail = strcspn(after, "\r\n");
+        while (tail && (after[tail - 1] == ' ' || after[tail - 1] == '\t'))
+            tail--;
+        ps->status = error_at(ps->err, ps->c->path, ps->line, "text after [%s]: '%.*s'", name,
+                              (int)tail, after);
+        return;
+    }
     params_set_section_line(ps->c->base, name, ps->c->path, ps->line);
 }
+
+/* Longest line + 1 (a [sweep] line can be long, but not without limit):
+ * inih's buffer holds it with "\r\n" and the NUL. */
+#define INI_LINE_MAX (1 << 20)
 
 /* fgets-like reader for ini_parse_stream: one line (or, for a line longer
  * than num, the next piece of it) per call. */
@@ -311,7 +327,12 @@ static char *ini_read_line(char *str, int num, void *stream)
         while (ps->pos < ps->len && (ps->buf[ps->pos] == ' ' || ps->buf[ps->pos] == '\t'))
             ps->pos++;
         const char *s = ps->buf + ps->pos;
-        size_t rest = ps->len - ps->pos;
+        size_t rest = ps->len - ps->pos, n = strcspn(s, "\r\n");
+        if (n >= INI_LINE_MAX) {
+            ps->status = error_at(ps->err, ps->c->path, ps->line,
+                                  "line too long (%zu bytes; lines must be shorter than 1 MiB)", n);
+            return NULL;
+        }
         if (rest && *s == '[') {
             check_section_line(ps, s, strcspn(s, "\n"));
             if (ps->status)
@@ -487,7 +508,7 @@ static int parse_file(struct config *c, const char *text, struct error *err)
      * error so its line number is the first bad line. */
     ini_use_stack = false;
     ini_allow_realloc = true;
-    ini_max_line = 1 << 20;
+    ini_max_line = INI_LINE_MAX + 3;
     ini_allow_multiline = false;
     ini_stop_on_first_error = true;
     int r = ini_parse_stream(ini_read_line, &ps, on_pair, &ps);
@@ -506,6 +527,20 @@ static int parse_file(struct config *c, const char *text, struct error *err)
 
 /* ---- --set ---- */
 
+/* The earlier --set of `key` (as a value or a sweep), or NULL: two on one
+ * command line are an error, not last-one-wins. */
+static const char *set_before(struct config *c, const char *key)
+{
+    const struct sweep_axis *ax = axis_find(c, key);
+    if (ax && params_from_set(ax->file))
+        return ax->file;
+    const char *file = NULL;
+    int line;
+    if (params_has(c->base, key))
+        params_where(c->base, key, &file, &line);
+    return params_from_set(file) ? file : NULL;
+}
+
 static int apply_set(struct config *c, const char *set, struct error *err)
 {
     const char *eq = strchr(set, '=');
@@ -514,11 +549,15 @@ static int apply_set(struct config *c, const char *set, struct error *err)
         return error_at(err, NULL, 0, "--set %s: expected section.key=value", set);
     char key[256], where[512];
     snprintf(key, sizeof key, "%.*s", (int)(eq - set), set);
-    snprintf(where, sizeof where, "--set %s", set);
+    snprintf(where, sizeof where, PARAMS_FROM_SET "%s", set);
     const char *value = eq + 1;
     while (isspace((unsigned char)*value))
         value++;
-    if (strncmp(key, "sweep.", 6) == 0)
+    bool sweep = strncmp(key, "sweep.", 6) == 0;
+    const char *before = set_before(c, sweep ? key + 6 : key);
+    if (before)
+        return error_at(err, where, 0, "%s is also set by %s", sweep ? key + 6 : key, before);
+    if (sweep)
         return sweep_add(c, key + 6, value, where, 0, err);
     bool ok;
     char why[256];

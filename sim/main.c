@@ -31,7 +31,7 @@ static const struct {
 static void usage(FILE *f)
 {
     fputs("usage: stragsim COMMAND [ARGS...]\n"
-          "       stragsim --help | --version\n"
+          "       stragsim help [COMMAND] | --help | --version\n"
           "\n"
           "A discrete-event simulator for straggler-mitigation schemes in distributed\n"
           "machine learning: the computation is real, the time is simulated.\n"
@@ -40,7 +40,7 @@ static void usage(FILE *f)
           f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fputs("\n'stragsim COMMAND --help' describes a command.\n"
+    fputs("\n'stragsim COMMAND --help' (or -h, or 'stragsim help COMMAND') describes a command.\n"
           "Exit status: 0 ok, 1 a failed check, 2 bad usage or bad input.\n",
           f);
 }
@@ -56,6 +56,28 @@ static int stdout_checked(const char *command, int status)
     return 2;
 }
 
+/* `stragsim help CMD [SUB]` is `stragsim CMD [SUB] --help` (argv[0] is
+ * "help"). */
+static int help(int argc, char **argv)
+{
+    char *args[4] = {argv[1], NULL, NULL, NULL};
+    int n = 1;
+    if (argc > 3 || (argc == 3 && strcmp(argv[1], "trace") != 0)) {
+        fprintf(stderr, "stragsim help: expected a command (and a trace subcommand), got extra "
+                        "argument '%s'\n",
+                argv[argc - 1]);
+        return 2;
+    }
+    if (argc == 3)
+        args[n++] = argv[2];
+    args[n++] = "--help";
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, argv[1]) == 0)
+            return stdout_checked(argv[1], commands[i].run(n, args));
+    fprintf(stderr, "stragsim help: unknown command '%s' (try stragsim --help)\n", argv[1]);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -63,6 +85,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *name = argv[1];
+    if (strcmp(name, "help") == 0 && argc > 2)
+        return help(argc - 1, argv + 1);
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         usage(stdout);
         return stdout_checked("help", 0);

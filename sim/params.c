@@ -207,6 +207,30 @@ void params_where(const struct params *p, const char *key, const char **file, in
     *line = 0;
 }
 
+bool params_from_set(const char *file)
+{
+    return file && strncmp(file, PARAMS_FROM_SET, strlen(PARAMS_FROM_SET)) == 0;
+}
+
+static bool key_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '.'; }
+
+/* The first value set on the command line whose key `text` names as a whole
+ * word ("... more than cluster.workers (2)"), or NULL. */
+static const struct param_entry *set_named_in(const struct params *p, const char *text)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (!params_from_set(p->e[i].file))
+            continue;
+        size_t kl = strlen(p->e[i].key);
+        for (const char *s = strstr(text, p->e[i].key); s; s = strstr(s + 1, p->e[i].key)) {
+            bool after_ok = !key_char(s[kl]) || (s[kl] == '.' && !key_char(s[kl + 1]));
+            if ((s == text || !key_char(s[-1])) && after_ok)
+                return &p->e[i];
+        }
+    }
+    return NULL;
+}
+
 int error_at_key(struct error *err, const struct params *p, const char *key, const char *fmt, ...)
 {
     char buf[768];
@@ -217,6 +241,9 @@ int error_at_key(struct error *err, const struct params *p, const char *key, con
     const char *file;
     int line;
     params_where(p, key, &file, &line);
+    const struct param_entry *cause = params_from_set(file) ? NULL : set_named_in(p, buf);
+    if (cause)
+        return error_at(err, cause->file, 0, "%s: %s", key, buf);
     return error_at(err, file, line, "%s: %s", key, buf);
 }
 
@@ -255,30 +282,35 @@ char *params_canonical(const struct params *p, bool (*skip)(const char *key))
 
 /* ---- checking a value against its key ---- */
 
-static bool parse_long_strict(const char *v, long *out)
+/* strtol/strtod of a whole value (blanks after it allowed): 0 ok, -1 not
+ * a number of that kind, -2 a number beyond what the type holds (ERANGE:
+ * past LONG_MAX, or a double that overflows or underflows). */
+static int parse_long_strict(const char *v, long *out)
 {
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
     while (isspace((unsigned char)*end))
         end++;
-    if (end == v || *end || errno)
-        return false;
-    *out = x;
-    return true;
+    if (end == v || *end)
+        return -1;
+    *out = x; /* clamped to LONG_MIN/LONG_MAX on ERANGE */
+    return errno == ERANGE ? -2 : errno ? -1 : 0;
 }
 
-static bool parse_real_strict(const char *v, double *out)
+static int parse_real_strict(const char *v, double *out)
 {
     char *end;
     errno = 0;
     double x = strtod(v, &end);
     while (isspace((unsigned char)*end))
         end++;
-    if (end == v || *end || errno || !isfinite(x))
-        return false;
-    *out = x;
-    return true;
+    if (end == v || *end)
+        return -1;
+    *out = x; /* +-HUGE_VAL, or 0 or a subnormal on ERANGE */
+    if (errno == ERANGE)
+        return -2;
+    return errno || !isfinite(x) ? -1 : 0;
 }
 
 static bool check_range(const struct config_key *k, double x, char *why, size_t whylen)
@@ -294,12 +326,28 @@ static bool check_range(const struct config_key *k, double x, char *why, size_t 
     return false;
 }
 
+/* A value beyond its type: "'1e999' is out of range", with the key's
+ * bound when the clamped value breaks it. Returns false. */
+static bool out_of_range(const struct config_key *k, const char *v, double clamped, char *why,
+                         size_t whylen)
+{
+    char bound[128];
+    if (!check_range(k, clamped, bound, sizeof bound))
+        snprintf(why, whylen, "'%s' is out of range (%s)", v, bound);
+    else
+        snprintf(why, whylen, "'%s' is out of range", v);
+    return false;
+}
+
 static bool check_one(const struct config_key *k, const char *v, char *why, size_t whylen)
 {
     switch (k->type) {
     case KEY_INT: {
         long x;
-        if (!parse_long_strict(v, &x)) {
+        int rc = parse_long_strict(v, &x);
+        if (rc == -2)
+            return out_of_range(k, v, (double)x, why, whylen);
+        if (rc) {
             snprintf(why, whylen, "expected an integer, got '%s'", v);
             return false;
         }
@@ -307,7 +355,10 @@ static bool check_one(const struct config_key *k, const char *v, char *why, size
     }
     case KEY_REAL: {
         double x;
-        if (!parse_real_strict(v, &x)) {
+        int rc = parse_real_strict(v, &x);
+        if (rc == -2)
+            return out_of_range(k, v, x, why, whylen);
+        if (rc) {
             snprintf(why, whylen, "expected a number, got '%s'", v);
             return false;
         }

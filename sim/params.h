@@ -84,7 +84,15 @@ void params_where(const struct params *p, const char *key, const char **file, in
 /* Records where a section header was, for errors about missing keys. */
 void params_set_section_line(struct params *p, const char *section, const char *file, int line);
 
-/* error_at() at the place `key` came from: "file:line: <key>: <message>". */
+/* The `file` of a value set on the command line starts with this: the
+ * whole --set argument ("--set cluster.workers=2", line 0) is its place. */
+#define PARAMS_FROM_SET "--set "
+/* True when a value's `file` (from params_where) is such a --set. */
+bool params_from_set(const char *file);
+
+/* error_at() at the place `key` came from: "file:line: <key>: <message>".
+ * When the message names another key whose value came from a --set (and
+ * `key` itself did not), that --set is the place: the override caused it. */
 int error_at_key(struct error *err, const struct params *p, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

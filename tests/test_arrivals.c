@@ -121,6 +121,36 @@ Test(arrivals, replay_by_header_name_and_number)
     }
 }
 
+/* A spreadsheet export: a UTF-8 byte-order mark right before the header
+ * name that is asked for, quoted header fields and cells, a quoted comma. */
+Test(arrivals, replay_bom_and_quoted_fields)
+{
+    write_file("bom.csv", "\xEF\xBB\xBF\"time\",\"job, name\"\n\"0.5\",\"a, b\"\n1.25,\"c\"\"\"\n");
+    const char *columns[] = {"time", "1", NULL};
+    for (int c = 0; c < 3; c++) {
+        struct params *p = replay_params("bom.csv", columns[c]);
+        struct arrivals *a;
+        struct error err;
+        cr_assert_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), 0, "%s", err.msg);
+        cr_expect_eq(arrivals_count(a), 2);
+        double t;
+        cr_assert(arrivals_next(a, 0, &t));
+        cr_expect_eq(t, 0.5);
+        cr_assert(arrivals_next(a, 0, &t));
+        cr_expect_eq(t, 1.25);
+        arrivals_free(a);
+        params_free(p);
+    }
+    struct params *p = replay_params("bom.csv", "job, name");
+    struct arrivals *a;
+    struct error err;
+    cr_expect_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), STRAG_EINPUT);
+    char want[600];
+    snprintf(want, sizeof want, "%s/bom.csv:2: expected an arrival time, got 'a, b'", tmpdir);
+    cr_expect_str_eq(err.msg, want, "the quoted comma is inside the name");
+    params_free(p);
+}
+
 Test(arrivals, replay_one_column_no_header)
 {
     write_file("plain.txt", "0\n2.5\n3\n");
@@ -157,6 +187,9 @@ Test(arrivals, replay_errors)
     replay_fails("0,1\n1\n", "2", ":2: no column 2");
     replay_fails("\n# nothing\n", NULL, ": no arrival times");
     replay_fails("1\ninf\n", NULL, ":2: expected an arrival time, got 'inf'");
+    replay_fails("1\n1e999\n", NULL, ":2: arrival time '1e999' is out of range");
+    replay_fails("time\n\"1\n", NULL, ":2: unterminated quoted field");
+    replay_fails("\"time\"s,x\n1,2\n", NULL, ":1: text after the closing quote of a field");
 
     struct params *p = replay_params("absent.csv", NULL);
     struct arrivals *a;

@@ -92,7 +92,21 @@ bad "ini: out of range" "range.ini:5: cluster.workers: must be >= 1" "$S" run ra
 write_ini enum.ini "kind = gamma"
 bad "ini: not one of the choices" "enum.ini:13: latency.kind: expected one of exp|shifted_exp|pareto|lognormal|weibull|bimodal|markov|replay, got 'gamma'" "$S" run enum.ini -o new.db -q
 write_ini real.ini "kind = exp" "rate = 1e999"
-bad "ini: non-finite real" "real.ini:14: latency.rate: expected a number, got '1e999'" "$S" run real.ini -o new.db -q
+bad "ini: real beyond a double" "real.ini:14: latency.rate: '1e999' is out of range" "$S" run real.ini -o new.db -q
+write_ini tiny.ini "kind = exp" "rate = 1e-999"
+bad "ini: real below a double" "tiny.ini:14: latency.rate: '1e-999' is out of range (must be > 0)" "$S" run tiny.ini -o new.db -q
+sed 's/^workers = 4/workers = 99999999999999999999/' ok.ini >bigint.ini
+bad "ini: integer beyond int64" "bigint.ini:5: cluster.workers: '99999999999999999999' is out of range (must be <= 100000)" "$S" run bigint.ini -o new.db -q
+sed 's/^workers = 4/workers = 9999999999/' ok.ini >bigint2.ini
+bad "ini: integer beyond int" "bigint2.ini:5: cluster.workers: must be <= 100000" "$S" run bigint2.ini -o new.db -q
+sed 's/^\[cluster\]/[cluster] junk/' ok.ini >hdrjunk.ini
+bad "ini: text after a section header" "hdrjunk.ini:4: text after [cluster]: 'junk'" "$S" run hdrjunk.ini -o new.db -q
+{ cat ok.ini; printf 'rate = 2\n'; } >dupkey.ini
+bad "ini: duplicate key in one section" "dupkey.ini:15: duplicate key 'rate' in [latency] (first on line 14)" "$S" run dupkey.ini -o new.db -q
+{ cat ok.ini; printf '[cluster]\nworkers = 5\n'; } >dupsect.ini
+bad "ini: a key again in a repeated section" "dupsect.ini:16: duplicate key 'workers' in [cluster] (first on line 5)" "$S" run dupsect.ini -o new.db -q
+{ printf '[experiment]\nname = '; head -c 1048576 /dev/zero | tr '\0' x; printf '\n'; } >longline.ini
+bad "ini: a line of 1 MiB" "longline.ini:2: line too long (1048583 bytes; lines must be shorter than 1 MiB)" "$S" run longline.ini -o new.db -q
 printf '[cluster]\ncancel = maybe\n' >bool.ini
 bad "ini: not a boolean" "bool.ini:2: cluster.cancel: expected true or false, got 'maybe'" "$S" run bool.ini -o new.db -q
 printf '[experiment]\nname = x\nthis line has no equals sign\n' >syntax.ini
@@ -116,6 +130,34 @@ bad "ini: binary garbage" "binary.ini: not a text file (contains a NUL byte)" "$
 bad "--set without =" "--set cluster.workers: expected section.key=value" "$S" run ok.ini -o new.db -q --set cluster.workers
 bad "--set unknown key" "--set cluster.wrkers=3: unknown key 'cluster.wrkers'" "$S" run ok.ini -o new.db -q --set cluster.wrkers=3
 bad "--set bad value" "--set cluster.workers=-1: cluster.workers: must be >= 1" "$S" run ok.ini -o new.db -q --set cluster.workers=-1
+bad "--set a real where an integer belongs" "--set cluster.workers=1e3: cluster.workers: expected an integer, got '1e3'" "$S" run ok.ini -o new.db -q --set cluster.workers=1e3
+bad "--set a real beyond a double" "--set latency.rate=-1e999: latency.rate: '-1e999' is out of range (must be > 0)" "$S" run ok.ini -o new.db -q --set latency.rate=-1e999
+bad "--set breaks another key's constraint" "--set cluster.workers=2: scheme.k: 3 is more than cluster.workers (2)" "$S" run ok.ini -o new.db -q --set cluster.workers=2
+bad "--set sweep breaks another key's constraint" "--set sweep.cluster.workers=4,2: scheme.k: 3 is more than cluster.workers (2)" "$S" run ok.ini -o new.db -q --set sweep.cluster.workers=4,2
+bad "--set leaves a required key missing" "--set latency.kind=pareto: latency.shape: missing (required when latency.kind = pareto)" "$S" run ok.ini -o new.db -q --set latency.kind=pareto
+bad "--set of a key twice" "--set cluster.workers=5: cluster.workers is also set by --set cluster.workers=6" "$S" run ok.ini -o new.db -q --set cluster.workers=6 --set cluster.workers=5
+bad "--set sweep.X and --set X" "--set cluster.workers=6: cluster.workers is also set by --set sweep.cluster.workers=4,5" "$S" run ok.ini -o new.db -q --set sweep.cluster.workers=4,5 --set cluster.workers=6
+bad "--set X and --set sweep.X" "--set sweep.cluster.workers=4,5: cluster.workers is also set by --set cluster.workers=6" "$S" run ok.ini -o new.db -q --set cluster.workers=6 --set sweep.cluster.workers=4,5
+
+# ---- options given twice, empty list items ----
+bad "run: -o twice" "stragsim run: -o/--output given twice ('a.db' and 'b.db')" "$S" run ok.ini -o a.db -o b.db -q
+bad "report: --metrics with an empty item" "stragsim report: --metrics needs a comma-separated list of names, got 'mean,,p99'" "$S" report good.db --metrics mean,,p99
+bad "report: --format twice" "stragsim report: --format given twice ('csv' and 'text')" "$S" report good.db --format csv --format text
+bad "check: --baseline twice" "stragsim check: --baseline given twice ('good.db' and 'good.db')" "$S" check good.db --baseline good.db --baseline good.db
+bad "check: --rtol beyond a double" "stragsim check: --rtol: '1e999' is out of range" "$S" check good.db --baseline good.db --rtol 1e999
+bad "eval: --weights twice" "stragsim eval: --weights given twice ('a.bin' and 'b.bin')" "$S" eval --model logreg --weights a.bin --weights b.bin
+bad "export: -o twice" "stragsim export: -o/--output given twice ('a.csv' and 'b.csv')" "$S" export good.db --table metrics -o a.csv -o b.csv
+bad "trace stats: --threshold beyond a double" "stragsim trace stats: --threshold: '1e999' is out of range" "$S" trace stats x.csv --threshold 1e999
+bad "trace stats: --value twice" "stragsim trace stats: --value given twice ('t' and 'u')" "$S" trace stats x.csv --value t --value u
+bad "help: unknown command" "stragsim help: unknown command 'nope' (try stragsim --help)" "$S" help nope
+bad "help: extra argument" "stragsim help: expected a command (and a trace subcommand), got extra argument 'x'" "$S" help run x
+
+# ---- train: never overwrites existing weights without --force ----
+printf '[experiment]\nseed = 1\n[workload]\nmodel = logreg\n[train]\nepochs = 1\noutput = shipped.bin\n' >train.ini
+cp "$weights" shipped.bin
+bad "train: train.output exists" "train.ini:7: train.output: ./shipped.bin exists: write elsewhere with -o FILE, or overwrite it with --force" "$S" train train.ini -q
+bad "train: -o exists" "stragsim train: shipped.bin exists (--force overwrites it)" "$S" train train.ini -q -o shipped.bin
+bad "train: -o twice" "stragsim train: -o/--output given twice ('a.bin' and 'b.bin')" "$S" train train.ini -q -o a.bin -o b.bin
 
 # ---- durations that would overflow (limit 1e100 on a task's duration) ----
 lim="beyond the limit 1e+100 on a task's duration"
@@ -166,6 +208,19 @@ bad "csv: fractional worker id" "./frac.csv:3: column 'w': expected an integer, 
 printf 'worker,it,t\n0,0,1.5\n' >column.csv
 replay_ini column.ini column.csv
 bad "csv: named column missing" "./column.csv:1: latency.worker_column: no column named 'w' in the header" "$S" run column.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n1,0,1e999\n' >huge.csv
+replay_ini huge.ini huge.csv
+bad "csv: duration beyond a double" "./huge.csv:3: column 't': '1e999' is out of range" "$S" run huge.ini -o new.db -q
+printf 'w,it,t\n0,0,1.5\n99999999999,0,2\n' >bigid.csv
+replay_ini bigid.ini bigid.csv
+bad "csv: worker id beyond int" "./bigid.csv:3: column 'w': '99999999999' is out of range (at most 2147483647)" "$S" run bigid.ini -o new.db -q
+printf '"w","it","t"\n0,0,"1.5\n' >quote.csv
+replay_ini quote.ini quote.csv
+bad "csv: unterminated quote" "./quote.csv:2: unterminated quoted field" "$S" run quote.ini -o new.db -q
+printf '\xEF\xBB\xBF"time"\n0.5\n1e999\n' >arrivals.csv
+bad "arrivals: time beyond a double (after a BOM and a quoted header)" "$PWD/arrivals.csv:3: arrival time '1e999' is out of range" "$S" run ok.ini -o new.db -q --set workload.arrival=replay --set workload.arrival_file=arrivals.csv --set workload.arrival_column=time
+printf '"w"x,"it","t"\n0,0,1.5\n' >quote2.csv
+bad "csv: text after a closing quote (trace stats)" "quote2.csv:1: text after the closing quote of a field" "$S" trace stats quote2.csv
 printf '\x00\x01\xff\n\xfe\x00,\x00\n' >garbage.csv
 bad "csv: binary garbage (trace stats)" "garbage.csv:1: not a text file (contains a NUL byte)" "$S" trace stats garbage.csv
 

@@ -506,7 +506,7 @@ Test(report, usage_errors)
              "stragsim report: --metrics: no metric 'latency_p98' in %s\n"
              "stragsim report: --where expects key=value, got 'scheme.kind'\n"
              "stragsim report: --where: no param 'scheme.n' in %s\n"
-             "stragsim report: --params needs a comma-separated list of names\n"
+             "stragsim report: --params needs a comma-separated list of names, got ','\n"
              "stragsim report: --format needs a value\n"
              "%s: no such file\n"
              "%s: is a directory\n",

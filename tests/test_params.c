@@ -63,7 +63,10 @@ Test(params, int_values_and_closed_range)
     rejects("t.count", "1.5", "expected an integer, got '1.5'");
     rejects("t.count", "", "expected an integer, got ''");
     rejects("t.count", "3x", "expected an integer, got '3x'");
-    rejects("t.count", "99999999999999999999", "expected an integer, got '99999999999999999999'");
+    rejects("t.count", "99999999999999999999",
+            "'99999999999999999999' is out of range (must be <= 10)");
+    rejects("t.count", "-99999999999999999999",
+            "'-99999999999999999999' is out of range (must be >= 1)");
 }
 
 Test(params, int_open_range)
@@ -85,6 +88,8 @@ Test(params, real_values)
     rejects("t.rate", "nan", "expected a number, got 'nan'");
     rejects("t.rate", "inf", "expected a number, got 'inf'");
     rejects("t.rate", "1.5.2", "expected a number, got '1.5.2'");
+    rejects("t.rate", "1e999", "'1e999' is out of range");
+    rejects("t.rate", "1e-999", "'1e-999' is out of range (must be > 0)");
     accepts("t.prob", "0");
     accepts("t.prob", "1");
     rejects("t.prob", "1.0001", "must be <= 1");

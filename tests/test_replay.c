@@ -199,6 +199,36 @@ Test(replay, relative_path_columns_by_number_crlf_blank_lines)
     latency_free(s);
 }
 
+/* Spreadsheet and pandas exports: a UTF-8 byte-order mark before the
+ * header, every field quoted, a quoted comma and a doubled quote. */
+Test(replay, bom_and_quoted_fields)
+{
+    write_file("t.csv", "\xEF\xBB\xBF\"\",\"worker\", \"gpu\" ,\"time\",\"batch_time_norm\"\n"
+                        "0,\"0\",\"25, \"\"x\"\"\",1,10\n"
+                        "1,1,25,1,\"20\"\n"
+                        "\"2\",0,25,11,30\n"
+                        "3,1,\"\",11,40\r\n"
+                        "4,0,25,21,50\n"
+                        "5,1,25,21, \"60\" \n");
+    struct latency_source *s = open_replay(REPLAY("t.csv", "latency.worker_column=worker"), dir, 2);
+    for (int w = 0; w < 2; w++)
+        for (uint64_t t = 0; t < 3; t++)
+            cr_expect_eq(latency_draw(s, w, t, 1.0), small[w][t]);
+    latency_free(s);
+
+    struct trace_csv *t;
+    struct error err;
+    char path[128];
+    snprintf(path, sizeof path, "%s/t.csv", dir);
+    cr_assert_eq(trace_csv_read(path, &t, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(t->names[0], "");
+    cr_expect_str_eq(t->names[1], "worker", "the byte-order mark is not part of a name");
+    cr_expect_str_eq(t->names[2], "gpu");
+    cr_expect_str_eq(t->cells[2], "25, \"x\"");
+    cr_expect_str_eq(t->cells[5 * 3 + 2], "");
+    trace_csv_free(t);
+}
+
 Test(replay, seed_does_not_matter)
 {
     const char *path = write_file("t.csv", small_csv);
@@ -313,7 +343,10 @@ Test(replay, error_bad_values)
         {"1,1,-4\n", ":3: column 'batch_time_norm': negative value '-4'"},
         {"1,1,inf\n", ":3: column 'batch_time_norm': 'inf' is not a finite number"},
         {"1,1,nan\n", ":3: column 'batch_time_norm': 'nan' is not a finite number"},
-        {"1,1,1e999\n", ":3: column 'batch_time_norm': '1e999' is not a finite number"},
+        {"1,1,1e999\n", ":3: column 'batch_time_norm': '1e999' is out of range"},
+        {"1e10,1,5\n", ":3: column 'worker': '1e10' is out of range (at most 2147483647)"},
+        {"1,\"1,5\n", ":3: unterminated quoted field"},
+        {"1,\"1\"x,5\n", ":3: text after the closing quote of a field"},
         {"1.5,1,5\n", ":3: column 'worker': expected an integer, got '1.5'"},
         {"-1,1,5\n", ":3: column 'worker': negative value '-1'"},
         {"w1,1,5\n", ":3: column 'worker': expected a number, got 'w1'"},

@@ -4,7 +4,9 @@
  * and meanings must agree); Spearman ranks with ties; persistence is 1 for
  * a trace whose ranks never change, ~0 for i.i.d. draws and >= 0.7 on the
  * shipped Alibaba traces; the Markov estimates of a generated Markov trace
- * are within 4 standard errors of the truth; bad input gives exact one-line
+ * are within 4 standard errors of the truth; the [latency] block `trace
+ * stats` prints runs as a config for several traces (a two-level one whose
+ * workers never change state included); bad input gives exact one-line
  * messages and exit 2. Fixed seeds throughout. */
 #include <math.h>
 #include <stdio.h>
@@ -414,4 +416,78 @@ Test(trace_tools, gen_writes_a_trace_that_stats_and_fit_read_back)
     for (const char *p = a; *p; p++)
         lines += *p == '\n';
     cr_expect_eq(lines, 1 + 4 * 10);
+}
+
+/* ---- the printed [latency] block is a config `stragsim run` accepts ---- */
+
+/* Runs `trace stats FILE [--threshold T]`, appends its [latency] block to a
+ * small latency-only config and runs that config: it must succeed. Returns
+ * the block (static) for further checks. */
+static const char *latency_block_runs(const char *trace, const char *threshold)
+{
+    static char block[8192];
+    int rc = threshold ? RUN(cmd_trace, "trace", "stats", trace, "--threshold", threshold)
+                       : RUN(cmd_trace, "trace", "stats", trace);
+    cr_assert_eq(rc, 0, "%s: %s", trace, err_text);
+    const char *start = strstr(out_text, "\n[latency]\n");
+    cr_assert_not_null(start, "%s", out_text);
+    snprintf(block, sizeof block, "%s", start + 1);
+    char ini[9000];
+    snprintf(ini, sizeof ini,
+             "[experiment]\nseed = 3\n[cluster]\nworkers = 6\n[workload]\nkind = latency\n"
+             "jobs = 200\n[scheme]\nkind = kofn\nk = 4\n%s",
+             block);
+    const char *cfg = tmp_path("from_stats.ini"), *db = tmp_path("from_stats.db");
+    write_text(cfg, ini);
+    unlink(db);
+    cr_expect_eq(RUN(cmd_run, "run", cfg, "-o", db, "-q"), 0, "%s (threshold %s):\n%s\n%s", trace,
+                 threshold ? threshold : "1.5", block, err_text);
+    return block;
+}
+
+Test(trace_tools, stats_latency_block_is_accepted_by_run)
+{
+    /* all active (no slow worker-iteration) */
+    const char *small = tmp_path("small.csv");
+    write_text(small, small_trace);
+    latency_block_runs(small, NULL);
+
+    /* two-level: worker 5 is always about 2.5x the others, nobody ever
+     * changes state, so both fitted probabilities are 0 */
+    const char *two = tmp_path("two_level.csv");
+    FILE *f = fopen(two, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "worker,iteration,duration\n");
+    for (int i = 0; i < 40; i++)
+        for (int w = 0; w < 6; w++)
+            fprintf(f, "%d,%d,%.3f\n", w, i,
+                    (w == 5 ? 2.5 : 1.0) * (1 + 0.01 * ((w * 7 + i * 13) % 10)));
+    fclose(f);
+    const char *block = latency_block_runs(two, NULL);
+    /* 5 x 39 active steps, 39 slow ones: 0.5 / (195 + 1) and 0.5 / (39 + 1) */
+    cr_expect_not_null(strstr(block, "p_active_to_slow = 0.00255102\n"), "%s", block);
+    cr_expect_not_null(strstr(block, "p_slow_to_active = 0.0125\n"), "%s", block);
+    latency_block_runs(two, "1.2");
+
+    /* a generated Markov trace (transitions both ways) */
+    const char *gen_cfg = tmp_path("gen.ini"), *gen = tmp_path("gen.csv");
+    write_text(gen_cfg, "[experiment]\nseed = 5\n[workload]\nkind = latency\n"
+                        "[scheme]\nkind = uncoded\n[latency]\nkind = markov\n"
+                        "p_active_to_slow = 0.1\np_slow_to_active = 0.3\n"
+                        "active.kind = exp\nactive.rate = 1\n"
+                        "slow.kind = shifted_exp\nslow.shift = 4\nslow.rate = 0.5\n");
+    cr_assert_eq(RUN(cmd_trace, "trace", "gen", gen_cfg, "-o", gen, "--workers", "8",
+                     "--iterations", "60"),
+                 0, "%s", err_text);
+    latency_block_runs(gen, NULL);
+    latency_block_runs(gen, "3");
+
+    /* the shipped Alibaba traces */
+    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
+    cr_assert_not_null(root, "STRAGSIM_SOURCE_ROOT is not set (run through meson test)");
+    for (int job = 1; job <= 4; job++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/traces/data/alibaba-pai/job_%d_norm.csv", root, job);
+        latency_block_runs(path, NULL);
+    }
 }

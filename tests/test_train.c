@@ -3,6 +3,7 @@
  * end (byte-identical weights from one seed), and the accuracy of the
  * shipped weights on the real Fashion-MNIST test set. */
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <criterion/redirect.h>
 #include <math.h>
 #include <stdio.h>
@@ -351,6 +352,20 @@ static int run_train(const char *extra)
     return cmd_train(extra ? 5 : 3, argv);
 }
 
+/* train CONFIG --quiet OPTIONS... (NULL-terminated) */
+static int run_train_with(const char *first, ...)
+{
+    char *argv[16] = {"train", config_path, "--quiet"};
+    int argc = 3;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && argc < 15; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return cmd_train(argc, argv);
+}
+
 Test(train_cli, same_seed_gives_byte_identical_weights, .init = cli_setup, .fini = cli_teardown)
 {
     char out2[300], set[320], path1[300];
@@ -366,7 +381,7 @@ Test(train_cli, same_seed_gives_byte_identical_weights, .init = cli_setup, .fini
     free(a);
     free(b);
     /* another seed: other weights */
-    cr_assert_eq(run_train("experiment.seed=12"), 0);
+    cr_assert_eq(run_train_with("--force", "--set", "experiment.seed=12", NULL), 0);
     a = slurp(path1, &la);
     b = slurp(out2, &lb);
     cr_assert(memcmp(a, b, la) != 0);
@@ -428,8 +443,44 @@ Test(train_cli, config_without_output, .init = cli_setup, .fini = cli_teardown)
     fflush(stderr);
     char want[512];
     snprintf(want, sizeof want,
-             "%s:3: train.output: missing: stragsim train needs the weights file to write\n",
+             "%s:3: train.output: missing: stragsim train needs the weights file to write "
+             "(or -o FILE)\n",
              config_path);
+    cr_assert_stderr_eq_str(want);
+}
+
+/* The configs name the shipped weights as train.output: an existing file is
+ * refused before any training (and left as it was) unless --force; -o
+ * writes elsewhere, and is itself refused when it exists. */
+Test(train_cli, existing_weights_need_force, .init = cli_setup, .fini = cli_teardown)
+{
+    char path1[300], out2[300], want[1024];
+    snprintf(path1, sizeof path1, "%s/w.bin", dir);
+    snprintf(out2, sizeof out2, "%s/w2.bin", dir);
+    FILE *f = fopen(path1, "w");
+    cr_assert_not_null(f);
+    fputs("shipped", f);
+    fclose(f);
+    cr_redirect_stderr();
+    cr_assert_eq(run_train_with(NULL), 2);
+    size_t len;
+    unsigned char *text = slurp(path1, &len);
+    cr_expect(len == 7 && memcmp(text, "shipped", 7) == 0, "the existing file is unchanged");
+    free(text);
+    cr_assert_eq(run_train_with("-o", out2, NULL), 0);
+    cr_assert_eq(run_train_with("--output", out2, NULL), 2);
+    cr_assert_eq(run_train_with("-o", out2, "--force", NULL), 0);
+    cr_assert_eq(run_train_with("-f", NULL), 0);
+    unsigned char *a = slurp(path1, &len), *b = slurp(out2, &len);
+    cr_expect_arr_eq(a, b, len, "--force overwrote the file with the same weights as -o wrote");
+    free(a);
+    free(b);
+    fflush(stderr);
+    snprintf(want, sizeof want,
+             "%s:12: train.output: %s/w.bin exists: write elsewhere with -o FILE, or "
+             "overwrite it with --force\n"
+             "stragsim train: %s exists (--force overwrites it)\n",
+             config_path, dir, out2);
     cr_assert_stderr_eq_str(want);
 }
 

@@ -5,7 +5,9 @@
 #include "traces/trace_csv.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,23 +21,48 @@ static char *trim(char *s)
     return s;
 }
 
-static int count_fields(const char *line)
+int trace_csv_split(char *line, char **fields, int max, const char **why)
 {
-    int n = 1;
-    for (; *line; line++)
-        n += *line == ',';
-    return n;
-}
-
-/* Splits a line in place into exactly n fields (the caller counted them). */
-static void split_fields(char *line, char **fields, int n)
-{
-    for (int i = 0; i < n; i++) {
-        char *comma = strchr(line, ',');
-        if (comma)
-            *comma = 0;
-        fields[i] = trim(line);
-        line = comma ? comma + 1 : line + strlen(line);
+    int n = 0;
+    for (char *r = line;; r++) {
+        while (*r == ' ' || *r == '\t')
+            r++;
+        bool store = fields && n < max; /* writes stay inside this field's bytes */
+        char *start = r, *end;
+        if (*r == '"') {
+            char *w = r++;
+            for (;; r++) {
+                if (!*r) {
+                    *why = "unterminated quoted field";
+                    return -1;
+                }
+                if (*r == '"' && *++r != '"')
+                    break; /* the closing quote; "" is one quote */
+                if (store)
+                    *w = *r;
+                w++;
+            }
+            while (*r == ' ' || *r == '\t' || *r == '\r')
+                r++;
+            if (*r && *r != ',') {
+                *why = "text after the closing quote of a field";
+                return -1;
+            }
+            end = w;
+        } else {
+            r += strcspn(r, ",");
+            end = r;
+            while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+                end--;
+        }
+        char sep = *r;
+        if (store) {
+            *end = 0;
+            fields[n] = start;
+        }
+        n++;
+        if (!sep)
+            return n;
     }
 }
 
@@ -115,7 +142,10 @@ int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struc
 
     size_t capcells = 0;
     int lineno = 0;
-    for (char *line = t->text, *next; line; line = next) {
+    char *first = t->text;
+    if (strncmp(first, "\xEF\xBB\xBF", 3) == 0)
+        first += 3; /* a UTF-8 byte-order mark (spreadsheet exports) */
+    for (char *line = first, *next; line; line = next) {
         lineno++;
         char *nl = strchr(line, '\n');
         next = nl ? nl + 1 : NULL;
@@ -126,13 +156,19 @@ int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struc
         char *body = trim(line);
         if (!*body)
             continue; /* blank line */
-        int n = count_fields(body);
+        const char *why;
+        int n = trace_csv_split(body, NULL, 0, &why);
+        if (n < 0) {
+            int rc = error_at(err, path, lineno, "%s", why);
+            trace_csv_free(t);
+            return rc;
+        }
         if (!t->names) {
             t->header_line = lineno;
             t->ncols = n;
             if (!(t->names = malloc((size_t)n * sizeof *t->names)))
                 goto oom;
-            split_fields(body, t->names, n);
+            trace_csv_split(body, t->names, n, &why);
             continue;
         }
         if (n != t->ncols) {
@@ -148,7 +184,7 @@ int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struc
                 goto oom;
             t->cells = nc;
         }
-        split_fields(body, t->cells + t->nrows * (size_t)n, n);
+        trace_csv_split(body, t->cells + t->nrows * (size_t)n, n, &why);
         t->lines[t->nrows++] = lineno;
     }
     int rc = 0;
@@ -202,15 +238,22 @@ int trace_csv_numbers(const struct trace_csv *t, int col, unsigned checks, doubl
     for (size_t r = 0; r < t->nrows; r++) {
         const char *cell = t->cells[r * (size_t)t->ncols + (size_t)col];
         char *end;
+        errno = 0;
         double x = strtod(cell, &end);
         int line = t->lines[r];
         if (end == cell || *end)
             return error_at(err, t->path, line, "%s: expected a number, got '%s'", label, cell);
         if (!isfinite(x))
-            return error_at(err, t->path, line, "%s: '%s' is not a finite number", label, cell);
-        if ((checks & TRACE_CSV_INTEGER) && (x != floor(x) || fabs(x) > 2147483647.0))
+            return error_at(err, t->path, line,
+                            errno == ERANGE ? "%s: '%s' is out of range"
+                                            : "%s: '%s' is not a finite number",
+                            label, cell);
+        if ((checks & TRACE_CSV_INTEGER) && x != floor(x))
             return error_at(err, t->path, line, "%s: expected an integer, got '%s'", label,
                             cell);
+        if ((checks & TRACE_CSV_INTEGER) && fabs(x) > INT_MAX)
+            return error_at(err, t->path, line, "%s: '%s' is out of range (at most %d)", label,
+                            cell, INT_MAX);
         if ((checks & TRACE_CSV_NONNEG) && x < 0)
             return error_at(err, t->path, line, "%s: negative value '%s'", label, cell);
         out[r] = x;

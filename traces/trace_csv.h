@@ -2,8 +2,9 @@
  * summarises (latency replay, `stragsim trace stats`).
  *
  * Format: a header row, then one row per record; fields separated by
- * commas; no quoting. CRLF line ends, blank lines and spaces/tabs around
- * fields are tolerated. Every row must have as many fields as the header.
+ * commas; a field in double quotes may hold commas and "" for a quote (but
+ * not a line break). A UTF-8 byte-order mark, CRLF line ends, blank lines
+ * and spaces/tabs around fields are tolerated. Every row must have as many fields as the header.
  * Columns are chosen by header name or by 1-based number (a header name
  * wins when a name is all digits). Cells stay text until a column is asked
  * for as numbers, so text columns a caller does not use never fail.
@@ -33,6 +34,13 @@ int trace_csv_read(const char *path, struct trace_csv **out, struct error *err);
 /* Same from an open stream (not closed here); `path` names it in messages. */
 int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struct error *err);
 void trace_csv_free(struct trace_csv *t);
+
+/* Splits one line (without its '\n') in place into its fields, unquoted and
+ * trimmed as above, storing the first `max` into fields (NULL: only count).
+ * Returns the number of fields, or -1 with *why saying what is wrong (an
+ * unterminated quote, text after a closing quote). Also for the replay
+ * arrival files (sim/arrivals.c). */
+int trace_csv_split(char *line, char **fields, int max, const char **why);
 
 /* Resolves a column by header name or 1-based number into a 0-based index.
  * `what` says who asked (e.g. "latency.value_column") in the message. */

@@ -491,9 +491,14 @@ void trace_stats_write(FILE *f, const struct trace_stats *s)
             m->p_active_to_slow, m->p_slow_to_active);
     fprintf(f, "markov.active_mean=%.6g\nmarkov.slow_mean=%.6g\n", m->active_mean, m->slow_mean);
 
-    /* The section: probabilities with no evidence get the value that keeps
-     * the chain valid (never slow: p_active_to_slow 0; never recovers from
-     * an unseen state: 1), said in a comment. */
+    /* The section must be a config `stragsim run` accepts. Probabilities
+     * with no evidence get the value that keeps the chain valid (never slow:
+     * p_active_to_slow 0; never recovers from an unseen state: 1). A trace
+     * whose workers never change state (a fixed set of slow workers, a
+     * two-level trace) has both at 0, which leaves the chain without a
+     * stationary start: each gets the Jeffreys estimate for 0 changes in its
+     * n observed steps, 0.5 / (n + 1), so the start keeps about the observed
+     * slow fraction and a state lasts about as long as the trace did. */
     fprintf(f, "\n; two-state model: a worker-iteration is slow when its duration exceeds "
                "%g x that iteration's median\n",
             m->threshold);
@@ -502,8 +507,14 @@ void trace_stats_write(FILE *f, const struct trace_stats *s)
     double p_sa = isnan(m->p_slow_to_active) ? 1 : m->p_slow_to_active;
     if (isnan(m->p_slow_to_active))
         fprintf(f, "; no slow-to-any transition observed: p_slow_to_active set to 1\n");
-    if (p_as + p_sa == 0)
-        fprintf(f, "; no worker ever changed state: the chain needs one probability > 0\n");
+    if (p_as + p_sa == 0) {
+        size_t from_active = m->transitions[0][0], from_slow = m->transitions[1][1];
+        p_as = 0.5 / ((double)from_active + 1);
+        p_sa = 0.5 / ((double)from_slow + 1);
+        fprintf(f, "; no worker ever changed state (%zu active and %zu slow steps): each "
+                   "probability is 0.5 / (steps + 1)\n",
+                from_active, from_slow);
+    }
     fprintf(f, "p_active_to_slow = %.6g\np_slow_to_active = %.6g\n", p_as, p_sa);
     static const char *const state[2] = {"active", "slow"}, *const prefix[2] = {"active.", "slow."};
     for (int k = 0; k < 2; k++) {
