@@ -1,12 +1,15 @@
 /* cmd_run.c: `stragsim run CONFIG.ini [-o DB] [--set section.key=value]...
- * [--resume] [--quiet] [--max-memory SIZE]`: parses the arguments, installs
+ * [--resume] [--quiet] [--max-memory SIZE] [--smoke] [--points LIST]
+ * [--reverse] [--threads N]`: parses the arguments, installs
  * the stop signal handlers (stop.h) that let a sweep stop between points,
  * runs the sweep (run.c) and prints the summary table (analysis/report.c).
  * The work itself is run.c's. */
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/report.h"
 #include "sim/cli.h"
@@ -14,11 +17,14 @@
 #include "sim/memory.h"
 #include "sim/run.h"
 #include "sim/run_mpi.h"
+#include "sim/smoke.h"
 #include "sim/stop.h"
+#include "sim/workload.h"
 
 static const char run_usage[] =
     "usage: stragsim run CONFIG.ini [-o DB] [--set section.key=value]... [--resume] [--quiet]\n"
-    "                    [--max-memory SIZE]\n"
+    "                    [--max-memory SIZE] [--smoke] [--points LIST] [--reverse]\n"
+    "                    [--threads N]\n"
     "\n"
     "Runs every point of the config's sweep (times experiment.repeats) and\n"
     "writes each finished point to the results database in one transaction.\n"
@@ -33,7 +39,22 @@ static const char run_usage[] =
     "  -q, --quiet         no progress lines and no summary table\n"
     "  --max-memory SIZE   refuse a point estimated to need more memory than SIZE\n"
     "                      (512M, 2G, ...; default: MemAvailable of /proc/meminfo)\n"
+    "  --smoke             cap the config to a run of seconds (the caps below; they\n"
+    "                      become --set lines, so smoke points have their own keys)\n"
+    "  --points LIST       run only these points, in this order: numbers as the\n"
+    "                      progress lines count them (1 to the number of points)\n"
+    "                      and ranges, e.g. 3 or 1,4 or 2-5,8; a point keeps its\n"
+    "                      number, key and results however it is selected\n"
+    "  --reverse           run the (selected) points last first\n"
+    "  --threads N         threads of a point's computation (default: the CPUs this\n"
+    "                      process may use; 1 per rank under MPI). Speed only: the\n"
+    "                      numbers are the same bits on any count, and OpenBLAS\n"
+    "                      runs single-threaded during a point\n"
     "  -h, --help          this text\n"
+    "\n"
+    "Every point's numbers depend only on its params and seed: not on the points\n"
+    "run before it, their order, --points, --threads, OPENBLAS_NUM_THREADS or\n"
+    "the MPI rank.\n"
     "\n"
     "SIGINT/SIGTERM/SIGHUP finish and write the point in flight, then exit with\n"
     "130/143/129; rerun with --resume to finish. During validation they stop at\n"
@@ -42,7 +63,22 @@ static const char run_usage[] =
     "Under MPI (mpirun -np P stragsim run ..., or srun) rank 0 hands the points\n"
     "out to every rank, longest first, and alone writes DB; the numbers are\n"
     "those of a single-process run.\n"
-    "Exit status: 0 ok, 2 bad usage or bad input, 1 internal failure.\n";
+    "Exit status: 0 ok, 2 bad usage or bad input, 1 internal failure.\n"
+    "\n"
+    "--smoke caps:\n";
+
+/* The default of --threads: the CPUs this process may run on, or 1 per rank
+ * under MPI (the ranks are the parallelism there: never both). */
+static int run_default_threads(void)
+{
+    if (run_mpi_ranks() > 1)
+        return 1;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
 
 static int run_usage_error(const char *fmt, const char *arg)
 {
@@ -71,6 +107,8 @@ int cmd_run(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"set", required_argument, NULL, 's'},
         {"resume", no_argument, NULL, 'r'},       {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"max-memory", required_argument, NULL, 'm'},
+        {"smoke", no_argument, NULL, 'S'},        {"points", required_argument, NULL, 'P'},
+        {"reverse", no_argument, NULL, 'R'},      {"threads", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
@@ -81,7 +119,7 @@ int cmd_run(int argc, char **argv)
     struct run_options o = {.progress = stderr, .stop = run_stop_flag()};
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
-    int c, status = -1;
+    int c, status = -1, threads = 0;
     while (status < 0 && (c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
@@ -104,8 +142,27 @@ int cmd_run(int argc, char **argv)
             break;
         case 'h':
             fputs(run_usage, stdout);
+            smoke_caps_print(stdout, SMOKE_RUN);
             status = 0;
             break;
+        case 'S':
+            o.smoke = true;
+            break;
+        case 'P':
+            status = cli_once("run", "--points", &o.points, optarg);
+            break;
+        case 'R':
+            o.reverse = true;
+            break;
+        case 'T': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > 1024)
+                status = run_usage_error("--threads must be an integer from 1 to 1024, got '%s'",
+                                         optarg);
+            threads = (int)n;
+            break;
+        }
         case ':':
             status = run_usage_error("option '%s' needs a value", argv[optind - 1]);
             break;
@@ -130,6 +187,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
+    workload_set_threads(threads ? threads : run_default_threads());
     run_stop_install();
 
     struct run_summary sum;

@@ -15,13 +15,16 @@
 #include <unistd.h>
 
 #include "analysis/results.h"
+#include "models/batch_forward.h"
 #include "schemes/scheme.h"
 #include "sim/arrivals.h"
 #include "sim/config.h"
 #include "sim/memory.h"
+#include "sim/point_select.h"
 #include "sim/progress.h"
 #include "sim/rng.h"
 #include "sim/run_mpi.h"
+#include "sim/smoke.h"
 #include "sim/test_hook.h"
 #include "sim/workload.h"
 #include "traces/latency.h"
@@ -202,7 +205,9 @@ static int points_prepare(const struct run_options *o, const struct config *c, c
 /* Marks in same[] the points whose key an earlier point of the sweep has:
  * they differ from it only in keys that do not apply to them (e.g. a sweep
  * of scheme.stragglers crossed with naive, which reads none), so they are
- * the same simulation, run and stored once. Returns how many. */
+ * the same simulation, run and stored once. Returns how many. Only the n
+ * points sel[0..n) (point_select, in running order) count: a point is
+ * another's repeat only when both are run, the other first. */
 static const char *const *sort_keys;
 static int key_index_cmp(const void *a, const void *b)
 {
@@ -211,23 +216,30 @@ static int key_index_cmp(const void *a, const void *b)
     return c ? c : (i > j) - (i < j);
 }
 
-static int points_repeated(size_t n, char *const *keys, bool *same, size_t *count,
-                           struct error *err)
+static int points_repeated(const size_t *sel, size_t n, char *const *keys, bool *same,
+                           size_t *count, struct error *err)
 {
     size_t *order = malloc((n ? n : 1) * sizeof *order);
-    if (!order)
+    const char **sel_keys = malloc((n ? n : 1) * sizeof *sel_keys);
+    if (!order || !sel_keys) {
+        free(order);
+        free(sel_keys);
         return error_fail(err, "out of memory");
-    for (size_t i = 0; i < n; i++)
+    }
+    for (size_t i = 0; i < n; i++) {
         order[i] = i;
-    sort_keys = (const char *const *)keys;
+        sel_keys[i] = keys[sel[i]];
+    }
+    sort_keys = sel_keys;
     qsort(order, n, sizeof *order, key_index_cmp);
     *count = 0;
     for (size_t i = 1; i < n; i++)
-        if (strcmp(keys[order[i]], keys[order[i - 1]]) == 0) {
-            same[order[i]] = true;
+        if (strcmp(sel_keys[order[i]], sel_keys[order[i - 1]]) == 0) {
+            same[sel[order[i]]] = true;
             (*count)++;
         }
     free(order);
+    free(sel_keys);
     return 0;
 }
 
@@ -294,11 +306,15 @@ static int point_compute(void *ctx, size_t i, struct workload_output *out, doubl
         return status;
     double t0 = now_seconds();
     uint64_t stream_key = config_stream_key(p, repeat);
+    /* OpenBLAS single-threaded: its threads would split GEMMs differently
+     * on another count (other bits) and contend with the workload's own */
+    int blas_threads = blas_threads_set(1);
     if (!stream_key)
         status = error_fail(err, "out of memory");
     else
         status = workload_find(params_string(p, "workload.kind"))(
             p, config_dir(x->c), (uint64_t)params_int(p, "experiment.seed"), stream_key, out, err);
+    blas_threads_set(blas_threads);
     *wall = now_seconds() - t0;
     params_free(p);
     free(key);
@@ -384,15 +400,16 @@ static int cost_cmp(const void *a, const void *b)
 }
 
 /* Several MPI ranks: the missing points, longest first, to run_mpi.c. */
-static int run_points_mpi(const struct run_options *o, struct run_ctx *x, const bool *present,
-                          const double *costs, struct run_summary *sum, struct error *err)
+static int run_points_mpi(const struct run_options *o, struct run_ctx *x, const size_t *order,
+                          const bool *present, const double *costs, struct run_summary *sum,
+                          struct error *err)
 {
     size_t *todo = malloc((sum->points ? sum->points : 1) * sizeof *todo), ntodo = 0;
     if (!todo)
         return error_fail(err, "out of memory");
-    for (size_t i = 0; i < sum->points; i++)
-        if (!present[i])
-            todo[ntodo++] = i;
+    for (size_t j = 0; j < sum->points; j++)
+        if (!present[order[j]])
+            todo[ntodo++] = order[j];
     sort_costs = costs;
     qsort(todo, ntodo, sizeof *todo, cost_cmp);
     struct run_mpi_ops ops = {.config_hash = rng_hash_string(config_text(x->c)), .ctx = x,
@@ -402,11 +419,12 @@ static int run_points_mpi(const struct run_options *o, struct run_ctx *x, const 
     return status;
 }
 
-/* One process: the missing points in config order. */
-static int run_points(const struct run_options *o, struct run_ctx *x, const bool *present,
-                      struct run_summary *sum, struct error *err)
+/* One process: the missing points in `order` (point_select). */
+static int run_points(const struct run_options *o, struct run_ctx *x, const size_t *order,
+                      const bool *present, struct run_summary *sum, struct error *err)
 {
-    for (size_t i = 0; i < sum->points; i++) {
+    for (size_t j = 0; j < sum->points; j++) {
+        size_t i = order[j];
         if (present[i])
             continue;
         if (stop_requested(o)) {
@@ -443,7 +461,7 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const bool
 static int run_worker(const struct run_options *o, struct error *err)
 {
     struct config *c = NULL;
-    int ready = config_load(o->config_path, o->sets, o->nsets, &c, err);
+    int ready = smoke_config_load(SMOKE_RUN, o->smoke, o->config_path, o->sets, o->nsets, &c, err);
     struct run_ctx x = {.o = o, .c = c};
     struct run_mpi_ops ops = {.config_hash = c ? rng_hash_string(config_text(c)) : 0,
                               .ctx = &x, .compute = point_compute};
@@ -471,12 +489,16 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     if (run_mpi_rank() > 0)
         return run_worker(o, err);
     struct config *c = NULL;
-    int status = config_load(o->config_path, o->sets, o->nsets, &c, err);
+    size_t *order = NULL;
+    int status = smoke_config_load(SMOKE_RUN, o->smoke, o->config_path, o->sets, o->nsets, &c, err);
+    if (!status)
+        status = point_select(o->points, o->reverse, config_points(c), &order, &sum->points, err);
     if (status) {
+        config_free(c);
         workers_release();
         return status;
     }
-    sum->points = config_points(c);
+    size_t total = config_points(c);
     char **keys = NULL;
     double *costs = NULL;
     bool *present = NULL;
@@ -486,7 +508,8 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
         sum->stopped = sum->before_write = true;
         workers_release();
         free(costs);
-        keys_free(sum->points, keys);
+        free(order);
+        keys_free(total, keys);
         config_free(c);
         return 0;
     }
@@ -506,12 +529,12 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
         status = error_at_key(err, config_base(c), "experiment.db", "path too long");
     if (!status)
         status = results_open(sum->db_path, false, &db, err);
-    if (!status && !(present = calloc(sum->points ? sum->points : 1, sizeof *present)))
+    if (!status && !(present = calloc(total ? total : 1, sizeof *present)))
         status = error_fail(err, "out of memory");
     if (!status)
-        status = points_repeated(sum->points, keys, present, &sum->repeated, err);
-    for (size_t i = 0; !status && i < sum->points; i++)
-        if (!present[i] && (present[i] = results_has_run(db, keys[i])))
+        status = points_repeated(order, sum->points, keys, present, &sum->repeated, err);
+    for (size_t j = 0; !status && j < sum->points; j++)
+        if (!present[order[j]] && (present[order[j]] = results_has_run(db, keys[order[j]])))
             sum->skipped++;
     if (!status && sum->repeated && o->progress)
         fprintf(o->progress,
@@ -535,15 +558,16 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     if (status)
         workers_release();
     else if (run_mpi_ranks() > 1)
-        status = run_points_mpi(o, &x, present, costs, sum, err);
+        status = run_points_mpi(o, &x, order, present, costs, sum, err);
     else
-        status = run_points(o, &x, present, sum, err);
+        status = run_points(o, &x, order, present, sum, err);
     progress_finish(x.bar);
     progress_free(x.bar);
     results_close(db);
     free(present);
     free(costs);
-    keys_free(sum->points, keys);
+    free(order);
+    keys_free(total, keys);
     config_free(c);
     return status;
 }

@@ -26,6 +26,9 @@ struct run_options {
     const char *const *sets; /* --set section.key=value, in order */
     size_t nsets;
     bool resume;             /* skip points already in the database */
+    bool smoke;              /* --smoke: the caps of smoke.h */
+    const char *points;      /* --points LIST (point_select.h); NULL: every point */
+    bool reverse;            /* --reverse: the selected points last first */
     FILE *progress;          /* NULL: quiet */
     double max_memory;       /* --max-memory in bytes; 0: MemAvailable (memory.h) */
     /* Set asynchronously (a signal handler) to stop after the current point. */
@@ -33,7 +36,7 @@ struct run_options {
 };
 
 struct run_summary {
-    size_t points;   /* points of the config */
+    size_t points;   /* points of the config (those --points selects) */
     size_t skipped;  /* already in the database (--resume) */
     size_t written;  /* run and written now */
     size_t repeated; /* the same point as an earlier one of the sweep (run once) */

@@ -60,6 +60,10 @@ int workload_inference_run(const struct params *p, const char *config_dir, uint6
  * that every error a run could meet there comes before anything is written. */
 int workload_inference_check(const struct params *p, const char *config_dir, uint64_t seed,
                              uint64_t point_key, struct error *err);
+/* Threads the inference workload spreads its forward passes over (default
+ * 1; `stragsim run --threads`). Speed only: the numbers are the same bits
+ * on any count. A process-wide setting, like OpenBLAS's thread count. */
+void workload_set_threads(int threads);
 
 /* `training`: iterations of distributed gradient descent through a
  * gradient-coding scheme (see workload_training.c): the latency metrics of

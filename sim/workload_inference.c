@@ -11,8 +11,9 @@
  *      hooks that record, per counted job, the set of workers whose results
  *      arrived before it was done;
  *   2. computation: jobs in ordinal order, in chunks of ~CHUNK_ROWS coded
- *      queries: draw the queries, encode each job (one sgemm), run ONE
- *      batched forward pass over the whole chunk, decode each job from its
+ *      queries: draw the queries, encode each job (one sgemm), forward the
+ *      whole chunk (batch_forward: fixed batches of BATCH_FORWARD_ROWS rows
+ *      spread over the workload's threads), decode each job from its
  *      arrived set (cached D_F, one dgemm), and score it against the labels
  *      and the model's own outputs on the queries.
  * Metrics: the latency workload's, plus accuracy (decoded argmax vs label),
@@ -26,7 +27,12 @@
  *
  * The test set and the model's logits on it are kept for the process's
  * lifetime (one model and weights file at a time): the points of a sweep
- * share them. Does not train or know what a scheme's code is.
+ * share them. The logits are computed in fixed blocks of the test set, so
+ * they are the same bits whichever point asked for them first: a point's
+ * numbers do not depend on the points run before it in the process, nor on
+ * the thread count (the run loop keeps OpenBLAS single-threaded during a
+ * point; workload_set_threads sets the forward threads). Does not train or
+ * know what a scheme's code is.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -35,6 +41,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "models/batch_forward.h"
 #include "models/fmnist.h"
 #include "models/model.h"
 #include "models/weights.h"
@@ -55,7 +62,7 @@ static struct {
     char data_dir[4096], model[64], weights[4096];
     struct fmnist test;
     float *logits;        /* test.n x m: the model's outputs, computed on demand */
-    unsigned char *have;  /* test.n flags */
+    unsigned char *have;  /* per block of BATCH_FORWARD_ROWS images: 1 known, 2 wanted */
     float *validation;    /* VALIDATION_IMAGES x d, or NULL until asked */
     uint64_t validation_seed;
     bool loaded;
@@ -81,7 +88,7 @@ static int data_load(const char *dir, const char *model, const char *weights, in
     if (rc)
         return rc;
     data.logits = malloc(data.test.n * m * sizeof *data.logits);
-    data.have = calloc(data.test.n, 1);
+    data.have = calloc((data.test.n + BATCH_FORWARD_ROWS - 1) / BATCH_FORWARD_ROWS, 1);
     if (!data.logits || !data.have) {
         data_reset();
         return error_fail(err, "out of memory");
@@ -93,30 +100,32 @@ static int data_load(const char *dir, const char *model, const char *weights, in
     return STRAG_OK;
 }
 
-/* Makes sure the base logits of images idx[0..count) are known (one batched
- * forward pass over the missing ones). scratch holds count x d floats. */
-static int data_base_logits(struct model *mdl, const int *idx, int count, float *scratch,
-                            int *missing, struct error *err)
+/* Makes sure the base logits of images idx[0..count) are known. They are
+ * computed by whole blocks of BATCH_FORWARD_ROWS consecutive test images,
+ * each block one batch of bf, so an image's logits never depend on which
+ * other images a point asked for, or when. */
+static int data_base_logits(struct batch_forward *bf, int d, int m, const int *idx, int count,
+                            struct error *err)
 {
-    int nmiss = 0, d = mdl->input_size, m = mdl->outputs;
+    size_t block = BATCH_FORWARD_ROWS, blocks = (data.test.n + block - 1) / block;
     for (int i = 0; i < count; i++)
-        if (!data.have[idx[i]]) {
-            data.have[idx[i]] = 1; /* also dedups within this call */
-            missing[nmiss++] = idx[i];
-        }
-    if (nmiss == 0)
-        return STRAG_OK;
-    for (int i = 0; i < nmiss; i++)
-        memcpy(scratch + (size_t)i * d, data.test.images + (size_t)missing[i] * d,
-               (size_t)d * sizeof *scratch);
-    const float *out = NULL;
-    int rc = model_forward(mdl, scratch, nmiss, &out, err);
-    for (int i = 0; i < nmiss; i++) {
-        if (rc)
-            data.have[missing[i]] = 0;
-        else
-            memcpy(data.logits + (size_t)missing[i] * m, out + (size_t)i * m,
-                   (size_t)m * sizeof *out);
+        if (!data.have[idx[i] / block])
+            data.have[idx[i] / block] = 2;
+    int rc = STRAG_OK;
+    for (size_t b = 0; b < blocks; b++) {
+        if (data.have[b] != 2)
+            continue;
+        size_t end = b + 1; /* a run of wanted blocks: one call */
+        while (end < blocks && data.have[end] == 2)
+            end++;
+        size_t first = b * block, rows = (end * block < data.test.n ? end * block
+                                                                    : data.test.n) - first;
+        if (!rc)
+            rc = batch_forward_run(bf, data.test.images + first * d, rows,
+                                   data.logits + first * m, err);
+        for (; b < end; b++)
+            data.have[b] = rc ? 0 : 1;
+        b--;
     }
     return rc;
 }
@@ -197,13 +206,13 @@ struct score {
 
 struct compute {
     struct model *model;
+    struct batch_forward *bf; /* the model's forward passes over the threads */
     const struct scheme_ops *ops;
     void *scheme;
     int k, coded, d, m, workers, chunk_jobs;
     uint64_t seed, point_key;
     int *idx;        /* chunk_jobs x k query indices */
-    int *missing;    /* chunk_jobs x k */
-    float *X;        /* chunk_jobs x k x d (also the base-logit scratch) */
+    float *X;        /* chunk_jobs x k x d */
     float *Xc;       /* chunk_jobs x coded x d */
     float *Yc;       /* chunk_jobs x coded x m */
     float *Y;        /* k x m decoded */
@@ -239,7 +248,7 @@ static int compute_chunk(struct compute *c, const struct inference_run *run, uin
         rng_seed(&r, c->seed, c->point_key, RNG_DATA, (uint32_t)(run->warmup + first + b));
         queries_draw(&r, (int)data.test.n, k, c->idx + (size_t)b * k);
     }
-    if ((rc = data_base_logits(c->model, c->idx, count * k, c->X, c->missing, err)))
+    if ((rc = data_base_logits(c->bf, d, m, c->idx, count * k, err)))
         return rc;
     bool coded = c->ops->infer_encode != NULL;
     if (coded) {
@@ -250,15 +259,12 @@ static int compute_chunk(struct compute *c, const struct inference_run *run, uin
                        (size_t)d * sizeof *X);
             c->ops->infer_encode(c->scheme, X, d, c->Xc + (size_t)b * c->coded * d);
         }
-        const float *out = NULL;
-        if (c->ops->infer_forward) { /* the scheme's own worker networks */
-            if ((rc = c->ops->infer_forward(c->scheme, c->Xc, count, c->Yc, err)))
-                return rc;
-        } else {
-            if ((rc = model_forward(c->model, c->Xc, count * c->coded, &out, err)))
-                return rc;
-            memcpy(c->Yc, out, (size_t)count * c->coded * m * sizeof *out);
-        }
+        if (c->ops->infer_forward) /* the scheme's own worker networks */
+            rc = c->ops->infer_forward(c->scheme, c->Xc, count, c->Yc, err);
+        else
+            rc = batch_forward_run(c->bf, c->Xc, (size_t)count * c->coded, c->Yc, err);
+        if (rc)
+            return rc;
     }
     for (int b = 0; b < count; b++) {
         const int *idx = c->idx + (size_t)b * k;
@@ -290,8 +296,8 @@ static int compute_chunk(struct compute *c, const struct inference_run *run, uin
 
 static void compute_free(struct compute *c)
 {
+    batch_forward_free(c->bf);
     free(c->idx);
-    free(c->missing);
     free(c->X);
     free(c->Xc);
     free(c->Yc);
@@ -304,19 +310,22 @@ static int compute_alloc(struct compute *c, struct error *err)
     c->chunk_jobs = CHUNK_ROWS / c->coded > 0 ? CHUNK_ROWS / c->coded : 1;
     size_t jobs = (size_t)c->chunk_jobs, rows = jobs * (c->coded > c->k ? c->coded : c->k);
     c->idx = malloc(jobs * c->k * sizeof *c->idx);
-    c->missing = malloc(jobs * c->k * sizeof *c->missing);
     c->X = malloc(jobs * c->k * c->d * sizeof *c->X);
     c->Xc = malloc(rows * c->d * sizeof *c->Xc);
     c->Yc = malloc(rows * c->m * sizeof *c->Yc);
     c->Y = malloc((size_t)c->k * c->m * sizeof *c->Y);
     c->returned = malloc((size_t)(c->workers > c->coded ? c->workers : c->coded) *
                          sizeof *c->returned);
-    if (!c->idx || !c->missing || !c->X || !c->Xc || !c->Yc || !c->Y || !c->returned)
+    if (!c->idx || !c->X || !c->Xc || !c->Yc || !c->Y || !c->returned)
         return error_fail(err, "out of memory");
     return STRAG_OK;
 }
 
 /* ---- setup ---- */
+
+static int forward_threads = 1; /* workload_set_threads */
+
+void workload_set_threads(int threads) { forward_threads = threads > 0 ? threads : 1; }
 
 /* scheme_infer.validation: the last VALIDATION_IMAGES of the training set
  * under fmnist_split(seed), loaded once per process and seed. */
@@ -487,6 +496,8 @@ int workload_inference_run(const struct params *p, const char *config_dir, uint6
 
     /* phase 2: computation, in ordinal order */
     struct score sc = {0};
+    if (!rc)
+        rc = batch_forward_new(&c.bf, c.model, forward_threads, err);
     if (!rc)
         rc = compute_alloc(&c, err);
     for (uint64_t first = 0; !rc && first < run.finished; first += (uint64_t)c.chunk_jobs) {
