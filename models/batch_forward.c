@@ -26,7 +26,7 @@ struct batch_forward {
     /* the call being run */
     const float *x;
     float *out;
-    size_t rows, batches;
+    size_t rows, batch, batches;
     atomic_size_t next;     /* next batch to take */
 };
 
@@ -80,9 +80,8 @@ static void *member_run(void *arg)
     const struct model *m = w->m;
     size_t b;
     while (!w->rc && (b = atomic_fetch_add(&bf->next, 1)) < bf->batches) {
-        size_t first = b * BATCH_FORWARD_ROWS;
-        int B = (int)(bf->rows - first < BATCH_FORWARD_ROWS ? bf->rows - first
-                                                              : BATCH_FORWARD_ROWS);
+        size_t first = b * bf->batch;
+        int B = (int)(bf->rows - first < bf->batch ? bf->rows - first : bf->batch);
         const float *logits;
         w->rc = model_forward(w->m, bf->x + first * (size_t)m->input_size, B, &logits, &w->err);
         if (!w->rc)
@@ -92,13 +91,17 @@ static void *member_run(void *arg)
     return NULL;
 }
 
-int batch_forward_run(struct batch_forward *bf, const float *x, size_t rows, float *out,
-                      struct error *err)
+int batch_forward_run(struct batch_forward *bf, const float *x, size_t rows, int batch,
+                      float *out, struct error *err)
 {
+    if (batch < 1 || batch > BATCH_FORWARD_ROWS) /* the replicas hold batches up to this */
+        return error_fail(err, "internal: forward batch %d outside 1..%d", batch,
+                          BATCH_FORWARD_ROWS);
     bf->x = x;
     bf->out = out;
     bf->rows = rows;
-    bf->batches = (rows + BATCH_FORWARD_ROWS - 1) / BATCH_FORWARD_ROWS;
+    bf->batch = (size_t)batch;
+    bf->batches = (rows + bf->batch - 1) / bf->batch;
     atomic_store(&bf->next, 0);
     int n = bf->batches < (size_t)bf->n ? (int)bf->batches : bf->n;
     bool *spawned = NULL;

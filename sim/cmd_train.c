@@ -1,5 +1,5 @@
 /* cmd_train.c: `stragsim train CONFIG.ini [-o FILE] [--force] [--set
- * section.key=value]... [--quiet]`: reads the [train] section (and workload.model,
+ * section.key=value]... [--quiet] [--smoke]`: reads the [train] section (and workload.model,
  * workload.data_dir, experiment.seed), trains the model on Fashion-MNIST
  * with models/train.c, prints one progress line per epoch to stderr and
  * writes the weights file (models/weights.c) at the end. The training itself
@@ -17,11 +17,12 @@
 #include "sim/commands.h"
 #include "sim/config.h"
 #include "sim/progress.h"
+#include "sim/smoke.h"
 #include "sim/train_learned.h"
 
 static const char train_usage[] =
     "usage: stragsim train CONFIG.ini [-o FILE] [--force] [--set section.key=value]...\n"
-    "                                 [--quiet]\n"
+    "                                 [--quiet] [--smoke]\n"
     "\n"
     "Trains workload.model on the Fashion-MNIST training set (workload.data_dir)\n"
     "as [train] says and writes the weights to train.output. Same seed, same\n"
@@ -33,6 +34,8 @@ static const char train_usage[] =
     "  -f, --force        overwrite the weights file if it exists\n"
     "  --set K=V          override a config key (repeatable)\n"
     "  -q, --quiet        no progress lines\n"
+    "  --smoke            train at a tiny size, to check that the config trains\n"
+    "                     (the caps below)\n"
     "  -h, --help         this text\n"
     "\n"
     "[train] keys: epochs, batch, optimizer (sgd|adam), learning_rate (the\n"
@@ -41,7 +44,9 @@ static const char train_usage[] =
     "limit (train on this many images; 0 = all), output, threads.\n"
     "\n"
     "train.target = parm | split | learned-lagrange trains a learned code\n"
-    "instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin).\n";
+    "instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin).\n"
+    "\n"
+    "--smoke caps:\n";
 
 /* one line "stragsim train: ..." on stderr, exit status 2 */
 #define train_fail(...) cli_fail("train", __VA_ARGS__)
@@ -184,10 +189,11 @@ static int train_model(const struct config *cfg, const struct train_target *to, 
 }
 
 static int train_command(const char *path, const char *const *sets, size_t nsets,
-                         const struct train_target *to, bool quiet, struct error *err)
+                         const struct train_target *to, bool quiet, bool smoke,
+                         struct error *err)
 {
     struct config *cfg = NULL;
-    int rc = config_load_for_training(path, sets, nsets, &cfg, err);
+    int rc = smoke_config_load(SMOKE_TRAIN, smoke, path, sets, nsets, &cfg, err);
     bool learned = !rc && train_learned_wanted(cfg); /* train.target = a learned code */
     if (learned && to->output)
         rc = error_at(err, NULL, 0,
@@ -208,12 +214,13 @@ int cmd_train(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
+        {"smoke", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char **sets = NULL;
     size_t nsets = 0;
-    bool quiet = false;
+    bool quiet = false, smoke = false;
     struct train_target to = {0};
     int status = -1;
 
@@ -241,8 +248,12 @@ int cmd_train(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
+        case 'S':
+            smoke = true;
+            break;
         case 'h':
             fputs(train_usage, stdout);
+            smoke_caps_print(stdout, SMOKE_TRAIN);
             status = 0;
             break;
         default:
@@ -257,7 +268,7 @@ int cmd_train(int argc, char **argv)
                                   argv[optind + 1]);
     if (status < 0) {
         struct error err;
-        int rc = train_command(argv[optind], sets, nsets, &to, quiet, &err);
+        int rc = train_command(argv[optind], sets, nsets, &to, quiet, smoke, &err);
         if (rc)
             fprintf(stderr, "%s\n", err.msg);
         status = rc ? 2 : 0;

@@ -17,7 +17,9 @@ static const struct smoke_cap {
     {SMOKE_RUN, "workload.jobs", 40, "inference"},
     {SMOKE_RUN, "workload.warmup", 10, "latency"},
     {SMOKE_RUN, "workload.warmup", 10, "inference"},
-    {SMOKE_RUN, "workload.iterations", 10, "training"},
+    {SMOKE_RUN, "scheme.validation_jobs", 4, "inference"}, /* nercc's lambda grid search */
+    {SMOKE_RUN, "workload.iterations", 5, "training"},
+    {SMOKE_RUN, "workload.batch", 64, "training"}, /* at least one example per partition */
     {SMOKE_RUN, "workload.train_limit", 2000, "training"},
     {SMOKE_RUN, "workload.test_limit", 500, "training"},
     {SMOKE_TRAIN, "train.epochs", 1, NULL},

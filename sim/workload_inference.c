@@ -54,6 +54,8 @@
 enum {
     CHUNK_ROWS = 1024,        /* coded queries per batched forward pass */
     VALIDATION_IMAGES = 5000, /* held out of the training set (fmnist_split) */
+    LOGIT_BLOCK = 16,         /* test images per block of base logits: one forward batch */
+    LOGIT_GROUP = 64,         /* blocks per batch_forward_run call */
 };
 
 /* ---- the process-lifetime data: test set, base logits, validation ---- */
@@ -62,7 +64,8 @@ static struct {
     char data_dir[4096], model[64], weights[4096];
     struct fmnist test;
     float *logits;        /* test.n x m: the model's outputs, computed on demand */
-    unsigned char *have;  /* per block of BATCH_FORWARD_ROWS images: 1 known, 2 wanted */
+    unsigned char *have;  /* per block of LOGIT_BLOCK images: 1 known, 2 wanted */
+    float *group_x, *group_y; /* a group of wanted blocks: images and logits */
     float *validation;    /* VALIDATION_IMAGES x d, or NULL until asked */
     uint64_t validation_seed;
     bool loaded;
@@ -73,6 +76,8 @@ static void data_reset(void)
     fmnist_free(&data.test);
     free(data.logits);
     free(data.have);
+    free(data.group_x);
+    free(data.group_y);
     free(data.validation);
     memset(&data, 0, sizeof data);
 }
@@ -88,8 +93,10 @@ static int data_load(const char *dir, const char *model, const char *weights, in
     if (rc)
         return rc;
     data.logits = malloc(data.test.n * m * sizeof *data.logits);
-    data.have = calloc((data.test.n + BATCH_FORWARD_ROWS - 1) / BATCH_FORWARD_ROWS, 1);
-    if (!data.logits || !data.have) {
+    data.have = calloc((data.test.n + LOGIT_BLOCK - 1) / LOGIT_BLOCK, 1);
+    data.group_x = malloc((size_t)LOGIT_GROUP * LOGIT_BLOCK * FMNIST_PIXELS * sizeof *data.group_x);
+    data.group_y = malloc((size_t)LOGIT_GROUP * LOGIT_BLOCK * m * sizeof *data.group_y);
+    if (!data.logits || !data.have || !data.group_x || !data.group_y) {
         data_reset();
         return error_fail(err, "out of memory");
     }
@@ -101,31 +108,43 @@ static int data_load(const char *dir, const char *model, const char *weights, in
 }
 
 /* Makes sure the base logits of images idx[0..count) are known. They are
- * computed by whole blocks of BATCH_FORWARD_ROWS consecutive test images,
- * each block one batch of bf, so an image's logits never depend on which
- * other images a point asked for, or when. */
+ * computed by whole blocks of LOGIT_BLOCK consecutive test images, each
+ * block one forward batch, so an image's logits never depend on which other
+ * images a point asked for, or when. Small blocks: a smoke-sized point asks
+ * for a few hundred images and computes little more. */
 static int data_base_logits(struct batch_forward *bf, int d, int m, const int *idx, int count,
                             struct error *err)
 {
-    size_t block = BATCH_FORWARD_ROWS, blocks = (data.test.n + block - 1) / block;
+    size_t blocks = (data.test.n + LOGIT_BLOCK - 1) / LOGIT_BLOCK, group[LOGIT_GROUP];
     for (int i = 0; i < count; i++)
-        if (!data.have[idx[i] / block])
-            data.have[idx[i] / block] = 2;
+        if (!data.have[idx[i] / LOGIT_BLOCK])
+            data.have[idx[i] / LOGIT_BLOCK] = 2;
     int rc = STRAG_OK;
-    for (size_t b = 0; b < blocks; b++) {
-        if (data.have[b] != 2)
-            continue;
-        size_t end = b + 1; /* a run of wanted blocks: one call */
-        while (end < blocks && data.have[end] == 2)
-            end++;
-        size_t first = b * block, rows = (end * block < data.test.n ? end * block
-                                                                    : data.test.n) - first;
-        if (!rc)
-            rc = batch_forward_run(bf, data.test.images + first * d, rows,
-                                   data.logits + first * m, err);
-        for (; b < end; b++)
-            data.have[b] = rc ? 0 : 1;
-        b--;
+    for (size_t b = 0; !rc && b < blocks;) {
+        size_t ng = 0, rows = 0; /* gather up to LOGIT_GROUP wanted blocks */
+        for (; b < blocks && ng < LOGIT_GROUP; b++) {
+            if (data.have[b] != 2)
+                continue;
+            size_t first = b * LOGIT_BLOCK, n = data.test.n - first < LOGIT_BLOCK
+                                                    ? data.test.n - first : LOGIT_BLOCK;
+            memcpy(data.group_x + rows * d, data.test.images + first * d, n * d * sizeof(float));
+            group[ng++] = b;
+            rows += LOGIT_BLOCK; /* a short last block is the last rows of the call */
+        }
+        if (ng == 0)
+            break;
+        size_t last = group[ng - 1] * LOGIT_BLOCK, tail = data.test.n - last < LOGIT_BLOCK
+                                                            ? data.test.n - last : LOGIT_BLOCK;
+        rc = batch_forward_run(bf, data.group_x, rows - LOGIT_BLOCK + tail, LOGIT_BLOCK,
+                               data.group_y, err);
+        for (size_t g = 0; g < ng; g++) {
+            size_t first = group[g] * LOGIT_BLOCK, n = data.test.n - first < LOGIT_BLOCK
+                                                           ? data.test.n - first : LOGIT_BLOCK;
+            if (!rc)
+                memcpy(data.logits + first * m, data.group_y + g * LOGIT_BLOCK * m,
+                       n * m * sizeof(float));
+            data.have[group[g]] = rc ? 0 : 1;
+        }
     }
     return rc;
 }
@@ -262,7 +281,8 @@ static int compute_chunk(struct compute *c, const struct inference_run *run, uin
         if (c->ops->infer_forward) /* the scheme's own worker networks */
             rc = c->ops->infer_forward(c->scheme, c->Xc, count, c->Yc, err);
         else
-            rc = batch_forward_run(c->bf, c->Xc, (size_t)count * c->coded, c->Yc, err);
+            rc = batch_forward_run(c->bf, c->Xc, (size_t)count * c->coded, BATCH_FORWARD_ROWS,
+                                   c->Yc, err);
         if (rc)
             return rc;
     }
