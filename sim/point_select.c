@@ -40,7 +40,7 @@ static int select_list(const char *list, size_t points, size_t *order, size_t *n
         if (hi < lo)
             return SELECT_FAIL("the range %zu-%zu is empty", lo, hi);
         if (hi > points)
-            return SELECT_FAIL("point %zu does not exist (the config has %zu points)", hi,
+            return SELECT_FAIL("point %zu does not exist (points are numbered 1 to %zu)", hi,
                                points);
         for (size_t i = lo; i <= hi; i++) {
             if (seen[i - 1])

@@ -139,6 +139,14 @@ bad "--set of a key twice" "--set cluster.workers=5: cluster.workers is also set
 bad "--set sweep.X and --set X" "--set cluster.workers=6: cluster.workers is also set by --set sweep.cluster.workers=4,5" "$S" run ok.ini -o new.db -q --set sweep.cluster.workers=4,5 --set cluster.workers=6
 bad "--set X and --set sweep.X" "--set sweep.cluster.workers=4,5: cluster.workers is also set by --set cluster.workers=6" "$S" run ok.ini -o new.db -q --set cluster.workers=6 --set sweep.cluster.workers=4,5
 
+bad "--points: not a number" "stragsim run: --points: 'x' is not a point number or a range such as 2-5 (points are numbered 1 to 1)" "$S" run ok.ini -o new.db -q --points 1,x
+bad "--points: point 0" "stragsim run: --points: '0' is not a point number or a range such as 2-5 (points are numbered 1 to 1)" "$S" run ok.ini -o new.db -q --points 0
+bad "--points: beyond the sweep" "stragsim run: --points: point 2 does not exist (points are numbered 1 to 1)" "$S" run ok.ini -o new.db -q --points 2
+bad "--points: a point twice" "stragsim run: --points: point 1 is listed twice" "$S" run ok.ini -o new.db -q --points 1,1
+bad "--points: empty range" "stragsim run: --points: the range 3-2 is empty" "$S" run ok.ini -o new.db -q --points 3-2
+bad "--points: empty list" "stragsim run: --points: '' is not a point number or a range such as 2-5 (points are numbered 1 to 1)" "$S" run ok.ini -o new.db -q --points ''
+bad "--points twice" "stragsim run: --points given twice ('1' and '2')" "$S" run ok.ini -o new.db -q --points 1 --points 2
+bad "--threads 0" "stragsim run: --threads must be an integer from 1 to 1024, got '0' (try stragsim run --help)" "$S" run ok.ini -o new.db -q --threads 0
 # ---- options given twice, empty list items ----
 bad "run: -o twice" "stragsim run: -o/--output given twice ('a.db' and 'b.db')" "$S" run ok.ini -o a.db -o b.db -q
 bad "report: --metrics with an empty item" "stragsim report: --metrics needs a comma-separated list of names, got 'mean,,p99'" "$S" report good.db --metrics mean,,p99

@@ -72,8 +72,12 @@ missing_metrics() {
         FROM runs r WHERE ifnull(r.workload, '') NOT IN ('latency', 'inference', 'training')"
 }
 
-# "cpu 12.3 s": user + system time of every command run so far.
-cpu_so_far() { times | tail -1 | awk '{ gsub(/[ms]/, " "); print "cpu", $1 * 60 + $2 + $3 * 60 + $4, "s" }'; }
+# cpu_note: cpu="cpu 12.3 s", the user + system time of every command run
+# so far (`times` must run in this shell, not in a $(...) subshell).
+cpu_note() {
+    times >"$scratch/times"
+    cpu=$(tail -1 "$scratch/times" | awk '{ gsub(/[ms]/, " "); print "cpu", $1 * 60 + $2 + $3 * 60 + $4, "s" }')
+}
 
 # spread N K: up to K point numbers spread over 1..N, 1 and N included.
 spread() {
@@ -161,7 +165,8 @@ run_config() {
     variant "$name" "point $n alone" single.db OPENBLAS_NUM_THREADS=2 -- --points "$n" \
         --threads 2 &&
         same "$name" "point $n alone in its process, OPENBLAS_NUM_THREADS=2 --threads 2" single.db
-    echo "# $name: $n points, $((SECONDS - t0)) s, $(cpu_so_far) in all"
+    cpu_note
+    echo "# $name: $n points, $((SECONDS - t0)) s, $cpu in all"
 }
 
 train_config() {
@@ -191,7 +196,8 @@ train_config() {
     else
         tap_fail "$name: stragsim eval loads the weights ($model)" "$out"
     fi
-    echo "# $name: $((SECONDS - t0)) s, $(cpu_so_far) in all"
+    cpu_note
+    echo "# $name: $((SECONDS - t0)) s, $cpu in all"
 }
 
 # A run config with a [train] target: its learned code trains at smoke size.
