@@ -33,15 +33,6 @@ reduced=false
 [[ ${STRAGSIM_SANITIZED:-none} != none && -n ${STRAGSIM_SANITIZED:-} ]] && reduced=true
 cd "$scratch"
 
-# Known failures, each with its reason. A listed config that still fails
-# this way is skipped; one that runs is tested as usual (so the entry can go).
-# lagrange.ini: its sweep's scheme.nodes = chebyshev and n get one point key
-# (the default of another scheme is left out of the key); the point-key
-# rework fixes it: remove this entry once it is merged.
-declare -A known_failure=(
-    [lagrange.ini]="is already stored"
-)
-
 # The metrics each workload promises (README, workload.h), in every run:
 # all of them the time and work metrics, the job-based ones (latency,
 # inference) the job latency metrics; training's (synchronous or SSP) come
@@ -121,11 +112,6 @@ run_config() {
     # the whole sweep with the defaults: OpenBLAS's own thread count, --threads unset
     env -u OPENBLAS_NUM_THREADS "$STRAGSIM" run "$cfg" --smoke -o whole.db >/dev/null 2>whole.err
     local rc=$?
-    if ((rc != 0)) && [[ -n ${known_failure[$name]:-} ]] &&
-        grep -q "${known_failure[$name]}" whole.err; then
-        tap_ok "configs/$name runs # SKIP known failure: $(tail -1 whole.err)"
-        return
-    fi
     if ((rc != 0)); then
         tap_fail "configs/$name runs with --smoke" "exit $rc" "$(tail -3 whole.err)"
         return
