@@ -113,8 +113,10 @@ static int point_validate(const struct config *c, const struct params *p, const 
     latency_free(src);
     arrivals_free(arr);
     workload_check_fn check = workload_check_find(params_string(p, "workload.kind"));
+    int blas_threads = blas_threads_set(1); /* as when the point runs (point_compute) */
     if (!status && check)
         status = check(p, config_dir(c), seed, key, err);
+    blas_threads_set(blas_threads);
     return status;
 }
 
