@@ -116,7 +116,7 @@ int cmd_run(int argc, char **argv)
         fputs("stragsim run: out of memory\n", stderr);
         return 1;
     }
-    struct run_options o = {.progress = stderr, .stop = run_stop_flag()};
+    struct run_options o = {.progress = stderr, .warnings = stderr, .stop = run_stop_flag()};
     optind = 0; /* full reset: commands may be called more than once (tests) */
     opterr = 0;
     int c, status = -1, threads = 0;

@@ -200,7 +200,7 @@ static int train_command(const char *path, const char *const *sets, size_t nsets
                       "stragsim train: -o is for a model's weights; a learned code writes "
                       "scheme.learned_weights.<part>.bin");
     else if (learned)
-        rc = train_learned(cfg, quiet, err);
+        rc = train_learned(cfg, quiet, to->force, err);
     else if (!rc)
         rc = train_model(cfg, to, quiet, err);
     config_free(cfg);

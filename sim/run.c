@@ -86,10 +86,26 @@ static int durations_check(const struct params *p, const struct latency_source *
                         cost, draw, delay, LATENCY_DURATION_MAX);
 }
 
+/* An open (poisson) arrival stream's load on the cluster: every job needs
+ * at least cost 1 of work (README, "work and time"), so rate x mean unit
+ * duration / (workers x slots) >= 1 means the queue grows without bound.
+ * 0 when it cannot be told: closed or replayed arrivals, or a source whose
+ * mean is unknown. */
+static double point_load(const struct params *p, const struct latency_source *src)
+{
+    if (strcmp(params_string(p, "workload.arrival"), "poisson") != 0 || !src->ops->mean)
+        return 0;
+    double mean = src->ops->mean(src);
+    double servers = (double)params_int(p, "cluster.workers") * (double)params_int(p, "cluster.slots");
+    double load = params_real(p, "workload.rate") * mean / servers;
+    return isfinite(load) ? load : 0;
+}
+
 /* Builds and frees what running the point would build, so that every
- * semantic error shows up before the first point runs. */
+ * semantic error shows up before the first point runs. *load: the point's
+ * open-arrival load (point_load). */
 static int point_validate(const struct config *c, const struct params *p, const char *point_key,
-                          struct error *err)
+                          double *load, struct error *err)
 {
     if (!workload_find(params_string(p, "workload.kind")))
         return error_at_key(err, p, "workload.kind", "the %s workload is not available yet",
@@ -104,6 +120,7 @@ static int point_validate(const struct config *c, const struct params *p, const 
     int status = latency_new(p, config_dir(c), workers, seed, key, &src, err);
     if (!status)
         status = durations_check(p, src, err);
+    *load = status ? 0 : point_load(p, src);
     if (!status)
         status = ops->create(&env, &scheme, err);
     if (!status)
@@ -166,6 +183,20 @@ static void validate_progress(const struct run_options *o, size_t done, size_t n
     fflush(o->progress);
 }
 
+/* One warning line: a point whose queue grows without bound (its latency
+ * metrics then depend on the number of jobs). */
+static void overload_warn(const struct run_options *o, const struct params *p, double load)
+{
+    if (!o->warnings)
+        return;
+    struct error msg;
+    error_at_key(&msg, p, "workload.rate",
+                 "warning: load %.3g >= 1 (rate x mean task duration of cost 1 / (workers x "
+                 "slots)): above the cluster's capacity, the queue grows without bound",
+                 load);
+    fprintf(o->warnings, "%s\n", msg.msg);
+}
+
 /* Validates every point (memory estimate included) and keeps its key and
  * cost (params are cheap to rebuild when the point runs, and a large sweep's
  * params would not be). A stop request ends it early: *stopped, status 0. */
@@ -178,7 +209,8 @@ static int points_prepare(const struct run_options *o, const struct config *c, c
     *costs = malloc((n ? n : 1) * sizeof **costs);
     if (!(*keys = calloc(n ? n : 1, sizeof **keys)) || !*costs)
         return error_fail(err, "out of memory");
-    double last = now_seconds();
+    double last = now_seconds(), load = 0;
+    size_t overloaded = 0;
     for (size_t i = 0; i < n; i++) {
         if (stop_requested(o)) {
             *stopped = true;
@@ -189,7 +221,9 @@ static int points_prepare(const struct run_options *o, const struct config *c, c
         int repeat;
         int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
         if (!status)
-            status = point_validate(c, p, (*keys)[i], err);
+            status = point_validate(c, p, (*keys)[i], &load, err);
+        if (!status && load >= 1 && !overloaded++)
+            overload_warn(o, p, load);
         if (!status)
             status = memory_check(p, memory, memory_name, err);
         if (!status)

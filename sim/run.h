@@ -30,6 +30,7 @@ struct run_options {
     const char *points;      /* --points LIST (point_select.h); NULL: every point */
     bool reverse;            /* --reverse: the selected points last first */
     FILE *progress;          /* NULL: quiet */
+    FILE *warnings;          /* one-line warnings (--quiet keeps them); NULL: none */
     double max_memory;       /* --max-memory in bytes; 0: MemAvailable (memory.h) */
     /* Set asynchronously (a signal handler) to stop after the current point. */
     volatile sig_atomic_t *stop;

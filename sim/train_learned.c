@@ -5,6 +5,7 @@
  * weights files. The learning itself lives in the schemes/ files named *_model.c. */
 #include "sim/train_learned.h"
 
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,26 @@ static int path_key(const struct learned_job *j, const char *key, const char *wh
     if (!config_path_resolve(config_dir(j->cfg), params_string(j->p, key), out, PATHLEN))
         return error_at_key(err, j->p, key, "path too long");
     return STRAG_OK;
+}
+
+/* Refuses before training when a weights file of the stem exists
+ * (STEM.PART.bin, learned_weights_path): the shipped learned codes are not
+ * overwritten by a retrain unless --force says so. */
+static int stem_unused(const struct learned_job *j, struct error *err)
+{
+    char pattern[PATHLEN + 8];
+    glob_t found;
+    snprintf(pattern, sizeof pattern, "%s.*.bin", j->stem);
+    int rc = glob(pattern, GLOB_NOSORT, NULL, &found);
+    if (rc == 0)
+        rc = error_at_key(err, j->p, "scheme.learned_weights",
+                          "%s exists: set another stem (e.g. --set scheme.learned_weights=FILE), "
+                          "or overwrite it with --force",
+                          found.gl_pathv[0]);
+    else
+        rc = STRAG_OK;
+    globfree(&found);
+    return rc;
 }
 
 static int save_part(const struct learned_job *j, const struct model *m, const char *part,
@@ -219,7 +240,7 @@ bool train_learned_wanted(const struct config *cfg)
     return t && strcmp(t, "base") != 0;
 }
 
-int train_learned(const struct config *cfg, bool quiet, struct error *err)
+int train_learned(const struct config *cfg, bool quiet, bool force, struct error *err)
 {
     const struct params *p = config_base(cfg);
     const char *target = params_get(p, "train.target");
@@ -257,6 +278,8 @@ int train_learned(const struct config *cfg, bool quiet, struct error *err)
         rc = path_key(j, "scheme.learned_weights", "the stem of the weights files to write",
                       j->stem, err);
     }
+    if (!rc && !force)
+        rc = stem_unused(j, err);
     char data_dir[PATHLEN];
     if (!rc && !config_path_resolve(config_dir(cfg), params_string(p, "workload.data_dir"),
                                     data_dir, sizeof data_dir))

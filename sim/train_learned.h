@@ -17,6 +17,6 @@
 bool train_learned_wanted(const struct config *cfg);
 
 /* Trains the target named by train.target; errors carry "file:line:". */
-int train_learned(const struct config *cfg, bool quiet, struct error *err);
+int train_learned(const struct config *cfg, bool quiet, bool force, struct error *err);
 
 #endif

@@ -363,6 +363,24 @@ bad "run: a bad workload.partitions in the second point (nothing written)" \
     "parts.ini:13: workload.partitions: must equal cluster.workers (4): gradient codes use one partition per worker" \
     "$S" run parts.ini -o new.db -q
 
+# ---- not an error, one warning: an open arrival stream above capacity ----
+# exp(rate 1) tasks of cost 1 on 2 workers: a poisson rate of 3 is a load of
+# 1.5; the run goes on (exit 0) and says so in one line, even with -q.
+printf '[cluster]\nworkers = 2\n[latency]\nkind = exp\nrate = 1\n[scheme]\nkind = uncoded\n[workload]\nkind = latency\narrival = poisson\nrate = 3\njobs = 50\n' >over.ini
+overload="over.ini:11: workload.rate: warning: load 1.5 >= 1 (rate x mean task duration of cost 1 / (workers x slots)): above the cluster's capacity, the queue grows without bound"
+warned=$("$S" run over.ini -o over.db -q 2>&1)
+if [[ $? == 0 && $warned == "$overload" ]]; then
+    tap_ok "run: a poisson load above capacity warns in one line and runs"
+else
+    tap_fail "run: a poisson load above capacity warns in one line and runs" "got: $warned"
+fi
+warned=$("$S" run over.ini -o under.db -q --set workload.rate=1.9 2>&1)
+if [[ $? == 0 && -z $warned ]]; then
+    tap_ok "run: a poisson load below capacity gives no warning"
+else
+    tap_fail "run: a poisson load below capacity gives no warning" "got: $warned"
+fi
+
 # ---- database paths ----
 mkdir -p dir.db
 bad "db: -o a directory" "dir.db: is a directory" "$S" run ok.ini -o dir.db -q

@@ -583,6 +583,13 @@ Test(learned_cli, split_trains_and_writes_every_network)
         snprintf(name, sizeof name, "net.%s.bin", parts[i]);
         cr_assert_eq(access(tmp_path(name), R_OK), 0, "%s missing", name);
     }
+    /* a second training refuses to overwrite the stem's files, unless --force */
+    cr_assert_eq(RUN(cmd_train, "train", cfg, "--quiet"), 2);
+    cr_assert(strstr(err_text, ":3: scheme.learned_weights: ") &&
+                  strstr(err_text, "exists: set another stem (e.g. --set "
+                                   "scheme.learned_weights=FILE), or overwrite it with --force\n"),
+              "%s", err_text);
+    cr_assert_eq(RUN(cmd_train, "train", cfg, "--quiet", "--force"), 0, "%s", err_text);
 }
 
 Test(learned_cli, parm_needs_k_queries_per_job)
