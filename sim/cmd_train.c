@@ -31,7 +31,7 @@ static const char train_usage[] =
     "overwritten without --force: the command refuses before training.\n"
     "\n"
     "  -o, --output FILE  write the weights to FILE instead of train.output\n"
-    "  -f, --force        overwrite the weights file if it exists\n"
+    "  -f, --force        overwrite the weights file(s) if they exist\n"
     "  --set K=V          override a config key (repeatable)\n"
     "  -q, --quiet        no progress lines\n"
     "  --smoke            train at a tiny size, to check that the config trains\n"
@@ -44,7 +44,8 @@ static const char train_usage[] =
     "limit (train on this many images; 0 = all), output, threads.\n"
     "\n"
     "train.target = parm | split | learned-lagrange trains a learned code\n"
-    "instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin).\n"
+    "instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin,\n"
+    "refused before training when such a file exists, unless --force).\n"
     "\n"
     "--smoke caps:\n";
 
