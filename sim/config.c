@@ -94,7 +94,8 @@ const struct config_key driver_keys[] = {
      "train on the first `limit` training images (default: all)"},
     {"train.output", KEY_PATH, NULL, 0, 0, 0, NULL, "weights file to write"},
     {"train.threads", KEY_INT, "1", 1, 256, 0, NULL,
-     "data-parallel training threads (speed only: the weights are the same on any count)"},
+     "data-parallel training threads (a base model's weights are the same on any count; "
+     "a learned code's trainer gives other weights on another count)"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -42,9 +42,13 @@ idx_header() { # FILE MAGIC_HEX COUNT [ROWS COLS]: an uncompressed IDX header, b
 }
 weights=$root/models/weights/logreg.bin
 
-snapshot() { # every file under the case directory: name, size, checksum
-    find . -path ./case.out -prune -o -path ./case.err -prune -o -print0 | sort -z |
-        xargs -0 -r sh -c 'for f; do if [ -f "$f" ]; then printf "%s %s\n" "$f" "$(md5sum <"$f")"; else echo "$f"; fi; done' sh
+# snapshot: every entry under the case directory; a file with its size and
+# modification time (nanoseconds), so any write to it shows, even one that
+# leaves the same bytes; a directory by name only (a temporary file created
+# and removed in it is no change). One find, no process per file.
+snapshot() {
+    find . \( -path ./case.out -o -path ./case.err \) -prune -o -type f -printf '%p f %s %T@\n' \
+        -o ! -type f -printf '%p %y\n' | sort
 }
 
 # bad DESCRIPTION 'EXPECTED LINE' COMMAND ARGS...: run in the case directory
