@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
-#include "sim/metrics.h"
+#include "base/metrics.h"
 
 int aggregate_ci(const double *x, size_t n, struct ci *out)
 {

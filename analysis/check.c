@@ -1,6 +1,6 @@
 /* check.c: matches the runs of a results database to those of a baseline and
  * compares their metrics (rules in check.h). Argument parsing and the final
- * summary line live in sim/cmd_check.c. */
+ * summary line live in app/cmd_check.c. */
 #include "analysis/check.h"
 
 #include <math.h>

@@ -29,7 +29,7 @@ void export_number(FILE *out, double x);
  * "stragsim export: unknown table 'x' (expected jobs|iterations|metrics)"),
  * a table with no rows ("DB: no jobs rows ..."), SQLite failures. Write
  * errors are left flagged on out (it stops writing at the first): the
- * caller's flush and close report them (sim/atomic_file.c). */
+ * caller's flush and close report them (base/atomic_file.c). */
 int export_csv(struct results *r, const char *table, FILE *out, struct error *err);
 
 #endif

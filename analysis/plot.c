@@ -21,8 +21,8 @@
 
 #include "analysis/aggregate.h"
 #include "analysis/export.h"
-#include "sim/atomic_file.h"
-#include "sim/stats.h"
+#include "base/atomic_file.h"
+#include "base/stats.h"
 
 extern char **environ;
 

@@ -26,7 +26,7 @@
  * to its standard output, a temporary beside the figure renamed when
  * gnuplot succeeded and the figure is whole, so a failure never leaves a
  * partial or empty figure. gnuplot's own errors become one line.
- * Not here: option parsing (sim/cmd_plot.c), tables (report.c).
+ * Not here: option parsing (app/cmd_plot.c), tables (report.c).
  */
 #ifndef STRAG_PLOT_H
 #define STRAG_PLOT_H

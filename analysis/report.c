@@ -1,7 +1,7 @@
 /* report.c: builds the `stragsim report` table from the runs of a results
  * database (select with filters, choose param and metric columns, sort) and
  * prints it as text, CSV or markdown. Argument parsing lives in
- * sim/cmd_report.c; reading the database in results.c. */
+ * app/cmd_report.c; reading the database in results.c. */
 #include "analysis/report.h"
 
 #include <math.h>

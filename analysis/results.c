@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sim/rng.h"
+#include "base/rng.h"
 
 #ifndef STRAGSIM_VERSION
 #define STRAGSIM_VERSION "unknown"

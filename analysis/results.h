@@ -27,9 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/error.h"
-#include "sim/metrics.h"
-#include "sim/params.h"
+#include "base/error.h"
+#include "base/metrics.h"
+#include "base/params.h"
 
 enum { RESULTS_SCHEMA_VERSION = 1 };
 

@@ -6,7 +6,7 @@
  * one process: through the engine (handler dispatch, sim/engine.c) and
  * through a bare textbook binary heap (pop = last leaf sifted down from the
  * root, push = sift up), so the ratio is measured on the same machine at the
- * same moment. Both draw from identical sim/rng.h streams.
+ * same moment. Both draw from identical base/rng.h streams.
  *
  * Usage: bench_engine [pending (1000)] [events (2e7)]
  * Prints one line per contender: name, events, seconds, events/s.
@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "sim/engine.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 static double seconds_now(void)
 {

@@ -20,7 +20,7 @@
 
 #include "sim/cluster.h"
 #include "sim/engine.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 enum { WORKERS = 12, K = 9 };
 static const double ARRIVAL_RATE = 0.5, SHIFT = 0.2, SERVICE_RATE = 1.25;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz/fuzz_file.h"
-#include "sim/config.h"
+#include "app/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

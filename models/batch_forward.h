@@ -22,7 +22,7 @@
 #include <stddef.h>
 
 #include "models/model.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 enum { BATCH_FORWARD_ROWS = 64 }; /* the usual batch: cache-sized */
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "sim/rng.h"
+#include "base/rng.h"
 
 /* IDX magic: 0x00 0x00, type 0x08 (unsigned byte), number of dimensions. */
 enum { IDX_IMAGES_MAGIC = 2051, IDX_LABELS_MAGIC = 2049 };

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 enum {
     FMNIST_ROWS = 28,

@@ -40,8 +40,8 @@
 
 #include <stddef.h>
 
-#include "sim/error.h"
-#include "sim/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 enum layer_kind {
     LAYER_DENSE,

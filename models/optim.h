@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 enum optim_kind { OPTIM_SGD, OPTIM_ADAM };
 

@@ -24,7 +24,7 @@
 #include "models/fmnist.h"
 #include "models/model.h"
 #include "models/optim.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 /* Learning-rate schedule over the whole run (per optimiser step t of T):
  * constant lr, or cosine annealing lr * (1 + cos(pi t / T)) / 2. */

@@ -27,7 +27,7 @@
 #define STRAG_WEIGHTS_H
 
 #include "models/model.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 enum { WEIGHTS_VERSION = 1 };
 

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schemes/code_berrut.h"
-#include "schemes/linear_code.h"
-#include "sim/rng.h"
+#include "schemes/codes/code_berrut.h"
+#include "schemes/codes/linear_code.h"
+#include "base/rng.h"
 
 struct berrut {
     struct linear_code code; /* first member (fanout ops) */

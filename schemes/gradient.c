@@ -1,5 +1,5 @@
 /* gradient.c: the training schemes of gradient coding: naive, ignore, frc,
- * crc and approx-gc. They differ only in their code (schemes/gradcode.h),
+ * crc and approx-gc. They differ only in their code (schemes/codes/gradcode.h),
  * so they are five rows over one implementation, as uncoded and kofn are
  * over fanout.c.
  *
@@ -12,7 +12,7 @@
  * scheme.deadline after the job started, whatever has arrived by then.
  *
  * With scheme.shuffle, the data partitions are reassigned among the
- * workers before iterations T, 2T, ... (schemes/shuffle.h); a worker that
+ * workers before iterations T, 2T, ... (schemes/common/shuffle.h); a worker that
  * must receive m new partitions starts its task m * partition_bytes /
  * scheme.shuffle_bandwidth later (free when the bandwidth is unset).
  *
@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schemes/gradcode.h"
+#include "schemes/codes/gradcode.h"
 #include "schemes/scheme.h"
-#include "schemes/shuffle.h"
+#include "schemes/common/shuffle.h"
 
 enum { TAG_DEADLINE = -1 }; /* timer tags >= 0 are delayed task starts (worker) */
 

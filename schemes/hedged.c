@@ -20,7 +20,7 @@
  *
  * Not here: more than one backup, or backups that depend on worker load.
  */
-#include "schemes/placement.h"
+#include "schemes/common/placement.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * n-k are cancelled when the driver finishes the job (cluster.cancel). Which
  * k results arrived does not matter here: decoding is the inference
  * workload's business. */
-#include "schemes/fanout.h"
+#include "schemes/common/fanout.h"
 
 static const struct config_key kofn_keys[] = {
     {"scheme.k", KEY_INT, NULL, 1, 1e9, 0, NULL,

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schemes/code_berrut.h"
-#include "schemes/code_lagrange.h"
-#include "schemes/linear_code.h"
+#include "schemes/codes/code_berrut.h"
+#include "schemes/codes/code_lagrange.h"
+#include "schemes/codes/linear_code.h"
 
 struct lagrange {
     struct linear_code code; /* first member (fanout ops) */

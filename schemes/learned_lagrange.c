@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schemes/fanout.h"
-#include "schemes/llc_model.h"
+#include "schemes/common/fanout.h"
+#include "schemes/learned_lagrange_model.h"
 #include "schemes/scheme.h"
 
 struct learned_lagrange {

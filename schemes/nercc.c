@@ -18,10 +18,10 @@
 #include <string.h>
 
 #include "models/model.h"
-#include "schemes/code_berrut.h"
-#include "schemes/code_spline.h"
-#include "schemes/linear_code.h"
-#include "sim/rng.h"
+#include "schemes/codes/code_berrut.h"
+#include "schemes/codes/code_spline.h"
+#include "schemes/codes/linear_code.h"
+#include "base/rng.h"
 
 enum { NERCC_MAX_GRID = 32 };
 

@@ -34,7 +34,7 @@
 #include "schemes/parm_model.h"
 #include "schemes/scheme.h"
 #include "sim/engine.h"
-#include "sim/stats.h"
+#include "base/stats.h"
 
 struct parm {
     const struct params *params;

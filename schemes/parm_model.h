@@ -24,8 +24,8 @@
 
 #include "models/fmnist.h"
 #include "models/model.h"
-#include "schemes/learned.h"
-#include "sim/error.h"
+#include "schemes/common/learned.h"
+#include "base/error.h"
 
 enum parm_encoder { PARM_ADD, PARM_CONCAT };
 

@@ -26,9 +26,9 @@
 #include <stdint.h>
 
 #include "sim/cluster.h"
-#include "sim/error.h"
-#include "sim/metrics.h"
-#include "sim/params.h"
+#include "base/error.h"
+#include "base/metrics.h"
+#include "base/params.h"
 
 enum scheme_workload {
     SCHEME_LATENCY = 1,
@@ -66,7 +66,7 @@ struct gradcode;
 struct ssp_config;
 struct scheme_train {
     double partition_bytes;  /* size of one data partition (shuffle cost) */
-    struct gradcode *code;   /* B, supports, decoding vectors (schemes/gradcode.h) */
+    struct gradcode *code;   /* B, supports, decoding vectors (schemes/codes/gradcode.h) */
     const int *column_data;  /* (n) data partition behind code column j */
     /* Set instead of code by the parameter-server scheme (ssp): workers
      * push gradients asynchronously (schemes/ssp.h), no job loop. */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schemes/fanout.h"
+#include "schemes/common/fanout.h"
 #include "schemes/scheme.h"
 #include "schemes/split_model.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "models/weights.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 int split_check(int nodes, struct error *err)
 {

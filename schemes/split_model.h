@@ -28,8 +28,8 @@
 
 #include "models/fmnist.h"
 #include "models/model.h"
-#include "schemes/learned.h"
-#include "sim/error.h"
+#include "schemes/common/learned.h"
+#include "base/error.h"
 
 enum { SPLIT_MAX_NODES = 7 };
 

@@ -1,6 +1,6 @@
 /* ssp.c: the `ssp` training scheme: reads the stale-synchronous parameter
  * server's keys into a struct ssp_config (ssp.h) and hands it to the
- * training workload, which runs the server (sim/workload_ssp.c). It plans
+ * training workload, which runs the server (workloads/ssp.c). It plans
  * no jobs: the server's workers are not a job loop. */
 #include <math.h>
 #include <stdlib.h>

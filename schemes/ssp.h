@@ -1,6 +1,6 @@
 /* ssp.h: the settings of the stale-synchronous parameter server (Ho et al.,
  * NIPS'13), read from scheme.* keys by the `ssp` scheme (ssp.c) and run by
- * the training workload (sim/workload_ssp.c).
+ * the training workload (workloads/ssp.c).
  *
  * Each worker loops: read the parameters, compute a gradient on its own
  * data partition, push it; the server applies every push at once, and the
@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 
-#include "schemes/predictor.h"
+#include "schemes/common/predictor.h"
 
 enum ssp_action { SSP_ACTION_NONE, SSP_ACTION_BATCH, SSP_ACTION_SKIP };
 

@@ -1,7 +1,7 @@
 /* uncoded.c: the baseline. The job is split into `workers` tasks of cost
  * 1/workers, one per worker, and is done when all of them are: the slowest
  * worker sets the latency. */
-#include "schemes/fanout.h"
+#include "schemes/common/fanout.h"
 
 static const struct config_key uncoded_keys[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},

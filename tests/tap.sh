@@ -57,7 +57,7 @@ db_jobs_digest() {
 }
 
 # wait_stopped PID: returns 0 once the process has stopped itself (the
-# test-only STRAGSIM_TEST_STOP_AT_POINT hook, sim/test_hook.h), 1 if it
+# test-only STRAGSIM_TEST_STOP_AT_POINT hook, app/test_hook.h), 1 if it
 # exited first. Waits on the process's state, not on a clock; the cap of
 # 10 minutes only turns a hang into a failure.
 wait_stopped() {

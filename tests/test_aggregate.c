@@ -7,8 +7,8 @@
 #include <math.h>
 
 #include "analysis/aggregate.h"
-#include "sim/metrics.h"
-#include "sim/commands.h"
+#include "base/metrics.h"
+#include "app/commands.h"
 #include "tests/cmd_capture.h"
 
 /* Student t quantiles t_{0.975, dof} from tables: 2 dof, 4 dof. */

@@ -1,4 +1,4 @@
-/* test_arrivals.c: sim/arrivals.c — Poisson gaps against 1/rate, the replay
+/* test_arrivals.c: workloads/arrivals.c — Poisson gaps against 1/rate, the replay
  * file reader (header names, column numbers, every malformed case with its
  * exact message), and the arrival processes as the latency workload uses
  * them: replay times become job arrivals, a closed loop starts a job only
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/arrivals.h"
-#include "sim/config.h"
-#include "sim/workload.h"
+#include "workloads/arrivals.h"
+#include "app/config.h"
+#include "workloads/workload.h"
 
 static char tmpdir[256];
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
-#include "sim/commands.h"
+#include "app/commands.h"
 
 static char dir[64];
 

@@ -445,7 +445,7 @@ static int count_lines_starting(const char *text, const char *prefix)
 Test(cli, sigint_finishes_the_point_in_flight)
 {
     /* The run stops itself (SIGSTOP) as it begins its third point
-     * (STRAGSIM_TEST_STOP_AT_POINT, test-only, sim/test_hook.h), so the
+     * (STRAGSIM_TEST_STOP_AT_POINT, test-only, app/test_hook.h), so the
      * SIGINT sent then lands while point 3 is in flight on any machine:
      * point 3 is finished and written, point 4 never starts. */
     write_file("long.ini", "[latency]\nkind = exp\n[cluster]\nworkers = 12\n"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "sim/cluster.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 enum { LOG_MAX = 256 };
 

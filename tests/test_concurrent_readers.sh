@@ -37,7 +37,7 @@ experiment.seed = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 INI
 
 # The run stops itself as it begins point 5 (test-only hook
-# STRAGSIM_TEST_STOP_AT_POINT, sim/test_hook.h): a known state to read, on
+# STRAGSIM_TEST_STOP_AT_POINT, app/test_hook.h): a known state to read, on
 # any machine. Nothing below waits on a clock except to poll.
 STRAGSIM_TEST_STOP_AT_POINT=5 "$STRAGSIM" run sweep.ini -o w.db 2>w.err >/dev/null &
 pid=$!

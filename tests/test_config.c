@@ -1,4 +1,4 @@
-/* test_config.c: sim/config.c — sweep expansion (counts, ordering, point
+/* test_config.c: app/config.c — sweep expansion (counts, ordering, point
  * keys), --set precedence, defaults, and every malformed-ini case with its
  * exact one-line message. Config files are written into a mkdtemp dir. */
 #include <criterion/criterion.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/config.h"
+#include "app/config.h"
 #include "schemes/scheme.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 #include "traces/latency.h"
 
 static char tmpdir[256];
@@ -729,7 +729,7 @@ Test(config, every_latency_key_value_has_its_own_point_key)
 
 /* Point keys pinned to literals computed by tests/oracles/point_key.py
  * (python3, FNV-1a 64 + splitmix64 over the canonical form documented in
- * sim/config.c, with the kept params worked out by hand from these texts):
+ * app/config.c, with the kept params worked out by hand from these texts):
  * a change to the canonical form, the applicability rules or the hash
  * changes stored keys, and must be deliberate. */
 Test(config, point_keys_match_independently_computed_literals)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "sim/engine.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 /* A log of fired events: (time, arg, gen, kind) in firing order. */
 struct fired {

@@ -1,4 +1,4 @@
-/* test_gradcode.c: the gradient-code math (schemes/gradcode.c): frc and crc
+/* test_gradcode.c: the gradient-code math (schemes/codes/gradcode.c): frc and crc
  * recover the full gradient for every straggler set of size s (n <= 12),
  * their supports have the shapes the constructions promise, frc decodes as
  * soon as every group reported, the approximate code's residual falls as
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schemes/gradcode.h"
-#include "schemes/predictor.h"
-#include "schemes/shuffle.h"
+#include "schemes/codes/gradcode.h"
+#include "schemes/common/predictor.h"
+#include "schemes/common/shuffle.h"
 
 enum { DIM = 40 }; /* length of a partition gradient */
 

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "models/model.h"
-#include "schemes/code_berrut.h"
+#include "schemes/codes/code_berrut.h"
 #include "schemes/scheme.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 /* ---- a scheme on a model, driven by hand ---- */
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/rng.h"
+#include "base/rng.h"
 #include "traces/latency.h"
 
 #define SEED 20261122u

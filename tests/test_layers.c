@@ -16,7 +16,7 @@
 
 #include "models/layers.h"
 #include "models/optim.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 #define EPS 1e-2f
 #define TOL 1e-3

@@ -20,13 +20,13 @@
 
 #include "cmd_capture.h"
 #include "models/weights.h"
-#include "schemes/llc_model.h"
+#include "schemes/learned_lagrange_model.h"
 #include "schemes/scheme.h"
-#include "sim/commands.h"
+#include "app/commands.h"
 #include "sim/engine.h"
 #include "schemes/parm_model.h"
 #include "schemes/split_model.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 static void random_images(float *x, int n, uint64_t seed)
 {

@@ -3,7 +3,7 @@
  * against central finite differences of that loop, the backward's
  * accumulate/overwrite contract, a model with an lstm layer learning to
  * predict the next value of a noisy AR(1) sequence, and the lstm latency
- * predictor (schemes/predictor.h) built on it.
+ * predictor (schemes/common/predictor.h) built on it.
  *
  * Why a double reference for the gradient: the loss L = sum(h * R) of a
  * sequence passes every weight through T sigmoid/tanh steps; a float central
@@ -19,8 +19,8 @@
 #include "models/layers.h"
 #include "models/model.h"
 #include "models/optim.h"
-#include "schemes/predictor.h"
-#include "sim/rng.h"
+#include "schemes/common/predictor.h"
+#include "base/rng.h"
 
 #define TOL 1e-3
 

@@ -22,7 +22,7 @@
 #include "models/layers.h"
 #include "models/model.h"
 #include "models/optim.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 #define TOL 1e-3
 

@@ -2,7 +2,7 @@
  * learned-lagrange, split, parm) against an independent reference,
  * tests/oracles/inference_oracle.py (numpy/scipy, written from the papers'
  * formulas; it reads the weights files itself). Each test serves jobs the
- * way the inference workload does (sim/workload_inference.c): infer_prepare,
+ * way the inference workload does (workloads/inference.c): infer_prepare,
  * then per job infer_encode, the scheme's infer_forward (or the base model),
  * the job run on an engine and cluster with fixed per-worker durations so
  * the arrived set is known, infer_decode of what arrived before the job was
@@ -22,7 +22,7 @@
 #include "oracle_run.h"
 #include "schemes/scheme.h"
 #include "sim/engine.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 /* ---- a scheme served as the inference workload serves it ---- */
 

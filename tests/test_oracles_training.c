@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "oracle_run.h"
-#include "schemes/gradcode.h"
+#include "schemes/codes/gradcode.h"
 #include "schemes/scheme.h"
-#include "sim/config.h"
+#include "app/config.h"
 #include "sim/engine.h"
-#include "sim/rng.h"
-#include "sim/workload.h"
+#include "base/rng.h"
+#include "workloads/workload.h"
 
 /* ---- gradient codes: one iteration served, then decoded ---- */
 

@@ -1,4 +1,4 @@
-/* test_params.c: sim/params.c — config_key_check for every key type, open
+/* test_params.c: base/params.c — config_key_check for every key type, open
  * and closed ranges, lists and their exact messages; the params map (set,
  * replace, unset, copy, typed getters, where-from), error_at_key and the
  * canonical text that point keys hash. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/params.h"
+#include "base/params.h"
 
 static const struct config_key keys[] = {
     {"t.count", KEY_INT, "3", 1, 10, 0, NULL, "closed range [1, 10]"},

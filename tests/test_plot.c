@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 
 #include "analysis/results.h"
-#include "sim/commands.h"
-#include "sim/config.h"
-#include "sim/progress.h"
+#include "app/commands.h"
+#include "app/config.h"
+#include "app/progress.h"
 #include "tests/cmd_capture.h"
 
 TestSuite(plot, .init = make_tmpdir, .fini = remove_tmpdir);

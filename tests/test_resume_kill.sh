@@ -5,7 +5,7 @@
 # --rtol 0, both ways) and an intact database (PRAGMA integrity_check);
 # SIGTERM finishes and writes the point in flight, exits 143 with its
 # message, and --resume completes. The known points come from the test-only
-# STRAGSIM_TEST_STOP_AT_POINT hook (sim/test_hook.h): the run stops itself as
+# STRAGSIM_TEST_STOP_AT_POINT hook (app/test_hook.h): the run stops itself as
 # it begins point k, so what a signal meets does not depend on speed.
 source "$(dirname "$0")/tap.sh"
 command -v sqlite3 >/dev/null || tap_skip_all "sqlite3 not found"

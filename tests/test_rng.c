@@ -1,11 +1,11 @@
-/* test_rng.c: the random streams of sim/rng.h: determinism per (seed, point
+/* test_rng.c: the random streams of base/rng.h: determinism per (seed, point
  * key, purpose, index), stream independence, and the distributions of the
  * ziggurat exponential, normal and bounded-integer draws against closed forms
  * (each within 4 standard errors at a fixed seed). */
 #include <criterion/criterion.h>
 #include <math.h>
 
-#include "sim/rng.h"
+#include "base/rng.h"
 
 Test(rng, same_inputs_same_stream_other_inputs_other_stream)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "schemes/placement.h"
+#include "schemes/common/placement.h"
 #include "schemes/scheme.h"
 
 /* ---- a one-scheme driver: the part of the latency workload the schemes see ---- */

@@ -1,4 +1,4 @@
-/* test_stats.c: sim/stats.c — Welford mean/variance against a two-pass
+/* test_stats.c: base/stats.c — Welford mean/variance against a two-pass
  * computation, quantiles by selection against a full sort (type-7
  * interpolation, ties, tiny inputs), and the batch-means standard error:
  * equal to the i.i.d. error for independent samples, larger for positively
@@ -8,9 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "sim/metrics.h"
-#include "sim/rng.h"
-#include "sim/stats.h"
+#include "base/metrics.h"
+#include "base/rng.h"
+#include "base/stats.h"
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/commands.h"
-#include "sim/params.h"
+#include "app/commands.h"
+#include "base/params.h"
 #include "tests/cmd_capture.h"
 #include "traces/latency.h"
 #include "traces/trace_fit.h"

@@ -13,7 +13,7 @@
 
 #include "models/train.h"
 #include "models/weights.h"
-#include "sim/commands.h"
+#include "app/commands.h"
 
 /* A learnable synthetic set: class k lights up rows 2k+3 .. 2k+4 of the
  * image over uniform noise in [0, 0.5). */

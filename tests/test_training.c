@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/config.h"
-#include "sim/workload.h"
+#include "app/config.h"
+#include "workloads/workload.h"
 
 /* Writes `text` to a fresh ini file; its path goes to path (64 bytes). */
 static void ini_write(const char *text, char *path)

@@ -23,9 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/config.h"
-#include "sim/rng.h"
-#include "sim/workload.h"
+#include "app/config.h"
+#include "base/rng.h"
+#include "workloads/workload.h"
 
 /* ---- closed forms (doc/theory.md) ---- */
 

@@ -7,9 +7,9 @@
 #ifndef STRAG_DIST_H
 #define STRAG_DIST_H
 
-#include "sim/error.h"
-#include "sim/params.h"
-#include "sim/rng.h"
+#include "base/error.h"
+#include "base/params.h"
+#include "base/rng.h"
 
 enum dist_family {
     DIST_SHIFTED_EXP, /* shift + Exp(rate); exp is shift = 0 */

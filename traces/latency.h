@@ -43,8 +43,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim/error.h"
-#include "sim/params.h"
+#include "base/error.h"
+#include "base/params.h"
 
 struct latency_source;
 

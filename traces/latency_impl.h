@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim/error.h"
-#include "sim/params.h"
+#include "base/error.h"
+#include "base/params.h"
 #include "traces/latency.h"
 
 /* The kinds, one family per file: dist.c (the i.i.d. distributions),

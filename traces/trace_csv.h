@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 struct trace_csv {
     char *path;         /* as given, for messages */
@@ -39,7 +39,7 @@ void trace_csv_free(struct trace_csv *t);
  * trimmed as above, storing the first `max` into fields (NULL: only count).
  * Returns the number of fields, or -1 with *why saying what is wrong (an
  * unterminated quote, text after a closing quote). Also for the replay
- * arrival files (sim/arrivals.c). */
+ * arrival files (workloads/arrivals.c). */
 int trace_csv_split(char *line, char **fields, int max, const char **why);
 
 /* Resolves a column by header name or 1-based number into a 0-based index.

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 enum { TRACE_FIT_MAX_PARAMS = 2 };
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "sim/error.h"
+#include "base/error.h"
 #include "traces/trace_fit.h"
 
 /* Which columns to read and which rows to keep. A NULL column spec takes the

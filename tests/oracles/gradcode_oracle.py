@@ -10,7 +10,7 @@ Usage: gradcode_oracle.py CASE (oracle_io.py format) with
 Prints
   a        (1 x nf) the minimum-norm least-squares solution of
            min ||a^T B_F - 1^T||_2 (numpy's lstsq: an SVD, written
-           independently of schemes/gradcode.c's GSL code)
+           independently of schemes/codes/gradcode.c's GSL code)
   decoded  (1 x d) sum_l a_l f_{F_l}
   full     (1 x d) the true full gradient sum_p g_p
 """

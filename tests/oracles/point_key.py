@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # point_key.py: computes the point keys that tests/test_config.c pins
 # (point_keys_match_independently_computed_literals), from the canonical
-# form documented in sim/config.c (above config_point_canonical), without
+# form documented in app/config.c (above config_point_canonical), without
 # stragsim's code:
 #   keep the params that apply to the point (its workload, scheme and
 #   latency kinds read them), minus experiment.name/db/repeats and minus a

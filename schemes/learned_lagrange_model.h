@@ -1,0 +1,102 @@
+/* llc_model.h: the learning side of learned Lagrange coding (after Tang,
+ * Agrawal, Stanczak, Zhu, "Coded Distributed Image Classification", arXiv
+ * 2307.04915; the paper leaves some choices open, and those are options
+ * here; doc/learned-codes.md says how we read it).
+ *
+ * K queries x_1..x_K (784 pixels each) are Lagrange-encoded
+ * (code_lagrange.h: K Chebyshev data nodes alpha_j, N Chebyshev worker
+ * nodes z_n): worker n gets u(z_n) = sum_j E[n,j] x_j and runs the trained
+ * worker network g. The master takes the first R results (a set F of R
+ * workers), interpolates them by the polynomial of degree R-1 through
+ * their nodes and evaluates it at the data nodes:
+ *   y_j = sum_{l in F} D_F[j,l] g(u(z_l))
+ * and the trained decoder network h maps y_j to class scores. Worker and
+ * decoder are trained end to end with cross-entropy against the labels,
+ * the interpolation inside the loop: dL/dg_l = sum_j D_F[j,l] dL/dy_j. In
+ * training F is a uniformly random R-subset per group (what the first R
+ * arrivals are under i.i.d. latencies). Nothing of the code is learned:
+ * E and D_F are Lagrange's.
+ *
+ * Does not schedule tasks or read configs (schemes/learned_lagrange.c).
+ */
+#ifndef STRAG_LLC_MODEL_H
+#define STRAG_LLC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/fmnist.h"
+#include "models/model.h"
+#include "schemes/common/learned.h"
+#include "base/error.h"
+
+#define LLC_DEFAULT_WORKER "dense200 relu dense100 relu dense10"
+#define LLC_DEFAULT_DECODER "dense64 relu dense10"
+
+enum { LLC_MAX_WORKERS = 64 };
+
+struct llc_shape {
+    int K, N, R;               /* queries, workers, results interpolated */
+    const char *worker_model;  /* spec; "784: " prepended without ':' */
+    const char *decoder_model; /* spec; "<worker outputs>: " prepended likewise */
+};
+
+struct llc_nets {
+    int K, N, R;
+    double *alpha;   /* K data nodes */
+    double *z;       /* N worker nodes */
+    double *E;       /* N x K encoder */
+    struct model *worker, *decoder;
+};
+
+/* STRAG_EINPUT unless 1 <= K, 1 <= R <= N <= LLC_MAX_WORKERS
+ * ("recovery threshold R = 9 is more than the N = 8 workers" and the like). */
+int llc_check(const struct llc_shape *s, struct error *err);
+
+/* The nodes, E, and both networks initialised from seed (worker: stream
+ * index 40, decoder 41). */
+int llc_nets_new(const struct llc_shape *s, uint64_t seed, struct llc_nets **out,
+                 struct error *err);
+/* Loads "<stem>.worker.bin" and "<stem>.decoder.bin". */
+int llc_nets_load(struct llc_nets *n, const char *stem, struct error *err);
+void llc_nets_free(struct llc_nets *n);
+
+/* Coded queries of the workers used[0..count): out (count x 784) from the
+ * K images x (K x 784). */
+void llc_encode(const struct llc_nets *n, const float *x, const int *used, int count,
+                float *out);
+
+/* The interpolation matrix D (K x count, floats) of the workers used[]. */
+int llc_decoder_matrix(const struct llc_nets *n, const int *used, int count, float *D,
+                       struct error *err);
+
+/* From the worker outputs g (count x d) of used[0..count): class scores
+ * (K x C) of the K queries. */
+int llc_decode(struct llc_nets *n, const int *used, int count, const float *g, float *logits,
+               struct error *err);
+
+struct llc_train_config {
+    struct llc_shape shape;
+    const char *worker_init;   /* weights file the worker starts from; NULL: from scratch */
+    struct learned_options opt;
+};
+
+/* Trains worker and decoder end to end on `data` (batch = groups of K per
+ * step; validation accuracy after each epoch). Caller frees *out. */
+int llc_train(const struct llc_train_config *c, const struct fmnist *data, struct llc_nets **out,
+              learned_progress_fn progress, void *ctx, struct error *err);
+
+/* The end-to-end loss of B groups (x: B*K images, labels B*K) decoded from
+ * the workers used (B x R, each row increasing): the mean cross-entropy in
+ * *loss and its gradient in the worker's and decoder's grads (zeroed
+ * first). The training step; exposed for gradient checks. */
+int llc_loss_and_grad(struct llc_nets *n, const float *x, const int *labels, int B,
+                      const int *used, double *loss, struct error *err);
+
+/* Accuracy on images idx[0..n) (NULL: 0..n-1) in groups of K consecutive
+ * images, each decoded from a uniformly random R-subset of workers drawn
+ * from stream (seed, 0, RNG_STRAGGLERS, 1). */
+int llc_evaluate(struct llc_nets *n, const struct fmnist *data, const int *idx, size_t count,
+                 uint64_t seed, double *accuracy, struct error *err);
+
+#endif

@@ -1,0 +1,236 @@
+/* arrivals.c: the poisson, closed and replay arrival processes (see
+ * arrivals.h), including the replay file reader. Scheduling is the
+ * workload's job. */
+#include "workloads/arrivals.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/config.h"
+#include "base/rng.h"
+#include "traces/trace_csv.h"
+
+struct arrivals {
+    enum arrival_kind kind;
+    double rate;      /* poisson */
+    struct rng rng;   /* poisson: RNG_ARRIVALS */
+    double *times;    /* replay: arrival times, non-decreasing */
+    size_t ntimes, next;
+};
+
+static const struct {
+    const char *name;
+    enum arrival_kind kind;
+} arrival_names[] = {
+    {"poisson", ARRIVAL_POISSON},
+    {"closed", ARRIVAL_CLOSED},
+    {"replay", ARRIVAL_REPLAY},
+};
+
+/* Trims spaces (and a trailing '\r') around s in place. */
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
+    return s;
+}
+
+/* Splits one line of a replay file in place (trace_csv's rules: quotes,
+ * blanks) into *fields, grown as needed. Returns the count, -1 (why) or
+ * -2 (out of memory). */
+static int split_line(char *text, char ***fields, int *cap, const char **why)
+{
+    int n = trace_csv_split(text, NULL, 0, why);
+    if (n > *cap) {
+        char **nf = realloc(*fields, (size_t)n * sizeof *nf);
+        if (!nf)
+            return -2;
+        *fields = nf;
+        *cap = n;
+    }
+    return n < 0 ? n : trace_csv_split(text, *fields, n, why);
+}
+
+/* Which column `spec` names: a 1-based number, or a name among the n
+ * fields of the file's first line. Returns 0 when not found. */
+static int column_of(const char *spec, char *const *first, int n)
+{
+    char *end;
+    long col = strtol(spec, &end, 10);
+    if (*spec && !*end)
+        return col >= 1 && col <= INT_MAX ? (int)col : 0;
+    for (int c = 0; c < n; c++)
+        if (strcmp(first[c], spec) == 0)
+            return c + 1;
+    return 0;
+}
+
+/* 0: a finite number; -1: not a number; -2: beyond the range of a double
+ * (a value too small to represent is near enough to 0 and accepted). */
+static int parse_time(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end || (!isfinite(x) && errno != ERANGE))
+        return -1;
+    if (!isfinite(x))
+        return -2;
+    *out = x;
+    return 0;
+}
+
+static int replay_load(struct arrivals *a, const char *path, const char *spec, struct error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return error_at(err, path, 0, "cannot read: %s", strerror(errno));
+    char *line = NULL, **fields = NULL;
+    size_t cap = 0, tcap = 0;
+    int lineno = 0, col = 0, fcap = 0, status = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *text = line;
+        if (lineno == 1 && strncmp(text, "\xEF\xBB\xBF", 3) == 0)
+            text += 3; /* a UTF-8 byte-order mark (spreadsheet exports) */
+        text = trim(text);
+        if (!*text || *text == '#')
+            continue;
+        const char *why;
+        int n = split_line(text, &fields, &fcap, &why);
+        if (n < 0) {
+            status = n == -2 ? error_fail(err, "out of memory")
+                             : error_at(err, path, lineno, "%s", why);
+            break;
+        }
+        double t;
+        if (!col) {
+            /* first data-or-header line decides the column */
+            col = column_of(spec ? spec : "1", fields, n);
+            if (!col) {
+                status = error_at(err, path, lineno, "no column '%s' in the header", spec);
+                break;
+            }
+            if (col <= n && parse_time(fields[col - 1], &t) == -1)
+                continue; /* a header line */
+        }
+        if (col > n) {
+            status = error_at(err, path, lineno, "no column %d", col);
+            break;
+        }
+        const char *field = fields[col - 1];
+        int parsed = parse_time(field, &t);
+        if (parsed) {
+            status = error_at(err, path, lineno,
+                              parsed == -2 ? "arrival time '%s' is out of range"
+                                           : "expected an arrival time, got '%s'",
+                              field);
+            break;
+        }
+        if (t < 0 || (a->ntimes && t < a->times[a->ntimes - 1])) {
+            status = error_at(err, path, lineno,
+                              t < 0 ? "arrival time %g is negative"
+                                    : "arrival time %g is earlier than the one before it",
+                              t);
+            break;
+        }
+        if (a->ntimes == tcap) {
+            tcap = tcap ? tcap * 2 : 1024;
+            double *nt = realloc(a->times, tcap * sizeof *nt);
+            if (!nt) {
+                status = error_fail(err, "out of memory");
+                break;
+            }
+            a->times = nt;
+        }
+        a->times[a->ntimes++] = t;
+    }
+    if (!status && ferror(f))
+        status = error_at(err, path, 0, "cannot read: %s", strerror(errno));
+    if (!status && !a->ntimes)
+        status = error_at(err, path, 0, "no arrival times");
+    free(fields);
+    free(line);
+    fclose(f);
+    return status;
+}
+
+int arrivals_new(const struct params *p, const char *config_dir, uint64_t seed,
+                 uint64_t point_key, struct arrivals **out, struct error *err)
+{
+    *out = NULL;
+    const char *name = params_string(p, "workload.arrival");
+    struct arrivals *a = calloc(1, sizeof *a);
+    if (!a)
+        return error_fail(err, "out of memory");
+    size_t i = 0, nnames = sizeof arrival_names / sizeof arrival_names[0];
+    while (i < nnames && !(name && strcmp(arrival_names[i].name, name) == 0))
+        i++;
+    if (i == nnames) {
+        free(a);
+        return error_at_key(err, p, "workload.arrival", "unknown arrival process '%s'",
+                            name ? name : "");
+    }
+    a->kind = arrival_names[i].kind;
+    int status = 0;
+    if (a->kind == ARRIVAL_POISSON) {
+        if (!params_has(p, "workload.rate"))
+            status = error_at_key(err, p, "workload.arrival",
+                                  "poisson arrivals need workload.rate");
+        a->rate = params_real(p, "workload.rate");
+        rng_seed(&a->rng, seed, point_key, RNG_ARRIVALS, 0);
+    } else if (a->kind == ARRIVAL_REPLAY) {
+        const char *file = params_string(p, "workload.arrival_file");
+        char path[4096];
+        if (!file)
+            status = error_at_key(err, p, "workload.arrival",
+                                  "replay arrivals need workload.arrival_file");
+        else if (!config_path_resolve(config_dir, file, path, sizeof path))
+            status = error_at_key(err, p, "workload.arrival_file", "path too long");
+        else
+            status = replay_load(a, path, params_string(p, "workload.arrival_column"), err);
+    }
+    if (status) {
+        arrivals_free(a);
+        return status;
+    }
+    *out = a;
+    return 0;
+}
+
+void arrivals_free(struct arrivals *a)
+{
+    if (!a)
+        return;
+    free(a->times);
+    free(a);
+}
+
+enum arrival_kind arrivals_kind(const struct arrivals *a) { return a->kind; }
+
+size_t arrivals_count(const struct arrivals *a) { return a->ntimes; }
+
+bool arrivals_next(struct arrivals *a, double prev, double *t)
+{
+    switch (a->kind) {
+    case ARRIVAL_POISSON:
+        *t = prev + rng_exp(&a->rng, a->rate);
+        return true;
+    case ARRIVAL_REPLAY:
+        if (a->next >= a->ntimes)
+            return false;
+        *t = a->times[a->next++];
+        return true;
+    case ARRIVAL_CLOSED:
+        break;
+    }
+    return false;
+}

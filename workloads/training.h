@@ -1,0 +1,85 @@
+/* training.h: what the two loops of the `training` workload share (private
+ * to sim/): the data partitions, the model, the optimiser and the record of
+ * a run. workload_training.c builds it and runs the gradient codes (one
+ * job per iteration); workload_ssp.c runs the parameter server on it.
+ */
+#ifndef STRAG_TRAINING_H
+#define STRAG_TRAINING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/fmnist.h"
+#include "models/model.h"
+#include "models/optim.h"
+#include "schemes/scheme.h"
+#include "base/error.h"
+#include "base/metrics.h"
+#include "base/params.h"
+#include "base/rng.h"
+#include "workloads/workload.h"
+
+#define TRAINING_FINAL_LOSS_WINDOW 10 /* final_loss: mean loss of the last rows */
+
+/* One data partition: its examples and a cursor through them. */
+struct partition {
+    int *examples; /* (size) training-set indices, reshuffled at every pass */
+    int size, cursor;
+    struct rng rng; /* RNG_DATA, index 1 + partition */
+};
+
+struct training {
+    const struct scheme_ops *ops;
+    void *scheme;
+    struct scheme_train tr;
+    int n;                 /* workers = partitions */
+    long iterations, eval_every, window;
+    double target;
+    const struct fmnist *train, *test; /* the process-lifetime data */
+    int test_count;
+    struct partition *parts; /* (n) */
+    int batch_part;          /* examples per partition per iteration */
+    int batch_cap;           /* most examples one gradient call takes (x, y, idx) */
+    long batch;              /* workload.batch */
+    struct model *model;
+    struct optim *optim;
+    size_t np;               /* model parameters */
+    float *x;                /* (batch_cap, 784) */
+    int *y, *idx;            /* (batch_cap) labels, training-set indices */
+    float *grads;            /* (n, np): partition gradients g_j, data partition order */
+    float *message;          /* (np): one worker's f_w */
+    double *decoded, *full;  /* (np) */
+    int *reported;           /* (n) workers whose results arrived, this iteration */
+    int nreported;
+    unsigned char *used, *used_window; /* (n) per data partition */
+    struct iteration_row *rows; /* (nrows_max) */
+    size_t nrows_max;
+    double residual_sum, used_sum, never_sum, rel_err_max, rel_err_sum, target_time;
+    long target_row;         /* first row at the target accuracy, or -1 */
+    long windows, done;
+    int status;            /* first error inside a hook */
+    struct error err;
+};
+
+/* Partition j's gradient on its next `count` examples at the current
+ * parameters, times `scale`, into out (np); the mean loss into *loss.
+ * Leaves the examples in t->x, t->y. */
+int training_gradient(struct training *t, int j, int count, float scale, float *out,
+                      double *loss, struct error *err);
+
+/* Test accuracy of the current parameters; tracks time_to_target and
+ * iterations_to_target at (`now`, row `row`). */
+int training_evaluate(struct training *t, long row, double now, double *accuracy,
+                      struct error *err);
+
+/* final_loss, final_accuracy, time_to_target, iterations_to_target,
+ * sim_time, grad_rel_err_max and _mean over the t->done rows. */
+int training_metrics_common(const struct training *t, struct metric_list *m);
+
+/* The parameter-server loop (workload_ssp.c): t is set up, t->tr.ssp set. */
+int training_ssp_run(struct training *t, const struct params *p, const char *config_dir,
+                     uint64_t seed, uint64_t point_key, struct workload_output *out,
+                     struct error *err);
+
+#endif

@@ -1,0 +1,81 @@
+/* workload.h: running one sweep point of a workload; returns its metrics and
+ * (on request) its per-job rows. No SQLite here: the run loop stores them.
+ *
+ * `latency`: jobs arrive (poisson / closed / replay), the scheme plans tasks
+ * on the cluster, durations come from the latency source; the result is the
+ * job latency distribution (metrics jobs, latency_mean, latency_p50,
+ * latency_p99, latency_p999, latency_se, worker_seconds, events, plus the
+ * scheme's extras). The first workload.warmup jobs are simulated but not
+ * counted. Same (params, seed, point_key): same numbers.
+ */
+#ifndef STRAG_WORKLOAD_H
+#define STRAG_WORKLOAD_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/metrics.h"
+#include "base/params.h"
+
+struct workload_output {
+    struct metric_list metrics;
+    struct job_row *jobs; /* filled when workload.job_rows is true */
+    size_t njobs;
+    struct iteration_row *iterations; /* training workloads */
+    size_t niterations;
+};
+
+void workload_output_free(struct workload_output *out);
+
+int workload_latency_run(const struct params *p, const char *config_dir, uint64_t seed,
+                         uint64_t point_key, struct workload_output *out, struct error *err);
+
+/* The latency workload's job loop with hooks, for workloads that attach
+ * computation to the timing (inference). The caller creates the scheme
+ * (ops, scheme; it is not freed here) and has checked that it serves its
+ * workload. `result` sees every result that reaches the master before the
+ * scheme does; `done` sees every finished job (warmup included) before the
+ * cluster closes it. Metrics and job rows are those of the latency workload. */
+struct scheme_ops;
+struct cluster;
+struct cluster_result;
+struct job_loop_hooks {
+    void *ctx;
+    const struct scheme_ops *ops;
+    void *scheme;
+    void (*result)(void *ctx, struct cluster *cl, const struct cluster_result *r);
+    void (*done)(void *ctx, struct cluster *cl, uint32_t job, uint64_t index, double latency);
+};
+int workload_job_loop_run(const struct params *p, const char *config_dir, uint64_t seed,
+                          uint64_t point_key, const struct job_loop_hooks *hooks,
+                          struct workload_output *out, struct error *err);
+
+/* `inference`: jobs of K test queries through an inference scheme (coded or
+ * exact); the latency metrics above plus accuracy, agreement, rmse,
+ * base_accuracy (see workload_inference.c). */
+int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
+                           uint64_t point_key, struct workload_output *out, struct error *err);
+/* Builds and frees everything a run of p would build before its simulation
+ * (model and weights, test data, the scheme prepared for inference), so
+ * that every error a run could meet there comes before anything is written. */
+int workload_inference_check(const struct params *p, const char *config_dir, uint64_t seed,
+                             uint64_t point_key, struct error *err);
+/* Threads the inference workload spreads its forward passes over (default
+ * 1; `stragsim run --threads`). Speed only: the numbers are the same bits
+ * on any count. A process-wide setting, like OpenBLAS's thread count. */
+void workload_set_threads(int threads);
+
+/* `training`: iterations of distributed gradient descent through a
+ * gradient-coding scheme (see workload_training.c): the latency metrics of
+ * the iterations plus iterations, iteration_time_mean, iteration_time_se,
+ * final_loss, final_accuracy, time_to_target, grad_rel_err_max and the
+ * partition-use metrics, and one iteration_row per iteration. */
+int workload_training_run(const struct params *p, const char *config_dir, uint64_t seed,
+                          uint64_t point_key, struct workload_output *out, struct error *err);
+/* The same check for training: data, partitions, scheme, model, buffers. */
+int workload_training_check(const struct params *p, const char *config_dir, uint64_t seed,
+                            uint64_t point_key, struct error *err);
+/* The workload.* keys only the training workload reads. */
+extern const struct config_key training_keys[];
+
+#endif
