@@ -1,4 +1,4 @@
-/* workload_ssp.c: the `training` workload with the `ssp` scheme: a
+/* ssp.c: the `training` workload with the `ssp` scheme: a
  * stale-synchronous parameter server (Ho et al., NIPS'13) on the cluster.
  *
  * Worker p owns data partition p and loops over clocks: it reads the
@@ -32,7 +32,8 @@
 #include "schemes/ssp.h"
 #include "sim/cluster.h"
 #include "sim/engine.h"
-#include "workloads/training.h"
+#include "workloads/ssp.h"
+#include "workloads/training_setup.h"
 #include "traces/latency.h"
 
 struct ssp_worker {

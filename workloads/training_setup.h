@@ -1,10 +1,10 @@
-/* training.h: what the two loops of the `training` workload share (private
- * to sim/): the data partitions, the model, the optimiser and the record of
- * a run. workload_training.c builds it and runs the gradient codes (one
- * job per iteration); workload_ssp.c runs the parameter server on it.
+/* training_setup.h: what the two loops of the `training` workload share
+ * (private to workloads/): the data partitions, the scheme, the model, the
+ * optimiser and the record of a run. training.c runs the gradient codes on
+ * it (one job per iteration), ssp.c the parameter server.
  */
-#ifndef STRAG_TRAINING_H
-#define STRAG_TRAINING_H
+#ifndef STRAG_TRAINING_SETUP_H
+#define STRAG_TRAINING_SETUP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,9 +77,11 @@ int training_evaluate(struct training *t, long row, double now, double *accuracy
  * sim_time, grad_rel_err_max and _mean over the t->done rows. */
 int training_metrics_common(const struct training *t, struct metric_list *m);
 
-/* The parameter-server loop (workload_ssp.c): t is set up, t->tr.ssp set. */
-int training_ssp_run(struct training *t, const struct params *p, const char *config_dir,
-                     uint64_t seed, uint64_t point_key, struct workload_output *out,
-                     struct error *err);
+/* Builds everything of t for point p: data, partitions, the scheme
+ * (checked to serve training, prepared), model, optimiser, buffers. On
+ * failure what was built is still in t: training_free() it either way. */
+int training_setup(struct training *t, const struct params *p, const char *config_dir,
+                   uint64_t seed, uint64_t point_key, struct error *err);
+void training_free(struct training *t);
 
 #endif
