@@ -76,10 +76,6 @@ static void table_heading(FILE *f, const struct config_key *table)
         fprintf(f, "# latency: latency.kind selects which keys matter\n");
         return;
     }
-    if (table == training_keys) {
-        fprintf(f, "# workload.kind = training: distributed gradient descent\n");
-        return;
-    }
     if (table == learned_config_keys) {
         fprintf(f, "# learned codes (parm, split, learned-lagrange): training and serving\n");
         return;
@@ -87,6 +83,12 @@ static void table_heading(FILE *f, const struct config_key *table)
     if (table == scheme_common_keys) {
         fprintf(f, "# scheme: keys every scheme reads\n");
         return;
+    }
+    for (const struct workload_ops *const *w = workload_registry; *w; w++) {
+        if ((*w)->keys == table) {
+            fprintf(f, "# workload.kind = %s: %s\n", (*w)->name, (*w)->summary);
+            return;
+        }
     }
     for (const struct scheme_ops *const *s = scheme_registry; *s; s++) {
         if ((*s)->keys == table) {
@@ -103,13 +105,17 @@ static bool in_section(const struct config_key *k, const char *section)
     return !section[0] || (strncmp(k->name, section, n) == 0 && k->name[n] == '.');
 }
 
-/* Every key table: the config tables, then each scheme's own keys. */
+/* Every key table: the config tables, then each workload's and each
+ * scheme's own keys. */
 enum { MAX_TABLES = 64 };
 static size_t all_tables(const struct config_key **out)
 {
     size_t n = 0;
     for (const struct config_key *const *t = config_tables; *t && n < MAX_TABLES; t++)
         out[n++] = *t;
+    for (const struct workload_ops *const *w = workload_registry; *w && n < MAX_TABLES; w++)
+        if ((*w)->keys && (*w)->keys->name)
+            out[n++] = (*w)->keys;
     for (const struct scheme_ops *const *s = scheme_registry; *s && n < MAX_TABLES; s++)
         if ((*s)->keys && (*s)->keys->name)
             out[n++] = (*s)->keys;

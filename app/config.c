@@ -99,10 +99,11 @@ const struct config_key driver_keys[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
-/* Per-scheme tables are not constant expressions: they are reached through
- * scheme_registry[i]->keys (see key_defs below). */
+/* Per-workload and per-scheme tables are not listed here: they are reached
+ * through workload_registry[i]->keys and scheme_registry[i]->keys (see
+ * key_defs below). */
 const struct config_key *const config_tables[] = {driver_keys, latency_keys, scheme_common_keys,
-                                                  learned_config_keys, training_keys, NULL};
+                                                  learned_config_keys, NULL};
 
 static const char *const sections[] = {"experiment", "cluster", "latency", "workload",
                                        "train",      "scheme",  "sweep"};
@@ -151,6 +152,11 @@ static const struct config_key *key_defs(const char *name, size_t i)
         if (k && i-- == 0)
             return k;
     }
+    for (size_t w = 0; workload_registry[w]; w++) {
+        const struct config_key *k = config_key_find(workload_registry[w]->keys, name);
+        if (k && i-- == 0)
+            return k;
+    }
     for (size_t s = 0; scheme_registry[s]; s++) {
         const struct config_key *k = config_key_find(scheme_registry[s]->keys, name);
         if (k && i-- == 0)
@@ -159,7 +165,7 @@ static const struct config_key *key_defs(const char *name, size_t i)
     return NULL;
 }
 
-/* The registries are the truth for the two `kind` keys, whatever their
+/* The registries are the truth for the three `kind` keys, whatever their
  * tables say. Lists the known names into why on failure. */
 static bool kind_check(const char *name, const char *value, char *why, size_t whylen)
 {
@@ -170,6 +176,12 @@ static bool kind_check(const char *name, const char *value, char *why, size_t wh
         n = (size_t)snprintf(why, whylen, "unknown scheme '%s' (known:", value);
         for (size_t i = 0; scheme_registry[i] && n < whylen; i++)
             n += (size_t)snprintf(why + n, whylen - n, " %s", scheme_registry[i]->name);
+    } else if (strcmp(name, "workload.kind") == 0) {
+        if (workload_find(value))
+            return true;
+        n = (size_t)snprintf(why, whylen, "unknown workload '%s' (known:", value);
+        for (size_t i = 0; workload_registry[i] && n < whylen; i++)
+            n += (size_t)snprintf(why + n, whylen - n, " %s", workload_registry[i]->name);
     } else if (strcmp(name, "latency.kind") == 0) {
         if (latency_kind_find(value))
             return true;
@@ -717,10 +729,14 @@ static int config_load_checked(const char *path, const char *const *sets, size_t
         status = check_required(c, err);
     if (!status && (fill_defaults(c->base, driver_keys, path) ||
                     fill_defaults(c->base, latency_keys, path) ||
-                    fill_defaults(c->base, training_keys, path) ||
                     fill_defaults(c->base, scheme_common_keys, path) || default_name(c) ||
                     build_text(c, text, sets, nsets)))
         status = error_fail(err, "out of memory");
+    /* every workload's own keys get their defaults (they are kept only for
+     * points of that workload: point_key_def) */
+    for (size_t w = 0; !status && workload_registry[w]; w++)
+        if (fill_defaults(c->base, workload_registry[w]->keys, path))
+            status = error_fail(err, "out of memory");
     if (!status) {
         /* the base's own scheme (if not swept) gets its defaults too */
         const struct scheme_ops *ops = scheme_find(params_get(c->base, "scheme.kind"));
@@ -772,38 +788,23 @@ const char *config_axis_key(const struct config *c, size_t axis) { return c->axe
 
 uint64_t config_key_hash(const char *point_key) { return strtoull(point_key, NULL, 16); }
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} workload_bits[] = {
-    {"latency", SCHEME_LATENCY},
-    {"inference", SCHEME_INFERENCE},
-    {"training", SCHEME_TRAINING},
-};
-
 /* Re-checks scheme keys against the point's own scheme (several schemes may
  * declare one key differently), fills that scheme's defaults, and checks
  * that the scheme serves the workload. */
 static int point_check_scheme(struct params *p, const char *file, struct error *err)
 {
-    const char *kind = params_get(p, "scheme.kind");
-    const struct scheme_ops *ops = scheme_find(kind);
-    if (!ops)
-        return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
-    for (const struct config_key *k = ops->keys; k && k->name; k++) {
+    const struct scheme_ops *ops = scheme_find(params_get(p, "scheme.kind"));
+    for (const struct config_key *k = ops ? ops->keys : NULL; k && k->name; k++) {
         const char *v = params_get(p, k->name);
         char why[256];
         if (v && !config_key_check(k, v, why, sizeof why))
             return error_at_key(err, p, k->name, "%s (scheme %s)", why, ops->name);
     }
-    if (fill_defaults(p, ops->keys, file))
+    if (ops && fill_defaults(p, ops->keys, file))
         return error_fail(err, "out of memory");
-    const char *wl = params_get(p, "workload.kind");
-    for (size_t i = 0; wl && i < sizeof workload_bits / sizeof workload_bits[0]; i++)
-        if (strcmp(wl, workload_bits[i].name) == 0 && !(ops->workloads & workload_bits[i].bit))
-            return error_at_key(err, p, "scheme.kind",
-                                "scheme '%s' does not run the %s workload", ops->name, wl);
-    return 0;
+    /* unknown scheme, or one that does not serve the (known) workload */
+    const struct workload_ops *wl = workload_find(params_get(p, "workload.kind"));
+    return scheme_for_workload(p, wl ? wl->scheme_bit : 0, wl ? wl->name : NULL, &ops, err);
 }
 
 /* ---- which keys apply to a point ----
@@ -815,7 +816,8 @@ static int point_check_scheme(struct params *p, const char *file, struct error *
  *   scheme.*: scheme_common_keys, and the keys of the point's own scheme
  *     (its ops->keys); learned_config_keys' scheme.* only `stragsim train` reads;
  *   workload.*: every workload, except the rows of workload_scope below and
- *     training_keys (training only);
+ *     the keys of a workload's own table (workload_registry[i]->keys: that
+ *     workload only);
  *   train.*: never (only `stragsim train`).
  * Each key's own definition is the one of its table for the point: the
  * scheme's own row for a scheme key (several schemes declare one key with
@@ -840,11 +842,8 @@ static const struct {
 
 static unsigned workload_bit(const struct params *p)
 {
-    const char *wl = params_get(p, "workload.kind");
-    for (size_t i = 0; wl && i < sizeof workload_bits / sizeof workload_bits[0]; i++)
-        if (strcmp(wl, workload_bits[i].name) == 0)
-            return workload_bits[i].bit;
-    return ~0u; /* unknown: refused elsewhere; keep every key */
+    const struct workload_ops *wl = workload_find(params_get(p, "workload.kind"));
+    return wl ? wl->scheme_bit : ~0u; /* unknown: refused elsewhere; keep every key */
 }
 
 /* The definition of `key` that applies to point p, or NULL if none does. */
@@ -861,9 +860,11 @@ static const struct config_key *point_key_def(const struct params *p, const char
         return latency_key_applies(p, key) ? config_key_find(latency_keys, key) : NULL;
     if (strncmp(key, "workload.", 9) == 0) {
         unsigned bit = workload_bit(p);
-        const struct config_key *k = config_key_find(training_keys, key);
-        if (k)
-            return bit & SCHEME_TRAINING ? k : NULL;
+        for (size_t w = 0; workload_registry[w]; w++) {
+            const struct config_key *k = config_key_find(workload_registry[w]->keys, key);
+            if (k)
+                return bit & workload_registry[w]->scheme_bit ? k : NULL;
+        }
         for (size_t i = 0; i < sizeof workload_scope / sizeof workload_scope[0]; i++) {
             if (strcmp(workload_scope[i].key, key) != 0)
                 continue;

@@ -29,42 +29,6 @@
 #include "workloads/workload.h"
 #include "traces/latency.h"
 
-typedef int (*workload_run_fn)(const struct params *p, const char *config_dir, uint64_t seed,
-                               uint64_t point_key, struct workload_output *out,
-                               struct error *err);
-typedef int (*workload_check_fn)(const struct params *p, const char *config_dir, uint64_t seed,
-                                 uint64_t point_key, struct error *err);
-
-/* workload.kind -> its runner and the check of what it builds before its
- * simulation (files opened and read: weights, data; NULL: nothing beyond
- * the latency source, scheme and arrivals); a workload not listed here is
- * refused at validation, before anything is written. */
-static const struct {
-    const char *kind;
-    workload_run_fn run;
-    workload_check_fn check;
-} workloads[] = {
-    {"latency", workload_latency_run, NULL},
-    {"inference", workload_inference_run, workload_inference_check},
-    {"training", workload_training_run, workload_training_check},
-};
-
-static workload_run_fn workload_find(const char *kind)
-{
-    for (size_t i = 0; kind && i < sizeof workloads / sizeof workloads[0]; i++)
-        if (strcmp(workloads[i].kind, kind) == 0)
-            return workloads[i].run;
-    return NULL;
-}
-
-static workload_check_fn workload_check_find(const char *kind)
-{
-    for (size_t i = 0; kind && i < sizeof workloads / sizeof workloads[0]; i++)
-        if (strcmp(workloads[i].kind, kind) == 0)
-            return workloads[i].check;
-    return NULL;
-}
-
 /* A task's longest duration, cost times the source's largest draw plus the
  * network delay both ways, must stay within LATENCY_DURATION_MAX (the source
  * checked its draws alone). Default task costs are at most a job's cost, 1;
@@ -107,7 +71,8 @@ static double point_load(const struct params *p, const struct latency_source *sr
 static int point_validate(const struct config *c, const struct params *p, const char *point_key,
                           double *load, struct error *err)
 {
-    if (!workload_find(params_string(p, "workload.kind")))
+    const struct workload_ops *wl = workload_find(params_string(p, "workload.kind"));
+    if (!wl)
         return error_at_key(err, p, "workload.kind", "the %s workload is not available yet",
                             params_string(p, "workload.kind"));
     uint64_t seed = (uint64_t)params_int(p, "experiment.seed"), key = config_key_hash(point_key);
@@ -129,10 +94,9 @@ static int point_validate(const struct config *c, const struct params *p, const 
         ops->free(scheme);
     latency_free(src);
     arrivals_free(arr);
-    workload_check_fn check = workload_check_find(params_string(p, "workload.kind"));
     int blas_threads = blas_threads_set(1); /* as when the point runs (point_compute) */
-    if (!status && check)
-        status = check(p, config_dir(c), seed, key, err);
+    if (!status && wl->check)
+        status = wl->check(p, config_dir(c), seed, key, err);
     blas_threads_set(blas_threads);
     return status;
 }
@@ -348,8 +312,9 @@ static int point_compute(void *ctx, size_t i, struct workload_output *out, doubl
     if (!stream_key)
         status = error_fail(err, "out of memory");
     else
-        status = workload_find(params_string(p, "workload.kind"))(
-            p, config_dir(x->c), (uint64_t)params_int(p, "experiment.seed"), stream_key, out, err);
+        status = workload_find(params_string(p, "workload.kind"))
+                     ->run(p, config_dir(x->c), (uint64_t)params_int(p, "experiment.seed"),
+                           stream_key, out, err);
     blas_threads_set(blas_threads);
     *wall = now_seconds() - t0;
     params_free(p);

@@ -45,6 +45,21 @@ const struct scheme_ops *scheme_find(const char *name)
     return NULL;
 }
 
+int scheme_for_workload(const struct params *p, unsigned workload, const char *workload_name,
+                        const struct scheme_ops **out, struct error *err)
+{
+    const char *kind = params_get(p, "scheme.kind");
+    const struct scheme_ops *ops = *out = scheme_find(kind);
+    if (!ops)
+        return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
+    bool serves = (ops->workloads & workload) == workload &&
+                  (!(workload & SCHEME_TRAINING) || ops->train_prepare);
+    if (!serves)
+        return error_at_key(err, p, "scheme.kind", "scheme '%s' does not run the %s workload",
+                            ops->name, workload_name);
+    return 0;
+}
+
 double scheme_task_cost(const struct params *p, double default_cost)
 {
     return params_has(p, "scheme.task_cost") ? params_real(p, "scheme.task_cost") : default_cost;

@@ -126,6 +126,14 @@ struct scheme_ops {
 extern const struct scheme_ops *const scheme_registry[];
 const struct scheme_ops *scheme_find(const char *name);
 
+/* The scheme p's scheme.kind names, into *out, checked to serve `workload`
+ * (a bit of enum scheme_workload, named `workload_name` in the message; a
+ * training scheme also has train_prepare; 0: any workload). Errors at
+ * scheme.kind: "unknown scheme 'x'", "scheme 'x' does not run the W
+ * workload". */
+int scheme_for_workload(const struct params *p, unsigned workload, const char *workload_name,
+                        const struct scheme_ops **out, struct error *err);
+
 /* Keys every scheme shares: scheme.kind, scheme.task_cost, scheme.placement. */
 extern const struct config_key scheme_common_keys[];
 

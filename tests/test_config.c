@@ -13,6 +13,7 @@
 #include "schemes/scheme.h"
 #include "base/rng.h"
 #include "traces/latency.h"
+#include "workloads/workload.h"
 
 static char tmpdir[256];
 
@@ -495,6 +496,23 @@ Test(config, unknown_scheme_lists_known_ones)
     char want[600];
     snprintf(want, sizeof want, "%s:4: scheme.kind: ", path);
     cr_expect_eq(strncmp(err.msg, want, strlen(want)), 0, "%s", err.msg);
+}
+
+/* The workload.kind choices `config --list` prints are the registry's names,
+ * in its order, and every registered workload finds itself. */
+Test(config, workload_kind_choices_are_the_registry)
+{
+    const struct config_key *k = config_key_find(driver_keys, "workload.kind");
+    cr_assert_not_null(k);
+    char names[256] = "";
+    for (const struct workload_ops *const *w = workload_registry; *w; w++) {
+        cr_expect_eq(workload_find((*w)->name), *w);
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 w == workload_registry ? "" : "|", (*w)->name);
+    }
+    cr_expect_str_eq(k->choices, names);
+    cr_expect_null(workload_find("magic"));
+    cr_expect_null(workload_find(NULL));
 }
 
 Test(config, path_resolve)

@@ -406,13 +406,10 @@ static int inference_setup(const struct params *p, const char *config_dir, uint6
                            struct scheme_infer *inf, struct error *err)
 {
     int workers = (int)params_int(p, "cluster.workers");
-    const char *kind = params_string(p, "scheme.kind");
-    const struct scheme_ops *ops = scheme_find(kind);
-    if (!ops)
-        return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
-    if (!(ops->workloads & SCHEME_INFERENCE))
-        return error_at_key(err, p, "scheme.kind",
-                            "scheme '%s' does not run the inference workload", ops->name);
+    const struct scheme_ops *ops;
+    int rc = scheme_for_workload(p, SCHEME_INFERENCE, "inference", &ops, err);
+    if (rc)
+        return rc;
     if (!params_has(p, "workload.weights"))
         return error_at_key(err, p, "workload.weights", "required by the inference workload");
     const char *model_name = params_string(p, "workload.model");
@@ -431,7 +428,7 @@ static int inference_setup(const struct params *p, const char *config_dir, uint6
     *c = (struct compute){.ops = ops, .workers = workers, .seed = seed, .point_key = point_key};
     struct scheme_env env = {.params = p, .workers = workers, .seed = seed,
                              .point_key = point_key};
-    int rc = model_new(&c->model, model_name, err);
+    rc = model_new(&c->model, model_name, err);
     if (rc) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err->msg);
@@ -463,8 +460,8 @@ static int inference_setup(const struct params *p, const char *config_dir, uint6
     return rc;
 }
 
-int workload_inference_check(const struct params *p, const char *config_dir, uint64_t seed,
-                             uint64_t point_key, struct error *err)
+static int inference_check(const struct params *p, const char *config_dir, uint64_t seed,
+                           uint64_t point_key, struct error *err)
 {
     struct compute c = {0};
     struct validation_ctx vctx;
@@ -548,3 +545,11 @@ int workload_inference_run(const struct params *p, const char *config_dir, uint6
         workload_output_free(out);
     return rc;
 }
+
+const struct workload_ops workload_inference = {
+    .name = "inference",
+    .summary = "jobs of test queries through an inference scheme, coded or exact",
+    .scheme_bit = SCHEME_INFERENCE,
+    .run = workload_inference_run,
+    .check = inference_check,
+};

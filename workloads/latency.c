@@ -179,13 +179,9 @@ static int sim_setup(struct latency_sim *s, const struct params *p, const char *
         s->ops = s->hooks->ops;
         s->scheme = s->hooks->scheme;
     } else {
-        const char *kind = params_string(p, "scheme.kind");
-        s->ops = scheme_find(kind);
-        if (!s->ops)
-            return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
-        if (!(s->ops->workloads & SCHEME_LATENCY))
-            return error_at_key(err, p, "scheme.kind",
-                                "scheme '%s' does not run the latency workload", s->ops->name);
+        status = scheme_for_workload(p, SCHEME_LATENCY, "latency", &s->ops, err);
+        if (status)
+            return status;
         struct scheme_env env = {.params = p, .workers = workers, .seed = seed,
                                  .point_key = point_key};
         status = s->ops->create(&env, &s->scheme, err);
@@ -295,3 +291,10 @@ int workload_job_loop_run(const struct params *p, const char *config_dir, uint64
         workload_output_free(out);
     return status;
 }
+
+const struct workload_ops workload_latency = {
+    .name = "latency",
+    .summary = "time only: the job latency distribution",
+    .scheme_bit = SCHEME_LATENCY,
+    .run = workload_latency_run,
+};

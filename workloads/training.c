@@ -36,7 +36,8 @@
 #include "workloads/ssp.h"
 #include "workloads/training_setup.h"
 
-const struct config_key training_keys[] = {
+/* The workload.* keys only the training workload reads. */
+static const struct config_key training_keys[] = {
     {"workload.eval_every", KEY_INT, "10", 1, 1e9, 0, NULL,
      "training: test accuracy every this many iterations (and at the last)"},
     {"workload.target_accuracy", KEY_REAL, "0.8", 0, 1, 0, NULL,
@@ -233,8 +234,8 @@ static int coded_metrics(const struct training *t, struct metric_list *m)
     return bad ? -1 : 0;
 }
 
-int workload_training_check(const struct params *p, const char *config_dir, uint64_t seed,
-                            uint64_t point_key, struct error *err)
+static int training_check(const struct params *p, const char *config_dir, uint64_t seed,
+                          uint64_t point_key, struct error *err)
 {
     struct training t = {0};
     int status = training_setup(&t, p, config_dir, seed, point_key, err);
@@ -282,3 +283,12 @@ int workload_training_run(const struct params *p, const char *config_dir, uint64
     training_free(&t);
     return status;
 }
+
+const struct workload_ops workload_training = {
+    .name = "training",
+    .summary = "distributed gradient descent",
+    .scheme_bit = SCHEME_TRAINING,
+    .keys = training_keys,
+    .run = workload_training_run,
+    .check = training_check,
+};

@@ -209,19 +209,15 @@ void training_free(struct training *t)
 static int scheme_setup(struct training *t, const struct params *p, uint64_t seed,
                         uint64_t point_key, struct error *err)
 {
-    const char *kind = params_string(p, "scheme.kind");
-    t->ops = scheme_find(kind);
-    if (!t->ops)
-        return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
-    if (!(t->ops->workloads & SCHEME_TRAINING) || !t->ops->train_prepare)
-        return error_at_key(err, p, "scheme.kind", "scheme '%s' does not run the training workload",
-                            t->ops->name);
+    int status = scheme_for_workload(p, SCHEME_TRAINING, "training", &t->ops, err);
+    if (status)
+        return status;
     if (params_has(p, "workload.partitions") && params_int(p, "workload.partitions") != t->n)
         return error_at_key(err, p, "workload.partitions",
                             "must equal cluster.workers (%d): gradient codes use one partition "
                             "per worker", t->n);
     struct scheme_env env = {.params = p, .workers = t->n, .seed = seed, .point_key = point_key};
-    int status = t->ops->create(&env, &t->scheme, err);
+    status = t->ops->create(&env, &t->scheme, err);
     if (status)
         return status;
     t->tr.partition_bytes = (double)t->parts[0].size * FMNIST_PIXELS * sizeof(float);

@@ -1,6 +1,10 @@
 /* workload.h: running one sweep point of a workload; returns its metrics and
  * (on request) its per-job rows. No SQLite here: the run loop stores them.
  *
+ * A workload is one `const struct workload_ops` in its own file under
+ * workloads/, listed once in workloads/registry.c; the driver finds it by
+ * the workload.kind string and never names a concrete workload.
+ *
  * `latency`: jobs arrive (poisson / closed / replay), the scheme plans tasks
  * on the cluster, durations come from the latency source; the result is the
  * job latency distribution (metrics jobs, latency_mean, latency_p50,
@@ -24,6 +28,27 @@ struct workload_output {
     struct iteration_row *iterations; /* training workloads */
     size_t niterations;
 };
+
+/* A workload.kind, as the driver sees it. */
+struct workload_ops {
+    const char *name;    /* the workload.kind value */
+    const char *summary; /* one line, the heading of its keys in `config --list` */
+    unsigned scheme_bit; /* the enum scheme_workload bit of the schemes that serve it */
+    const struct config_key *keys; /* workload.* keys only it reads; NULL or NULL-name-terminated */
+    /* Runs one point: its metrics (and rows) into out. */
+    int (*run)(const struct params *p, const char *config_dir, uint64_t seed, uint64_t point_key,
+               struct workload_output *out, struct error *err);
+    /* Builds and frees what a run would build before its simulation, beyond
+     * the latency source, scheme and arrivals the run loop checks (files
+     * opened and read: weights, data), so that every error a run could meet
+     * there comes before anything is written. NULL: nothing more. */
+    int (*check)(const struct params *p, const char *config_dir, uint64_t seed,
+                 uint64_t point_key, struct error *err);
+};
+
+/* The registry, NULL-terminated, and lookup by name (NULL: unknown). */
+extern const struct workload_ops *const workload_registry[];
+const struct workload_ops *workload_find(const char *name);
 
 void workload_output_free(struct workload_output *out);
 
@@ -52,30 +77,22 @@ int workload_job_loop_run(const struct params *p, const char *config_dir, uint64
 
 /* `inference`: jobs of K test queries through an inference scheme (coded or
  * exact); the latency metrics above plus accuracy, agreement, rmse,
- * base_accuracy (see workload_inference.c). */
+ * base_accuracy (see inference.c); its check builds the model and weights,
+ * the test data and the scheme prepared for inference. */
 int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
                            uint64_t point_key, struct workload_output *out, struct error *err);
-/* Builds and frees everything a run of p would build before its simulation
- * (model and weights, test data, the scheme prepared for inference), so
- * that every error a run could meet there comes before anything is written. */
-int workload_inference_check(const struct params *p, const char *config_dir, uint64_t seed,
-                             uint64_t point_key, struct error *err);
 /* Threads the inference workload spreads its forward passes over (default
  * 1; `stragsim run --threads`). Speed only: the numbers are the same bits
  * on any count. A process-wide setting, like OpenBLAS's thread count. */
 void workload_set_threads(int threads);
 
 /* `training`: iterations of distributed gradient descent through a
- * gradient-coding scheme (see workload_training.c): the latency metrics of
+ * gradient-coding scheme or the parameter server (see training.c, ssp.c): the latency metrics of
  * the iterations plus iterations, iteration_time_mean, iteration_time_se,
  * final_loss, final_accuracy, time_to_target, grad_rel_err_max and the
- * partition-use metrics, and one iteration_row per iteration. */
+ * partition-use metrics, and one iteration_row per iteration; its check
+ * builds the data, partitions, scheme, model and buffers. */
 int workload_training_run(const struct params *p, const char *config_dir, uint64_t seed,
                           uint64_t point_key, struct workload_output *out, struct error *err);
-/* The same check for training: data, partitions, scheme, model, buffers. */
-int workload_training_check(const struct params *p, const char *config_dir, uint64_t seed,
-                            uint64_t point_key, struct error *err);
-/* The workload.* keys only the training workload reads. */
-extern const struct config_key training_keys[];
 
 #endif
