@@ -319,8 +319,7 @@ static int trace_gen_run(const char *config_path, const char *const *sets, size_
             iterations = params_int(p, "workload.iterations");
         /* seeded as the run loop seeds the point's streams */
         uint64_t seed = (uint64_t)params_int(p, "experiment.seed");
-        rc = latency_new(p, config_dir(c), (int)workers, seed, config_stream_key(p, repeat), &src,
-                         err);
+        rc = latency_new(p, (int)workers, seed, config_stream_key(p, repeat), &src, err);
     }
     struct atomic_file out = {0};
     if (!rc)

@@ -100,8 +100,7 @@ static int train_output(const struct config *cfg, const struct train_target *to,
     } else if (!params_has(p, "train.output")) {
         return error_at_key(err, p, "train.output",
                             "missing: stragsim train needs the weights file to write (or -o FILE)");
-    } else if (!config_path_resolve(config_dir(cfg), params_string(p, "train.output"), output,
-                                    pathlen)) {
+    } else if (!params_path(p, "train.output", output, pathlen)) {
         return error_at_key(err, p, "train.output", "path too long");
     }
     if (to->force || access(output, F_OK) != 0)
@@ -120,8 +119,7 @@ static int train_config_from(const struct config *cfg, struct train_config *tc, 
                              size_t pathlen, struct error *err)
 {
     const struct params *p = config_base(cfg);
-    if (!config_path_resolve(config_dir(cfg), params_string(p, "workload.data_dir"), data_dir,
-                             pathlen))
+    if (!params_path(p, "workload.data_dir", data_dir, pathlen))
         return error_at_key(err, p, "workload.data_dir", "path too long");
     enum optim_kind kind;
     if (optim_kind_parse(params_string(p, "train.optimizer"), &kind) != 0)

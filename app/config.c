@@ -216,13 +216,6 @@ static const struct config_key *key_check(const char *name, const char *value, b
     return first;
 }
 
-bool config_path_resolve(const char *dir, const char *path, char *out, size_t outlen)
-{
-    int n = (path[0] == '/' || !dir || !*dir) ? snprintf(out, outlen, "%s", path)
-                                               : snprintf(out, outlen, "%s/%s", dir, path);
-    return n >= 0 && (size_t)n < outlen;
-}
-
 /* ---- reading the file ---- */
 
 struct parse {
@@ -534,7 +527,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
                               line);
     } else if (!ok) {
         ps->status = error_at(ps->err, c->path, ps->line, "%s: %s", key, why);
-    } else if (params_set(c->base, key, value, c->path, ps->line)) {
+    } else if (params_set_dir(c->base, key, value, c->path, ps->line, c->dir)) {
         ps->status = error_fail(ps->err, "out of memory");
     }
     return !ps->status;
@@ -611,17 +604,19 @@ static int apply_set(struct config *c, const char *set, struct error *err)
     /* a path typed on the command line is relative to where it was typed */
     char abs[4096], cwd[2048];
     if (def->type == KEY_PATH && value[0] != '/' && getcwd(cwd, sizeof cwd) &&
-        config_path_resolve(cwd, value, abs, sizeof abs))
+        params_path_resolve(cwd, value, abs, sizeof abs))
         value = abs;
     axis_remove(c, key); /* --set wins over a sweep of the same key */
-    if (params_set(c->base, key, value, where, 0))
+    /* (still relative only when the working directory is unknown: then as in the file) */
+    if (params_set_dir(c->base, key, value, where, 0, c->dir))
         return error_fail(err, "out of memory");
     return 0;
 }
 
 /* ---- defaults, required keys ---- */
 
-static int fill_defaults(struct params *p, const struct config_key *table, const char *file)
+static int fill_defaults(struct params *p, const struct config_key *table, const char *file,
+                         const char *dir)
 {
     for (const struct config_key *k = table; k && k->name; k++) {
         if (!k->default_value || params_has(p, k->name))
@@ -629,7 +624,7 @@ static int fill_defaults(struct params *p, const struct config_key *table, const
         const char *f;
         int line;
         params_where(p, k->name, &f, &line); /* its section's line, if any */
-        if (params_set(p, k->name, k->default_value, f ? f : file, line))
+        if (params_set_dir(p, k->name, k->default_value, f ? f : file, line, dir))
             return -1;
     }
     return 0;
@@ -672,7 +667,7 @@ static int default_name(struct config *c)
         n -= 4;
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), base);
-    return params_set(c->base, "experiment.name", name, c->path, 0);
+    return params_set_dir(c->base, "experiment.name", name, c->path, 0, c->dir);
 }
 
 static int build_text(struct config *c, const char *file_text, const char *const *sets,
@@ -727,20 +722,20 @@ static int config_load_checked(const char *path, const char *const *sets, size_t
         status = apply_set(c, sets[i], err);
     if (!status && require_run_keys)
         status = check_required(c, err);
-    if (!status && (fill_defaults(c->base, driver_keys, path) ||
-                    fill_defaults(c->base, latency_keys, path) ||
-                    fill_defaults(c->base, scheme_common_keys, path) || default_name(c) ||
+    if (!status && (fill_defaults(c->base, driver_keys, path, c->dir) ||
+                    fill_defaults(c->base, latency_keys, path, c->dir) ||
+                    fill_defaults(c->base, scheme_common_keys, path, c->dir) || default_name(c) ||
                     build_text(c, text, sets, nsets)))
         status = error_fail(err, "out of memory");
     /* every workload's own keys get their defaults (they are kept only for
      * points of that workload: point_key_def) */
     for (size_t w = 0; !status && workload_registry[w]; w++)
-        if (fill_defaults(c->base, workload_registry[w]->keys, path))
+        if (fill_defaults(c->base, workload_registry[w]->keys, path, c->dir))
             status = error_fail(err, "out of memory");
     if (!status) {
         /* the base's own scheme (if not swept) gets its defaults too */
         const struct scheme_ops *ops = scheme_find(params_get(c->base, "scheme.kind"));
-        if (ops && fill_defaults(c->base, ops->keys, path))
+        if (ops && fill_defaults(c->base, ops->keys, path, c->dir))
             status = error_fail(err, "out of memory");
     }
     if (!status) {
@@ -778,7 +773,6 @@ void config_free(struct config *c)
 
 const struct params *config_base(const struct config *c) { return c->base; }
 const char *config_path(const struct config *c) { return c->path; }
-const char *config_dir(const struct config *c) { return c->dir; }
 const char *config_text(const struct config *c) { return c->text; }
 size_t config_points(const struct config *c) { return c->npoints; }
 size_t config_axes(const struct config *c) { return c->naxes; }
@@ -791,7 +785,8 @@ uint64_t config_key_hash(const char *point_key) { return strtoull(point_key, NUL
 /* Re-checks scheme keys against the point's own scheme (several schemes may
  * declare one key differently), fills that scheme's defaults, and checks
  * that the scheme serves the workload. */
-static int point_check_scheme(struct params *p, const char *file, struct error *err)
+static int point_check_scheme(struct params *p, const char *file, const char *dir,
+                              struct error *err)
 {
     const struct scheme_ops *ops = scheme_find(params_get(p, "scheme.kind"));
     for (const struct config_key *k = ops ? ops->keys : NULL; k && k->name; k++) {
@@ -800,7 +795,7 @@ static int point_check_scheme(struct params *p, const char *file, struct error *
         if (v && !config_key_check(k, v, why, sizeof why))
             return error_at_key(err, p, k->name, "%s (scheme %s)", why, ops->name);
     }
-    if (ops && fill_defaults(p, ops->keys, file))
+    if (ops && fill_defaults(p, ops->keys, file, dir))
         return error_fail(err, "out of memory");
     /* unknown scheme, or one that does not serve the (known) workload */
     const struct workload_ops *wl = workload_find(params_get(p, "workload.kind"));
@@ -962,12 +957,13 @@ int config_point(const struct config *c, size_t i, struct params **out, int *rep
     /* first axis slowest: peel the last axis off first */
     for (size_t a = c->naxes; !status && a-- > 0;) {
         const struct sweep_axis *ax = &c->axes[a];
-        if (params_set(p, ax->key, ax->values[rest % ax->nvalues], ax->file, ax->line))
+        if (params_set_dir(p, ax->key, ax->values[rest % ax->nvalues], ax->file, ax->line,
+                           c->dir))
             status = error_fail(err, "out of memory");
         rest /= ax->nvalues;
     }
     if (!status)
-        status = point_check_scheme(p, c->path, err);
+        status = point_check_scheme(p, c->path, c->dir, err);
     char *canon = NULL, *key = NULL;
     if (!status) {
         canon = config_point_canonical(p);

@@ -10,7 +10,10 @@
  * errors read "--set section.key=value: ..."). Each [sweep] line `section.key = v1, v2, ...` is
  * one grid axis; the run is the axes' cartesian product times
  * experiment.repeats. Every point's params hold every key of the base config
- * plus defaults, with its sweep values applied.
+ * plus defaults, with its sweep values applied. Values are kept as written;
+ * each is recorded with the config file's directory, against which
+ * params_path() resolves a relative KEY_PATH value (a relative path given
+ * with --set is made absolute from the working directory instead).
  */
 #ifndef STRAG_CONFIG_H
 #define STRAG_CONFIG_H
@@ -36,7 +39,6 @@ void config_free(struct config *c);
 /* The config with no sweep values applied (defaults filled). */
 const struct params *config_base(const struct config *c);
 const char *config_path(const struct config *c);
-const char *config_dir(const struct config *c); /* for relative paths in the file */
 const char *config_text(const struct config *c); /* the file's text plus the --set lines */
 
 /* Number of runs: product of the sweep axes' lengths times repeats. */
@@ -53,10 +55,6 @@ int config_point(const struct config *c, size_t i, struct params **out, int *rep
 /* The [sweep] axes, in file order (for progress lines and reports). */
 size_t config_axes(const struct config *c);
 const char *config_axis_key(const struct config *c, size_t axis);
-
-/* Resolves a KEY_PATH value: `path` itself when absolute (or dir is NULL),
- * else dir/path; false when it does not fit in out. */
-bool config_path_resolve(const char *dir, const char *path, char *out, size_t outlen);
 
 /* The 64-bit hash a point key is the hex of: the `point_key` argument of
  * rng_seed(), latency_new(), workload_*_run() for that point. */

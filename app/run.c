@@ -68,8 +68,8 @@ static double point_load(const struct params *p, const struct latency_source *sr
 /* Builds and frees what running the point would build, so that every
  * semantic error shows up before the first point runs. *load: the point's
  * open-arrival load (point_load). */
-static int point_validate(const struct config *c, const struct params *p, const char *point_key,
-                          double *load, struct error *err)
+static int point_validate(const struct params *p, const char *point_key, double *load,
+                          struct error *err)
 {
     const struct workload_ops *wl = workload_find(params_string(p, "workload.kind"));
     if (!wl)
@@ -82,21 +82,21 @@ static int point_validate(const struct config *c, const struct params *p, const 
     struct latency_source *src = NULL;
     struct arrivals *arr = NULL;
     void *scheme = NULL;
-    int status = latency_new(p, config_dir(c), workers, seed, key, &src, err);
+    int status = latency_new(p, workers, seed, key, &src, err);
     if (!status)
         status = durations_check(p, src, err);
     *load = status ? 0 : point_load(p, src);
     if (!status)
         status = ops->create(&env, &scheme, err);
     if (!status)
-        status = arrivals_new(p, config_dir(c), seed, key, &arr, err);
+        status = arrivals_new(p, seed, key, &arr, err);
     if (scheme)
         ops->free(scheme);
     latency_free(src);
     arrivals_free(arr);
     int blas_threads = blas_threads_set(1); /* as when the point runs (point_compute) */
     if (!status && wl->check)
-        status = wl->check(p, config_dir(c), seed, key, err);
+        status = wl->check(p, seed, key, err);
     blas_threads_set(blas_threads);
     return status;
 }
@@ -185,7 +185,7 @@ static int points_prepare(const struct run_options *o, const struct config *c, c
         int repeat;
         int status = config_point(c, i, &p, &repeat, &(*keys)[i], err);
         if (!status)
-            status = point_validate(c, p, (*keys)[i], &load, err);
+            status = point_validate(p, (*keys)[i], &load, err);
         if (!status && load >= 1 && !overloaded++)
             overload_warn(o, p, load);
         if (!status)
@@ -313,7 +313,7 @@ static int point_compute(void *ctx, size_t i, struct workload_output *out, doubl
         status = error_fail(err, "out of memory");
     else
         status = workload_find(params_string(p, "workload.kind"))
-                     ->run(p, config_dir(x->c), (uint64_t)params_int(p, "experiment.seed"),
+                     ->run(p, (uint64_t)params_int(p, "experiment.seed"),
                            stream_key, out, err);
     blas_threads_set(blas_threads);
     *wall = now_seconds() - t0;
@@ -525,8 +525,8 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
         snprintf(sum->db_path, sizeof sum->db_path, "%s", o->db_path);
     else if (!db_key)
         snprintf(sum->db_path, sizeof sum->db_path, "results.db");
-    else if (!status && !config_path_resolve(config_dir(c), db_key, sum->db_path,
-                                             sizeof sum->db_path))
+    else if (!status &&
+             !params_path(config_base(c), "experiment.db", sum->db_path, sizeof sum->db_path))
         status = error_at_key(err, config_base(c), "experiment.db", "path too long");
     if (!status)
         status = results_open(sum->db_path, false, &db, err);

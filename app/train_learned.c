@@ -53,7 +53,7 @@ static int path_key(const struct learned_job *j, const char *key, const char *wh
 {
     if (!params_has(j->p, key))
         return error_at_key(err, j->p, key, "missing: %s", why);
-    if (!config_path_resolve(config_dir(j->cfg), params_string(j->p, key), out, PATHLEN))
+    if (!params_path(j->p, key, out, PATHLEN))
         return error_at_key(err, j->p, key, "path too long");
     return STRAG_OK;
 }
@@ -281,8 +281,7 @@ int train_learned(const struct config *cfg, bool quiet, bool force, struct error
     if (!rc && !force)
         rc = stem_unused(j, err);
     char data_dir[PATHLEN];
-    if (!rc && !config_path_resolve(config_dir(cfg), params_string(p, "workload.data_dir"),
-                                    data_dir, sizeof data_dir))
+    if (!rc && !params_path(p, "workload.data_dir", data_dir, sizeof data_dir))
         rc = error_at_key(err, p, "workload.data_dir", "path too long");
     if (!rc)
         rc = fmnist_load(data_dir, FMNIST_TRAIN, &j->train, err);

@@ -13,6 +13,7 @@
 struct param_entry {
     char *key, *value, *file;
     int line;
+    char *dir; /* what a relative KEY_PATH value is relative to (NULL: the working directory) */
 };
 
 struct params {
@@ -32,6 +33,7 @@ static void entries_free(struct param_entry *e, size_t n)
         free(e[i].key);
         free(e[i].value);
         free(e[i].file);
+        free(e[i].dir);
     }
     free(e);
 }
@@ -46,16 +48,18 @@ void params_free(struct params *p)
 }
 
 static int entry_put(struct param_entry **e, size_t *n, size_t *cap, const char *key,
-                     const char *value, const char *file, int line)
+                     const char *value, const char *file, int line, const char *dir)
 {
     for (size_t i = 0; i < *n; i++) {
         if (strcmp((*e)[i].key, key) == 0) {
-            char *v = dup_or_null(value), *f = dup_or_null(file);
+            char *v = dup_or_null(value), *f = dup_or_null(file), *d = dup_or_null(dir);
             free((*e)[i].value);
             free((*e)[i].file);
+            free((*e)[i].dir);
             (*e)[i].value = v;
             (*e)[i].file = f;
             (*e)[i].line = line;
+            (*e)[i].dir = d;
             return 0;
         }
     }
@@ -67,14 +71,21 @@ static int entry_put(struct param_entry **e, size_t *n, size_t *cap, const char 
         *e = ne;
         *cap = nc;
     }
-    (*e)[*n] = (struct param_entry){strdup(key), dup_or_null(value), dup_or_null(file), line};
+    (*e)[*n] = (struct param_entry){strdup(key), dup_or_null(value), dup_or_null(file), line,
+                                    dup_or_null(dir)};
     (*n)++;
     return 0;
 }
 
 int params_set(struct params *p, const char *key, const char *value, const char *file, int line)
 {
-    return entry_put(&p->e, &p->n, &p->cap, key, value, file, line);
+    return entry_put(&p->e, &p->n, &p->cap, key, value, file, line, NULL);
+}
+
+int params_set_dir(struct params *p, const char *key, const char *value, const char *file,
+                   int line, const char *dir)
+{
+    return entry_put(&p->e, &p->n, &p->cap, key, value, file, line, dir);
 }
 
 void params_set_section_line(struct params *p, const char *section, const char *file, int line)
@@ -82,7 +93,7 @@ void params_set_section_line(struct params *p, const char *section, const char *
     for (size_t i = 0; i < p->nsec; i++)
         if (strcmp(p->sections[i].key, section) == 0)
             return; /* first header wins */
-    entry_put(&p->sections, &p->nsec, &p->capsec, section, NULL, file, line);
+    entry_put(&p->sections, &p->nsec, &p->capsec, section, NULL, file, line, NULL);
 }
 
 void params_unset(struct params *p, const char *key)
@@ -92,6 +103,7 @@ void params_unset(struct params *p, const char *key)
             free(p->e[i].key);
             free(p->e[i].value);
             free(p->e[i].file);
+            free(p->e[i].dir);
             memmove(&p->e[i], &p->e[i + 1], (p->n - i - 1) * sizeof p->e[0]);
             p->n--;
             return;
@@ -105,7 +117,7 @@ struct params *params_copy(const struct params *p)
     if (!c)
         return NULL;
     for (size_t i = 0; i < p->n; i++)
-        params_set(c, p->e[i].key, p->e[i].value, p->e[i].file, p->e[i].line);
+        params_set_dir(c, p->e[i].key, p->e[i].value, p->e[i].file, p->e[i].line, p->e[i].dir);
     for (size_t i = 0; i < p->nsec; i++)
         params_set_section_line(c, p->sections[i].key, p->sections[i].file, p->sections[i].line);
     return c;
@@ -126,6 +138,19 @@ const char *params_get(const struct params *p, const char *key)
 }
 
 bool params_has(const struct params *p, const char *key) { return find(p, key) != NULL; }
+
+bool params_path_resolve(const char *dir, const char *path, char *out, size_t outlen)
+{
+    int n = (path[0] == '/' || !dir || !*dir) ? snprintf(out, outlen, "%s", path)
+                                               : snprintf(out, outlen, "%s/%s", dir, path);
+    return n >= 0 && (size_t)n < outlen;
+}
+
+bool params_path(const struct params *p, const char *key, char *out, size_t outlen)
+{
+    const struct param_entry *e = find(p, key);
+    return e && e->value && params_path_resolve(e->dir, e->value, out, outlen);
+}
 
 long params_int(const struct params *p, const char *key)
 {

@@ -27,7 +27,7 @@ enum key_type {
     KEY_BOOL,   /* true|false|yes|no|on|off|1|0 */
     KEY_STRING, /* any text */
     KEY_ENUM,   /* one of `choices` ("a|b|c") */
-    KEY_PATH,   /* a file path, relative to the config file's directory */
+    KEY_PATH,   /* a file path, relative to the directory its value came with (params_path) */
 };
 
 enum key_flags {
@@ -61,11 +61,24 @@ struct params *params_copy(const struct params *p);
 
 /* Sets (or replaces) key = value, remembering where it was written. */
 int params_set(struct params *p, const char *key, const char *value, const char *file, int line);
+/* The same, also remembering `dir`, the directory a relative KEY_PATH value
+ * is relative to (the config file's; NULL, as with params_set: the working
+ * directory). The value itself is kept as written. */
+int params_set_dir(struct params *p, const char *key, const char *value, const char *file,
+                   int line, const char *dir);
 /* Removes key if present. */
 void params_unset(struct params *p, const char *key);
 
 const char *params_get(const struct params *p, const char *key); /* NULL if unset */
 bool params_has(const struct params *p, const char *key);
+
+/* A KEY_PATH value resolved: the value itself when absolute (or set without
+ * a directory), else dir/value with the directory it was set with. False
+ * when the key is unset or the path does not fit in out. */
+bool params_path(const struct params *p, const char *key, char *out, size_t outlen);
+/* The rule params_path applies: `path` itself when absolute (or dir is NULL
+ * or empty), else dir/path; false when it does not fit in out. */
+bool params_path_resolve(const char *dir, const char *path, char *out, size_t outlen);
 
 /* Typed getters for values already validated against their key tables.
  * An unset key gives 0 / 0.0 / false / NULL: check params_has() when a key

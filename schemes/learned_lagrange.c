@@ -94,7 +94,7 @@ static int ll_infer_prepare(void *self, struct scheme_infer *inf, struct error *
                             "learned-lagrange encodes 28x28 images; the model takes %d inputs",
                             inf->input_size);
     char stem[4096];
-    if (!learned_param_path(p, "scheme.learned_weights", stem, sizeof stem))
+    if (!params_path(p, "scheme.learned_weights", stem, sizeof stem))
         return error_at_key(err, p, "scheme.learned_weights",
                             "missing: the stem of the worker and decoder weights "
                             "(train.target = learned-lagrange)");

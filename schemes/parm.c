@@ -232,7 +232,7 @@ static int parm_infer_prepare(void *self, struct scheme_infer *inf, struct error
         return error_at_key(err, s->params, "scheme.learned_weights",
                             "missing: the parity model's weights stem (train.target = parm)");
     char stem[4096];
-    if (!learned_param_path(s->params, "scheme.learned_weights", stem, sizeof stem) ||
+    if (!params_path(s->params, "scheme.learned_weights", stem, sizeof stem) ||
         !learned_weights_path(s->weights, sizeof s->weights, stem, "parity"))
         return error_at_key(err, s->params, "scheme.learned_weights", "path too long");
     int rc = model_new(&s->parity, s->base->arch, err);

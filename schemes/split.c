@@ -97,7 +97,7 @@ static int split_infer_prepare(void *self, struct scheme_infer *inf, struct erro
         return error_at_key(err, p, "workload.model",
                             "split cuts 28x28 images; the model takes %d inputs", inf->input_size);
     char stem[4096];
-    if (!learned_param_path(p, "scheme.learned_weights", stem, sizeof stem))
+    if (!params_path(p, "scheme.learned_weights", stem, sizeof stem))
         return error_at_key(err, p, "scheme.learned_weights",
                             "missing: the stem of the split networks' weights (train.target = "
                             "split)");

@@ -45,7 +45,7 @@ static struct params *replay_params(const char *file, const char *column)
 {
     struct params *p = params_new();
     params_set(p, "workload.arrival", "replay", "t.ini", 3);
-    params_set(p, "workload.arrival_file", file, "t.ini", 4);
+    params_set_dir(p, "workload.arrival_file", file, "t.ini", 4, tmpdir); /* t.ini's dir */
     if (column)
         params_set(p, "workload.arrival_column", column, "t.ini", 5);
     return p;
@@ -58,7 +58,7 @@ Test(arrivals, poisson_mean_gap)
     params_set(p, "workload.rate", "4", NULL, 0);
     struct arrivals *a;
     struct error err;
-    cr_assert_eq(arrivals_new(p, NULL, 1, 2, &a, &err), 0, "%s", err.msg);
+    cr_assert_eq(arrivals_new(p, 1, 2, &a, &err), 0, "%s", err.msg);
     cr_expect_eq(arrivals_kind(a), ARRIVAL_POISSON);
     const int n = 100000;
     double t = 0, prev = 0, sumsq = 0;
@@ -80,7 +80,7 @@ Test(arrivals, poisson_needs_rate)
     params_set(p, "workload.arrival", "poisson", "t.ini", 7);
     struct arrivals *a;
     struct error err;
-    cr_expect_eq(arrivals_new(p, NULL, 1, 2, &a, &err), STRAG_EINPUT);
+    cr_expect_eq(arrivals_new(p, 1, 2, &a, &err), STRAG_EINPUT);
     cr_expect_str_eq(err.msg, "t.ini:7: workload.arrival: poisson arrivals need workload.rate");
     params_free(p);
 }
@@ -91,7 +91,7 @@ Test(arrivals, closed_has_no_times)
     params_set(p, "workload.arrival", "closed", NULL, 0);
     struct arrivals *a;
     struct error err;
-    cr_assert_eq(arrivals_new(p, NULL, 1, 2, &a, &err), 0);
+    cr_assert_eq(arrivals_new(p, 1, 2, &a, &err), 0);
     double t;
     cr_expect_eq(arrivals_kind(a), ARRIVAL_CLOSED);
     cr_expect_not(arrivals_next(a, 0, &t));
@@ -107,7 +107,7 @@ Test(arrivals, replay_by_header_name_and_number)
         struct params *p = replay_params("times.csv", columns[c]);
         struct arrivals *a;
         struct error err;
-        cr_assert_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), 0, "%s", err.msg);
+        cr_assert_eq(arrivals_new(p, 1, 2, &a, &err), 0, "%s", err.msg);
         cr_expect_eq(arrivals_count(a), 4);
         const double want[] = {0.5, 1.25, 1.25, 4};
         double t;
@@ -131,7 +131,7 @@ Test(arrivals, replay_bom_and_quoted_fields)
         struct params *p = replay_params("bom.csv", columns[c]);
         struct arrivals *a;
         struct error err;
-        cr_assert_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), 0, "%s", err.msg);
+        cr_assert_eq(arrivals_new(p, 1, 2, &a, &err), 0, "%s", err.msg);
         cr_expect_eq(arrivals_count(a), 2);
         double t;
         cr_assert(arrivals_next(a, 0, &t));
@@ -144,7 +144,7 @@ Test(arrivals, replay_bom_and_quoted_fields)
     struct params *p = replay_params("bom.csv", "job, name");
     struct arrivals *a;
     struct error err;
-    cr_expect_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), STRAG_EINPUT);
+    cr_expect_eq(arrivals_new(p, 1, 2, &a, &err), STRAG_EINPUT);
     char want[600];
     snprintf(want, sizeof want, "%s/bom.csv:2: expected an arrival time, got 'a, b'", tmpdir);
     cr_expect_str_eq(err.msg, want, "the quoted comma is inside the name");
@@ -157,7 +157,7 @@ Test(arrivals, replay_one_column_no_header)
     struct params *p = replay_params("plain.txt", NULL);
     struct arrivals *a;
     struct error err;
-    cr_assert_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), 0, "%s", err.msg);
+    cr_assert_eq(arrivals_new(p, 1, 2, &a, &err), 0, "%s", err.msg);
     cr_expect_eq(arrivals_count(a), 3);
     arrivals_free(a);
     params_free(p);
@@ -170,7 +170,7 @@ static void replay_fails(const char *text, const char *column, const char *suffi
     struct params *p = replay_params("bad.csv", column);
     struct arrivals *a = NULL;
     struct error err;
-    cr_expect_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), STRAG_EINPUT, "%s", text);
+    cr_expect_eq(arrivals_new(p, 1, 2, &a, &err), STRAG_EINPUT, "%s", text);
     cr_expect_null(a);
     char want[600];
     snprintf(want, sizeof want, "%s/bad.csv%s", tmpdir, suffix);
@@ -194,7 +194,7 @@ Test(arrivals, replay_errors)
     struct params *p = replay_params("absent.csv", NULL);
     struct arrivals *a;
     struct error err;
-    cr_expect_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), STRAG_EINPUT);
+    cr_expect_eq(arrivals_new(p, 1, 2, &a, &err), STRAG_EINPUT);
     char want[600];
     snprintf(want, sizeof want, "%s/absent.csv: cannot read: No such file or directory", tmpdir);
     cr_expect_str_eq(err.msg, want);
@@ -202,7 +202,7 @@ Test(arrivals, replay_errors)
 
     p = params_new();
     params_set(p, "workload.arrival", "replay", "t.ini", 9);
-    cr_expect_eq(arrivals_new(p, tmpdir, 1, 2, &a, &err), STRAG_EINPUT);
+    cr_expect_eq(arrivals_new(p, 1, 2, &a, &err), STRAG_EINPUT);
     cr_expect_str_eq(err.msg,
                      "t.ini:9: workload.arrival: replay arrivals need workload.arrival_file");
     params_free(p);
@@ -223,7 +223,7 @@ static struct workload_output run_ini(const char *ini)
     char *key;
     cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
     struct workload_output out;
-    cr_assert_eq(workload_latency_run(p, config_dir(c), 1, config_key_hash(key), &out, &err), 0,
+    cr_assert_eq(workload_latency_run(p, 1, config_key_hash(key), &out, &err), 0,
                  "%s", err.msg);
     params_free(p);
     free(key);
@@ -266,7 +266,7 @@ Test(arrivals, replay_shorter_than_warmup)
     char *key;
     cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
     struct workload_output out;
-    cr_expect_eq(workload_latency_run(p, config_dir(c), 1, config_key_hash(key), &out, &err),
+    cr_expect_eq(workload_latency_run(p, 1, config_key_hash(key), &out, &err),
                  STRAG_EINPUT);
     char want[600];
     snprintf(

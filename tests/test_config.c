@@ -314,7 +314,48 @@ Test(config, defaults_filled)
     /* other tables' defaults too */
     cr_expect_str_eq(params_get(p, "latency.rate"), "1");
     cr_expect_str_eq(params_get(p, "scheme.kind"), "uncoded");
-    cr_expect_str_eq(config_dir(c), tmpdir);
+    config_free(c);
+}
+
+/* KEY_PATH values are stored as written and resolved (params_path) against
+ * the config file's directory, sweep values too; a relative --set value is
+ * made absolute from the working directory. */
+Test(config, paths_resolve_against_the_config_dir)
+{
+    const char *sets[] = {"workload.weights=w.bin"};
+    struct config *c = load_ok("[experiment]\ndb = out/r.db\n[workload]\nkind = latency\n"
+                               "arrival = replay\narrival_file = /abs/a.csv\n"
+                               "[sweep]\nlatency.file = t1.csv, /abs/t2.csv\n",
+                               sets, 1);
+    char want[600], got[600], cwd[400];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    const struct params *base = config_base(c);
+    cr_expect_str_eq(params_get(base, "experiment.db"), "out/r.db");
+    cr_assert(params_path(base, "experiment.db", got, sizeof got));
+    snprintf(want, sizeof want, "%s/out/r.db", tmpdir);
+    cr_expect_str_eq(got, want);
+    cr_assert(params_path(base, "workload.arrival_file", got, sizeof got));
+    cr_expect_str_eq(got, "/abs/a.csv");
+    snprintf(want, sizeof want, "%s/w.bin", cwd);
+    cr_expect_str_eq(params_get(base, "workload.weights"), want);
+    cr_assert(params_path(base, "workload.weights", got, sizeof got));
+    cr_expect_str_eq(got, want);
+    cr_expect_not(params_path(base, "latency.file", got, sizeof got), "unset: a sweep axis");
+    const char *files[] = {"t1.csv", "/abs/t2.csv"};
+    for (size_t i = 0; i < 2; i++) {
+        struct params *p;
+        int repeat;
+        char *key;
+        struct error err;
+        cr_assert_eq(config_point(c, i, &p, &repeat, &key, &err), 0, "%s", err.msg);
+        cr_expect_str_eq(params_get(p, "latency.file"), files[i]);
+        cr_assert(params_path(p, "latency.file", got, sizeof got));
+        snprintf(want, sizeof want, "%s%s%s", i ? "" : tmpdir, i ? "" : "/", files[i]);
+        cr_expect_str_eq(got, want);
+        params_free(p);
+        free(key);
+    }
+    cr_expect_not(params_path(base, "experiment.db", got, 8), "too long for 8 bytes");
     config_free(c);
 }
 
@@ -518,13 +559,13 @@ Test(config, workload_kind_choices_are_the_registry)
 Test(config, path_resolve)
 {
     char out[64];
-    cr_expect(config_path_resolve("/a/b", "c.csv", out, sizeof out));
+    cr_expect(params_path_resolve("/a/b", "c.csv", out, sizeof out));
     cr_expect_str_eq(out, "/a/b/c.csv");
-    cr_expect(config_path_resolve("/a/b", "/abs/c.csv", out, sizeof out));
+    cr_expect(params_path_resolve("/a/b", "/abs/c.csv", out, sizeof out));
     cr_expect_str_eq(out, "/abs/c.csv");
-    cr_expect(config_path_resolve(NULL, "c.csv", out, sizeof out));
+    cr_expect(params_path_resolve(NULL, "c.csv", out, sizeof out));
     cr_expect_str_eq(out, "c.csv");
-    cr_expect_not(config_path_resolve("/a",
+    cr_expect_not(params_path_resolve("/a",
                                       "0123456789012345678901234567890123456789"
                                       "0123456789012345678901234567890123456789",
                                       out, sizeof out));

@@ -40,7 +40,7 @@ static struct latency_source *make(struct params *p, int workers)
 {
     struct latency_source *s = NULL;
     struct error err = {{0}};
-    int rc = latency_new(p, NULL, workers, SEED, POINT, &s, &err);
+    int rc = latency_new(p, workers, SEED, POINT, &s, &err);
     cr_assert_eq(rc, 0, "latency_new failed: %s", err.msg);
     params_free(p);
     return s;
@@ -50,7 +50,7 @@ static void expect_error(struct params *p, const char *msg)
 {
     struct latency_source *s = NULL;
     struct error err = {{0}};
-    int rc = latency_new(p, NULL, 4, SEED, POINT, &s, &err);
+    int rc = latency_new(p, 4, SEED, POINT, &s, &err);
     cr_expect_eq(rc, STRAG_EINPUT);
     cr_expect_null(s);
     cr_expect_str_eq(err.msg, msg);
@@ -235,7 +235,7 @@ Test(latency, different_seeds_differ)
     struct latency_source *a = make(PARAMS("latency.kind=exp", "latency.rate=1"), 1), *b;
     struct error err;
     struct params *p = PARAMS("latency.kind=exp", "latency.rate=1");
-    cr_assert_eq(latency_new(p, NULL, 1, SEED + 1, POINT, &b, &err), 0);
+    cr_assert_eq(latency_new(p, 1, SEED + 1, POINT, &b, &err), 0);
     params_free(p);
     cr_expect_neq(latency_draw(a, 0, 0, 1.0), latency_draw(b, 0, 0, 1.0));
     latency_free(a);

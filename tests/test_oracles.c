@@ -71,7 +71,7 @@ static void serve_open(struct serve *s, int workers, const char *model, const ch
     if (params_has(s->p, "scheme.learned_weights"))
         snprintf(s->weights, sizeof s->weights, "%s/models/weights/%s", root,
                  params_get(s->p, "scheme.learned_weights"));
-    if (params_has(s->p, "scheme.learned_weights")) /* absolute: config_dir plays no part */
+    if (params_has(s->p, "scheme.learned_weights")) /* absolute: no config directory */
         params_set(s->p, "scheme.learned_weights", s->weights, "t.ini", 0);
     struct error err = {{0}};
     struct scheme_env env = {.params = s->p, .workers = workers, .seed = 7, .point_key = 11};

@@ -267,7 +267,7 @@ static char point_dir[64];
  * (`ini`, which replays trace.csv) into a fresh directory and runs point 0
  * of it through the workload `run`; the output goes to out. */
 static void point_run(const char *ini, const double *value, int workers, int iterations,
-                      int (*run)(const struct params *, const char *, uint64_t, uint64_t,
+                      int (*run)(const struct params *, uint64_t, uint64_t,
                                  struct workload_output *, struct error *),
                       struct workload_output *out)
 {
@@ -297,7 +297,7 @@ static void point_run(const char *ini, const double *value, int workers, int ite
     if (!status)
         status = config_point(cfg, 0, &p, &repeat, &key, &err);
     if (!status)
-        status = run(p, config_dir(cfg), 1, config_key_hash(key), out, &err);
+        status = run(p, 1, config_key_hash(key), out, &err);
     params_free(p);
     free(key);
     config_free(cfg);

@@ -200,6 +200,31 @@ Test(params, copy_is_deep)
     params_free(c);
 }
 
+/* A path value resolves against the directory it was set with; copies keep
+ * it, and a plain params_set (no directory) replaces it with none. */
+Test(params, path_resolves_against_its_dir)
+{
+    struct params *p = params_new();
+    char out[64];
+    cr_assert_eq(params_set_dir(p, "t.file", "data/x.csv", "/cfg/run.ini", 3, "/cfg"), 0);
+    cr_assert_eq(params_set_dir(p, "t.abs", "/srv/y.csv", "/cfg/run.ini", 4, "/cfg"), 0);
+    cr_expect_str_eq(params_get(p, "t.file"), "data/x.csv", "stored as written");
+    cr_assert(params_path(p, "t.file", out, sizeof out));
+    cr_expect_str_eq(out, "/cfg/data/x.csv");
+    cr_assert(params_path(p, "t.abs", out, sizeof out));
+    cr_expect_str_eq(out, "/srv/y.csv");
+    cr_expect_not(params_path(p, "t.none", out, sizeof out));
+    cr_expect_not(params_path(p, "t.file", out, 8), "does not fit");
+    struct params *q = params_copy(p);
+    cr_assert(params_path(q, "t.file", out, sizeof out));
+    cr_expect_str_eq(out, "/cfg/data/x.csv");
+    cr_assert_eq(params_set(q, "t.file", "z.csv", "elsewhere", 0), 0);
+    cr_assert(params_path(q, "t.file", out, sizeof out));
+    cr_expect_str_eq(out, "z.csv");
+    params_free(q);
+    params_free(p);
+}
+
 Test(params, where_and_error_at_key)
 {
     struct params *p = params_new();

@@ -74,11 +74,23 @@ static struct params *replay_params(const char *file, const char *const *extra, 
                   sizeof((const char *const[]){NULL, __VA_ARGS__}) / sizeof(char *) - 1)
 #define REPLAY_PLAIN(file) replay_params(file, NULL, 0)
 
-static struct latency_source *open_replay(struct params *p, const char *config_dir, int workers)
+/* latency.file as the config loader records it: relative to `dir` (the
+ * config file's directory; NULL: the working directory). */
+static void file_in_dir(struct params *p, const char *dir)
+{
+    const char *file;
+    int line;
+    params_where(p, "latency.file", &file, &line);
+    cr_assert_eq(params_set_dir(p, "latency.file", params_get(p, "latency.file"), file, line, dir),
+                 0);
+}
+
+static struct latency_source *open_replay(struct params *p, const char *dir, int workers)
 {
     struct latency_source *s = NULL;
     struct error err = {{0}};
-    int rc = latency_new(p, config_dir, workers, 1, 2, &s, &err);
+    file_in_dir(p, dir);
+    int rc = latency_new(p, workers, 1, 2, &s, &err);
     params_free(p);
     cr_assert_eq(rc, 0, "replay failed: %s", err.msg);
     return s;
@@ -88,7 +100,7 @@ static void expect_error(struct params *p, const char *msg)
 {
     struct latency_source *s = NULL;
     struct error err = {{0}};
-    int rc = latency_new(p, NULL, 4, 1, 2, &s, &err);
+    int rc = latency_new(p, 4, 1, 2, &s, &err);
     params_free(p);
     cr_expect_eq(rc, STRAG_EINPUT);
     cr_expect_null(s);
@@ -235,8 +247,8 @@ Test(replay, seed_does_not_matter)
     struct latency_source *a = NULL, *b = NULL;
     struct error err;
     struct params *p = REPLAY_PLAIN(path);
-    cr_assert_eq(latency_new(p, NULL, 2, 1, 2, &a, &err), 0);
-    cr_assert_eq(latency_new(p, NULL, 2, 99, 7, &b, &err), 0);
+    cr_assert_eq(latency_new(p, 2, 1, 2, &a, &err), 0);
+    cr_assert_eq(latency_new(p, 2, 99, 7, &b, &err), 0);
     params_free(p);
     for (uint64_t t = 0; t < 3; t++)
         cr_expect_eq(latency_draw(a, 1, t, 1.0), latency_draw(b, 1, t, 1.0));
@@ -291,10 +303,11 @@ Test(replay, error_missing_file_and_key)
     struct latency_source *s = NULL;
     struct error err = {{0}};
     struct params *p = REPLAY_PLAIN("nope.csv");
-    cr_expect_eq(latency_new(p, dir, 4, 1, 2, &s, &err), STRAG_EINPUT);
+    file_in_dir(p, dir);
+    cr_expect_eq(latency_new(p, 4, 1, 2, &s, &err), STRAG_EINPUT);
     cr_expect_str_eq(err.msg, msg);
     params_unset(p, "latency.file");
-    cr_expect_eq(latency_new(p, dir, 4, 1, 2, &s, &err), STRAG_EINPUT);
+    cr_expect_eq(latency_new(p, 4, 1, 2, &s, &err), STRAG_EINPUT);
     cr_expect_str_eq(err.msg,
                      "test.ini:1: latency.file: missing (required when latency.kind = replay)");
     params_free(p);

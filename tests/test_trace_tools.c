@@ -39,7 +39,7 @@ static struct latency_source *source_of(const char *const *kv, int workers, uint
     struct params *p = params_of(kv);
     struct latency_source *s;
     struct error err;
-    int rc = latency_new(p, NULL, workers, seed, 99, &s, &err);
+    int rc = latency_new(p, workers, seed, 99, &s, &err);
     cr_assert_eq(rc, 0, "latency_new: %s", err.msg);
     params_free(p);
     return s;

@@ -42,7 +42,7 @@ static int training_run(const char *text, const char *const *sets, size_t nsets,
     if (!status)
         status = config_point(c, 0, &p, &repeat, &key, err);
     if (!status)
-        status = workload_training_run(p, config_dir(c), (uint64_t)params_int(p, "experiment.seed"),
+        status = workload_training_run(p, (uint64_t)params_int(p, "experiment.seed"),
                                        config_key_hash(key), out, err);
     params_free(p);
     free(key);
@@ -149,7 +149,7 @@ Test(training, crc_in_the_latency_workload)
     struct workload_output out;
     cr_assert_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
     cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
-    cr_assert_eq(workload_latency_run(p, config_dir(c), 4, config_key_hash(key), &out, &err), 0,
+    cr_assert_eq(workload_latency_run(p, 4, config_key_hash(key), &out, &err), 0,
                  "%s", err.msg);
     double mean = metric(&out, "latency_mean"), se = metric(&out, "latency_se");
     cr_log_info("latency workload crc n=10 s=2: %.5f +- %.5f (closed form 0.72869)", mean, se);

@@ -69,7 +69,7 @@ static struct run run_point(const struct config *c, size_t i,
     char *key;
     cr_assert_eq(config_point(c, i, &p, &repeat, &key, &err), 0, "%s", err.msg);
     struct run r = {0};
-    int status = workload_latency_run(p, config_dir(c), (uint64_t)params_int(p, "experiment.seed"),
+    int status = workload_latency_run(p, (uint64_t)params_int(p, "experiment.seed"),
                                       config_key_hash(key), &r.out, &err);
     cr_assert_eq(status, 0, "%s", err.msg);
     r.mean = metric_list_get(&r.out.metrics, "latency_mean");

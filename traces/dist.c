@@ -234,11 +234,9 @@ static double iid_max(const struct latency_source *s)
 static const struct latency_ops iid_ops = {iid_draw, iid_mean, iid_free, iid_max};
 
 /* One create for all six kinds: latency.kind says which distribution. */
-static int iid_create(const struct params *p, const char *config_dir, int workers,
-                      uint64_t seed, uint64_t point_key, struct latency_source **out,
-                      struct error *err)
+static int iid_create(const struct params *p, int workers, uint64_t seed, uint64_t point_key,
+                      struct latency_source **out, struct error *err)
 {
-    (void)config_dir;
     *out = NULL;
     struct dist d;
     int rc = dist_parse(p, "latency.", &d, err);

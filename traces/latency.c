@@ -85,8 +85,8 @@ const struct latency_kind *latency_kind_find(const char *name)
     return NULL;
 }
 
-int latency_new(const struct params *p, const char *config_dir, int workers, uint64_t seed,
-                uint64_t point_key, struct latency_source **out, struct error *err)
+int latency_new(const struct params *p, int workers, uint64_t seed, uint64_t point_key,
+                struct latency_source **out, struct error *err)
 {
     *out = NULL;
     if (workers < 1)
@@ -101,7 +101,7 @@ int latency_new(const struct params *p, const char *config_dir, int workers, uin
     const struct latency_kind *kind = latency_kind_find(name);
     if (!kind) /* unreachable after the enum check, unless the table and registry drift */
         return error_at_key(err, p, "latency.kind", "no latency kind '%s'", name);
-    return kind->create(p, config_dir, workers, seed, point_key, out, err);
+    return kind->create(p, workers, seed, point_key, out, err);
 }
 
 bool latency_key_applies(const struct params *p, const char *key)

@@ -75,12 +75,11 @@ struct latency_source {
 struct latency_kind {
     const char *name;    /* the latency.kind value */
     const char *summary; /* one line for `config --list` */
-    /* Builds a source from validated params (latency.* keys, defaults filled).
-     * config_dir resolves relative paths (replay files). Reports semantic
-     * errors with error_at_key() / error_at() and returns nonzero. */
-    int (*create)(const struct params *p, const char *config_dir, int workers,
-                  uint64_t seed, uint64_t point_key, struct latency_source **out,
-                  struct error *err);
+    /* Builds a source from validated params (latency.* keys, defaults filled;
+     * a file by params_path). Reports semantic errors with error_at_key() /
+     * error_at() and returns nonzero. */
+    int (*create)(const struct params *p, int workers, uint64_t seed, uint64_t point_key,
+                  struct latency_source **out, struct error *err);
     /* Whether a source of this kind, built from p, reads the latency.* key
      * `key` (latency.kind itself is always read). The point key and the
      * params table keep exactly the keys their kinds read. */
@@ -95,8 +94,8 @@ extern const struct latency_kind *const latency_kinds[];
 const struct latency_kind *latency_kind_find(const char *name);
 
 /* Builds the source named by latency.kind. */
-int latency_new(const struct params *p, const char *config_dir, int workers, uint64_t seed,
-                uint64_t point_key, struct latency_source **out, struct error *err);
+int latency_new(const struct params *p, int workers, uint64_t seed, uint64_t point_key,
+                struct latency_source **out, struct error *err);
 
 static inline double latency_draw(struct latency_source *s, int worker, uint64_t iteration,
                                   double cost)

@@ -85,11 +85,9 @@ static double markov_max(const struct latency_source *s)
 
 static const struct latency_ops markov_ops = {markov_draw, markov_mean, markov_free, markov_max};
 
-static int markov_create(const struct params *p, const char *config_dir, int workers,
-                         uint64_t seed, uint64_t point_key, struct latency_source **out,
-                         struct error *err)
+static int markov_create(const struct params *p, int workers, uint64_t seed,
+                         uint64_t point_key, struct latency_source **out, struct error *err)
 {
-    (void)config_dir;
     *out = NULL;
     struct markov_source m = {.base = {&markov_ops, workers}};
     int rc;

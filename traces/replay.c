@@ -257,9 +257,8 @@ static int replay_load(const struct params *p, const char *path, double scale, d
     return rc;
 }
 
-static int replay_create(const struct params *p, const char *config_dir, int workers,
-                         uint64_t seed, uint64_t point_key, struct latency_source **out,
-                         struct error *err)
+static int replay_create(const struct params *p, int workers, uint64_t seed,
+                         uint64_t point_key, struct latency_source **out, struct error *err)
 {
     (void)seed; /* a replay is the same for every seed */
     (void)point_key;
@@ -274,23 +273,16 @@ static int replay_create(const struct params *p, const char *config_dir, int wor
         return rc;
 
     /* Relative paths are relative to the config file's directory. */
-    char *path;
-    if (file[0] == '/' || !config_dir || !config_dir[0])
-        path = strdup(file);
-    else if (asprintf(&path, "%s/%s", config_dir, file) < 0)
-        path = NULL;
-    if (!path)
-        return error_fail(err, "latency: out of memory");
+    char path[4096];
+    if (!params_path(p, "latency.file", path, sizeof path))
+        return error_at_key(err, p, "latency.file", "path too long");
 
     struct replay_source *r = calloc(1, sizeof *r);
     size_t W = 0, I = 0;
-    if (!r) {
-        free(path);
+    if (!r)
         return error_fail(err, "latency: out of memory");
-    }
     *r = (struct replay_source){.base = {&replay_ops, workers}, .scale = scale};
     rc = replay_load(p, path, scale, &r->values, &W, &I, err);
-    free(path);
     if (!rc) {
         r->iterations = I;
         r->row = malloc((size_t)workers * sizeof *r->row);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/config.h"
 #include "base/rng.h"
 #include "traces/trace_csv.h"
 
@@ -163,8 +162,8 @@ static int replay_load(struct arrivals *a, const char *path, const char *spec, s
     return status;
 }
 
-int arrivals_new(const struct params *p, const char *config_dir, uint64_t seed,
-                 uint64_t point_key, struct arrivals **out, struct error *err)
+int arrivals_new(const struct params *p, uint64_t seed, uint64_t point_key,
+                 struct arrivals **out, struct error *err)
 {
     *out = NULL;
     const char *name = params_string(p, "workload.arrival");
@@ -188,12 +187,11 @@ int arrivals_new(const struct params *p, const char *config_dir, uint64_t seed,
         a->rate = params_real(p, "workload.rate");
         rng_seed(&a->rng, seed, point_key, RNG_ARRIVALS, 0);
     } else if (a->kind == ARRIVAL_REPLAY) {
-        const char *file = params_string(p, "workload.arrival_file");
         char path[4096];
-        if (!file)
+        if (!params_has(p, "workload.arrival_file"))
             status = error_at_key(err, p, "workload.arrival",
                                   "replay arrivals need workload.arrival_file");
-        else if (!config_path_resolve(config_dir, file, path, sizeof path))
+        else if (!params_path(p, "workload.arrival_file", path, sizeof path))
             status = error_at_key(err, p, "workload.arrival_file", "path too long");
         else
             status = replay_load(a, path, params_string(p, "workload.arrival_column"), err);

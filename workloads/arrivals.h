@@ -30,10 +30,10 @@ enum arrival_kind { ARRIVAL_POISSON, ARRIVAL_CLOSED, ARRIVAL_REPLAY };
 struct arrivals;
 
 /* Builds the process named by workload.arrival from validated params
- * (relative arrival_file paths resolve against config_dir). Errors in the
- * replay file read "file:line: ...". */
-int arrivals_new(const struct params *p, const char *config_dir, uint64_t seed,
-                 uint64_t point_key, struct arrivals **out, struct error *err);
+ * (arrival_file resolved by params_path). Errors in the replay file read
+ * "file:line: ...". */
+int arrivals_new(const struct params *p, uint64_t seed, uint64_t point_key,
+                 struct arrivals **out, struct error *err);
 void arrivals_free(struct arrivals *a);
 
 enum arrival_kind arrivals_kind(const struct arrivals *a);

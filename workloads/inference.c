@@ -47,7 +47,6 @@
 #include "models/weights.h"
 #include "schemes/scheme.h"
 #include "sim/cluster.h"
-#include "app/config.h"
 #include "base/rng.h"
 #include "workloads/workload.h"
 
@@ -401,9 +400,9 @@ static int validation_load(uint64_t seed, int d, struct error *err)
  * prepared for inference), the model with its weights, the test data. On
  * failure what was built is still in c (c->model, c->scheme) for the caller
  * to free. */
-static int inference_setup(const struct params *p, const char *config_dir, uint64_t seed,
-                           uint64_t point_key, struct compute *c, struct validation_ctx *vctx,
-                           struct scheme_infer *inf, struct error *err)
+static int inference_setup(const struct params *p, uint64_t seed, uint64_t point_key,
+                           struct compute *c, struct validation_ctx *vctx, struct scheme_infer *inf,
+                           struct error *err)
 {
     int workers = (int)params_int(p, "cluster.workers");
     const struct scheme_ops *ops;
@@ -415,9 +414,8 @@ static int inference_setup(const struct params *p, const char *config_dir, uint6
     const char *model_name = params_string(p, "workload.model");
     /* relative paths are relative to the config file's directory */
     char weights[4096], dir[4096];
-    if (!config_path_resolve(config_dir, params_string(p, "workload.weights"), weights,
-                             sizeof weights) ||
-        !config_path_resolve(config_dir, params_string(p, "workload.data_dir"), dir, sizeof dir))
+    if (!params_path(p, "workload.weights", weights, sizeof weights) ||
+        !params_path(p, "workload.data_dir", dir, sizeof dir))
         return error_at_key(err, p, "workload.weights", "path too long");
     struct stat st;
     size_t wl = strlen(weights);
@@ -460,27 +458,27 @@ static int inference_setup(const struct params *p, const char *config_dir, uint6
     return rc;
 }
 
-static int inference_check(const struct params *p, const char *config_dir, uint64_t seed,
-                           uint64_t point_key, struct error *err)
+static int inference_check(const struct params *p, uint64_t seed, uint64_t point_key,
+                           struct error *err)
 {
     struct compute c = {0};
     struct validation_ctx vctx;
     struct scheme_infer inf;
-    int rc = inference_setup(p, config_dir, seed, point_key, &c, &vctx, &inf, err);
+    int rc = inference_setup(p, seed, point_key, &c, &vctx, &inf, err);
     if (c.scheme)
         c.ops->free(c.scheme);
     model_free(c.model);
     return rc;
 }
 
-int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
-                           uint64_t point_key, struct workload_output *out, struct error *err)
+int workload_inference_run(const struct params *p, uint64_t seed, uint64_t point_key,
+                           struct workload_output *out, struct error *err)
 {
     memset(out, 0, sizeof *out);
     struct compute c = {0};
     struct validation_ctx vctx;
     struct scheme_infer inf;
-    int rc = inference_setup(p, config_dir, seed, point_key, &c, &vctx, &inf, err);
+    int rc = inference_setup(p, seed, point_key, &c, &vctx, &inf, err);
     if (!c.model) { /* nothing built */
         if (c.scheme)
             c.ops->free(c.scheme);
@@ -506,7 +504,7 @@ int workload_inference_run(const struct params *p, const char *config_dir, uint6
     if (!rc) {
         struct job_loop_hooks hooks = {.ctx = &run, .ops = ops, .scheme = scheme,
                                        .result = hook_result, .done = hook_done};
-        rc = workload_job_loop_run(p, config_dir, seed, point_key, &hooks, out, err);
+        rc = workload_job_loop_run(p, seed, point_key, &hooks, out, err);
         if (!rc && run.failed)
             rc = error_fail(err, "out of memory during the simulation");
     }

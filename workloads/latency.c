@@ -170,8 +170,8 @@ static void sim_free(struct latency_sim *s)
     free(s->rows);
 }
 
-static int sim_setup(struct latency_sim *s, const struct params *p, const char *config_dir,
-                     uint64_t seed, uint64_t point_key, struct error *err)
+static int sim_setup(struct latency_sim *s, const struct params *p, uint64_t seed,
+                     uint64_t point_key, struct error *err)
 {
     int workers = (int)params_int(p, "cluster.workers");
     int status = STRAG_OK;
@@ -187,9 +187,9 @@ static int sim_setup(struct latency_sim *s, const struct params *p, const char *
         status = s->ops->create(&env, &s->scheme, err);
     }
     if (!status)
-        status = latency_new(p, config_dir, workers, seed, point_key, &s->source, err);
+        status = latency_new(p, workers, seed, point_key, &s->source, err);
     if (!status)
-        status = arrivals_new(p, config_dir, seed, point_key, &s->arrivals, err);
+        status = arrivals_new(p, seed, point_key, &s->arrivals, err);
     if (status)
         return status;
 
@@ -253,19 +253,19 @@ static int add_metrics(struct latency_sim *s, struct workload_output *out)
     return bad ? -1 : 0;
 }
 
-int workload_latency_run(const struct params *p, const char *config_dir, uint64_t seed,
-                         uint64_t point_key, struct workload_output *out, struct error *err)
+int workload_latency_run(const struct params *p, uint64_t seed, uint64_t point_key,
+                         struct workload_output *out, struct error *err)
 {
-    return workload_job_loop_run(p, config_dir, seed, point_key, NULL, out, err);
+    return workload_job_loop_run(p, seed, point_key, NULL, out, err);
 }
 
-int workload_job_loop_run(const struct params *p, const char *config_dir, uint64_t seed,
-                          uint64_t point_key, const struct job_loop_hooks *hooks,
-                          struct workload_output *out, struct error *err)
+int workload_job_loop_run(const struct params *p, uint64_t seed, uint64_t point_key,
+                          const struct job_loop_hooks *hooks, struct workload_output *out,
+                          struct error *err)
 {
     memset(out, 0, sizeof *out);
     struct latency_sim s = {.hooks = hooks};
-    int status = sim_setup(&s, p, config_dir, seed, point_key, err);
+    int status = sim_setup(&s, p, seed, point_key, err);
     if (!status) {
         double t0 = 0.0;
         if (s.closed || arrivals_next(s.arrivals, 0.0, &t0))

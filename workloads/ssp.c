@@ -242,12 +242,12 @@ static void ssp_free(struct ssp_run *r)
     free(r->speed);
 }
 
-static int ssp_setup(struct ssp_run *r, const struct params *p, const char *config_dir,
-                     uint64_t seed, uint64_t point_key, struct error *err)
+static int ssp_setup(struct ssp_run *r, const struct params *p, uint64_t seed,
+                     uint64_t point_key, struct error *err)
 {
     struct training *t = r->t;
     int n = t->n;
-    int status = latency_new(p, config_dir, n, seed, point_key, &r->source, err);
+    int status = latency_new(p, n, seed, point_key, &r->source, err);
     if (!status)
         status = predictor_init_net(&r->pred, r->cfg->predictor, r->cfg->predictor_alpha, n,
                                     &r->cfg->predictor_net, err);
@@ -295,12 +295,11 @@ static int ssp_metrics(struct ssp_run *r, struct metric_list *m)
     return bad ? -1 : 0;
 }
 
-int training_ssp_run(struct training *t, const struct params *p, const char *config_dir,
-                     uint64_t seed, uint64_t point_key, struct workload_output *out,
-                     struct error *err)
+int training_ssp_run(struct training *t, const struct params *p, uint64_t seed,
+                     uint64_t point_key, struct workload_output *out, struct error *err)
 {
     struct ssp_run r = {.t = t, .cfg = t->tr.ssp};
-    int status = ssp_setup(&r, p, config_dir, seed, point_key, err);
+    int status = ssp_setup(&r, p, seed, point_key, err);
     if (!status) {
         for (int q = 0; q < t->n; q++)
             worker_try_start(&r, q);

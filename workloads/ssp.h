@@ -14,8 +14,7 @@ struct training;
 
 /* Runs the parameter server on t (set up by training_setup, t->tr.ssp set);
  * fills out like workload_training_run. */
-int training_ssp_run(struct training *t, const struct params *p, const char *config_dir,
-                     uint64_t seed, uint64_t point_key, struct workload_output *out,
-                     struct error *err);
+int training_ssp_run(struct training *t, const struct params *p, uint64_t seed,
+                     uint64_t point_key, struct workload_output *out, struct error *err);
 
 #endif

@@ -234,24 +234,24 @@ static int coded_metrics(const struct training *t, struct metric_list *m)
     return bad ? -1 : 0;
 }
 
-static int training_check(const struct params *p, const char *config_dir, uint64_t seed,
-                          uint64_t point_key, struct error *err)
+static int training_check(const struct params *p, uint64_t seed, uint64_t point_key,
+                          struct error *err)
 {
     struct training t = {0};
-    int status = training_setup(&t, p, config_dir, seed, point_key, err);
+    int status = training_setup(&t, p, seed, point_key, err);
     training_free(&t);
     return status;
 }
 
-int workload_training_run(const struct params *p, const char *config_dir, uint64_t seed,
-                          uint64_t point_key, struct workload_output *out, struct error *err)
+int workload_training_run(const struct params *p, uint64_t seed, uint64_t point_key,
+                          struct workload_output *out, struct error *err)
 {
     memset(out, 0, sizeof *out);
     struct training t = {0};
     struct params *lp = NULL;
-    int status = training_setup(&t, p, config_dir, seed, point_key, err);
+    int status = training_setup(&t, p, seed, point_key, err);
     if (!status && t.tr.ssp) {
-        status = training_ssp_run(&t, p, config_dir, seed, point_key, out, err);
+        status = training_ssp_run(&t, p, seed, point_key, out, err);
         training_free(&t);
         return status;
     }
@@ -261,7 +261,7 @@ int workload_training_run(const struct params *p, const char *config_dir, uint64
         struct job_loop_hooks hooks = {
             .ctx = &t, .ops = t.ops, .scheme = t.scheme, .result = hook_result, .done = hook_done,
         };
-        status = workload_job_loop_run(lp, config_dir, seed, point_key, &hooks, out, err);
+        status = workload_job_loop_run(lp, seed, point_key, &hooks, out, err);
         if (t.status) { /* the hook's error explains the loop's */
             *err = t.err;
             status = t.status;

@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/config.h"
-
 #define EVAL_CHUNK 1000 /* test examples per forward pass */
 
 /* The process-lifetime data: loading Fashion-MNIST costs more than a short
@@ -224,8 +222,8 @@ static int scheme_setup(struct training *t, const struct params *p, uint64_t see
     return t->ops->train_prepare(t->scheme, &t->tr, err);
 }
 
-int training_setup(struct training *t, const struct params *p, const char *config_dir,
-                          uint64_t seed, uint64_t point_key, struct error *err)
+int training_setup(struct training *t, const struct params *p, uint64_t seed, uint64_t point_key,
+                   struct error *err)
 {
     t->n = (int)params_int(p, "cluster.workers");
     t->iterations = params_int(p, "workload.iterations");
@@ -235,7 +233,7 @@ int training_setup(struct training *t, const struct params *p, const char *confi
     t->target_time = metric_undefined(); /* a metric: undefined until reached */
     t->target_row = -1;
     char dir[4096];
-    if (!config_path_resolve(config_dir, params_string(p, "workload.data_dir"), dir, sizeof dir))
+    if (!params_path(p, "workload.data_dir", dir, sizeof dir))
         return error_at_key(err, p, "workload.data_dir", "path too long");
     int status = data_load(dir, err);
     t->train = &data.train;

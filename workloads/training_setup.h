@@ -80,8 +80,8 @@ int training_metrics_common(const struct training *t, struct metric_list *m);
 /* Builds everything of t for point p: data, partitions, the scheme
  * (checked to serve training, prepared), model, optimiser, buffers. On
  * failure what was built is still in t: training_free() it either way. */
-int training_setup(struct training *t, const struct params *p, const char *config_dir,
-                   uint64_t seed, uint64_t point_key, struct error *err);
+int training_setup(struct training *t, const struct params *p, uint64_t seed, uint64_t point_key,
+                   struct error *err);
 void training_free(struct training *t);
 
 #endif

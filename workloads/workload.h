@@ -36,14 +36,14 @@ struct workload_ops {
     unsigned scheme_bit; /* the enum scheme_workload bit of the schemes that serve it */
     const struct config_key *keys; /* workload.* keys only it reads; NULL or NULL-name-terminated */
     /* Runs one point: its metrics (and rows) into out. */
-    int (*run)(const struct params *p, const char *config_dir, uint64_t seed, uint64_t point_key,
+    int (*run)(const struct params *p, uint64_t seed, uint64_t point_key,
                struct workload_output *out, struct error *err);
     /* Builds and frees what a run would build before its simulation, beyond
      * the latency source, scheme and arrivals the run loop checks (files
      * opened and read: weights, data), so that every error a run could meet
      * there comes before anything is written. NULL: nothing more. */
-    int (*check)(const struct params *p, const char *config_dir, uint64_t seed,
-                 uint64_t point_key, struct error *err);
+    int (*check)(const struct params *p, uint64_t seed, uint64_t point_key,
+                 struct error *err);
 };
 
 /* The registry, NULL-terminated, and lookup by name (NULL: unknown). */
@@ -52,8 +52,8 @@ const struct workload_ops *workload_find(const char *name);
 
 void workload_output_free(struct workload_output *out);
 
-int workload_latency_run(const struct params *p, const char *config_dir, uint64_t seed,
-                         uint64_t point_key, struct workload_output *out, struct error *err);
+int workload_latency_run(const struct params *p, uint64_t seed, uint64_t point_key,
+                         struct workload_output *out, struct error *err);
 
 /* The latency workload's job loop with hooks, for workloads that attach
  * computation to the timing (inference). The caller creates the scheme
@@ -71,16 +71,16 @@ struct job_loop_hooks {
     void (*result)(void *ctx, struct cluster *cl, const struct cluster_result *r);
     void (*done)(void *ctx, struct cluster *cl, uint32_t job, uint64_t index, double latency);
 };
-int workload_job_loop_run(const struct params *p, const char *config_dir, uint64_t seed,
-                          uint64_t point_key, const struct job_loop_hooks *hooks,
-                          struct workload_output *out, struct error *err);
+int workload_job_loop_run(const struct params *p, uint64_t seed, uint64_t point_key,
+                          const struct job_loop_hooks *hooks, struct workload_output *out,
+                          struct error *err);
 
 /* `inference`: jobs of K test queries through an inference scheme (coded or
  * exact); the latency metrics above plus accuracy, agreement, rmse,
  * base_accuracy (see inference.c); its check builds the model and weights,
  * the test data and the scheme prepared for inference. */
-int workload_inference_run(const struct params *p, const char *config_dir, uint64_t seed,
-                           uint64_t point_key, struct workload_output *out, struct error *err);
+int workload_inference_run(const struct params *p, uint64_t seed, uint64_t point_key,
+                           struct workload_output *out, struct error *err);
 /* Threads the inference workload spreads its forward passes over (default
  * 1; `stragsim run --threads`). Speed only: the numbers are the same bits
  * on any count. A process-wide setting, like OpenBLAS's thread count. */
@@ -92,7 +92,7 @@ void workload_set_threads(int threads);
  * final_loss, final_accuracy, time_to_target, grad_rel_err_max and the
  * partition-use metrics, and one iteration_row per iteration; its check
  * builds the data, partitions, scheme, model and buffers. */
-int workload_training_run(const struct params *p, const char *config_dir, uint64_t seed,
-                          uint64_t point_key, struct workload_output *out, struct error *err);
+int workload_training_run(const struct params *p, uint64_t seed, uint64_t point_key,
+                          struct workload_output *out, struct error *err);
 
 #endif

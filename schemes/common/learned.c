@@ -103,21 +103,6 @@ int learned_net_new(struct model **out, const char *spec, struct act_shape input
     return STRAG_OK;
 }
 
-bool learned_param_path(const struct params *p, const char *key, char *out, size_t outlen)
-{
-    const char *value = params_get(p, key), *file = NULL;
-    int line, n;
-    if (!value)
-        return false;
-    params_where(p, key, &file, &line);
-    const char *slash = file ? strrchr(file, '/') : NULL;
-    if (value[0] == '/' || !slash)
-        n = snprintf(out, outlen, "%s", value);
-    else
-        n = snprintf(out, outlen, "%.*s/%s", (int)(slash - file), file, value);
-    return n >= 0 && (size_t)n < outlen;
-}
-
 bool learned_weights_path(char *out, size_t outlen, const char *stem, const char *part)
 {
     int n = snprintf(out, outlen, "%s.%s.bin", stem, part);

@@ -79,11 +79,6 @@ float learned_lr(const struct learned_options *o, long t, long T);
 int learned_net_new(struct model **out, const char *spec, struct act_shape input,
                     uint64_t seed, uint64_t index, struct error *err);
 
-/* The path value of `key` resolved against the directory of the file it
- * was written in (a config file; --set values are already absolute), the
- * driver's rule for KEY_PATH values. false if unset or too long. */
-bool learned_param_path(const struct params *p, const char *key, char *out, size_t outlen);
-
 /* "<stem>.<part>.bin" into out; false if it does not fit. */
 bool learned_weights_path(char *out, size_t outlen, const char *stem, const char *part);
 
