@@ -4,6 +4,7 @@
  */
 #include "traces/trace_csv.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -21,7 +22,11 @@ static char *trim(char *s)
     return s;
 }
 
-int trace_csv_split(char *line, char **fields, int max, const char **why)
+/* Splits one line (without its '\n') in place into its fields, unquoted and
+ * trimmed, storing the first `max` into fields (NULL: only count). Returns
+ * the number of fields, or -1 with *why saying what is wrong (an
+ * unterminated quote, text after a closing quote). */
+static int split(char *line, char **fields, int max, const char **why)
 {
     int n = 0;
     for (char *r = line;; r++) {
@@ -85,6 +90,66 @@ static char *read_all(FILE *f, size_t *len)
     return buf;
 }
 
+/* trim() for TRACE_CSV_LINE_SPACE: every isspace() character. */
+static char *trim_space(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
+    return s;
+}
+
+int trace_csv_lines_read(struct trace_csv_lines *r, FILE *f, unsigned flags)
+{
+    *r = (struct trace_csv_lines){.flags = flags};
+    if (!(r->text = read_all(f, &r->len)))
+        return -2;
+    if (ferror(f))
+        return -1;
+    if (strncmp(r->text, "\xEF\xBB\xBF", 3) == 0)
+        r->pos = 3; /* a UTF-8 byte-order mark (spreadsheet exports) */
+    return 0;
+}
+
+int trace_csv_lines_next(struct trace_csv_lines *r, char ***fields, int *n, const char **why)
+{
+    while (r->pos < r->len) {
+        r->line++;
+        char *line = r->text + r->pos, *nl = memchr(line, '\n', r->len - r->pos);
+        r->pos = nl ? (size_t)(nl - r->text) + 1 : r->len;
+        if (nl)
+            *nl = 0;
+        /* as a C string: a NUL ends the line */
+        char *body = r->flags & TRACE_CSV_LINE_SPACE ? trim_space(line) : trim(line);
+        if (!*body || ((r->flags & TRACE_CSV_COMMENTS) && *body == '#'))
+            continue; /* blank line, comment */
+        int count = split(body, NULL, 0, why);
+        if (count < 0)
+            return -1;
+        if (count > r->cap) {
+            char **nf = realloc(r->fields, (size_t)count * sizeof *nf);
+            if (!nf)
+                return -2;
+            r->fields = nf;
+            r->cap = count;
+        }
+        split(body, r->fields, count, why);
+        *fields = r->fields;
+        *n = count;
+        return 1;
+    }
+    return 0;
+}
+
+void trace_csv_lines_free(struct trace_csv_lines *r)
+{
+    free(r->text);
+    free(r->fields);
+    *r = (struct trace_csv_lines){0};
+}
+
 void trace_csv_free(struct trace_csv *t)
 {
     if (!t)
@@ -112,68 +177,52 @@ int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struc
 {
     *out = NULL;
     struct trace_csv *t = calloc(1, sizeof *t);
-    size_t len;
-    if (!t || !(t->path = strdup(path)) || !(t->text = read_all(f, &len))) {
+    struct trace_csv_lines r;
+    int got = trace_csv_lines_read(&r, f, 0);
+    if (!t || !(t->path = strdup(path)) || got == -2) {
+        trace_csv_lines_free(&r);
         trace_csv_free(t);
         return error_fail(err, "%s: out of memory", path);
     }
-    if (ferror(f)) {
+    if (got) {
+        trace_csv_lines_free(&r);
         trace_csv_free(t);
         return error_at(err, path, 0, "read error");
     }
     /* A NUL would end a line early and hide the rest of the file. */
-    const char *nul = memchr(t->text, 0, len);
+    const char *nul = memchr(r.text, 0, r.len);
     if (nul) {
         int lineno = 1;
-        for (const char *c = t->text; c < nul; c++)
+        for (const char *c = r.text; c < nul; c++)
             lineno += *c == '\n';
+        trace_csv_lines_free(&r);
         trace_csv_free(t);
         return error_at(err, path, lineno, "not a text file (contains a NUL byte)");
     }
     /* Upper bound on data rows: one per '\n', plus a last unterminated line. */
     size_t maxrows = 1;
-    for (size_t i = 0; i < len; i++)
-        maxrows += t->text[i] == '\n';
-    t->lines = malloc(maxrows * sizeof *t->lines);
-    if (!t->lines) {
-        trace_csv_free(t);
-        return error_fail(err, "%s: out of memory", path);
-    }
+    for (size_t i = 0; i < r.len; i++)
+        maxrows += r.text[i] == '\n';
+    if (!(t->lines = malloc(maxrows * sizeof *t->lines)))
+        goto oom;
 
     size_t capcells = 0;
-    int lineno = 0;
-    char *first = t->text;
-    if (strncmp(first, "\xEF\xBB\xBF", 3) == 0)
-        first += 3; /* a UTF-8 byte-order mark (spreadsheet exports) */
-    for (char *line = first, *next; line; line = next) {
-        lineno++;
-        char *nl = strchr(line, '\n');
-        next = nl ? nl + 1 : NULL;
-        if (nl)
-            *nl = 0;
-        if (nl == NULL && *line == 0)
-            break; /* end of a file that ends in a newline */
-        char *body = trim(line);
-        if (!*body)
-            continue; /* blank line */
-        const char *why;
-        int n = trace_csv_split(body, NULL, 0, &why);
-        if (n < 0) {
-            int rc = error_at(err, path, lineno, "%s", why);
-            trace_csv_free(t);
-            return rc;
-        }
+    char **fields;
+    int n;
+    const char *why;
+    while ((got = trace_csv_lines_next(&r, &fields, &n, &why)) > 0) {
         if (!t->names) {
-            t->header_line = lineno;
+            t->header_line = r.line;
             t->ncols = n;
             if (!(t->names = malloc((size_t)n * sizeof *t->names)))
                 goto oom;
-            trace_csv_split(body, t->names, n, &why);
+            memcpy(t->names, fields, (size_t)n * sizeof *t->names);
             continue;
         }
         if (n != t->ncols) {
-            int rc = error_at(err, path, lineno, "expected %d fields as in the header, got %d",
+            int rc = error_at(err, path, r.line, "expected %d fields as in the header, got %d",
                               t->ncols, n);
+            trace_csv_lines_free(&r);
             trace_csv_free(t);
             return rc;
         }
@@ -184,14 +233,21 @@ int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struc
                 goto oom;
             t->cells = nc;
         }
-        trace_csv_split(body, t->cells + t->nrows * (size_t)n, n, &why);
-        t->lines[t->nrows++] = lineno;
+        memcpy(t->cells + t->nrows * (size_t)n, fields, (size_t)n * sizeof *fields);
+        t->lines[t->nrows++] = r.line;
     }
+    if (got == -2)
+        goto oom;
     int rc = 0;
-    if (!t->names)
+    if (got == -1)
+        rc = error_at(err, path, r.line, "%s", why);
+    else if (!t->names)
         rc = error_at(err, path, 1, "empty file, expected a header row");
     else if (t->nrows == 0)
         rc = error_at(err, path, t->header_line, "header but no data rows");
+    t->text = r.text; /* the cells point into it */
+    r.text = NULL;
+    trace_csv_lines_free(&r);
     if (rc) {
         trace_csv_free(t);
         return rc;
@@ -199,6 +255,7 @@ int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struc
     *out = t;
     return 0;
 oom:
+    trace_csv_lines_free(&r);
     trace_csv_free(t);
     return error_fail(err, "%s: out of memory", path);
 }

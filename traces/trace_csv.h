@@ -35,12 +35,34 @@ int trace_csv_read(const char *path, struct trace_csv **out, struct error *err);
 int trace_csv_read_file(FILE *f, const char *path, struct trace_csv **out, struct error *err);
 void trace_csv_free(struct trace_csv *t);
 
-/* Splits one line (without its '\n') in place into its fields, unquoted and
- * trimmed as above, storing the first `max` into fields (NULL: only count).
- * Returns the number of fields, or -1 with *why saying what is wrong (an
- * unterminated quote, text after a closing quote). Also for the replay
- * arrival files (workloads/arrivals.c). */
-int trace_csv_split(char *line, char **fields, int max, const char **why);
+/* A CSV file line by line, with the rules above for a line (a byte-order
+ * mark, CRLF, blank lines, blanks around fields, quotes) and none for rows
+ * (header, field counts): for readers with their own, trace_csv_read_file
+ * and the replay arrival files (workloads/arrivals.c). */
+struct trace_csv_lines {
+    char *text;    /* the file's bytes, split in place */
+    size_t len, pos;
+    int line;      /* 1-based number of the line last returned */
+    unsigned flags; /* enum trace_csv_lines_flags */
+    char **fields; /* the last line's fields */
+    int cap;
+};
+
+enum trace_csv_lines_flags {
+    TRACE_CSV_COMMENTS = 1,   /* skip lines whose first non-blank is '#' */
+    TRACE_CSV_LINE_SPACE = 2, /* trim every isspace() byte at a line's ends, not only blanks */
+};
+
+/* Reads all of f into r. 0, -1 (a read error, errno says which) or -2 (out
+ * of memory); trace_csv_lines_free() r in every case. */
+int trace_csv_lines_read(struct trace_csv_lines *r, FILE *f, unsigned flags);
+/* The next line that is neither blank nor a skipped comment, split in place:
+ * its n fields in *fields (valid until the next call), its number in
+ * r->line. A NUL byte ends the line it is in. 1: a line; 0: the end; -1: a
+ * malformed line (*why: an unterminated quote, text after a closing quote);
+ * -2: out of memory. */
+int trace_csv_lines_next(struct trace_csv_lines *r, char ***fields, int *n, const char **why);
+void trace_csv_lines_free(struct trace_csv_lines *r);
 
 /* Resolves a column by header name or 1-based number into a 0-based index.
  * `what` says who asked (e.g. "latency.value_column") in the message. */

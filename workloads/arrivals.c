@@ -1,9 +1,8 @@
 /* arrivals.c: the poisson, closed and replay arrival processes (see
- * arrivals.h), including the replay file reader. Scheduling is the
- * workload's job. */
+ * arrivals.h), including what a replay file's rows mean (its lines are read
+ * by traces/trace_csv). Scheduling is the workload's job. */
 #include "workloads/arrivals.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -30,33 +29,6 @@ static const struct {
     {"closed", ARRIVAL_CLOSED},
     {"replay", ARRIVAL_REPLAY},
 };
-
-/* Trims spaces (and a trailing '\r') around s in place. */
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = 0;
-    return s;
-}
-
-/* Splits one line of a replay file in place (trace_csv's rules: quotes,
- * blanks) into *fields, grown as needed. Returns the count, -1 (why) or
- * -2 (out of memory). */
-static int split_line(char *text, char ***fields, int *cap, const char **why)
-{
-    int n = trace_csv_split(text, NULL, 0, why);
-    if (n > *cap) {
-        char **nf = realloc(*fields, (size_t)n * sizeof *nf);
-        if (!nf)
-            return -2;
-        *fields = nf;
-        *cap = n;
-    }
-    return n < 0 ? n : trace_csv_split(text, *fields, n, why);
-}
 
 /* Which column `spec` names: a 1-based number, or a name among the n
  * fields of the file's first line. Returns 0 when not found. */
@@ -92,50 +64,44 @@ static int replay_load(struct arrivals *a, const char *path, const char *spec, s
     FILE *f = fopen(path, "r");
     if (!f)
         return error_at(err, path, 0, "cannot read: %s", strerror(errno));
-    char *line = NULL, **fields = NULL;
-    size_t cap = 0, tcap = 0;
-    int lineno = 0, col = 0, fcap = 0, status = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        char *text = line;
-        if (lineno == 1 && strncmp(text, "\xEF\xBB\xBF", 3) == 0)
-            text += 3; /* a UTF-8 byte-order mark (spreadsheet exports) */
-        text = trim(text);
-        if (!*text || *text == '#')
-            continue;
-        const char *why;
-        int n = split_line(text, &fields, &fcap, &why);
-        if (n < 0) {
-            status = n == -2 ? error_fail(err, "out of memory")
-                             : error_at(err, path, lineno, "%s", why);
-            break;
-        }
+    struct trace_csv_lines r;
+    int got = trace_csv_lines_read(&r, f, TRACE_CSV_COMMENTS | TRACE_CSV_LINE_SPACE);
+    int read_errno = errno;
+    fclose(f);
+    int col = 0, status = 0;
+    size_t tcap = 0;
+    char **fields;
+    int n;
+    const char *why;
+    if (got == -1)
+        status = error_at(err, path, 0, "cannot read: %s", strerror(read_errno));
+    while (!status && (got = trace_csv_lines_next(&r, &fields, &n, &why)) > 0) {
         double t;
         if (!col) {
             /* first data-or-header line decides the column */
             col = column_of(spec ? spec : "1", fields, n);
             if (!col) {
-                status = error_at(err, path, lineno, "no column '%s' in the header", spec);
+                status = error_at(err, path, r.line, "no column '%s' in the header", spec);
                 break;
             }
             if (col <= n && parse_time(fields[col - 1], &t) == -1)
                 continue; /* a header line */
         }
         if (col > n) {
-            status = error_at(err, path, lineno, "no column %d", col);
+            status = error_at(err, path, r.line, "no column %d", col);
             break;
         }
         const char *field = fields[col - 1];
         int parsed = parse_time(field, &t);
         if (parsed) {
-            status = error_at(err, path, lineno,
+            status = error_at(err, path, r.line,
                               parsed == -2 ? "arrival time '%s' is out of range"
                                            : "expected an arrival time, got '%s'",
                               field);
             break;
         }
         if (t < 0 || (a->ntimes && t < a->times[a->ntimes - 1])) {
-            status = error_at(err, path, lineno,
+            status = error_at(err, path, r.line,
                               t < 0 ? "arrival time %g is negative"
                                     : "arrival time %g is earlier than the one before it",
                               t);
@@ -152,13 +118,13 @@ static int replay_load(struct arrivals *a, const char *path, const char *spec, s
         }
         a->times[a->ntimes++] = t;
     }
-    if (!status && ferror(f))
-        status = error_at(err, path, 0, "cannot read: %s", strerror(errno));
+    if (!status && got == -1)
+        status = error_at(err, path, r.line, "%s", why);
+    else if (!status && got == -2)
+        status = error_fail(err, "out of memory");
     if (!status && !a->ntimes)
         status = error_at(err, path, 0, "no arrival times");
-    free(fields);
-    free(line);
-    fclose(f);
+    trace_csv_lines_free(&r);
     return status;
 }
 
