@@ -363,7 +363,7 @@ Test(training, bad_configurations)
                  "scheme.kind: scheme 'hedged' does not run the training workload");
 }
 
-/* ---- the parameter server (scheme ssp, workload_ssp.c) ---- */
+/* ---- the parameter server (scheme ssp, workloads/ssp.c) ---- */
 
 /* Heterogeneous, correlated workers: some are 5x slower for a while. */
 static const char ssp_ini[] =

@@ -1,4 +1,4 @@
-/* workload_inference.c: the `inference` workload. A job is K queries drawn
+/* inference.c: the `inference` workload. A job is K queries drawn
  * from the Fashion-MNIST test set (distinct within a job, from the stream
  * (seed, point, RNG_DATA, job ordinal)). The scheme encodes them into N
  * coded queries, worker w computes coded query w, the engine decides which

@@ -1,4 +1,4 @@
-/* workload_latency.c: the `latency` workload. Jobs arrive (poisson, closed
+/* latency.c: the `latency` workload. Jobs arrive (poisson, closed
  * or replay), the scheme plans tasks on the cluster, task durations come
  * from the latency source, and every finished job's latency (done time minus
  * arrival) is folded into the point's aggregates. No model, no data: only
