@@ -42,8 +42,7 @@ struct workload_ops {
      * the latency source, scheme and arrivals the run loop checks (files
      * opened and read: weights, data), so that every error a run could meet
      * there comes before anything is written. NULL: nothing more. */
-    int (*check)(const struct params *p, uint64_t seed, uint64_t point_key,
-                 struct error *err);
+    int (*check)(const struct params *p, uint64_t seed, uint64_t point_key, struct error *err);
 };
 
 /* The registry, NULL-terminated, and lookup by name (NULL: unknown). */
