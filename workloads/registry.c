@@ -1,6 +1,7 @@
 /* registry.c: the list of workloads the driver can name (workload.kind).
  * Adding a workload is its file plus one line here (and the workload.kind
- * choices); nothing here knows what a workload does. */
+ * choices, which tests/test_config.c checks against this list); nothing
+ * here knows what a workload does. */
 #include "workloads/workload.h"
 
 #include <string.h>
