@@ -180,7 +180,8 @@ part_learned_codes() {
         s=0,1,2,3
         ((np == 2)) && s=0,1
         more=$first run split-stragglers.db configs/split-fmnist.ini "${CRN[@]}" \
-            --set scheme.patches=$np --set scheme.learned_weights=models/weights/split-n$np \
+            --set cluster.workers=$np --set scheme.patches=$np \
+            --set scheme.learned_weights=models/weights/split-n$np \
             --set sweep.scheme.kind=split --set sweep.scheme.stragglers=$s
         first=1
     done
