@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "base/clock.h"
 
 enum { BAR_WIDTH = 20, LABEL_MAX = 160 };
 #define REDRAW_SECONDS 0.1
@@ -20,13 +21,6 @@ struct progress {
     char label[LABEL_MAX];
     pthread_mutex_t lock;
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 struct progress *progress_new(FILE *out, size_t total, enum progress_mode mode)
 {

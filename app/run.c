@@ -11,7 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "analysis/results.h"
@@ -22,6 +21,7 @@
 #include "app/memory.h"
 #include "app/point_select.h"
 #include "app/progress.h"
+#include "base/clock.h"
 #include "base/rng.h"
 #include "app/run_mpi.h"
 #include "app/smoke.h"
@@ -111,7 +111,6 @@ static double point_cost(const struct params *p)
     return fmax(jobs, 1) * fmax(iterations, 1) * fmax(workers, 1);
 }
 
-static double now_seconds(void);
 
 /* The stop request (SIGINT/SIGTERM/SIGHUP, stop.h) as the run loop sees it:
  * checked between points, and between the points of the validation. */
@@ -248,13 +247,6 @@ static void keys_free(size_t n, char **keys)
     for (size_t i = 0; keys && i < n; i++)
         free(keys[i]);
     free(keys);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1": what point i is. */

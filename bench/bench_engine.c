@@ -15,17 +15,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "sim/engine.h"
+#include "base/clock.h"
 #include "base/rng.h"
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- through the engine ---- */
 
@@ -57,9 +50,9 @@ static double bench_engine_hold(size_t pending, uint64_t events, double *checksu
     h.kind = engine_register(e, hold_fire, &h);
     for (size_t i = 0; i < pending; i++)
         engine_schedule(e, rng_exp(&h.rng, 1.0), h.kind, (uint32_t)i, 0);
-    double t0 = seconds_now();
+    double t0 = now_seconds();
     engine_run(e);
-    double elapsed = seconds_now() - t0;
+    double elapsed = now_seconds() - t0;
     *checksum = engine_now(e);
     engine_free(e);
     return elapsed;
@@ -120,14 +113,14 @@ static double bench_bare_hold(size_t pending, uint64_t events, double *checksum)
     rng_seed(&rng, 1, 0, RNG_ARRIVALS, 0);
     for (size_t i = 0; i < pending; i++)
         bare_push(h, &n, (struct bare_event){rng_exp(&rng, 1.0), seq++, (uint32_t)i, 0});
-    double t0 = seconds_now(), now = 0;
+    double t0 = now_seconds(), now = 0;
     for (uint64_t left = events; left > 0; left--) {
         struct bare_event ev = bare_pop(h, &n);
         now = ev.time;
         if (left > 1)
             bare_push(h, &n, (struct bare_event){now + rng_exp(&rng, 1.0), seq++, ev.arg, ev.gen});
     }
-    double elapsed = seconds_now() - t0;
+    double elapsed = now_seconds() - t0;
     *checksum = now;
     free(h);
     return elapsed;

@@ -10,6 +10,7 @@
 
 #include "models/weights.h"
 #include "schemes/codes/code_lagrange.h"
+#include "base/clock.h"
 #include "base/rng.h"
 
 int llc_check(const struct llc_shape *s, struct error *err)
@@ -363,7 +364,7 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
     long per_epoch = (long)((groups + (size_t)B - 1) / (size_t)B);
     long total = per_epoch * c->opt.epochs, step = 0;
     for (int epoch = 1; epoch <= c->opt.epochs; epoch++) {
-        double t0 = learned_now(), loss_sum = 0;
+        double t0 = now_seconds(), loss_sum = 0;
         learned_shuffle(c->opt.seed, epoch - 1, train, ntrain);
         for (size_t g0 = 0; g0 < groups; g0 += (size_t)B) {
             int nb = (int)(groups - g0 < (size_t)B ? groups - g0 : (size_t)B);
@@ -392,7 +393,7 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
             if (rc)
                 goto done;
         }
-        rec.seconds = learned_now() - t0;
+        rec.seconds = now_seconds() - t0;
         if (progress)
             progress(&rec, ctx);
     }

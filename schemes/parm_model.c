@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "models/layers.h"
+#include "base/clock.h"
 
 static const char *const encoder_names[] = {[PARM_ADD] = "add", [PARM_CONCAT] = "concat"};
 
@@ -209,7 +210,7 @@ int parm_train(const struct parm_train_config *c, struct model *base, const stru
     long steps_per_epoch = (long)k * (long)((groups_per_pass + (size_t)B - 1) / (size_t)B);
     long total = steps_per_epoch * c->opt.epochs, step = 0;
     for (int epoch = 1; epoch <= c->opt.epochs; epoch++) {
-        double t0 = learned_now(), loss_sum = 0;
+        double t0 = now_seconds(), loss_sum = 0;
         long loss_n = 0;
         for (int pass = 0; pass < k; pass++) {
             memcpy(order, train, ntrain * sizeof *order);
@@ -252,7 +253,7 @@ int parm_train(const struct parm_train_config *c, struct model *base, const stru
                 goto done;
             rec.val_accuracy = ev.degraded_accuracy;
         }
-        rec.seconds = learned_now() - t0;
+        rec.seconds = now_seconds() - t0;
         if (progress)
             progress(&rec, ctx);
     }

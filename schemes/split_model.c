@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "models/weights.h"
+#include "base/clock.h"
 #include "base/rng.h"
 
 int split_check(int nodes, struct error *err)
@@ -404,7 +405,7 @@ int split_train(const struct split_train_config *c, const struct fmnist *data,
     long total = per_epoch * c->opt.epochs, step = 0;
     size_t P = (size_t)s->patch_h * s->patch_w;
     for (int epoch = 1; epoch <= c->opt.epochs; epoch++) {
-        double t0 = learned_now(), loss_sum = 0;
+        double t0 = now_seconds(), loss_sum = 0;
         learned_shuffle(c->opt.seed, epoch - 1, train, ntrain);
         for (size_t i0 = 0; i0 < ntrain; i0 += (size_t)B) {
             int nb = (int)(ntrain - i0 < (size_t)B ? ntrain - i0 : (size_t)B);
@@ -457,7 +458,7 @@ int split_train(const struct split_train_config *c, const struct fmnist *data,
                 goto done;
             rec.val_accuracy = ev.accuracy[val_stragglers];
         }
-        rec.seconds = learned_now() - t0;
+        rec.seconds = now_seconds() - t0;
         if (progress)
             progress(&rec, ctx);
     }

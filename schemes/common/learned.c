@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "models/layers.h"
 #include "base/rng.h"
@@ -140,10 +139,3 @@ int learned_forward_all(struct model *m, const float *x, size_t n, float *out,
 }
 
 void learned_set_threads(int threads) { openblas_set_num_threads(threads > 0 ? threads : 1); }
-
-double learned_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}

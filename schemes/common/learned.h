@@ -96,7 +96,4 @@ int learned_forward_all(struct model *m, const float *x, size_t n, float *out,
 /* Sets OpenBLAS to `threads` threads (learned_options.threads). */
 void learned_set_threads(int threads);
 
-/* Seconds on a monotonic clock. */
-double learned_now(void);
-
 #endif
