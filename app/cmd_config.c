@@ -77,7 +77,10 @@ static void table_heading(FILE *f, const struct config_key *table)
         return;
     }
     if (table == learned_config_keys) {
-        fprintf(f, "# learned codes (parm, split, learned-lagrange): training and serving\n");
+        char codes[256];
+        if (!scheme_trainable_names(", ", codes, sizeof codes))
+            snprintf(codes, sizeof codes, "...");
+        fprintf(f, "# learned codes (%s): training and serving\n", codes);
         return;
     }
     if (table == scheme_common_keys) {

@@ -19,6 +19,7 @@
 #include "app/progress.h"
 #include "app/smoke.h"
 #include "app/train_learned.h"
+#include "schemes/scheme.h"
 
 static const char train_usage[] =
     "usage: stragsim train CONFIG.ini [-o FILE] [--force] [--set section.key=value]...\n"
@@ -42,12 +43,23 @@ static const char train_usage[] =
     "starting rate), schedule (cosine: anneal to 0 over the run, the default;\n"
     "constant), momentum, weight_decay, validation (training images held out),\n"
     "limit (train on this many images; 0 = all), output, threads.\n"
-    "\n"
-    "train.target = parm | split | learned-lagrange trains a learned code\n"
-    "instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin,\n"
-    "refused before training when such a file exists, unless --force).\n"
-    "\n"
-    "--smoke caps:\n";
+    "\n";
+
+/* The usage, the learned codes (the schemes with a trainer) and the caps. */
+static void train_help(FILE *f)
+{
+    char codes[256];
+    if (!scheme_trainable_names(" | ", codes, sizeof codes))
+        snprintf(codes, sizeof codes, "...");
+    fputs(train_usage, f);
+    fprintf(f, "train.target = %s trains a learned code\n", codes);
+    fputs("instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin,\n"
+          "refused before training when such a file exists, unless --force).\n"
+          "\n"
+          "--smoke caps:\n",
+          f);
+    smoke_caps_print(f, SMOKE_TRAIN);
+}
 
 /* one line "stragsim train: ..." on stderr, exit status 2 */
 #define train_fail(...) cli_fail("train", __VA_ARGS__)
@@ -251,8 +263,7 @@ int cmd_train(int argc, char **argv)
             smoke = true;
             break;
         case 'h':
-            fputs(train_usage, stdout);
-            smoke_caps_print(stdout, SMOKE_TRAIN);
+            train_help(stdout);
             status = 0;
             break;
         default:

@@ -1,8 +1,10 @@
-/* train_learned.h: `stragsim train` for the learned codes (train.target =
- * parm | split | learned-lagrange): turns config keys into the trainers of
- * schemes/{parm,split,llc}_model.h, prints a progress line per epoch and a
- * test-set summary, and writes each network to <scheme.learned_weights>.
- * <part>.bin. cmd_train.c calls it; the base model's training stays there.
+/* train_learned.h: `stragsim train` for a learned code (train.target = the
+ * name of a scheme with a .train hook): reads the [train] options, loads
+ * Fashion-MNIST, refuses before training to overwrite weights files (unless
+ * --force), and hands the scheme's trainer a struct learned_train_env whose
+ * services resolve the config's paths and write each network to
+ * <scheme.learned_weights>.<part>.bin. Names no scheme. cmd_train.c calls
+ * it; the base model's training stays there.
  */
 #ifndef STRAG_TRAIN_LEARNED_H
 #define STRAG_TRAIN_LEARNED_H
@@ -16,7 +18,7 @@
  * "base"). */
 bool train_learned_wanted(const struct config *cfg);
 
-/* Trains the target named by train.target; errors carry "file:line:". */
+/* Trains the code named by train.target; errors carry "file:line:". */
 int train_learned(const struct config *cfg, bool quiet, bool force, struct error *err);
 
 #endif

@@ -156,4 +156,5 @@ const struct scheme_ops scheme_learned_lagrange = {
     .infer_encode = ll_infer_encode,
     .infer_forward = ll_infer_forward,
     .infer_decode = ll_infer_decode,
+    .train = llc_train_command,
 };

@@ -1,6 +1,7 @@
 /* llc_model.c: learned Lagrange coding: nodes and matrices (through
  * code_lagrange.c), the worker and decoder networks, end-to-end training
- * with the interpolation in the loop, evaluation (llc_model.h). */
+ * with the interpolation in the loop, evaluation (llc_model.h), and the
+ * trainer `stragsim train` runs from a config's keys. */
 #include "schemes/learned_lagrange_model.h"
 
 #include <math.h>
@@ -406,5 +407,46 @@ done:
     llc_nets_free(n);
     free(train);
     free(val);
+    return rc;
+}
+
+int llc_train_command(const struct learned_train_env *env, struct error *err)
+{
+    const struct params *p = env->params;
+    int workers = (int)params_int(p, "cluster.workers");
+    int stragglers = (int)learned_int_or(p, "scheme.stragglers", 1);
+    struct llc_train_config c = {
+        .shape = {.K = (int)learned_int_or(p, "workload.queries", 2),
+                  .N = workers,
+                  .R = (int)learned_int_or(p, "scheme.recovery_threshold", workers - stragglers),
+                  .worker_model = learned_string_or(p, "scheme.worker_model", LLC_DEFAULT_WORKER),
+                  .decoder_model =
+                      learned_string_or(p, "scheme.decoder_model", LLC_DEFAULT_DECODER)},
+        .opt = env->opt,
+    };
+    char init[4096];
+    if (params_has(p, "scheme.worker_init")) {
+        int rc = env->path(env->ctx, "scheme.worker_init", "", init, sizeof init, err);
+        if (rc)
+            return rc;
+        c.worker_init = init;
+    }
+    struct error e;
+    if (llc_check(&c.shape, &e))
+        return error_at_key(err, p, "scheme.recovery_threshold", "%s", e.msg);
+    struct llc_nets *nets = NULL;
+    int rc = learned_located(
+        env, llc_train(&c, env->train, &nets, env->progress, env->progress_ctx, err), err);
+    if (!rc)
+        rc = env->save(env->ctx, nets->worker, "worker", err);
+    if (!rc)
+        rc = env->save(env->ctx, nets->decoder, "decoder", err);
+    double acc = 0;
+    if (!rc)
+        rc = llc_evaluate(nets, env->test, NULL, env->test->n, env->opt.seed, &acc, err);
+    if (!rc && env->log)
+        fprintf(env->log, "test: N=%d K=%d R=%d accuracy=%.4f\n", c.shape.N, c.shape.K,
+                c.shape.R, acc);
+    llc_nets_free(nets);
     return rc;
 }

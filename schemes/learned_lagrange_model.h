@@ -17,7 +17,9 @@
  * arrivals are under i.i.d. latencies). Nothing of the code is learned:
  * E and D_F are Lagrange's.
  *
- * Does not schedule tasks or read configs (schemes/learned_lagrange.c).
+ * Does not schedule tasks (schemes/learned_lagrange.c). llc_train_command is
+ * what `stragsim train` runs for train.target = learned-lagrange
+ * (scheme_learned_lagrange.train).
  */
 #ifndef STRAG_LLC_MODEL_H
 #define STRAG_LLC_MODEL_H
@@ -98,5 +100,12 @@ int llc_loss_and_grad(struct llc_nets *n, const float *x, const int *labels, int
  * from stream (seed, 0, RNG_STRAGGLERS, 1). */
 int llc_evaluate(struct llc_nets *n, const struct fmnist *data, const int *idx, size_t count,
                  uint64_t seed, double *accuracy, struct error *err);
+
+/* Trains the worker and decoder networks as the config says
+ * (workload.queries, cluster.workers, scheme.stragglers,
+ * scheme.recovery_threshold, scheme.worker_model, scheme.decoder_model,
+ * scheme.worker_init), saves parts "worker" and "decoder" and logs the
+ * test-set accuracy: scheme_learned_lagrange's .train hook. */
+int llc_train_command(const struct learned_train_env *env, struct error *err);
 
 #endif

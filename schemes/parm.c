@@ -357,4 +357,5 @@ const struct scheme_ops scheme_parm = {
     .infer_forward = parm_infer_forward,
     .infer_decode = parm_infer_decode,
     .infer_scored = parm_infer_scored,
+    .train = parm_train_command,
 };

@@ -1,12 +1,15 @@
 /* parm_model.c: ParM's encoders, subtraction decoder, parity-model training
- * and degraded-mode evaluation (parm_model.h). No serving, no config. */
+ * and degraded-mode evaluation (parm_model.h), and the trainer `stragsim
+ * train` runs from a config's keys. No serving. */
 #include "schemes/parm_model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/layers.h"
+#include "models/weights.h"
 #include "base/clock.h"
 
 static const char *const encoder_names[] = {[PARM_ADD] = "add", [PARM_CONCAT] = "concat"};
@@ -271,5 +274,49 @@ done:
     free(par_in);
     free(target);
     free(dout);
+    return rc;
+}
+
+/* The base model of workload.model with workload.weights loaded. */
+static int parm_load_base(const struct learned_train_env *env, struct model **base,
+                          struct error *err)
+{
+    char path[4096];
+    int rc = env->path(env->ctx, "workload.weights", "the base model's weights file", path,
+                       sizeof path, err);
+    if (!rc)
+        rc = model_new(base, params_string(env->params, "workload.model"), err);
+    if (!rc)
+        rc = weights_load(*base, path, err);
+    return rc;
+}
+
+int parm_train_command(const struct learned_train_env *env, struct error *err)
+{
+    const struct params *p = env->params;
+    struct parm_train_config c = {.k = (int)learned_int_or(p, "scheme.k", 2), .opt = env->opt};
+    if (parm_encoder_parse(learned_string_or(p, "scheme.encoder", "add"), &c.encoder) != 0)
+        return error_at_key(err, p, "scheme.encoder", "must be add or concat");
+    struct error e;
+    if (parm_check(c.encoder, c.k, &e))
+        return error_at_key(err, p, "scheme.k", "%s", e.msg);
+    struct model *base = NULL, *parity = NULL;
+    int rc = parm_load_base(env, &base, err);
+    if (!rc)
+        rc = learned_located(env, parm_train(&c, base, env->train, &parity, env->progress,
+                                             env->progress_ctx, err), err);
+    if (!rc)
+        rc = env->save(env->ctx, parity, "parity", err);
+    struct parm_eval ev;
+    if (!rc)
+        rc = parm_evaluate(base, parity, c.encoder, c.k, env->test, NULL, env->test->n, &ev, err);
+    if (!rc && env->log)
+        fprintf(env->log,
+                "test: k=%d encoder=%s available_accuracy=%.4f degraded_accuracy=%.4f "
+                "reconstruction_accuracy=%.4f\n",
+                c.k, parm_encoder_name(c.encoder), ev.available_accuracy, ev.degraded_accuracy,
+                ev.reconstruction_accuracy);
+    model_free(base);
+    model_free(parity);
     return rc;
 }

@@ -15,7 +15,8 @@
  * MSE to T = sum_i F(X_i) (base logits), and a missing output is decoded by
  * subtraction: F^(X_j) = F_P(P) - sum_{i != j} F(X_i).
  *
- * Does not schedule tasks or read configs (schemes/parm.c, sim/).
+ * Does not schedule tasks (schemes/parm.c, sim/). parm_train_command is what
+ * `stragsim train` runs for train.target = parm (scheme_parm.train).
  */
 #ifndef STRAG_PARM_MODEL_H
 #define STRAG_PARM_MODEL_H
@@ -79,5 +80,10 @@ struct parm_eval {
 int parm_evaluate(struct model *base, struct model *parity, enum parm_encoder e, int k,
                   const struct fmnist *data, const int *idx, size_t n, struct parm_eval *out,
                   struct error *err);
+
+/* Trains a parity model as the config says (scheme.k, scheme.encoder; the
+ * base model workload.model with workload.weights), saves it as part
+ * "parity" and logs its test-set accuracy: scheme_parm's .train hook. */
+int parm_train_command(const struct learned_train_env *env, struct error *err);
 
 #endif

@@ -1,10 +1,13 @@
 /* registry.c: the list of schemes the driver can name, the scheme.* keys
- * every scheme shares, and the task-cost override. Adding a scheme is one
+ * every scheme shares, the task-cost override and the train.target choices
+ * (the schemes with a .train hook). Adding a scheme is one
  * line in each of the two lists below (and the scheme.kind choices); nothing
  * here knows what a scheme does. */
 #include "schemes/scheme.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const struct scheme_ops scheme_uncoded, scheme_kofn, scheme_replication, scheme_hedged;
@@ -36,6 +39,33 @@ const struct config_key scheme_common_keys[] = {
      "worker choice for schemes that use fewer tasks than workers (hedged)"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+
+bool scheme_trainable_names(const char *sep, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const struct scheme_ops *const *s = scheme_registry; *s; s++) {
+        if (!(*s)->train)
+            continue;
+        int n = snprintf(out + used, outlen - used, "%s%s", used ? sep : "", (*s)->name);
+        if (n < 0 || (size_t)n >= outlen - used)
+            return false;
+        used += (size_t)n;
+    }
+    return true;
+}
+
+char scheme_train_targets[512];
+
+/* Fills scheme_train_targets from the registry at load time; a registry
+ * that does not fit is a programming error caught by any test. */
+__attribute__((constructor)) static void train_targets_fill(void)
+{
+    strcpy(scheme_train_targets, "base|");
+    size_t n = strlen(scheme_train_targets);
+    if (!scheme_trainable_names("|", scheme_train_targets + n, sizeof scheme_train_targets - n))
+        abort();
+}
 
 const struct scheme_ops *scheme_find(const char *name)
 {

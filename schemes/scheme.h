@@ -73,6 +73,7 @@ struct scheme_train {
     const struct ssp_config *ssp;
 };
 
+struct learned_train_env;
 struct scheme_ops {
     const char *name;    /* the scheme.kind value */
     const char *summary; /* one line for `config --list` */
@@ -119,6 +120,11 @@ struct scheme_ops {
      * stands for f_w = sum_j B_wj g_{column_data[j]}; the workload decodes
      * from the workers whose results arrived before the job was done. */
     int (*train_prepare)(void *self, struct scheme_train *tr, struct error *err);
+
+    /* Optional (learned codes): trains the code's networks, what `stragsim
+     * train` does with train.target = name (schemes/common/learned.h). A
+     * scheme with this hook is a train.target choice. */
+    int (*train)(const struct learned_train_env *env, struct error *err);
 };
 
 
@@ -133,6 +139,14 @@ const struct scheme_ops *scheme_find(const char *name);
  * workload". */
 int scheme_for_workload(const struct params *p, unsigned workload, const char *workload_name,
                         const struct scheme_ops **out, struct error *err);
+
+/* The names of the schemes with a .train hook (the learned codes), in
+ * registry order, joined by sep into out ("parm, split, ..."); false when
+ * they do not fit. */
+bool scheme_trainable_names(const char *sep, char *out, size_t outlen);
+/* The train.target choices: "base|" and those names joined by '|'. Written
+ * once, before main (so that a key table can point at it); read-only after. */
+extern char scheme_train_targets[];
 
 /* Keys every scheme shares: scheme.kind, scheme.task_cost, scheme.placement. */
 extern const struct config_key scheme_common_keys[];

@@ -182,4 +182,5 @@ const struct scheme_ops scheme_split = {
     .infer_encode = split_infer_encode,
     .infer_forward = split_infer_forward,
     .infer_decode = split_infer_decode,
+    .train = split_train_command,
 };

@@ -1,6 +1,7 @@
 /* split_model.c: the split-image learned decoder: patches, node and decoder
  * networks, joint training over straggler masks, evaluation per straggler
- * count with the averaging baseline (split_model.h). No serving, no config. */
+ * count with the averaging baseline (split_model.h), and the trainer
+ * `stragsim train` runs from a config's keys. No serving. */
 #include "schemes/split_model.h"
 
 #include <math.h>
@@ -471,5 +472,51 @@ done:
     split_nets_free(s);
     free(train);
     free(val);
+    return rc;
+}
+
+int split_train_command(const struct learned_train_env *env, struct error *err)
+{
+    const struct params *p = env->params;
+    struct split_train_config c = {
+        .shape = {.nodes = (int)learned_int_or(p, "scheme.patches", 4),
+                  .node_model = learned_string_or(p, "scheme.node_model", SPLIT_DEFAULT_NODE),
+                  .decoder_model =
+                      learned_string_or(p, "scheme.decoder_model", SPLIT_DEFAULT_DECODER),
+                  .mask_input =
+                      params_has(p, "scheme.mask_input") && params_bool(p, "scheme.mask_input")},
+        .stragglers = (int)learned_int_or(p, "scheme.train_stragglers", 1),
+        .erasure_prob =
+            params_has(p, "scheme.erasure_prob") ? params_real(p, "scheme.erasure_prob") : 0,
+        .baseline = !params_has(p, "scheme.baseline") || params_bool(p, "scheme.baseline"),
+        .opt = env->opt,
+    };
+    struct error e;
+    if (split_check(c.shape.nodes, &e))
+        return error_at_key(err, p, "scheme.patches", "%s", e.msg);
+    if (c.stragglers >= c.shape.nodes)
+        return error_at_key(err, p, "scheme.train_stragglers", "must be below scheme.nodes (%d)",
+                            c.shape.nodes);
+    struct split_nets *nets = NULL;
+    int rc = learned_located(
+        env, split_train(&c, env->train, &nets, env->progress, env->progress_ctx, err), err);
+    char part[32];
+    for (int i = 0; !rc && i < nets->nodes; i++) {
+        snprintf(part, sizeof part, "node%d", i);
+        rc = env->save(env->ctx, nets->node[i], part, err);
+    }
+    if (!rc)
+        rc = env->save(env->ctx, nets->decoder, "decoder", err);
+    for (int i = 0; !rc && nets->avg[0] && i < nets->nodes; i++) {
+        snprintf(part, sizeof part, "avg%d", i);
+        rc = env->save(env->ctx, nets->avg[i], part, err);
+    }
+    struct split_eval ev;
+    if (!rc)
+        rc = split_evaluate(nets, env->test, NULL, env->test->n, &ev, err);
+    for (int s = 0; !rc && env->log && s < nets->nodes; s++)
+        fprintf(env->log, "test: stragglers=%d accuracy=%.4f averaging_accuracy=%.4f\n", s,
+                ev.accuracy[s], ev.averaging_accuracy[s]);
+    split_nets_free(nets);
     return rc;
 }

@@ -18,7 +18,8 @@
  * (same node architecture, cross-entropy on their own patch), whose
  * available logits are averaged.
  *
- * Does not schedule tasks or read configs (schemes/split.c, sim/).
+ * Does not schedule tasks (schemes/split.c, sim/). split_train_command is
+ * what `stragsim train` runs for train.target = split (scheme_split.train).
  */
 #ifndef STRAG_SPLIT_MODEL_H
 #define STRAG_SPLIT_MODEL_H
@@ -113,5 +114,12 @@ struct split_eval {
 
 int split_evaluate(struct split_nets *s, const struct fmnist *data, const int *idx, size_t n,
                    struct split_eval *out, struct error *err);
+
+/* Trains the split networks as the config says (scheme.patches,
+ * scheme.node_model, scheme.decoder_model, scheme.mask_input,
+ * scheme.train_stragglers, scheme.erasure_prob, scheme.baseline), saves
+ * parts "node<i>", "decoder" and "avg<i>" and logs the test-set accuracy
+ * per straggler count: scheme_split's .train hook. */
+int split_train_command(const struct learned_train_env *env, struct error *err);
 
 #endif

@@ -546,6 +546,29 @@ static void cli_teardown(void) { remove_tmpdir(); }
 
 TestSuite(learned_cli, .init = cli_setup, .fini = cli_teardown);
 
+/* train.target's choices, the usage and a bad target's error come from the
+ * registry: the schemes with a .train hook, in registry order. */
+Test(learned_cli, the_targets_are_the_schemes_with_a_trainer)
+{
+    char want[512] = "base";
+    for (const struct scheme_ops *const *s = scheme_registry; *s; s++)
+        if ((*s)->train)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "|%s", (*s)->name);
+    cr_assert_str_eq(want, "base|parm|split|learned-lagrange");
+    cr_assert_str_eq(scheme_train_targets, want);
+    cr_assert_eq(RUN(cmd_train, "train", "--help"), 0);
+    cr_assert(strstr(out_text, "\ntrain.target = parm | split | learned-lagrange trains a "
+                               "learned code\n"),
+              "%s", out_text);
+    const char *cfg = tmp_path("t.ini");
+    write_text(cfg, "[train]\ntarget = uncoded\n");
+    cr_assert_eq(RUN(cmd_train, "train", cfg, "--quiet"), 2);
+    char line[1024];
+    snprintf(line, sizeof line, "%s:2: train.target: expected one of %s, got 'uncoded'\n", cfg,
+             want);
+    cr_assert_str_eq(err_text, line);
+}
+
 Test(learned_cli, concat_with_k_3_is_refused_at_its_line)
 {
     const char *cfg = tmp_path("p.ini");

@@ -1,6 +1,7 @@
 /* learned.c: the helpers every learned-code trainer shares (learned.h):
  * data split and shuffles, the rate schedule, sub-network construction,
- * weights-file names, cross-entropy with its gradient. No training loop. */
+ * weights-file names, cross-entropy with its gradient, the location of a
+ * trainer's errors. No training loop. */
 #include "schemes/common/learned.h"
 
 #include <cblas.h>
@@ -11,9 +12,10 @@
 
 #include "models/layers.h"
 #include "base/rng.h"
+#include "schemes/scheme.h"
 
 const struct config_key learned_config_keys[] = {
-    {"train.target", KEY_ENUM, NULL, 0, 0, 0, "base|parm|split|learned-lagrange",
+    {"train.target", KEY_ENUM, NULL, 0, 0, 0, scheme_train_targets,
      "what `stragsim train` trains: the base model (default) or a learned code"},
     {"scheme.train_stragglers", KEY_INT, NULL, 0, 6, 0, NULL,
      "split training: every mask with up to this many erasures (default 1)"},
@@ -139,3 +141,23 @@ int learned_forward_all(struct model *m, const float *x, size_t n, float *out,
 }
 
 void learned_set_threads(int threads) { openblas_set_num_threads(threads > 0 ? threads : 1); }
+
+int learned_located(const struct learned_train_env *env, int rc, struct error *err)
+{
+    if (rc == STRAG_EINPUT && !strchr(err->msg, ':')) {
+        struct error e = *err;
+        error_at(err, env->origin, 0, "%s", e.msg);
+    }
+    return rc;
+}
+
+const char *learned_string_or(const struct params *p, const char *key, const char *fallback)
+{
+    const char *v = params_get(p, key);
+    return v ? v : fallback;
+}
+
+long learned_int_or(const struct params *p, const char *key, long fallback)
+{
+    return params_has(p, key) ? params_int(p, key) : fallback;
+}

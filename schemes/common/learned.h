@@ -12,7 +12,8 @@
  * "decoder" for learned-lagrange). Each file's architecture string is its
  * network's spec, so a file loaded into the wrong network is refused.
  *
- * Does not read configs, print, or know any particular code.
+ * Knows no particular code and no config file: `stragsim train` hands a
+ * code's trainer (scheme_ops.train) a struct learned_train_env.
  */
 #ifndef STRAG_LEARNED_H
 #define STRAG_LEARNED_H
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "models/fmnist.h"
 #include "models/model.h"
@@ -32,7 +34,8 @@
  * trainer's straggler scenarios; the schemes declare the rest), listed for
  * the driver's validator and `config --list`. No table default (it would
  * enter every run's params): absent keys take the default in their
- * meaning, applied by the trainer. */
+ * meaning, applied by the trainer. train.target's choices are "base" and
+ * the schemes with a .train hook (scheme_train_targets). */
 extern const struct config_key learned_config_keys[];
 
 struct learned_options {
@@ -57,6 +60,36 @@ struct learned_epoch {
 };
 
 typedef void (*learned_progress_fn)(const struct learned_epoch *e, void *ctx);
+
+/* What `stragsim train` hands a learned code's trainer (scheme_ops.train):
+ * the config's params, the [train] options, both Fashion-MNIST sets, where
+ * to report, and the driver's two services that depend on where the config
+ * file is. The trainer reads its scheme.* keys, trains, saves each network
+ * through save and writes its test-set summary lines to log. */
+struct learned_train_env {
+    const struct params *params;
+    struct learned_options opt;
+    const struct fmnist *train, *test;
+    learned_progress_fn progress; /* one call per epoch; NULL when quiet */
+    void *progress_ctx;
+    FILE *log;                    /* test-set summary lines; NULL when quiet */
+    const char *origin;           /* the config file: where location-less errors point */
+    void *ctx;                    /* the driver's, for the two calls below */
+    /* The KEY_PATH value of key resolved into out; unset: the error
+     * "missing: <why>" at the key's place. */
+    int (*path)(void *ctx, const char *key, const char *why, char *out, size_t outlen,
+                struct error *err);
+    /* Writes network m as the weights file "<stem>.<part>.bin". */
+    int (*save)(void *ctx, const struct model *m, const char *part, struct error *err);
+};
+
+/* A trainer's STRAG_EINPUT error without a location ("file:...") is about
+ * the config: prefixes env->origin. Returns rc. */
+int learned_located(const struct learned_train_env *env, int rc, struct error *err);
+
+/* The value of an optional key without a table default, else fallback. */
+const char *learned_string_or(const struct params *p, const char *key, const char *fallback);
+long learned_int_or(const struct params *p, const char *key, long fallback);
 
 /* The training and validation index sets of `data` under o (the split of
  * fmnist_split(o->seed), so every trainer with one seed holds out the same
