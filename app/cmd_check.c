@@ -3,7 +3,6 @@
  * prints the summary line. Exit 0: no regression; 1: regressions; 2: bad
  * usage or input. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +33,6 @@ static const char check_usage[] =
     "                     overlap. Needs experiment.repeats >= 2 in both\n"
     "  -h, --help         this text\n";
 
-/* one line "stragsim check: ..." on stderr, exit status 2 */
-#define check_fail(...) cli_fail("check", __VA_ARGS__)
-
 /* A tolerance: a finite number >= 0 (errno ERANGE: beyond a double). */
 static bool tolerance_parse(const char *s, double *x)
 {
@@ -62,88 +58,86 @@ static bool metric_tolerance_parse(char *text, struct check_tolerance *t)
     return true;
 }
 
+/* What the options fill. */
+struct check_args {
+    struct check_options opt;
+    struct check_tolerance *per_metric;
+    const char *rtol_text, *atol_text;
+    const char *tolerance_given; /* the last tolerance option, for --intervals' error */
+};
+
+/* --rtol X, --atol Y: once each, a number >= 0. */
+static int tolerance_option(const struct cli_command *cmd, const struct cli_option *o, char *value)
+{
+    struct check_args *a = o->to;
+    bool rtol = strcmp(o->name, "rtol") == 0;
+    const char *name = rtol ? "--rtol" : "--atol";
+    a->tolerance_given = name;
+    int status = cli_once(cmd, name, rtol ? &a->rtol_text : &a->atol_text, value);
+    if (status >= 0)
+        return status;
+    errno = 0;
+    if (!tolerance_parse(value, rtol ? &a->opt.rtol : &a->opt.atol))
+        return cli_error(cmd,
+                         errno == ERANGE ? "%s: '%s' is out of range"
+                                         : "%s expects a number >= 0, got '%s'",
+                         name, value);
+    return -1;
+}
+
+/* --metric NAME:TOL or NAME:ignore, repeatable. */
+static int metric_option(const struct cli_command *cmd, const struct cli_option *o, char *value)
+{
+    struct check_args *a = o->to;
+    struct check_tolerance *grown =
+        realloc(a->per_metric, (a->opt.nper_metric + 1) * sizeof *grown);
+    if (!grown)
+        return cli_error(cmd, "%s", "out of memory");
+    a->per_metric = grown;
+    struct check_tolerance *t = &a->per_metric[a->opt.nper_metric];
+    if (!metric_tolerance_parse(value, t))
+        return cli_error(cmd, "--metric expects NAME:TOL or NAME:ignore, got '%s'", value);
+    if (!t->ignore)
+        a->tolerance_given = "--metric NAME:TOL";
+    a->opt.nper_metric++;
+    return -1;
+}
+
 int cmd_check(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"baseline", required_argument, NULL, 'b'}, {"rtol", required_argument, NULL, 'r'},
-        {"atol", required_argument, NULL, 'a'},     {"metric", required_argument, NULL, 'm'},
-        {"intervals", no_argument, NULL, 'i'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    struct check_args a = {.opt = {.rtol = 1e-9, .atol = 0}};
+    const char *baseline_path = NULL;
+    const struct cli_option options[] = {
+        {.name = "baseline", .kind = CLI_ONCE, .to = &baseline_path},
+        {.name = "rtol", .kind = CLI_CALL, .to = &a, .call = tolerance_option},
+        {.name = "atol", .kind = CLI_CALL, .to = &a, .call = tolerance_option},
+        {.name = "metric", .kind = CLI_CALL, .to = &a, .call = metric_option},
+        {.name = "intervals", .kind = CLI_FLAG, .to = &a.opt.intervals},
+        {0},
     };
-    struct check_options opt = {.rtol = 1e-9, .atol = 0};
-    struct check_tolerance *per_metric = NULL;
-    const char *baseline_path = NULL, *rtol_text = NULL, *atol_text = NULL;
-    const char *tolerance_given = NULL;
-    int status = -1;
-
-    optind = 0; /* full reset: commands may be called more than once (tests) */
-    opterr = 0;
-    int c;
-    while (status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'b':
-            status = cli_once("check", "--baseline", &baseline_path, optarg);
-            break;
-        case 'r':
-        case 'a': {
-            const char *name = c == 'r' ? "--rtol" : "--atol";
-            tolerance_given = name;
-            if ((status = cli_once("check", name, c == 'r' ? &rtol_text : &atol_text, optarg)) >= 0)
-                break;
-            errno = 0;
-            if (!tolerance_parse(optarg, c == 'r' ? &opt.rtol : &opt.atol))
-                status = check_fail(errno == ERANGE ? "%s: '%s' is out of range"
-                                                    : "%s expects a number >= 0, got '%s'",
-                                    name, optarg);
-            break;
-        }
-        case 'm': {
-            struct check_tolerance *grown =
-                realloc(per_metric, (opt.nper_metric + 1) * sizeof *grown);
-            if (!grown) {
-                status = check_fail("%s", "out of memory");
-                break;
-            }
-            per_metric = grown;
-            if (metric_tolerance_parse(optarg, &per_metric[opt.nper_metric])) {
-                if (!per_metric[opt.nper_metric].ignore)
-                    tolerance_given = "--metric NAME:TOL";
-                opt.nper_metric++;
-            } else
-                status = check_fail("--metric expects NAME:TOL or NAME:ignore, got '%s'", optarg);
-            break;
-        }
-        case 'i':
-            opt.intervals = true;
-            break;
-        case 'h':
-            fputs(check_usage, stdout);
-            status = 0;
-            break;
-        default:
-            status = cli_option_error("check", c, argv);
-            break;
-        }
-    }
-    if (status < 0 && argc - optind != 1)
-        status = argc - optind == 0
-                     ? check_fail("%s", "missing DB (usage: stragsim check DB --baseline DB2)")
-                     : check_fail("expected one DB, got extra argument '%s'", argv[optind + 1]);
+    const struct cli_command cmd = {
+        .name = "check", .options = options, .usage = check_usage,
+        .operand = "DB", .synopsis = "stragsim check DB --baseline DB2",
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
+    if (status < 0)
+        status = cli_one_operand(&cmd, argc, argv, first);
     if (status < 0 && !baseline_path)
-        status = check_fail("%s", "--baseline DB2 is required");
-    if (status < 0 && opt.intervals && tolerance_given)
-        status = check_fail("%s does not apply with --intervals (intervals are compared by overlap)",
-                            tolerance_given);
+        status = cli_error(&cmd, "%s", "--baseline DB2 is required");
+    if (status < 0 && a.opt.intervals && a.tolerance_given)
+        status = cli_error(&cmd,
+                           "%s does not apply with --intervals (intervals are compared by overlap)",
+                           a.tolerance_given);
     if (status < 0) {
-        opt.per_metric = per_metric;
+        a.opt.per_metric = a.per_metric;
         struct results *db = NULL, *baseline = NULL;
         struct check_summary sum;
         struct error err;
-        int rc = results_open(argv[optind], true, &db, &err);
+        int rc = results_open(argv[first], true, &db, &err);
         if (!rc)
             rc = results_open(baseline_path, true, &baseline, &err);
         if (!rc)
-            rc = check_compare(db, baseline, &opt, stdout, &sum, &err);
+            rc = check_compare(db, baseline, &a.opt, stdout, &sum, &err);
         results_close(db);
         results_close(baseline);
         if (rc) {
@@ -158,6 +152,6 @@ int cmd_check(int argc, char **argv)
             status = sum.regressions ? 1 : 0;
         }
     }
-    free(per_metric);
+    free(a.per_metric);
     return status;
 }

@@ -4,7 +4,6 @@
  * latency kinds and schemes with their one-line summaries. Reads tables
  * only; validation itself is config.c's.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 
 #include "schemes/common/learned.h"
 #include "schemes/scheme.h"
+#include "app/cli.h"
 #include "app/commands.h"
 #include "app/config.h"
 #include "workloads/workload.h"
@@ -198,45 +198,29 @@ static void list_kinds(FILE *f)
 
 int cmd_config(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"list", no_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     bool list = false;
-    optind = 0;
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1;) {
-        switch (c) {
-        case 'l': list = true; break;
-        case 'h': fputs(config_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "stragsim config: unknown option '%s' (see stragsim config --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (!list) {
-        fputs("stragsim config: nothing to do (usage: stragsim config --list [SECTION])\n",
-              stderr);
-        return 2;
-    }
-    if (argc - optind > 1) {
-        fprintf(stderr, "stragsim config: expected at most one SECTION, got extra argument '%s'\n",
-                argv[optind + 1]);
-        return 2;
-    }
-    const char *section = argc - optind == 1 ? argv[optind] : "";
+    const struct cli_option options[] = {
+        {.name = "list", .kind = CLI_FLAG, .to = &list},
+        {0},
+    };
+    const struct cli_command cmd = {.name = "config", .options = options, .usage = config_usage};
+    int first, status = cli_parse(&cmd, argc, argv, &first);
+    if (status >= 0)
+        return status;
+    if (!list)
+        return cli_error(&cmd, "%s", "nothing to do (usage: stragsim config --list [SECTION])");
+    if (argc - first > 1)
+        return cli_error(&cmd, "expected at most one SECTION, got extra argument '%s'",
+                         argv[first + 1]);
+    const char *section = argc - first == 1 ? argv[first] : "";
     bool known = !section[0];
     const struct config_key *tables[MAX_TABLES];
     size_t ntables = all_tables(tables);
     for (size_t t = 0; t < ntables && !known; t++)
         for (const struct config_key *k = tables[t]; k->name && !known; k++)
             known = in_section(k, section);
-    if (!known) {
-        fprintf(stderr, "stragsim config: no keys in section '%s'\n", section);
-        return 2;
-    }
+    if (!known)
+        return cli_error(&cmd, "no keys in section '%s'", section);
     list_keys(stdout, section);
     if (!section[0])
         list_kinds(stdout);

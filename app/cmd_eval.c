@@ -3,7 +3,6 @@
  * the 10,000 Fashion-MNIST test images through it and prints key=value
  * lines (accuracy, loss, images_per_s timed over the forward passes only).
  * The evaluation itself is models/train.c's; this file parses arguments. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +28,6 @@ static const char eval_usage[] =
     "  --threads T      threads, each running a share of every batch (default 1)\n"
     "  --data-dir DIR   Fashion-MNIST directory (default " FMNIST_DEFAULT_DIR ")\n"
     "  -h, --help       this text\n";
-
-/* one line "stragsim eval: ..." on stderr, exit status 2 */
-#define eval_fail(...) cli_fail("eval", __VA_ARGS__)
-
-/* A positive int option value, or -1. */
-static int positive(const char *s, int max)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    return *s && !*end && v >= 1 && v <= max ? (int)v : -1;
-}
 
 struct eval_args {
     const char *model, *weights, *data_dir;
@@ -76,52 +64,23 @@ static int eval_command(const struct eval_args *a, struct error *err)
 
 int cmd_eval(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},   {"weights", required_argument, NULL, 'w'},
-        {"batch", required_argument, NULL, 'b'},   {"threads", required_argument, NULL, 't'},
-        {"data-dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct eval_args a = {.batch = 256, .threads = 1};
-    int status = -1;
-
-    optind = 0; /* full reset: commands may be called more than once (tests) */
-    opterr = 0;
-    int c;
-    while (status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            status = cli_once("eval", "--model", &a.model, optarg);
-            break;
-        case 'w':
-            status = cli_once("eval", "--weights", &a.weights, optarg);
-            break;
-        case 'd':
-            status = cli_once("eval", "--data-dir", &a.data_dir, optarg);
-            break;
-        case 'b':
-            if ((a.batch = positive(optarg, 1 << 16)) < 0)
-                status = eval_fail("--batch must be an integer from 1 to 65536, got '%s'", optarg);
-            break;
-        case 't':
-            if ((a.threads = positive(optarg, 256)) < 0)
-                status = eval_fail("--threads must be an integer from 1 to 256, got '%s'", optarg);
-            break;
-        case 'h':
-            fputs(eval_usage, stdout);
-            status = 0;
-            break;
-        default:
-            status = cli_option_error("eval", c, argv);
-            break;
-        }
-    }
-    if (status < 0 && optind < argc)
-        status = eval_fail("unexpected argument '%s'", argv[optind]);
+    const struct cli_option options[] = {
+        {.name = "model", .kind = CLI_ONCE, .to = &a.model},
+        {.name = "weights", .kind = CLI_ONCE, .to = &a.weights},
+        {.name = "batch", .kind = CLI_INT, .to = &a.batch, .min = 1, .max = 1 << 16},
+        {.name = "threads", .kind = CLI_INT, .to = &a.threads, .min = 1, .max = 256},
+        {.name = "data-dir", .kind = CLI_ONCE, .to = &a.data_dir},
+        {0},
+    };
+    const struct cli_command cmd = {.name = "eval", .options = options, .usage = eval_usage};
+    int first, status = cli_parse(&cmd, argc, argv, &first);
+    if (status < 0 && first < argc)
+        status = cli_error(&cmd, "unexpected argument '%s'", argv[first]);
     if (status < 0 && !a.model)
-        status = eval_fail("%s", "missing --model NAME (logreg, mlp, lenet5)");
+        status = cli_error(&cmd, "%s", "missing --model NAME (logreg, mlp, lenet5)");
     if (status < 0 && !a.weights)
-        status = eval_fail("%s", "missing --weights FILE");
+        status = cli_error(&cmd, "%s", "missing --weights FILE");
     if (status < 0) {
         struct error err;
         int rc = eval_command(&a, &err);

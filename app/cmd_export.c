@@ -2,7 +2,6 @@
  * FILE.csv`: parses the arguments and writes the table through
  * analysis/export.c. The file is written under a temporary name and renamed
  * (base/atomic_file.c), so a failed export never leaves a half-written FILE. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +24,6 @@ static const char export_usage[] =
     "  -o, --output FILE  the CSV file ('-' for standard output)\n"
     "  -h, --help         this text\n";
 
-/* one line "stragsim export: ..." on stderr, exit status 2 */
-#define export_fail(...) cli_fail("export", __VA_ARGS__)
-
 /* Writes the table to `path` ("-": standard output) through atomic_file. */
 static int export_to_file(struct results *r, const char *table, const char *path,
                           struct error *err)
@@ -46,41 +42,27 @@ static int export_to_file(struct results *r, const char *table, const char *path
 
 int cmd_export(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"table", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *table = NULL, *output = NULL;
-    int status = -1;
-    optind = 0;
-    opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1;) {
-        switch (c) {
-        case 't': status = cli_once("export", "--table", &table, optarg); break;
-        case 'o': status = cli_once("export", "-o/--output", &output, optarg); break;
-        case 'h':
-            fputs(export_usage, stdout);
-            status = 0;
-            break;
-        default:
-            status = cli_option_error("export", c, argv);
-            break;
-        }
-    }
+    const struct cli_option options[] = {
+        {.name = "table", .kind = CLI_ONCE, .to = &table},
+        {.name = "output", .letter = 'o', .kind = CLI_ONCE, .to = &output, .label = "-o/--output"},
+        {0},
+    };
+    const struct cli_command cmd = {
+        .name = "export", .options = options, .usage = export_usage,
+        .operand = "DB", .synopsis = "stragsim export DB --table T -o FILE",
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
     if (status < 0 && !table)
-        status = export_fail("--table %s is needed", export_tables);
+        status = cli_error(&cmd, "--table %s is needed", export_tables);
     if (status < 0 && !output)
-        status = export_fail("%s", "-o FILE.csv is needed");
-    if (status < 0 && argc - optind != 1)
-        status = argc - optind == 0
-                     ? export_fail("%s", "missing DB (usage: stragsim export DB --table T -o FILE)")
-                     : export_fail("expected one DB, got extra argument '%s'", argv[optind + 1]);
+        status = cli_error(&cmd, "%s", "-o FILE.csv is needed");
+    if (status < 0)
+        status = cli_one_operand(&cmd, argc, argv, first);
     if (status < 0) {
         struct results *r = NULL;
         struct error err;
-        int rc = results_open(argv[optind], true, &r, &err);
+        int rc = results_open(argv[first], true, &r, &err);
         if (!rc)
             rc = export_to_file(r, table, output, &err);
         results_close(r);

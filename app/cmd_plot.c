@@ -1,7 +1,6 @@
 /* cmd_plot.c: `stragsim plot DB ...`: parses the arguments into a
  * plot_request and hands it to analysis/plot.c, which writes the figure
  * through gnuplot. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,107 +43,73 @@ static const char plot_usage[] =
     "                     from --data FILE, or FILE.dat beside it\n"
     "  -h, --help         this text\n";
 
-/* one line "stragsim plot: ..." on stderr, exit status 2 */
-#define plot_fail(...) cli_fail("plot", __VA_ARGS__)
+/* --size WxH: pixels, 100 to 10000 each. */
+static int size_option(const struct cli_command *cmd, const struct cli_option *o, char *value)
+{
+    struct plot_request *req = o->to;
+    char *end;
+    long w = strtol(value, &end, 10), h = 0;
+    if (*end == 'x')
+        h = strtol(end + 1, &end, 10);
+    if (*end || w < 100 || h < 100 || w > 10000 || h > 10000)
+        return cli_error(cmd, "--size expects WxH in pixels (100 to 10000), got '%s'", value);
+    req->width = (int)w;
+    req->height = (int)h;
+    return -1;
+}
 
 int cmd_plot(int argc, char **argv)
 {
-    enum { OPT_TITLE = 256, OPT_SIZE, OPT_LOGX, OPT_LOGY, OPT_SCRIPT, OPT_CCDF, OPT_GNUPLOT,
-           OPT_DATA };
-    static const struct option longopts[] = {
-        {"x", required_argument, NULL, 'x'},
-        {"y", required_argument, NULL, 'y'},
-        {"group", required_argument, NULL, 'g'},
-        {"where", required_argument, NULL, 'w'},
-        {"cdf", no_argument, NULL, 'c'},
-        {"ccdf", no_argument, NULL, OPT_CCDF},
-        {"iterations", no_argument, NULL, 'i'},
-        {"output", required_argument, NULL, 'o'},
-        {"title", required_argument, NULL, OPT_TITLE},
-        {"size", required_argument, NULL, OPT_SIZE},
-        {"logx", no_argument, NULL, OPT_LOGX},
-        {"logy", no_argument, NULL, OPT_LOGY},
-        {"script", required_argument, NULL, OPT_SCRIPT},
-        {"data", required_argument, NULL, OPT_DATA},
-        {"gnuplot", required_argument, NULL, OPT_GNUPLOT}, /* tests: another gnuplot */
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct plot_request req = {.kind = PLOT_METRIC};
-    struct report_filter *where = calloc((size_t)argc + 1, sizeof *where);
+    struct cli_filters where = {0};
     bool cdf = false, iterations = false;
-    int status = where ? -1 : plot_fail("%s", "out of memory");
-
-    optind = 0; /* full reset: commands may be called more than once (tests) */
-    opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1;) {
-        switch (c) {
-        case 'x': req.x = optarg; break;
-        case 'y': req.y = optarg; break;
-        case 'g': req.group = optarg; break;
-        case 'c': cdf = true; break;
-        case 'i': iterations = true; break;
-        case 'o': status = cli_once("plot", "-o/--output", &req.output, optarg); break;
-        case OPT_CCDF: req.ccdf = true; break;
-        case OPT_TITLE: req.title = optarg; break;
-        case OPT_LOGX: req.logx = true; break;
-        case OPT_LOGY: req.logy = true; break;
-        case OPT_SCRIPT: req.script = optarg; break;
-        case OPT_DATA: req.data = optarg; break;
-        case OPT_GNUPLOT: req.gnuplot = optarg; break;
-        case OPT_SIZE: {
-            char *end;
-            long w = strtol(optarg, &end, 10), h = 0;
-            if (*end == 'x')
-                h = strtol(end + 1, &end, 10);
-            if (*end || w < 100 || h < 100 || w > 10000 || h > 10000)
-                status = plot_fail("--size expects WxH in pixels (100 to 10000), got '%s'", optarg);
-            req.width = (int)w;
-            req.height = (int)h;
-            break;
-        }
-        case 'w': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
-                status = plot_fail("--where expects key=value, got '%s'", optarg);
-                break;
-            }
-            *eq = '\0';
-            where[req.nwhere++] = (struct report_filter){optarg, eq + 1};
-            break;
-        }
-        case 'h':
-            fputs(plot_usage, stdout);
-            status = 0;
-            break;
-        default:
-            status = cli_option_error("plot", c, argv);
-            break;
-        }
-    }
+    const struct cli_option options[] = {
+        {.name = "x", .kind = CLI_STRING, .to = &req.x},
+        {.name = "y", .kind = CLI_STRING, .to = &req.y},
+        {.name = "group", .kind = CLI_STRING, .to = &req.group},
+        {.name = "where", .kind = CLI_CALL, .to = &where, .call = cli_parse_where},
+        {.name = "cdf", .kind = CLI_FLAG, .to = &cdf},
+        {.name = "ccdf", .kind = CLI_FLAG, .to = &req.ccdf},
+        {.name = "iterations", .kind = CLI_FLAG, .to = &iterations},
+        {.name = "output", .letter = 'o', .kind = CLI_ONCE, .to = &req.output,
+         .label = "-o/--output"},
+        {.name = "title", .kind = CLI_STRING, .to = &req.title},
+        {.name = "size", .kind = CLI_CALL, .to = &req, .call = size_option},
+        {.name = "logx", .kind = CLI_FLAG, .to = &req.logx},
+        {.name = "logy", .kind = CLI_FLAG, .to = &req.logy},
+        {.name = "script", .kind = CLI_STRING, .to = &req.script},
+        {.name = "data", .kind = CLI_STRING, .to = &req.data},
+        {.name = "gnuplot", .kind = CLI_STRING, .to = &req.gnuplot}, /* tests: another gnuplot */
+        {0},
+    };
+    const struct cli_command cmd = {
+        .name = "plot", .options = options, .usage = plot_usage,
+        .operand = "DB", .synopsis = "stragsim plot DB --x PARAM --y METRIC -o FILE",
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
     if (status < 0 && cdf && iterations)
-        status = plot_fail("%s", "--cdf and --iterations are different figures: choose one");
+        status = cli_error(&cmd, "%s", "--cdf and --iterations are different figures: choose one");
     if (status < 0 && req.ccdf && !cdf)
-        status = plot_fail("%s", "--ccdf goes with --cdf");
+        status = cli_error(&cmd, "%s", "--ccdf goes with --cdf");
     if (status < 0 && cdf && (req.x || req.y))
-        status = plot_fail("%s", "--cdf takes no --x or --y (the axes are latency and fraction)");
+        status =
+            cli_error(&cmd, "%s", "--cdf takes no --x or --y (the axes are latency and fraction)");
     if (status < 0 && !cdf && !iterations && (!req.x || !req.y))
-        status = plot_fail("%s", "--x PARAM and --y METRIC are needed (or --cdf, --iterations)");
+        status =
+            cli_error(&cmd, "%s", "--x PARAM and --y METRIC are needed (or --cdf, --iterations)");
     if (status < 0 && iterations && !req.y)
-        status = plot_fail("%s", "--iterations needs --y loss|accuracy");
+        status = cli_error(&cmd, "%s", "--iterations needs --y loss|accuracy");
     if (status < 0 && !req.output)
-        status = plot_fail("%s", "-o FILE.png|FILE.svg is needed");
-    if (status < 0 && argc - optind != 1)
-        status = argc - optind == 0
-                     ? plot_fail("%s", "missing DB (usage: stragsim plot DB --x PARAM --y METRIC "
-                                       "-o FILE)")
-                     : plot_fail("expected one DB, got extra argument '%s'", argv[optind + 1]);
+        status = cli_error(&cmd, "%s", "-o FILE.png|FILE.svg is needed");
+    if (status < 0)
+        status = cli_one_operand(&cmd, argc, argv, first);
     if (status < 0) {
         req.kind = cdf ? PLOT_CDF : iterations ? PLOT_ITERATIONS : PLOT_METRIC;
-        req.where = where;
+        req.where = where.items;
+        req.nwhere = where.n;
         struct results *r = NULL;
         struct error err;
-        int rc = results_open(argv[optind], true, &r, &err);
+        int rc = results_open(argv[first], true, &r, &err);
         if (!rc)
             rc = plot_make(r, &req, stderr, &err);
         results_close(r);
@@ -154,6 +119,6 @@ int cmd_plot(int argc, char **argv)
             fprintf(stderr, "stragsim plot: wrote %s\n", req.output);
         status = rc ? 2 : 0;
     }
-    free(where);
+    free(where.items);
     return status;
 }

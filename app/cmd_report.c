@@ -1,6 +1,5 @@
 /* cmd_report.c: `stragsim report DB [options]`: parses the arguments, opens
  * the database read-only and prints the table built by analysis/report.c. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,101 +59,82 @@ static int list_split(char *text, const char ***items, size_t *n)
     }
 }
 
-/* one line "stragsim report: ..." on stderr, exit status 2 */
-#define report_fail(...) cli_fail("report", __VA_ARGS__)
+/* What the options fill. */
+struct report_args {
+    struct report_options opt;
+    const char *format;
+    struct cli_list metrics, params;
+};
+
+/* --format F: once, one of report_formats. */
+static int format_option(const struct cli_command *cmd, const struct cli_option *o, char *value)
+{
+    struct report_args *a = o->to;
+    int status = cli_once(cmd, "--format", &a->format, value);
+    if (status >= 0)
+        return status;
+    size_t i = 0, n = sizeof report_formats / sizeof *report_formats;
+    while (i < n && strcmp(report_formats[i].name, value) != 0)
+        i++;
+    if (i == n)
+        return cli_error(cmd, "--format must be text, csv or markdown, got '%s'", value);
+    a->opt.format = report_formats[i].format;
+    return -1;
+}
+
+/* --metrics LIST, --params LIST: comma-separated names into a cli_list. */
+static int names_option(const struct cli_command *cmd, const struct cli_option *o, char *value)
+{
+    struct cli_list *list = o->to;
+    char given[512];
+    snprintf(given, sizeof given, "%s", value); /* list_split cuts value */
+    int rc = list_split(value, &list->items, &list->n);
+    if (rc == -1)
+        return cli_error(cmd, "--%s needs a comma-separated list of names, got '%s'", o->name,
+                         given);
+    if (rc == -2)
+        return cli_error(cmd, "%s", "out of memory");
+    return -1;
+}
 
 int cmd_report(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'f'}, {"metrics", required_argument, NULL, 'm'},
-        {"where", required_argument, NULL, 'w'},  {"params", required_argument, NULL, 'p'},
-        {"aggregate", no_argument, NULL, 'a'},    {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    struct report_args a = {.opt = {.format = REPORT_TEXT}};
+    struct cli_filters where = {0};
+    const struct cli_option options[] = {
+        {.name = "format", .kind = CLI_CALL, .to = &a, .call = format_option},
+        {.name = "metrics", .kind = CLI_CALL, .to = &a.metrics, .call = names_option},
+        {.name = "where", .kind = CLI_CALL, .to = &where, .call = cli_parse_where},
+        {.name = "params", .kind = CLI_CALL, .to = &a.params, .call = names_option},
+        {.name = "aggregate", .kind = CLI_FLAG, .to = &a.opt.aggregate},
+        {0},
     };
-    struct report_options opt = {.format = REPORT_TEXT};
-    const char **metrics = NULL, **params = NULL, *format = NULL;
-    struct report_filter *where = NULL;
-    int status = -1;
-
-    optind = 0; /* full reset: commands may be called more than once (tests) */
-    opterr = 0;
-    int c;
-    while (status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'f': {
-            if ((status = cli_once("report", "--format", &format, optarg)) >= 0)
-                break;
-            size_t i = 0, n = sizeof report_formats / sizeof *report_formats;
-            while (i < n && strcmp(report_formats[i].name, optarg) != 0)
-                i++;
-            if (i == n)
-                status = report_fail("--format must be text, csv or markdown, got '%s'", optarg);
-            else
-                opt.format = report_formats[i].format;
-            break;
-        }
-        case 'm':
-        case 'p': {
-            const char ***list = c == 'm' ? &metrics : &params;
-            size_t *n = c == 'm' ? &opt.nmetrics : &opt.nparams;
-            char given[512];
-            snprintf(given, sizeof given, "%s", optarg); /* list_split cuts optarg */
-            int rc = list_split(optarg, list, n);
-            if (rc == -1)
-                status = report_fail("%s needs a comma-separated list of names, got '%s'",
-                                     c == 'm' ? "--metrics" : "--params", given);
-            else if (rc == -2)
-                status = report_fail("%s", "out of memory");
-            break;
-        }
-        case 'w': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
-                status = report_fail("--where expects key=value, got '%s'", optarg);
-                break;
-            }
-            struct report_filter *grown = realloc(where, (opt.nwhere + 1) * sizeof *grown);
-            if (!grown) {
-                status = report_fail("%s", "out of memory");
-                break;
-            }
-            *eq = '\0';
-            where = grown;
-            where[opt.nwhere++] = (struct report_filter){optarg, eq + 1};
-            break;
-        }
-        case 'a':
-            opt.aggregate = true;
-            break;
-        case 'h':
-            fputs(report_usage, stdout);
-            status = 0;
-            break;
-        default:
-            status = cli_option_error("report", c, argv);
-            break;
-        }
-    }
-    if (status < 0 && argc - optind != 1)
-        status = argc - optind == 0
-                     ? report_fail("%s", "missing DB (usage: stragsim report DB [options])")
-                     : report_fail("expected one DB, got extra argument '%s'", argv[optind + 1]);
+    const struct cli_command cmd = {
+        .name = "report", .options = options, .usage = report_usage,
+        .operand = "DB", .synopsis = "stragsim report DB [options]",
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
+    if (status < 0)
+        status = cli_one_operand(&cmd, argc, argv, first);
     if (status < 0) {
-        opt.metrics = metrics;
-        opt.params = params;
-        opt.where = where;
+        a.opt.metrics = a.metrics.items;
+        a.opt.nmetrics = a.metrics.n;
+        a.opt.params = a.params.items;
+        a.opt.nparams = a.params.n;
+        a.opt.where = where.items;
+        a.opt.nwhere = where.n;
         struct results *r = NULL;
         struct error err;
-        int rc = results_open(argv[optind], true, &r, &err);
+        int rc = results_open(argv[first], true, &r, &err);
         if (!rc)
-            rc = report_write(r, &opt, stdout, &err);
+            rc = report_write(r, &a.opt, stdout, &err);
         results_close(r);
         if (rc)
             fprintf(stderr, "%s\n", err.msg);
         status = rc ? 2 : 0;
     }
-    free(metrics);
-    free(params);
-    free(where);
+    cli_list_free(&a.metrics);
+    cli_list_free(&a.params);
+    free(where.items);
     return status;
 }

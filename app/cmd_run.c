@@ -4,7 +4,6 @@
  * the stop signal handlers (stop.h) that let a sweep stop between points,
  * runs the sweep (run.c) and prints the summary table (analysis/report.c).
  * The work itself is run.c's. */
-#include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,14 +79,6 @@ static int run_default_threads(void)
     return n > 0 ? (int)n : 1;
 }
 
-static int run_usage_error(const char *fmt, const char *arg)
-{
-    fputs("stragsim run: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs(" (try stragsim run --help)\n", stderr);
-    return 2;
-}
-
 /* The summary table (stdout, so it can be piped; progress is on stderr):
  * the report of the database just written, other experiments' runs in it
  * included. */
@@ -101,89 +92,59 @@ static void run_print_report(const char *db_path)
     results_close(db);
 }
 
+/* --max-memory SIZE (memory.h) into a run_options. */
+static int max_memory_option(const struct cli_command *cmd, const struct cli_option *o,
+                             char *value)
+{
+    struct run_options *ro = o->to;
+    if (!memory_parse_size(value, &ro->max_memory))
+        return cli_error(cmd, "--max-memory: expected a size such as 512M or 2G, got '%s'",
+                         value);
+    return -1;
+}
+
+static void run_help_caps(FILE *out) { smoke_caps_print(out, SMOKE_RUN); }
+
 int cmd_run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"set", required_argument, NULL, 's'},
-        {"resume", no_argument, NULL, 'r'},       {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {"max-memory", required_argument, NULL, 'm'},
-        {"smoke", no_argument, NULL, 'S'},        {"points", required_argument, NULL, 'P'},
-        {"reverse", no_argument, NULL, 'R'},      {"threads", required_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0},
-    };
-    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    if (!sets) {
-        fputs("stragsim run: out of memory\n", stderr);
-        return 1;
-    }
     struct run_options o = {.progress = stderr, .warnings = stderr, .stop = run_stop_flag()};
-    optind = 0; /* full reset: commands may be called more than once (tests) */
-    opterr = 0;
-    int c, status = -1, threads = 0;
-    while (status < 0 && (c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            status = cli_once("run", "-o/--output", &o.db_path, optarg);
-            break;
-        case 's':
-            sets[o.nsets++] = optarg;
-            break;
-        case 'r':
-            o.resume = true;
-            break;
-        case 'q':
-            o.progress = NULL;
-            break;
-        case 'm':
-            if (!memory_parse_size(optarg, &o.max_memory))
-                status = run_usage_error("--max-memory: expected a size such as 512M or 2G, got "
-                                         "'%s'",
-                                         optarg);
-            break;
-        case 'h':
-            fputs(run_usage, stdout);
-            smoke_caps_print(stdout, SMOKE_RUN);
-            status = 0;
-            break;
-        case 'S':
-            o.smoke = true;
-            break;
-        case 'P':
-            status = cli_once("run", "--points", &o.points, optarg);
-            break;
-        case 'R':
-            o.reverse = true;
-            break;
-        case 'T': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (end == optarg || *end || n < 1 || n > 1024)
-                status = run_usage_error("--threads must be an integer from 1 to 1024, got '%s'",
-                                         optarg);
-            threads = (int)n;
-            break;
-        }
-        case ':':
-            status = run_usage_error("option '%s' needs a value", argv[optind - 1]);
-            break;
-        default:
-            status = run_usage_error("unknown option '%s'", argv[optind - 1]);
-            break;
-        }
-    }
-    if (status < 0 && optind != argc - 1)
-        status = optind >= argc ? run_usage_error("%s", "expected a config file")
-                                : run_usage_error("unexpected argument '%s'", argv[optind + 1]);
+    struct cli_list sets = {0};
+    bool quiet = false;
+    int threads = 0;
+    const struct cli_option options[] = {
+        {.name = "output", .letter = 'o', .kind = CLI_ONCE, .to = &o.db_path,
+         .label = "-o/--output"},
+        {.name = "set", .kind = CLI_LIST, .to = &sets},
+        {.name = "resume", .kind = CLI_FLAG, .to = &o.resume},
+        {.name = "quiet", .letter = 'q', .kind = CLI_FLAG, .to = &quiet},
+        {.name = "max-memory", .kind = CLI_CALL, .to = &o, .call = max_memory_option},
+        {.name = "smoke", .kind = CLI_FLAG, .to = &o.smoke},
+        {.name = "points", .kind = CLI_ONCE, .to = &o.points},
+        {.name = "reverse", .kind = CLI_FLAG, .to = &o.reverse},
+        {.name = "threads", .kind = CLI_INT, .to = &threads, .min = 1, .max = 1024},
+        {0},
+    };
+    const struct cli_command cmd = {
+        .name = "run", .options = options, .usage = run_usage, .usage_more = run_help_caps,
+        .try_help = true,
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
+    if (status < 0 && first != argc - 1)
+        status = first >= argc ? cli_error(&cmd, "%s", "expected a config file")
+                               : cli_error(&cmd, "unexpected argument '%s'", argv[first + 1]);
     if (status >= 0) {
-        free(sets);
+        cli_list_free(&sets);
         return status;
     }
-    o.config_path = argv[optind];
-    o.sets = sets;
+    if (quiet)
+        o.progress = NULL;
+    o.config_path = argv[first];
+    o.sets = sets.items;
+    o.nsets = sets.n;
 
     struct error err;
     if (run_mpi_begin(&argc, &argv, &err)) {
-        free(sets);
+        cli_list_free(&sets);
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
@@ -193,7 +154,7 @@ int cmd_run(int argc, char **argv)
     struct run_summary sum;
     int rc = run_experiment(&o, &sum, &err);
     run_stop_uninstall();
-    free(sets);
+    cli_list_free(&sets);
     bool worker = run_mpi_rank() > 0;
     run_mpi_end();
     if (worker) /* rank 0 reports for every rank */

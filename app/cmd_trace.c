@@ -6,9 +6,7 @@
  * traces/trace_stats.c and traces/trace_fit.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,20 +82,6 @@ static const char trace_usage[] =
     "\n"
     "'stragsim trace SUBCOMMAND --help' describes each.\n";
 
-/* One-line usage error on stderr; returns 2. */
-/* "stragsim trace SUB: message", exit status 2 */
-static int trace_fail(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int trace_fail(const char *sub, const char *fmt, ...)
-{
-    char command[64];
-    snprintf(command, sizeof command, "trace %s", sub);
-    va_list ap;
-    va_start(ap, fmt);
-    cli_vfail(command, fmt, ap);
-    va_end(ap);
-    return 2;
-}
-
 /* Prints err and maps a status to the exit status (2: bad input). */
 static int report_error(int rc, const struct error *err)
 {
@@ -120,73 +104,52 @@ static bool parse_positive(const char *s, double *out)
     return true;
 }
 
-/* getopt_long's error cases, shared by the subcommands. */
-static int option_error(const char *sub, int c, char **argv)
+/* --threshold X: a number > 0. */
+static int threshold_option(const struct cli_command *cmd, const struct cli_option *o,
+                            char *value)
 {
-    char command[64];
-    snprintf(command, sizeof command, "trace %s", sub);
-    return cli_option_error(command, c, argv);
-}
-
-/* The one positional argument left after the options. */
-static int one_operand(const char *sub, const char *what, int argc, char **argv)
-{
-    if (argc - optind == 1)
-        return 0;
-    if (argc - optind == 0)
-        return trace_fail(sub, "missing %s (usage: stragsim trace %s %s ...)", what, sub, what);
-    return trace_fail(sub, "expected one %s, got extra argument '%s'", what, argv[optind + 1]);
+    if (!parse_positive(value, o->to))
+        return cli_error(cmd,
+                         errno == ERANGE ? "--threshold: '%s' is out of range"
+                                         : "--threshold must be a number > 0, got '%s'",
+                         value);
+    return -1;
 }
 
 static int trace_stats_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"worker", required_argument, NULL, 'w'},    {"iteration", required_argument, NULL, 'i'},
-        {"value", required_argument, NULL, 'v'},     {"where", required_argument, NULL, 'W'},
-        {"threshold", required_argument, NULL, 't'}, {"state-dist", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
-    };
     struct trace_select sel = {0};
-    const char **where = calloc((size_t)argc + 1, sizeof *where);
+    struct cli_list where = {0};
     double threshold = 1.5;
     const char *state_kind = NULL; /* --state-dist, default auto */
-    int status = where ? -1 : trace_fail("stats", "out of memory");
-    optind = 0;
-    opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1;) {
-        switch (c) {
-        case 'w': status = cli_once("trace stats", "--worker", &sel.worker, optarg); break;
-        case 'i': status = cli_once("trace stats", "--iteration", &sel.iteration, optarg); break;
-        case 'v': status = cli_once("trace stats", "--value", &sel.value, optarg); break;
-        case 'W': where[sel.nwhere++] = optarg; break;
-        case 's': status = cli_once("trace stats", "--state-dist", &state_kind, optarg); break;
-        case 't':
-            if (!parse_positive(optarg, &threshold))
-                status = trace_fail("stats",
-                                    errno == ERANGE ? "--threshold: '%s' is out of range"
-                                                    : "--threshold must be a number > 0, got '%s'",
-                                    optarg);
-            break;
-        case 'h':
-            fputs(stats_usage, stdout);
-            status = 0;
-            break;
-        default: status = option_error("stats", c, argv); break;
-        }
-    }
+    const struct cli_option options[] = {
+        {.name = "worker", .kind = CLI_ONCE, .to = &sel.worker},
+        {.name = "iteration", .kind = CLI_ONCE, .to = &sel.iteration},
+        {.name = "value", .kind = CLI_ONCE, .to = &sel.value},
+        {.name = "where", .kind = CLI_LIST, .to = &where},
+        {.name = "threshold", .kind = CLI_CALL, .to = &threshold, .call = threshold_option},
+        {.name = "state-dist", .kind = CLI_ONCE, .to = &state_kind},
+        {0},
+    };
+    const struct cli_command cmd = {
+        .name = "trace stats", .options = options, .usage = stats_usage,
+        .operand = "FILE", .synopsis = "stragsim trace stats FILE ...",
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
     if (!state_kind)
         state_kind = "auto";
     if (status < 0 && strcmp(state_kind, "auto") != 0 && !trace_fit_known(state_kind))
-        status = trace_fail("stats", "--state-dist: unknown distribution '%s' (expected auto|%s)",
-                            state_kind, trace_fit_kinds);
-    if (status < 0 && one_operand("stats", "FILE", argc, argv))
-        status = 2;
+        status = cli_error(&cmd, "--state-dist: unknown distribution '%s' (expected auto|%s)",
+                           state_kind, trace_fit_kinds);
+    if (status < 0)
+        status = cli_one_operand(&cmd, argc, argv, first);
     if (status < 0) {
-        sel.where = where;
+        sel.where = where.items;
+        sel.nwhere = where.n;
         struct error err;
         struct trace_data *d = NULL;
         struct trace_stats *s = NULL;
-        int rc = trace_data_load(argv[optind], &sel, TRACE_NEED_VALUE | TRACE_NEED_KEYS, &d, &err);
+        int rc = trace_data_load(argv[first], &sel, TRACE_NEED_VALUE | TRACE_NEED_KEYS, &d, &err);
         if (!rc)
             rc = trace_stats_compute(d, threshold, state_kind, &s, &err);
         if (!rc)
@@ -195,7 +158,7 @@ static int trace_stats_cmd(int argc, char **argv)
         trace_data_free(d);
         status = report_error(rc, &err);
     }
-    free(where);
+    cli_list_free(&where);
     return status;
 }
 
@@ -207,44 +170,36 @@ static int fit_cmp_ks(const void *a, const void *b)
 
 static int trace_fit_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"dist", required_argument, NULL, 'd'}, {"value", required_argument, NULL, 'v'},
-        {"where", required_argument, NULL, 'W'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct trace_select sel = {0};
-    const char **where = calloc((size_t)argc + 1, sizeof *where);
+    struct cli_list where = {0};
     const char *dist = NULL; /* --dist, default all */
-    int status = where ? -1 : trace_fail("fit", "out of memory");
-    optind = 0;
-    opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1;) {
-        switch (c) {
-        case 'd': status = cli_once("trace fit", "--dist", &dist, optarg); break;
-        case 'v': status = cli_once("trace fit", "--value", &sel.value, optarg); break;
-        case 'W': where[sel.nwhere++] = optarg; break;
-        case 'h':
-            fputs(fit_usage, stdout);
-            status = 0;
-            break;
-        default: status = option_error("fit", c, argv); break;
-        }
-    }
+    const struct cli_option options[] = {
+        {.name = "dist", .kind = CLI_ONCE, .to = &dist},
+        {.name = "value", .kind = CLI_ONCE, .to = &sel.value},
+        {.name = "where", .kind = CLI_LIST, .to = &where},
+        {0},
+    };
+    const struct cli_command cmd = {
+        .name = "trace fit", .options = options, .usage = fit_usage,
+        .operand = "FILE", .synopsis = "stragsim trace fit FILE ...",
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
     if (!dist)
         dist = "all";
     bool all = strcmp(dist, "all") == 0;
     if (status < 0 && !all && !trace_fit_known(dist))
-        status = trace_fail("fit", "--dist: unknown distribution '%s' (expected %s|all)", dist,
-                            trace_fit_kinds);
-    if (status < 0 && one_operand("fit", "FILE", argc, argv))
-        status = 2;
+        status = cli_error(&cmd, "--dist: unknown distribution '%s' (expected %s|all)", dist,
+                           trace_fit_kinds);
+    if (status < 0)
+        status = cli_one_operand(&cmd, argc, argv, first);
     if (status < 0) {
-        sel.where = where;
+        sel.where = where.items;
+        sel.nwhere = where.n;
         struct error err;
         struct trace_data *d = NULL;
         struct trace_fit fits[8];
         size_t nfits = 0;
-        int rc = trace_data_load(argv[optind], &sel, TRACE_NEED_VALUE, &d, &err);
+        int rc = trace_data_load(argv[first], &sel, TRACE_NEED_VALUE, &d, &err);
         /* With all, a kind whose support excludes the data is left out; an
          * error is reported only when no kind fits. */
         struct error ferr;
@@ -271,7 +226,7 @@ static int trace_fit_cmd(int argc, char **argv)
         trace_data_free(d);
         status = report_error(rc, &err);
     }
-    free(where);
+    cli_list_free(&where);
     return status;
 }
 
@@ -288,16 +243,6 @@ static int trace_write(FILE *f, const char *path, struct latency_source *src, lo
                 failed = errno ? errno : EIO;
     if (failed && f != stdout)
         return error_at(err, path, 0, "cannot write: %s", strerror(failed));
-    return 0;
-}
-
-static int parse_count(const char *s, long *out)
-{
-    char *end;
-    long x = strtol(s, &end, 10);
-    if (end == s || *end || x < 1 || x > 100000000)
-        return -1;
-    *out = x;
     return 0;
 }
 
@@ -340,45 +285,33 @@ static int trace_gen_run(const char *config_path, const char *const *sets, size_
 
 static int trace_gen_cmd(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"workers", required_argument, NULL, 'n'},
-        {"iterations", required_argument, NULL, 'i'}, {"set", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-    };
     const char *out = NULL;
-    long workers = 0, iterations = 0;
-    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    size_t nsets = 0;
-    int status = sets ? -1 : trace_fail("gen", "out of memory");
-    optind = 0;
-    opterr = 0;
-    for (int c; status < 0 && (c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1;) {
-        switch (c) {
-        case 'o': status = cli_once("trace gen", "-o/--output", &out, optarg); break;
-        case 's': sets[nsets++] = optarg; break;
-        case 'n':
-        case 'i':
-            if (parse_count(optarg, c == 'n' ? &workers : &iterations))
-                status = trace_fail("gen", "%s must be an integer in [1, 1e8], got '%s'",
-                                    c == 'n' ? "--workers" : "--iterations", optarg);
-            break;
-        case 'h':
-            fputs(gen_usage, stdout);
-            status = 0;
-            break;
-        default: status = option_error("gen", c, argv); break;
-        }
-    }
-    if (status < 0 && one_operand("gen", "CONFIG", argc, argv))
-        status = 2;
+    int workers = 0, iterations = 0;
+    struct cli_list sets = {0};
+    const struct cli_option options[] = {
+        {.name = "output", .letter = 'o', .kind = CLI_ONCE, .to = &out, .label = "-o/--output"},
+        {.name = "workers", .kind = CLI_INT, .to = &workers, .min = 1, .max = 100000000,
+         .range = "in [1, 1e8]"},
+        {.name = "iterations", .kind = CLI_INT, .to = &iterations, .min = 1, .max = 100000000,
+         .range = "in [1, 1e8]"},
+        {.name = "set", .kind = CLI_LIST, .to = &sets},
+        {0},
+    };
+    const struct cli_command cmd = {
+        .name = "trace gen", .options = options, .usage = gen_usage,
+        .operand = "CONFIG", .synopsis = "stragsim trace gen CONFIG ...",
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
+    if (status < 0)
+        status = cli_one_operand(&cmd, argc, argv, first);
     if (status < 0 && !out)
-        status = trace_fail("gen", "missing -o FILE (the trace to write)");
+        status = cli_error(&cmd, "missing -o FILE (the trace to write)");
     if (status < 0) {
         struct error err;
-        int rc = trace_gen_run(argv[optind], sets, nsets, out, workers, iterations, &err);
+        int rc = trace_gen_run(argv[first], sets.items, sets.n, out, workers, iterations, &err);
         status = report_error(rc, &err);
     }
-    free(sets);
+    cli_list_free(&sets);
     return status;
 }
 

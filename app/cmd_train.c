@@ -4,7 +4,6 @@
  * with models/train.c, prints one progress line per epoch to stderr and
  * writes the weights file (models/weights.c) at the end. The training itself
  * lives in models/; this file turns config keys into a train_config. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,13 +44,13 @@ static const char train_usage[] =
     "limit (train on this many images; 0 = all), output, threads.\n"
     "\n";
 
-/* The usage, the learned codes (the schemes with a trainer) and the caps. */
+/* The rest of the usage: the learned codes (the schemes with a trainer)
+ * and the caps. */
 static void train_help(FILE *f)
 {
     char codes[256];
     if (!scheme_trainable_names(" | ", codes, sizeof codes))
         snprintf(codes, sizeof codes, "...");
-    fputs(train_usage, f);
     fprintf(f, "train.target = %s trains a learned code\n", codes);
     fputs("instead (its scheme.* keys; weights to scheme.learned_weights.<part>.bin,\n"
           "refused before training when such a file exists, unless --force).\n"
@@ -60,9 +59,6 @@ static void train_help(FILE *f)
           f);
     smoke_caps_print(f, SMOKE_TRAIN);
 }
-
-/* one line "stragsim train: ..." on stderr, exit status 2 */
-#define train_fail(...) cli_fail("train", __VA_ARGS__)
 
 /* One line per epoch; on a terminal the lines scroll above a progress bar
  * over the epochs (ctx: the bar, off when stderr is not a terminal). */
@@ -220,69 +216,32 @@ static int train_command(const char *path, const char *const *sets, size_t nsets
 
 int cmd_train(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"set", required_argument, NULL, 's'},
-        {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'f'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"smoke", no_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char **sets = NULL;
-    size_t nsets = 0;
+    struct cli_list sets = {0};
     bool quiet = false, smoke = false;
     struct train_target to = {0};
-    int status = -1;
-
-    optind = 0; /* full reset: commands may be called more than once (tests) */
-    opterr = 0;
-    int c;
-    while (status < 0 && (c = getopt_long(argc, argv, ":o:fqh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's': {
-            const char **grown = realloc(sets, (nsets + 1) * sizeof *grown);
-            if (!grown) {
-                status = train_fail("%s", "out of memory");
-                break;
-            }
-            sets = grown;
-            sets[nsets++] = optarg;
-            break;
-        }
-        case 'o':
-            status = cli_once("train", "-o/--output", &to.output, optarg);
-            break;
-        case 'f':
-            to.force = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'S':
-            smoke = true;
-            break;
-        case 'h':
-            train_help(stdout);
-            status = 0;
-            break;
-        default:
-            status = cli_option_error("train", c, argv);
-            break;
-        }
-    }
-    if (status < 0 && argc - optind != 1)
-        status = argc - optind == 0
-                     ? train_fail("%s", "missing CONFIG.ini (usage: stragsim train CONFIG.ini)")
-                     : train_fail("expected one CONFIG.ini, got extra argument '%s'",
-                                  argv[optind + 1]);
+    const struct cli_option options[] = {
+        {.name = "set", .kind = CLI_LIST, .to = &sets},
+        {.name = "output", .letter = 'o', .kind = CLI_ONCE, .to = &to.output,
+         .label = "-o/--output"},
+        {.name = "force", .letter = 'f', .kind = CLI_FLAG, .to = &to.force},
+        {.name = "quiet", .letter = 'q', .kind = CLI_FLAG, .to = &quiet},
+        {.name = "smoke", .kind = CLI_FLAG, .to = &smoke},
+        {0},
+    };
+    const struct cli_command cmd = {
+        .name = "train", .options = options, .usage = train_usage, .usage_more = train_help,
+        .operand = "CONFIG.ini", .synopsis = "stragsim train CONFIG.ini",
+    };
+    int first, status = cli_parse(&cmd, argc, argv, &first);
+    if (status < 0)
+        status = cli_one_operand(&cmd, argc, argv, first);
     if (status < 0) {
         struct error err;
-        int rc = train_command(argv[optind], sets, nsets, &to, quiet, smoke, &err);
+        int rc = train_command(argv[first], sets.items, sets.n, &to, quiet, smoke, &err);
         if (rc)
             fprintf(stderr, "%s\n", err.msg);
         status = rc ? 2 : 0;
     }
-    free(sets);
+    cli_list_free(&sets);
     return status;
 }
