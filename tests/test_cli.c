@@ -3,8 +3,9 @@
  * one exact line and exit 2 with no database created for bad input,
  * determinism across runs, --resume and the refusal without it, --set, the
  * database path rules, and the quickstart config. Each test works in its own
- * mkdtemp directory. */
+ * mkdtemp directory. Then app/cli.c's option table parser, called directly. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "app/cli.h"
 
 static char tmpdir[256];
 
@@ -534,4 +537,81 @@ Test(cli, common_streams_give_schemes_the_same_stragglers)
     cr_expect_str_eq(own, "2\n", "own streams: two different latency_means");
     free(same);
     free(own);
+}
+
+/* ---- app/cli.c's option table, called directly ---- */
+
+struct parsed {
+    bool flag;
+    const char *string, *once;
+    struct cli_list list;
+    int count;
+};
+
+/* Parses argv (NULL-terminated, argv[0] the command) with a table of every
+ * kind; *first is the first operand. */
+static int parse(struct parsed *p, char **argv, int *first)
+{
+    const struct cli_option options[] = {
+        {.name = "flag", .letter = 'f', .kind = CLI_FLAG, .to = &p->flag},
+        {.name = "string", .kind = CLI_STRING, .to = &p->string},
+        {.name = "once", .letter = 'o', .kind = CLI_ONCE, .to = &p->once, .label = "-o/--once"},
+        {.name = "list", .kind = CLI_LIST, .to = &p->list},
+        {.name = "count", .kind = CLI_INT, .to = &p->count, .min = 1, .max = 9},
+        {0},
+    };
+    const struct cli_command cmd = {.name = "demo", .options = options, .usage = ""};
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    return cli_parse(&cmd, argc, argv, first);
+}
+
+Test(cli_parse, every_kind_lands_where_its_entry_says)
+{
+    char *argv[] = {"demo", "--list", "a", "op1", "--string", "s1", "-fo", "x", "--string=s2",
+                    "--list=b", "--cou", "7", "op2", NULL};
+    struct parsed p = {0};
+    int first;
+    cr_assert_eq(parse(&p, argv, &first), -1);
+    cr_expect(p.flag);
+    cr_expect_str_eq(p.string, "s2"); /* a later value wins */
+    cr_expect_str_eq(p.once, "x");
+    cr_assert_eq(p.list.n, 2);
+    cr_expect_str_eq(p.list.items[0], "a");
+    cr_expect_str_eq(p.list.items[1], "b");
+    cr_expect_eq(p.count, 7); /* an unambiguous prefix names the option */
+    cr_assert_eq(first, 11);  /* getopt_long moves the operands last, in order */
+    cr_expect_str_eq(argv[first], "op1");
+    cr_expect_str_eq(argv[first + 1], "op2");
+    cli_list_free(&p.list);
+}
+
+Test(cli_parse, the_first_usage_error_ends_the_parsing, .init = cr_redirect_stderr)
+{
+    char *twice[] = {"demo", "-o", "a", "--once", "b", "--bogus", NULL};
+    char *range[] = {"demo", "--count", "10", NULL};
+    char *missing[] = {"demo", "--count", NULL};
+    char *unknown[] = {"demo", "--bogus", "--count", "0", NULL};
+    struct parsed p = {0};
+    int first;
+    cr_expect_eq(parse(&p, twice, &first), 2);
+    cr_expect_eq(parse(&p, range, &first), 2);
+    cr_expect_eq(p.count, 0, "an out-of-range value is not stored");
+    cr_expect_eq(parse(&p, missing, &first), 2);
+    cr_expect_eq(parse(&p, unknown, &first), 2);
+    fflush(stderr);
+    cr_expect_stderr_eq_str("stragsim demo: -o/--once given twice ('a' and 'b')\n"
+                            "stragsim demo: --count must be an integer from 1 to 9, got '10'\n"
+                            "stragsim demo: --count needs a value\n"
+                            "stragsim demo: unknown option '--bogus' (see stragsim demo --help)\n");
+    cli_list_free(&p.list);
+}
+
+Test(cli_parse, help_stops_the_parsing_with_status_0, .init = cr_redirect_stdout)
+{
+    char *argv[] = {"demo", "-h", "--bogus", NULL};
+    struct parsed p = {0};
+    int first;
+    cr_expect_eq(parse(&p, argv, &first), 0);
 }
