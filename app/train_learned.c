@@ -16,9 +16,8 @@
 
 enum { PATHLEN = 4096 };
 
-/* The driver's side of a training: what the env's services need. */
+/* The driver's side of a training: what save_part and the refusal need. */
 struct learned_job {
-    const struct config *cfg;
     const struct params *p;
     char stem[PATHLEN]; /* scheme.learned_weights, resolved */
     bool quiet;
@@ -29,18 +28,6 @@ static void print_epoch(const struct learned_epoch *e, void *ctx)
     (void)ctx;
     fprintf(stderr, "epoch %d/%d loss=%.4f %s=%.4f (%.1f s)\n", e->epoch, e->epochs, e->loss,
             e->val_name, e->val_accuracy, e->seconds);
-}
-
-/* learned_train_env.path: `key` (a path relative to the config file) into out. */
-static int path_key(void *ctx, const char *key, const char *why, char *out, size_t outlen,
-                    struct error *err)
-{
-    const struct learned_job *j = ctx;
-    if (!params_has(j->p, key))
-        return error_at_key(err, j->p, key, "missing: %s", why);
-    if (!params_path(j->p, key, out, outlen))
-        return error_at_key(err, j->p, key, "path too long");
-    return STRAG_OK;
 }
 
 /* learned_train_env.save: network m as STEM.PART.bin. */
@@ -113,7 +100,7 @@ int train_learned(const struct config *cfg, bool quiet, bool force, struct error
     const struct scheme_ops *code = scheme_find(params_get(p, "train.target"));
     if (!code || !code->train) /* the key's validation lets no other value through */
         return error_at_key(err, p, "train.target", "must be one of %s", scheme_train_targets);
-    struct learned_job j = {.cfg = cfg, .p = p, .quiet = quiet};
+    struct learned_job j = {.p = p, .quiet = quiet};
     struct fmnist train = {0}, test = {0};
     struct learned_train_env env = {
         .params = p,
@@ -122,14 +109,13 @@ int train_learned(const struct config *cfg, bool quiet, bool force, struct error
         .progress = quiet ? NULL : print_epoch,
         .log = quiet ? NULL : stderr,
         .origin = config_path(cfg),
-        .ctx = &j,
-        .path = path_key,
         .save = save_part,
+        .ctx = &j,
     };
     int rc = learned_options_from(p, &env.opt, err);
     if (!rc)
-        rc = path_key(&j, "scheme.learned_weights", "the stem of the weights files to write",
-                      j.stem, sizeof j.stem, err);
+        rc = learned_path(p, "scheme.learned_weights", "the stem of the weights files to write",
+                          j.stem, sizeof j.stem, err);
     if (!rc && !force)
         rc = stem_unused(&j, err);
     char data_dir[PATHLEN];

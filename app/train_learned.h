@@ -2,9 +2,8 @@
  * name of a scheme with a .train hook): reads the [train] options, loads
  * Fashion-MNIST, refuses before training to overwrite weights files (unless
  * --force), and hands the scheme's trainer a struct learned_train_env whose
- * services resolve the config's paths and write each network to
- * <scheme.learned_weights>.<part>.bin. Names no scheme. cmd_train.c calls
- * it; the base model's training stays there.
+ * save writes each network to <scheme.learned_weights>.<part>.bin. Names no
+ * scheme. cmd_train.c calls it; the base model's training stays there.
  */
 #ifndef STRAG_TRAIN_LEARNED_H
 #define STRAG_TRAIN_LEARNED_H

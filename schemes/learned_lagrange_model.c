@@ -426,7 +426,7 @@ int llc_train_command(const struct learned_train_env *env, struct error *err)
     };
     char init[4096];
     if (params_has(p, "scheme.worker_init")) {
-        int rc = env->path(env->ctx, "scheme.worker_init", "", init, sizeof init, err);
+        int rc = learned_path(p, "scheme.worker_init", "", init, sizeof init, err);
         if (rc)
             return rc;
         c.worker_init = init;

@@ -282,8 +282,8 @@ static int parm_load_base(const struct learned_train_env *env, struct model **ba
                           struct error *err)
 {
     char path[4096];
-    int rc = env->path(env->ctx, "workload.weights", "the base model's weights file", path,
-                       sizeof path, err);
+    int rc = learned_path(env->params, "workload.weights", "the base model's weights file", path,
+                          sizeof path, err);
     if (!rc)
         rc = model_new(base, params_string(env->params, "workload.model"), err);
     if (!rc)

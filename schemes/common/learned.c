@@ -151,6 +151,16 @@ int learned_located(const struct learned_train_env *env, int rc, struct error *e
     return rc;
 }
 
+int learned_path(const struct params *p, const char *key, const char *why, char *out,
+                 size_t outlen, struct error *err)
+{
+    if (!params_has(p, key))
+        return error_at_key(err, p, key, "missing: %s", why);
+    if (!params_path(p, key, out, outlen))
+        return error_at_key(err, p, key, "path too long");
+    return STRAG_OK;
+}
+
 const char *learned_string_or(const struct params *p, const char *key, const char *fallback)
 {
     const char *v = params_get(p, key);

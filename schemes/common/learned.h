@@ -63,9 +63,9 @@ typedef void (*learned_progress_fn)(const struct learned_epoch *e, void *ctx);
 
 /* What `stragsim train` hands a learned code's trainer (scheme_ops.train):
  * the config's params, the [train] options, both Fashion-MNIST sets, where
- * to report, and the driver's two services that depend on where the config
- * file is. The trainer reads its scheme.* keys, trains, saves each network
- * through save and writes its test-set summary lines to log. */
+ * to report, and the driver's way to save a network. The trainer reads its
+ * scheme.* keys, trains, saves each network through save and writes its
+ * test-set summary lines to log. */
 struct learned_train_env {
     const struct params *params;
     struct learned_options opt;
@@ -74,18 +74,20 @@ struct learned_train_env {
     void *progress_ctx;
     FILE *log;                    /* test-set summary lines; NULL when quiet */
     const char *origin;           /* the config file: where location-less errors point */
-    void *ctx;                    /* the driver's, for the two calls below */
-    /* The KEY_PATH value of key resolved into out; unset: the error
-     * "missing: <why>" at the key's place. */
-    int (*path)(void *ctx, const char *key, const char *why, char *out, size_t outlen,
-                struct error *err);
-    /* Writes network m as the weights file "<stem>.<part>.bin". */
+    /* Writes network m as the weights file "<stem>.<part>.bin" (the
+     * scheme.learned_weights stem); ctx is the driver's. */
     int (*save)(void *ctx, const struct model *m, const char *part, struct error *err);
+    void *ctx;
 };
 
 /* A trainer's STRAG_EINPUT error without a location ("file:...") is about
  * the config: prefixes env->origin. Returns rc. */
 int learned_located(const struct learned_train_env *env, int rc, struct error *err);
+
+/* The KEY_PATH value of key resolved (params_path) into out; unset: the
+ * error "missing: <why>" at the key's place. */
+int learned_path(const struct params *p, const char *key, const char *why, char *out,
+                 size_t outlen, struct error *err);
 
 /* The value of an optional key without a table default, else fallback. */
 const char *learned_string_or(const struct params *p, const char *key, const char *fallback);
