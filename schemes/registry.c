@@ -1,8 +1,8 @@
 /* registry.c: the list of schemes the driver can name, the scheme.* keys
- * every scheme shares, the task-cost override and the train.target choices
- * (the schemes with a .train hook). Adding a scheme is one
- * line in each of the two lists below (and the scheme.kind choices); nothing
- * here knows what a scheme does. */
+ * every scheme shares, the task-cost override, and the scheme.kind and
+ * train.target choices (all schemes; those with a .train hook), built from
+ * the list. Adding a scheme is one line in each of the two lists below;
+ * nothing here knows what a scheme does. */
 #include "schemes/scheme.h"
 
 #include <math.h>
@@ -30,8 +30,7 @@ const struct scheme_ops *const scheme_registry[] = {
 };
 
 const struct config_key scheme_common_keys[] = {
-    {"scheme.kind", KEY_ENUM, "uncoded", 0, 0, 0,
-     "uncoded|kofn|replication|hedged|berrut|nercc|lagrange|parm|split|learned-lagrange|naive|ignore|frc|crc|approx-gc|ssp",
+    {"scheme.kind", KEY_ENUM, "uncoded", 0, 0, 0, scheme_kind_choices,
      "the straggler-mitigation scheme"},
     {"scheme.task_cost", KEY_REAL, NULL, 0, INFINITY, KEY_MIN_OPEN, NULL,
      "cost of every task, overriding the scheme's default (a job has cost 1)"},
@@ -40,12 +39,14 @@ const struct config_key scheme_common_keys[] = {
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
-bool scheme_trainable_names(const char *sep, char *out, size_t outlen)
+/* The names of the registry's schemes (with a .train hook only, when
+ * trainable), joined by sep; false when they do not fit. */
+static bool scheme_names(bool trainable, const char *sep, char *out, size_t outlen)
 {
     size_t used = 0;
     out[0] = '\0';
     for (const struct scheme_ops *const *s = scheme_registry; *s; s++) {
-        if (!(*s)->train)
+        if (trainable && !(*s)->train)
             continue;
         int n = snprintf(out + used, outlen - used, "%s%s", used ? sep : "", (*s)->name);
         if (n < 0 || (size_t)n >= outlen - used)
@@ -55,15 +56,23 @@ bool scheme_trainable_names(const char *sep, char *out, size_t outlen)
     return true;
 }
 
+bool scheme_trainable_names(const char *sep, char *out, size_t outlen)
+{
+    return scheme_names(true, sep, out, outlen);
+}
+
+char scheme_kind_choices[1024];
 char scheme_train_targets[512];
 
-/* Fills scheme_train_targets from the registry at load time; a registry
- * that does not fit is a programming error caught by any test. */
-__attribute__((constructor)) static void train_targets_fill(void)
+/* Fills the two choice strings from the registry at load time, so the key
+ * tables can point at them; a registry that does not fit is a programming
+ * error caught by any test. */
+__attribute__((constructor)) static void scheme_choices_fill(void)
 {
     strcpy(scheme_train_targets, "base|");
     size_t n = strlen(scheme_train_targets);
-    if (!scheme_trainable_names("|", scheme_train_targets + n, sizeof scheme_train_targets - n))
+    if (!scheme_names(false, "|", scheme_kind_choices, sizeof scheme_kind_choices) ||
+        !scheme_names(true, "|", scheme_train_targets + n, sizeof scheme_train_targets - n))
         abort();
 }
 

@@ -144,8 +144,11 @@ int scheme_for_workload(const struct params *p, unsigned workload, const char *w
  * registry order, joined by sep into out ("parm, split, ..."); false when
  * they do not fit. */
 bool scheme_trainable_names(const char *sep, char *out, size_t outlen);
-/* The train.target choices: "base|" and those names joined by '|'. Written
- * once, before main (so that a key table can point at it); read-only after. */
+/* The scheme.kind choices (every registered name, joined by '|') and the
+ * train.target choices ("base|" and the trainable names joined by '|').
+ * Written once, before main (so that key tables can point at them);
+ * read-only after. */
+extern char scheme_kind_choices[];
 extern char scheme_train_targets[];
 
 /* Keys every scheme shares: scheme.kind, scheme.task_cost, scheme.placement. */

@@ -540,7 +540,8 @@ Test(config, unknown_scheme_lists_known_ones)
 }
 
 /* The workload.kind choices `config --list` prints are the registry's names,
- * in its order, and every registered workload finds itself. */
+ * in its order (filled from it before main), and every registered workload
+ * finds itself. */
 Test(config, workload_kind_choices_are_the_registry)
 {
     const struct config_key *k = config_key_find(driver_keys, "workload.kind");
@@ -554,6 +555,19 @@ Test(config, workload_kind_choices_are_the_registry)
     cr_expect_str_eq(k->choices, names);
     cr_expect_null(workload_find("magic"));
     cr_expect_null(workload_find(NULL));
+}
+
+/* The same for scheme.kind: the registry's names, in its order. */
+Test(config, scheme_kind_choices_are_the_registry)
+{
+    const struct config_key *k = config_key_find(scheme_common_keys, "scheme.kind");
+    cr_assert_not_null(k);
+    char names[1024] = "";
+    for (const struct scheme_ops *const *s = scheme_registry; *s; s++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 s == scheme_registry ? "" : "|", (*s)->name);
+    cr_expect_str_eq(k->choices, names);
+    cr_expect(strstr(names, "uncoded|kofn|") == names, "%s", names);
 }
 
 Test(config, path_resolve)

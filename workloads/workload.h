@@ -48,6 +48,9 @@ struct workload_ops {
 /* The registry, NULL-terminated, and lookup by name (NULL: unknown). */
 extern const struct workload_ops *const workload_registry[];
 const struct workload_ops *workload_find(const char *name);
+/* The workload.kind choices: every registered name, joined by '|'. Written
+ * once, before main (so that a key table can point at it); read-only after. */
+extern char workload_kind_choices[];
 
 void workload_output_free(struct workload_output *out);
 
