@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/report.h"
 #include "base/metrics.h"
 
 int aggregate_ci(const double *x, size_t n, struct ci *out)
@@ -48,7 +47,7 @@ static bool skip_key(const char *key)
     char name[256];
     double ignored;
     snprintf(name, sizeof name, "%s%s", METRIC_PARAM_PREFIX, key);
-    return report_metric_find(&canon_run->metrics, name, &ignored);
+    return metric_list_find(&canon_run->metrics, name, &ignored);
 }
 
 struct keyed {

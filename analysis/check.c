@@ -9,6 +9,7 @@
 
 #include "analysis/aggregate.h"
 #include "analysis/report.h"
+#include "base/metrics.h"
 
 /* A run and the text it is matched by (its point key or its params set). */
 struct match_entry {
@@ -127,7 +128,7 @@ static void run_compare(const struct results_run *base, const struct results_run
         sum->metrics++;
         char sb[32], sx[32];
         format_exact(b, sb, sizeof sb);
-        if (!report_metric_find(&now->metrics, name, &x)) {
+        if (!metric_list_find(&now->metrics, name, &x)) {
             fprintf(out, "regression: %s: %s: baseline %s, new missing\n", label, name, sb);
             sum->regressions++;
             continue;
@@ -151,7 +152,7 @@ static size_t point_values(const struct results_run *runs, size_t n, const size_
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (point[i] == pt && report_metric_find(&runs[i].metrics, name, &vals[k]))
+        if (point[i] == pt && metric_list_find(&runs[i].metrics, name, &vals[k]))
             k++;
     return k;
 }
@@ -374,7 +375,7 @@ static int tolerances_check(const struct results_run *base, size_t nbase,
         double ignored;
         bool found = false;
         for (size_t i = 0; i < nbase && !found; i++)
-            found = report_metric_find(&base[i].metrics, opt->per_metric[t].metric, &ignored);
+            found = metric_list_find(&base[i].metrics, opt->per_metric[t].metric, &ignored);
         if (!found)
             return error_at(err, NULL, 0,
                             "stragsim check: --metric: no metric '%s' in the baseline",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/aggregate.h"
+#include "base/metrics.h"
 
 /* Metrics shown when --metrics is not given, in this order, each only when
  * some selected run has it. */
@@ -70,17 +71,6 @@ int report_values_compare(const char *a, const char *b)
     return strcmp(a, b);
 }
 
-bool report_metric_find(const struct metric_list *m, const char *name, double *value)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        if (strcmp(m->names[i], name) == 0) {
-            *value = m->values[i];
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool any_run_has_param(const struct results_run *runs, size_t n, const char *key)
 {
     if (strcmp(key, "repeat") == 0)
@@ -95,7 +85,7 @@ static bool any_run_has_metric(const struct results_run *const *runs, size_t n, 
 {
     double ignored;
     for (size_t i = 0; i < n; i++)
-        if (report_metric_find(&runs[i]->metrics, name, &ignored))
+        if (metric_list_find(&runs[i]->metrics, name, &ignored))
             return true;
     return false;
 }
@@ -266,7 +256,7 @@ static bool fold_metric(const struct fold *f, size_t pt, const char *name, doubl
 {
     size_t n = 0;
     for (size_t i = 0; i < f->nruns; i++)
-        if (f->point[i] == pt && report_metric_find(&f->runs[i]->metrics, name, &vals[n]))
+        if (f->point[i] == pt && metric_list_find(&f->runs[i]->metrics, name, &vals[n]))
             n++;
     return aggregate_ci(vals, n, ci) == 0;
 }
@@ -352,7 +342,7 @@ static int table_fill(struct report_table *t, const struct results_run *const *r
                 numeric = numeric && parse_number(v, &x);
                 *cell = strdup(v);
             } else {
-                if (!report_metric_find(&rows[r]->metrics, name, &x))
+                if (!metric_list_find(&rows[r]->metrics, name, &x))
                     continue;
                 *cell = format_metric(x);
             }

@@ -56,9 +56,6 @@ bool report_run_matches(const struct results_run *run, const struct report_filte
                         size_t nwhere);
 /* Orders param values: missing (NULL) first, then numbers numerically, then text. */
 int report_values_compare(const char *a, const char *b);
-/* The value of metric `name` in m: false when m has no such metric (a
- * metric stored as NULL is present, with value NAN). */
-bool report_metric_find(const struct metric_list *m, const char *name, double *value);
 /* Writes one RFC 4180 CSV field (quoted when it holds a comma, quote or line break). */
 void report_csv_field(FILE *out, const char *s);
 

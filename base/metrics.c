@@ -34,12 +34,21 @@ int metric_list_set(struct metric_list *m, const char *name, double value)
     return 0;
 }
 
+bool metric_list_find(const struct metric_list *m, const char *name, double *value)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->names[i], name) == 0) {
+            *value = m->values[i];
+            return true;
+        }
+    }
+    return false;
+}
+
 double metric_list_get(const struct metric_list *m, const char *name)
 {
-    for (size_t i = 0; i < m->n; i++)
-        if (strcmp(m->names[i], name) == 0)
-            return m->values[i];
-    return metric_undefined();
+    double value;
+    return metric_list_find(m, name, &value) ? value : metric_undefined();
 }
 
 /* A quiet NaN (exponent all ones, top mantissa bit set) with payload 0x55aa. */

@@ -34,6 +34,9 @@ int metric_list_check(const struct metric_list *m, const char **bad);
 
 /* Adds or replaces name = value. Returns 0, or -1 when out of memory. */
 int metric_list_set(struct metric_list *m, const char *name, double value);
+/* The value of name in m: false when m has no such metric (a metric stored
+ * as NULL is present, with value NAN). */
+bool metric_list_find(const struct metric_list *m, const char *name, double *value);
 /* Value of name, or metric_undefined() when it is not there. */
 double metric_list_get(const struct metric_list *m, const char *name);
 void metric_list_clear(struct metric_list *m); /* frees everything, leaves it empty */

@@ -181,6 +181,10 @@ Test(stats, undefined_is_not_an_overflow)
     cr_assert_eq(metric_list_set(&m, "latency_se", stats_variance(s)), 0);
     cr_assert_eq(metric_list_check(&m, &bad), 0, "finite and undefined values are fine");
     cr_assert(metric_is_undefined(metric_list_get(&m, "absent")));
+    double found = 0;
+    cr_assert(!metric_list_find(&m, "absent", &found) && found == 0, "absent: not found, untouched");
+    cr_assert(metric_list_find(&m, "latency_se", &found) && metric_is_undefined(found),
+              "an undefined metric is present");
     cr_assert_eq(stats_add(s, DBL_MAX), 0);
     cr_assert_eq(stats_add(s, -DBL_MAX), 0);
     cr_assert_eq(metric_list_set(&m, "latency_p99", stats_variance(s)), 0); /* overflows */
