@@ -2,6 +2,7 @@
  * quantiles by selection over the stored samples (see stats.h). */
 #include "base/stats.h"
 
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -89,42 +90,6 @@ double stats_batch_se(const struct stats *s, int batches)
     return sqrt(m2 / (double)(batches - 1) / (double)batches);
 }
 
-/* Moves the k-th smallest of a[0..n) to a[k], smaller ones before it and
- * larger ones after it (Hoare partition around a median of three). */
-static void select_kth(double *a, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (hi > lo) {
-        size_t mid = lo + (hi - lo) / 2;
-        /* order a[lo] <= a[mid] <= a[hi]; a[mid] is the pivot */
-        if (a[mid] < a[lo]) { double t = a[mid]; a[mid] = a[lo]; a[lo] = t; }
-        if (a[hi] < a[lo]) { double t = a[hi]; a[hi] = a[lo]; a[lo] = t; }
-        if (a[hi] < a[mid]) { double t = a[hi]; a[hi] = a[mid]; a[mid] = t; }
-        double pivot = a[mid];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < pivot)
-                i++;
-            while (a[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = a[i]; a[i] = a[j]; a[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        /* now a[lo..j] <= pivot <= a[i..hi], and j < i */
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return; /* j < k < i: a[k] == pivot, in place */
-    }
-}
-
 double stats_quantile(struct stats *s, double q)
 {
     if (!s->n)
@@ -136,14 +101,11 @@ double stats_quantile(struct stats *s, double q)
     double h = (double)(s->n - 1) * q;
     size_t k = (size_t)h;
     double frac = h - (double)k;
-    select_kth(s->x, s->n, k);
-    double lo = s->x[k];
+    double lo = gsl_stats_select(s->x, 1, s->n, k);
     if (frac == 0.0 || k + 1 >= s->n)
         return lo;
-    /* the (k+1)-th order statistic is the smallest of what lies above k */
-    double hi = s->x[k + 1];
-    for (size_t i = k + 2; i < s->n; i++)
-        if (s->x[i] < hi)
-            hi = s->x[i];
+    /* A second selection, not a scan above a[k]: GSL documents the array as
+     * rearranged, not as partitioned around a[k]. */
+    double hi = gsl_stats_select(s->x, 1, s->n, k + 1);
     return lo + frac * (hi - lo);
 }
