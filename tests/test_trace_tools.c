@@ -172,6 +172,7 @@ Test(trace_tools, spearman_ranks_and_ties)
     /* tied ranks 1.5 1.5 3 4 against 1 2 3 4: 4.5 / sqrt(4.5 * 5) */
     cr_expect_float_eq(trace_spearman(tied, a, 4), 4.5 / sqrt(22.5), 1e-12);
     cr_expect(isnan(trace_spearman(flat, a, 4)));
+    cr_expect(isnan(trace_spearman(a, flat, 4)));
     cr_expect(isnan(trace_spearman(a, a, 1)));
 }
 

@@ -123,57 +123,15 @@ int trace_data_load(const char *path, const struct trace_select *sel, unsigned n
 
 /* ---- Spearman ---- */
 
-struct ranked {
-    double v;
-    size_t i;
-};
-
-static int ranked_cmp(const void *a, const void *b)
-{
-    double x = ((const struct ranked *)a)->v, y = ((const struct ranked *)b)->v;
-    return (x > y) - (x < y);
-}
-
-/* rank[i] = 1-based rank of x[i], ties sharing their average rank. */
-static void average_ranks(const double *x, size_t n, struct ranked *scratch, double *rank)
-{
-    for (size_t i = 0; i < n; i++)
-        scratch[i] = (struct ranked){x[i], i};
-    qsort(scratch, n, sizeof *scratch, ranked_cmp);
-    for (size_t lo = 0; lo < n;) {
-        size_t hi = lo + 1;
-        while (hi < n && scratch[hi].v == scratch[lo].v)
-            hi++;
-        double r = 0.5 * (double)(lo + 1 + hi); /* mean of ranks lo+1 .. hi */
-        for (size_t k = lo; k < hi; k++)
-            rank[scratch[k].i] = r;
-        lo = hi;
-    }
-}
-
 double trace_spearman(const double *a, const double *b, size_t n)
 {
     if (n < 2)
         return NAN;
-    struct ranked *scratch = malloc(n * sizeof *scratch);
-    double *ra = malloc(n * sizeof *ra), *rb = malloc(n * sizeof *rb);
-    double r = NAN;
-    if (scratch && ra && rb) {
-        average_ranks(a, n, scratch, ra);
-        average_ranks(b, n, scratch, rb);
-        double mean = 0.5 * (double)(n + 1), sab = 0, saa = 0, sbb = 0;
-        for (size_t i = 0; i < n; i++) {
-            double x = ra[i] - mean, y = rb[i] - mean;
-            sab += x * y;
-            saa += x * x;
-            sbb += y * y;
-        }
-        if (saa > 0 && sbb > 0)
-            r = sab / sqrt(saa * sbb);
-    }
-    free(scratch);
-    free(ra);
-    free(rb);
+    double *work = malloc(2 * n * sizeof *work); /* GSL's two rank vectors */
+    if (!work)
+        return NAN;
+    double r = gsl_stats_spearman(a, 1, b, 1, n, work);
+    free(work);
     return r;
 }
 
