@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
+
+#include "base/atomic_file.h"
 
 static const unsigned char weights_magic[6] = {'S', 'T', 'R', 'G', 'W', '\0'};
 enum {
@@ -90,34 +90,14 @@ int weights_save(const struct model *m, const char *path, struct error *err)
         return error_fail(err, "%s: out of memory", path);
     encode(m, arch, &b);
 
-    size_t tlen = strlen(path) + 8;
-    char *tmp = malloc(tlen);
-    if (!tmp) {
-        free(b.p);
-        return error_fail(err, "%s: out of memory", path);
+    /* Weights are binary: "-" names a file here (weights_load reads it as
+     * one too), not standard output as for atomic_file's text outputs. */
+    struct atomic_file af;
+    int rc = atomic_file_open(&af, strcmp(path, "-") == 0 ? "./-" : path, err);
+    if (!rc) {
+        fwrite(b.p, 1, b.len, af.f); /* a failed write is reported by commit */
+        rc = atomic_file_commit(&af, err);
     }
-    snprintf(tmp, tlen, "%s.XXXXXX", path);
-    int rc = STRAG_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = error_at(err, path, 0, "cannot write: %s", strerror(errno));
-    } else {
-        FILE *f = fdopen(fd, "wb");
-        int werr = !f || fwrite(b.p, 1, b.len, f) != b.len || fflush(f) != 0 || fsync(fd) != 0;
-        int saved = errno;
-        if (f ? fclose(f) != 0 : close(fd) != 0)
-            werr = 1;
-        /* mkstemp makes 0600; a weights file is as readable as any output. */
-        if (!werr && chmod(tmp, 0644) != 0)
-            werr = 1, saved = errno;
-        if (!werr && rename(tmp, path) != 0)
-            werr = 1, saved = errno;
-        if (werr) {
-            unlink(tmp);
-            rc = error_at(err, path, 0, "cannot write: %s", strerror(saved));
-        }
-    }
-    free(tmp);
     free(b.p);
     return rc;
 }

@@ -19,8 +19,9 @@
  * count, names and shapes (in that order, so a truncated file says
  * "truncated" and a flipped bit says "checksum mismatch") and that every
  * value is finite, and names the first mismatch in one line "PATH: ..."
- * (STRAG_EINPUT). Saving writes a temporary file next to PATH and renames
- * it, so PATH is either the old file or the complete new one.
+ * (STRAG_EINPUT). Saving goes through base/atomic_file (a temporary file
+ * next to PATH, renamed when complete), so PATH is either the old file or
+ * the complete new one; "-" is a file of that name, not standard output.
  * Does not train, initialise or pick file names.
  */
 #ifndef STRAG_WEIGHTS_H

@@ -173,7 +173,9 @@ Test(weights, save_replaces_atomically_and_leaves_no_temp_file)
     struct stat st;
     cr_assert_eq(stat(path, &st), 0);
     cr_assert_gt(st.st_size, 3);
-    cr_assert_eq(st.st_mode & 0777, 0644);
+    mode_t mask = umask(0);
+    umask(mask);
+    cr_assert_eq(st.st_mode & 0777, 0666 & ~mask, "as fopen would create it");
     DIR *d = opendir(dir);
     int files = 0;
     struct dirent *e;
@@ -194,6 +196,35 @@ Test(weights, save_into_missing_directory)
     char want[400];
     snprintf(want, sizeof want, "%s: cannot write: No such file or directory", bad);
     cr_assert_str_eq(err.msg, want);
+    model_free(m);
+}
+
+/* Weights are binary: "-" is a file in the current directory, as
+ * weights_load reads it. */
+Test(weights, dash_is_a_file_not_standard_output)
+{
+    char cwd[4096];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    cr_assert_eq(chdir(dir), 0);
+    struct model *m = make("logreg", 3), *back = make("logreg", 4);
+    struct error err;
+    int saved = weights_save(m, "-", &err), loaded = weights_load(back, "-", &err);
+    cr_assert_eq(chdir(cwd), 0);
+    cr_assert_eq(saved, STRAG_OK, "%s", err.msg);
+    cr_assert_eq(loaded, STRAG_OK, "%s", err.msg);
+    cr_assert_eq(memcmp(m->params, back->params, m->nparams * sizeof *m->params), 0);
+    model_free(m);
+    model_free(back);
+}
+
+/* A device is written in place (nothing to rename over), and its failure
+ * named: the message of every other output file. */
+Test(weights, save_onto_a_full_device)
+{
+    struct model *m = make("logreg", 3);
+    struct error err;
+    cr_assert_eq(weights_save(m, "/dev/full", &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "/dev/full: cannot write: No space left on device");
     model_free(m);
 }
 
