@@ -22,6 +22,7 @@
 #include "analysis/aggregate.h"
 #include "analysis/export.h"
 #include "base/atomic_file.h"
+#include "base/metrics.h"
 #include "base/stats.h"
 
 extern char **environ;
@@ -98,25 +99,10 @@ static bool name_in(const char *name, const char *const *list)
     return false;
 }
 
-/* A run's value of a param ("repeat": its repeat), or NULL. */
-static const char *run_value(const struct results_run *run, const char *key, char buf[24])
-{
-    if (strcmp(key, "repeat") == 0) {
-        snprintf(buf, 24, "%d", run->repeat);
-        return buf;
-    }
-    return params_get(run->params, key);
-}
-
+/* A metric the run has, with a value (NULL, i.e. NAN, counts as absent). */
 static bool run_metric(const struct results_run *run, const char *name, double *value)
 {
-    for (size_t i = 0; i < run->metrics.n; i++) {
-        if (strcmp(run->metrics.names[i], name) == 0) {
-            *value = run->metrics.values[i];
-            return !isnan(*value);
-        }
-    }
-    return false;
+    return metric_list_find(&run->metrics, name, value) && !isnan(*value);
 }
 
 /* Full key for `name`: itself when some run has it, else the one key that
@@ -843,8 +829,8 @@ static int plot_metric(struct results *r, const struct plot_request *req, FILE *
     for (size_t i = 0; i < s.nsel; i++) {
         const struct results_run *run = s.sel[i];
         struct metric_point p = {.run = run, .se_own = NAN};
-        p.x = run_value(run, x, repeat_buf[i][0]);
-        p.group = group ? run_value(run, group, repeat_buf[i][1]) : "";
+        p.x = report_run_param(run, x, repeat_buf[i][0]);
+        p.group = group ? report_run_param(run, group, repeat_buf[i][1]) : "";
         if (!p.x || !p.group || !run_metric(run, req->y, &p.y))
             continue;
         double se;
@@ -967,7 +953,7 @@ static char *curve_label(const struct curve_labels *cl, const struct results_run
 {
     char *base, buf[24], *out = NULL;
     if (group) {
-        const char *v = run_value(run, group, buf);
+        const char *v = report_run_param(run, group, buf);
         if (asprintf(&base, "%s = %s", group, v ? v : "-") < 0)
             return NULL;
     } else if (!(base = run_label(run, cl->keys, cl->nkeys, NULL))) {

@@ -90,9 +90,7 @@ static bool any_run_has_metric(const struct results_run *const *runs, size_t n, 
     return false;
 }
 
-/* A run's value for a param column: its repeat for "repeat". buf holds the
- * repeat's text. */
-static const char *run_param(const struct results_run *run, const char *key, char buf[24])
+const char *report_run_param(const struct results_run *run, const char *key, char buf[24])
 {
     if (strcmp(key, "repeat") == 0) {
         snprintf(buf, 24, "%d", run->repeat);
@@ -112,7 +110,7 @@ bool report_run_matches(const struct results_run *run, const struct report_filte
             first = strcmp(where[j].key, where[i].key) != 0;
         if (!first)
             continue;
-        const char *have = run_param(run, where[i].key, buf);
+        const char *have = report_run_param(run, where[i].key, buf);
         bool match = false;
         for (size_t j = i; j < nwhere && !match; j++)
             match = strcmp(where[j].key, where[i].key) == 0 && have &&
@@ -196,8 +194,8 @@ static int run_compare(const void *pa, const void *pb)
     const struct results_run *b = *(const struct results_run *const *)pb;
     char ba[24], bb[24];
     for (size_t i = 0; i < sort_nkeys; i++) {
-        const char *va = run_param(a, sort_keys[i], ba), *vb = run_param(b, sort_keys[i], bb);
-        int c = report_values_compare(va, vb);
+        int c = report_values_compare(report_run_param(a, sort_keys[i], ba),
+                                      report_run_param(b, sort_keys[i], bb));
         if (c)
             return c;
     }
@@ -336,7 +334,7 @@ static int table_fill(struct report_table *t, const struct results_run *const *r
             char **cell = &t->cells[r * t->ncols + c];
             double x;
             if (is_param) {
-                const char *v = run_param(rows[r], name, buf);
+                const char *v = report_run_param(rows[r], name, buf);
                 if (!v)
                     continue;
                 numeric = numeric && parse_number(v, &x);

@@ -54,6 +54,9 @@ int report_varying_params(const struct results_run *const *runs, size_t nruns, c
 /* True when the run passes the filters (semantics of struct report_filter). */
 bool report_run_matches(const struct results_run *run, const struct report_filter *where,
                         size_t nwhere);
+/* A run's value of param `key`, NULL when it has none; for "repeat" its
+ * repeat, as text in buf. */
+const char *report_run_param(const struct results_run *run, const char *key, char buf[24]);
 /* Orders param values: missing (NULL) first, then numbers numerically, then text. */
 int report_values_compare(const char *a, const char *b);
 /* Writes one RFC 4180 CSV field (quoted when it holds a comma, quote or line break). */
