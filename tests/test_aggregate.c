@@ -1,15 +1,15 @@
 /* test_aggregate.c: the 95% confidence interval of repeats (aggregate_ci
- * against hand-computed values), grouping runs into points, and the two
- * commands built on them: `stragsim report --aggregate` (exact text,
- * markdown and CSV) and `stragsim check --intervals` (overlap passes, a gap
- * fails, one repeat is bad input). Databases are written with
- * results_write_run; the commands run in-process. */
+ * against hand-computed values), grouping runs into points, and what is
+ * built on them, without the CLI: report_write with aggregate (exact text,
+ * markdown and CSV, as `stragsim report --aggregate` prints) and
+ * check_compare with intervals (overlap passes, a gap fails, one repeat is
+ * bad input). Databases are written with results_write_run. */
 #include <math.h>
 
 #include "analysis/aggregate.h"
 #include "base/metrics.h"
-#include "app/commands.h"
-#include "tests/cmd_capture.h"
+#include "tests/analysis_capture.h"
+#include "tests/cmd_capture.h" /* the temporary directory */
 
 /* Student t quantiles t_{0.975, dof} from tables: 2 dof, 4 dof. */
 #define T975_2 4.302653
@@ -117,9 +117,9 @@ static void db_build(const char *path, const struct rep_run *runs, size_t n)
     results_close(r);
 }
 
-TestSuite(aggregate_cmd, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(aggregate_db, .init = make_tmpdir, .fini = remove_tmpdir);
 
-Test(aggregate_cmd, group_runs_by_params_not_repeat)
+Test(aggregate_db, group_runs_by_params_not_repeat)
 {
     /* k=2, k=3, k=2 (another db path: a location key), k=3 */
     struct results_run runs[4] = {0};
@@ -138,7 +138,7 @@ Test(aggregate_cmd, group_runs_by_params_not_repeat)
         params_free(runs[i].params);
 }
 
-Test(aggregate_cmd, chosen_params_do_not_split_a_point)
+Test(aggregate_db, chosen_params_do_not_split_a_point)
 {
     /* two repeats of one point whose grid search chose different lambdas
      * (marked by the metric "param:scheme.lambda_enc"), and a third run
@@ -163,18 +163,21 @@ Test(aggregate_cmd, chosen_params_do_not_split_a_point)
     }
 }
 
+static const char *const latency_mean[] = {"latency_mean"};
+
 /* k=2: three repeats 1, 2, 3 (mean 2, half-width 4.302653/sqrt(3) =
  * 2.484138); k=3: one run. */
 static const struct rep_run base_runs[] = {
     {"2", 0, 1}, {"2", 1, 2}, {"2", 2, 3}, {"3", 0, 0.5},
 };
 
-Test(aggregate_cmd, report_text)
+Test(aggregate_db, report_text)
 {
     const char *db = tmp_path("a.db");
     db_build(db, base_runs, 4);
-    cr_assert_eq(RUN(cmd_report, "report", db, "--aggregate"), 0, "%s", err_text);
-    cr_expect_str_eq(out_text,
+    struct report_options opt = {.aggregate = true};
+    cr_assert_eq(report_into(db, &opt), 0, "%s", analysis_err.msg);
+    cr_expect_str_eq(analysis_out,
                      "scheme.kind  scheme.k  n     jobs  latency_mean\n"
                      "-----------  --------  -  -------  ------------\n"
                      "kofn                2  3  100 ± 0     2.0 ± 2.5\n"
@@ -187,79 +190,86 @@ Test(aggregate_cmd, report_text)
                      "has one repeat (no interval).\n");
 }
 
-Test(aggregate_cmd, report_markdown)
+Test(aggregate_db, report_markdown)
 {
     const char *db = tmp_path("a.db");
     db_build(db, base_runs, 4);
-    cr_assert_eq(RUN(cmd_report, "report", db, "--aggregate", "--format", "markdown", "--metrics",
-                     "latency_mean"),
-                 0, "%s", err_text);
+    struct report_options opt = {.format = REPORT_MARKDOWN, .aggregate = true,
+                                 .metrics = latency_mean, .nmetrics = 1};
+    cr_assert_eq(report_into(db, &opt), 0, "%s", analysis_err.msg);
     const char *table = "| scheme.kind | scheme.k |   n | latency_mean |\n"
                         "| ----------- | -------: | --: | -----------: |\n"
                         "| kofn        |        2 |   3 |    2.0 ± 2.5 |\n"
                         "| kofn        |        3 |   1 |          0.5 |\n"
                         "\n"
                         "n: repeats per point;";
-    cr_expect(strncmp(out_text, table, strlen(table)) == 0, "got:\n%s", out_text);
+    cr_expect(strncmp(analysis_out, table, strlen(table)) == 0, "got:\n%s", analysis_out);
 }
 
-Test(aggregate_cmd, report_csv)
+Test(aggregate_db, report_csv)
 {
     const char *db = tmp_path("a.db");
     db_build(db, base_runs, 4);
-    cr_assert_eq(RUN(cmd_report, "report", db, "--aggregate", "--format", "csv", "--metrics",
-                     "latency_mean"),
-                 0, "%s", err_text);
+    struct report_options opt = {.format = REPORT_CSV, .aggregate = true,
+                                 .metrics = latency_mean, .nmetrics = 1};
+    cr_assert_eq(report_into(db, &opt), 0, "%s", analysis_err.msg);
     /* se 1/sqrt(3) = 0.57735; 2 -+ 2.48414 */
-    cr_expect_str_eq(out_text,
+    cr_expect_str_eq(analysis_out,
                      "scheme.kind,scheme.k,n,latency_mean,latency_mean_se,latency_mean_ci_low,"
                      "latency_mean_ci_high\r\n"
                      "kofn,2,3,2,0.57735,-0.484138,4.48414\r\n"
                      "kofn,3,1,0.5,,,\r\n");
 }
 
-Test(aggregate_cmd, report_where_repeat_selects_repeats)
+Test(aggregate_db, report_where_repeat_selects_repeats)
 {
     const char *db = tmp_path("a.db");
     db_build(db, base_runs, 4);
-    cr_assert_eq(RUN(cmd_report, "report", db, "--aggregate", "--format", "csv", "--metrics",
-                     "latency_mean", "--where", "repeat=0", "--where", "repeat=2"),
-                 0, "%s", err_text);
+    static const struct report_filter repeats[] = {{"repeat", "0"}, {"repeat", "2"}};
+    struct report_options opt = {.format = REPORT_CSV, .aggregate = true,
+                                 .metrics = latency_mean, .nmetrics = 1,
+                                 .where = repeats, .nwhere = 2};
+    cr_assert_eq(report_into(db, &opt), 0, "%s", analysis_err.msg);
     /* repeats 1 and 3 of k=2: mean 2, se 1, half-width t_{0.975,1} = 12.7062 */
-    cr_expect_str_eq(out_text,
+    cr_expect_str_eq(analysis_out,
                      "scheme.kind,scheme.k,n,latency_mean,latency_mean_se,latency_mean_ci_low,"
                      "latency_mean_ci_high\r\n"
                      "kofn,2,2,2,1,-10.7062,14.7062\r\n"
                      "kofn,3,1,0.5,,,\r\n");
 }
 
-Test(aggregate_cmd, report_tiny_values_in_g_format)
+Test(aggregate_db, report_tiny_values_in_g_format)
 {
     /* 1e-7, 2e-7, 3e-7: mean 2e-07, half-width 2.484e-07 (nercc's lambdas) */
     static const struct rep_run tiny[] = {{"2", 0, 1e-7}, {"2", 1, 2e-7}, {"2", 2, 3e-7}};
     const char *db = tmp_path("a.db");
     db_build(db, tiny, 3);
-    cr_assert_eq(RUN(cmd_report, "report", db, "--aggregate", "--format", "markdown", "--metrics",
-                     "latency_mean"),
-                 0, "%s", err_text);
-    cr_expect(strstr(out_text, "| 2e-07 ± 2.5e-07 |") != NULL, "got:\n%s", out_text);
+    struct report_options opt = {.format = REPORT_MARKDOWN, .aggregate = true,
+                                 .metrics = latency_mean, .nmetrics = 1};
+    cr_assert_eq(report_into(db, &opt), 0, "%s", analysis_err.msg);
+    cr_expect(strstr(analysis_out, "| 2e-07 ± 2.5e-07 |") != NULL, "got:\n%s", analysis_out);
 }
 
-Test(aggregate_cmd, report_params_repeat_is_an_error)
+Test(aggregate_db, report_params_repeat_is_an_error)
 {
     const char *db = tmp_path("a.db");
     db_build(db, base_runs, 4);
-    cr_expect_eq(RUN(cmd_report, "report", db, "--aggregate", "--params", "repeat"), 2);
-    cr_expect_str_eq(err_text, "stragsim report: --params: repeat is folded by --aggregate\n");
-    cr_expect_str_eq(out_text, "");
+    struct report_options opt = {.aggregate = true, .params = (const char *const[]){"repeat"},
+                                 .nparams = 1};
+    cr_expect_eq(report_into(db, &opt), STRAG_EINPUT);
+    cr_expect_str_eq(analysis_err.msg, "stragsim report: --params: repeat is folded by --aggregate");
+    cr_expect_str_eq(analysis_out, "");
 }
+
+/* `stragsim check --intervals`: points against points. */
+static const struct check_options intervals = {.intervals = true};
 
 /* k=2 and k=3 with three repeats each, means 2 and 5. */
 static const struct rep_run three[] = {
     {"2", 0, 1}, {"2", 1, 2}, {"2", 2, 3}, {"3", 0, 4}, {"3", 1, 5}, {"3", 2, 6},
 };
 
-Test(aggregate_cmd, check_intervals_overlap_passes)
+Test(aggregate_db, check_intervals_overlap_passes)
 {
     /* k=2 shifted by +2: [1.52, 6.48] against [-0.48, 4.48] overlaps */
     struct rep_run now[6];
@@ -269,13 +279,17 @@ Test(aggregate_cmd, check_intervals_overlap_passes)
     const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, now, 6);
     db_build(b, three, 6);
-    cr_assert_eq(RUN(cmd_check, "check", a, "--baseline", b, "--intervals"), 0, "%s", out_text);
-    cr_expect_str_eq(out_text, "check: 2 points compared, 4 metrics, 0 regressions\n");
+    struct check_summary sum;
+    cr_assert_eq(check_into(a, b, &intervals, &sum), 0, "%s", analysis_err.msg);
+    cr_expect_str_eq(analysis_out, "");
+    SUMMARY_EXPECT(sum, 2, 4, 0, 0);
     /* the same databases fail run by run */
-    cr_expect_eq(RUN(cmd_check, "check", a, "--baseline", b), 1);
+    struct check_options runs = CHECK_DEFAULTS;
+    cr_assert_eq(check_into(a, b, &runs, &sum), 0, "%s", analysis_err.msg);
+    cr_expect_gt(sum.regressions, 0);
 }
 
-Test(aggregate_cmd, check_intervals_gap_fails)
+Test(aggregate_db, check_intervals_gap_fails)
 {
     /* k=2 shifted by +5.5: means 7.5 and 2, half-widths 2.484 each: gap 0.53 */
     struct rep_run now[6];
@@ -285,39 +299,32 @@ Test(aggregate_cmd, check_intervals_gap_fails)
     const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, now, 6);
     db_build(b, three, 6);
-    cr_assert_eq(RUN(cmd_check, "check", a, "--baseline", b, "--intervals"), 1, "%s", err_text);
-    cr_expect_str_eq(out_text,
+    struct check_summary sum;
+    cr_assert_eq(check_into(a, b, &intervals, &sum), 0, "%s", analysis_err.msg);
+    cr_expect_str_eq(analysis_out,
                      "regression: scheme.kind=kofn scheme.k=2: latency_mean: baseline 2 ± 2.48414 (n=3), new 7.5 ± "
-                     "2.48414 (n=3): 95% intervals do not overlap\n"
-                     "check: 2 points compared, 4 metrics, 1 regressions\n");
+                     "2.48414 (n=3): 95% intervals do not overlap\n");
+    SUMMARY_EXPECT(sum, 2, 4, 1, 0);
     /* metric ignored: passes */
-    cr_expect_eq(RUN(cmd_check, "check", a, "--baseline", b, "--intervals", "--metric",
-                     "latency_mean:ignore"),
-                 0);
+    struct check_options ignored = intervals;
+    ignored.per_metric = &(struct check_tolerance){.metric = "latency_mean", .ignore = true};
+    ignored.nper_metric = 1;
+    cr_assert_eq(check_into(a, b, &ignored, &sum), 0, "%s", analysis_err.msg);
+    SUMMARY_EXPECT(sum, 2, 2, 0, 0);
 }
 
-Test(aggregate_cmd, check_intervals_needs_repeats)
+Test(aggregate_db, check_intervals_needs_repeats)
 {
     const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, three, 6);
     db_build(b, base_runs, 4); /* k=3 has one run */
-    cr_expect_eq(RUN(cmd_check, "check", a, "--baseline", b, "--intervals"), 2);
+    struct check_summary sum;
+    cr_expect_eq(check_into(a, b, &intervals, &sum), STRAG_EINPUT);
     char want[600];
     snprintf(want, sizeof want,
              "stragsim check: --intervals needs repeats (experiment.repeats >= 2): "
-             "scheme.kind=kofn scheme.k=3 has one run in %s\n",
+             "scheme.kind=kofn scheme.k=3 has one run in %s",
              b);
-    cr_expect_str_eq(err_text, want);
-    cr_expect_str_eq(out_text, "");
-}
-
-Test(aggregate_cmd, check_intervals_rejects_tolerances)
-{
-    const char *a = tmp_path("a.db");
-    db_build(a, three, 6);
-    cr_expect_eq(RUN(cmd_check, "check", a, "--baseline", a, "--intervals", "--metric",
-                     "latency_mean:0.1"),
-                 2);
-    cr_expect_str_eq(err_text, "stragsim check: --metric NAME:TOL does not apply with --intervals "
-                               "(intervals are compared by overlap)\n");
+    cr_expect_str_eq(analysis_err.msg, want);
+    cr_expect_str_eq(analysis_out, "");
 }
