@@ -257,7 +257,8 @@ Test(aggregate_db, report_params_repeat_is_an_error)
     struct report_options opt = {.aggregate = true, .params = (const char *const[]){"repeat"},
                                  .nparams = 1};
     cr_expect_eq(report_into(db, &opt), STRAG_EINPUT);
-    cr_expect_str_eq(analysis_err.msg, "stragsim report: --params: repeat is folded by --aggregate");
+    cr_expect_str_eq(analysis_err.msg,
+                     "stragsim report: --params: repeat is folded by --aggregate");
     cr_expect_str_eq(analysis_out, "");
 }
 

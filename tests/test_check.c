@@ -128,7 +128,8 @@ Test(check, tolerance_for_an_unknown_metric)
     opt.per_metric = &(struct check_tolerance){.metric = "nosuch", .rtol = 0.1};
     opt.nper_metric = 1;
     cr_assert_eq(check_into(a, b, &opt, &sum), STRAG_EINPUT);
-    cr_expect_str_eq(analysis_err.msg, "stragsim check: --metric: no metric 'nosuch' in the baseline");
+    cr_expect_str_eq(analysis_err.msg,
+                     "stragsim check: --metric: no metric 'nosuch' in the baseline");
 }
 
 Test(check, missing_point_and_metric)
