@@ -6,18 +6,18 @@
  * i.i.d. draws and >= 0.7 on the shipped Alibaba traces; the Markov
  * estimates of a generated Markov trace are within 4 standard errors of the
  * truth. Fixed seeds throughout. */
+#include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/params.h"
-#include "tests/cmd_capture.h"
 #include "traces/latency.h"
 #include "traces/trace_fit.h"
 #include "traces/trace_stats.h"
 
-TestSuite(trace_tools, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(trace_tools);
 
 /* ---- helpers ---- */
 
