@@ -33,7 +33,10 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t len)
         if (w <= 0) {
             if (!s->error)
                 s->error = w < 0 ? errno : ENOSPC;
-            return done ? (ssize_t)done : -1;
+            /* What was written, 0 on error, never -1 (fopencookie(3)): glibc
+             * adds a -1 to the bytes still to write and reads past the
+             * caller's buffer. */
+            return (ssize_t)done;
         }
         done += (size_t)w;
     }
