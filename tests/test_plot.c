@@ -1,13 +1,13 @@
-/* test_plot.c: what people look at. `stragsim plot` on a small database
- * written with results_write_run (SVG files with the axis labels, legend
- * entries and data; exact one-line errors for a missing metric or param, an
- * unknown extension, a missing gnuplot, no per-job rows), the values behind
- * a figure (its data file against the database, read back with SQLite
- * directly; 95% confidence intervals across repeats), hostile titles and
- * database text that must never execute anything, gnuplot's errors as one
- * line, `stragsim export` (CSV content equal to the database rows), the
- * progress line (drawn only when on, with counts and label), and `stragsim
- * config --list` (every key of every table). */
+/* test_plot.c: what people look at, from analysis/ without the CLI.
+ * plot_make on a small database written with results_write_run (SVG files
+ * with the axis labels, legend entries and data; exact one-line errors for
+ * a missing metric or param, an unknown extension, a missing gnuplot, no
+ * per-job rows), the values behind a figure (its data file against the
+ * database, read back with SQLite directly; 95% confidence intervals across
+ * repeats), hostile titles and database text that must never execute
+ * anything, gnuplot's errors as one line, and export_csv (CSV content equal
+ * to the database rows). The commands `stragsim plot` and `stragsim export`
+ * around them: test_cmd_plot.c. */
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,72 +15,49 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analysis/results.h"
-#include "app/commands.h"
-#include "app/config.h"
-#include "app/progress.h"
-#include "tests/cmd_capture.h"
+#include "analysis/export.h"
+#include "analysis/plot.h"
+#include "tests/cmd_capture.h" /* the temporary directory, slurp, write_text */
+#include "tests/plot_db.h"
 
 TestSuite(plot, .init = make_tmpdir, .fini = remove_tmpdir);
 
-/* results.db with 2 schemes x 3 worker counts x 2 repeats; latency_mean =
- * workers / 10 (+ 0.01 per repeat), latency_se = 0.005; per-job rows for
- * the repeat-0 runs only; one training run with iterations rows. */
-static const char *make_db(void)
+static char warn_text[1 << 14]; /* plot_make's warnings */
+static struct error plot_err;   /* and its error */
+
+/* plot_make on the database at db, as `stragsim plot` calls it. */
+static int draw(const char *db, struct plot_request req)
 {
-    const char *path = tmp_path("results.db");
-    struct results *r;
-    struct error err;
-    cr_assert_eq(results_open(path, false, &r, &err), 0, "%s", err.msg);
-    int64_t exp_id;
-    cr_assert_eq(results_experiment(r, "plot-test", "[experiment]\n", &exp_id, &err), 0, "%s",
-                 err.msg);
-    static const char *const schemes[] = {"uncoded", "kofn"};
-    static const int workers[] = {4, 8, 16};
-    for (int s = 0; s < 2; s++) {
-        for (int w = 0; w < 3; w++) {
-            for (int rep = 0; rep < 2; rep++) {
-                struct params *p = params_new();
-                char wbuf[16], key[64];
-                snprintf(wbuf, sizeof wbuf, "%d", workers[w]);
-                params_set(p, "scheme.kind", schemes[s], NULL, 0);
-                params_set(p, "cluster.workers", wbuf, NULL, 0);
-                params_set(p, "workload.kind", "latency", NULL, 0);
-                struct metric_list m = {0};
-                metric_list_set(&m, "latency_mean", workers[w] / 10.0 + 0.01 * rep + s);
-                metric_list_set(&m, "latency_se", 0.005);
-                struct job_row jobs[50];
-                for (int j = 0; j < 50; j++)
-                    jobs[j] = (struct job_row){.job = (uint64_t)j, .arrival = j,
-                                               .latency = 0.1 * (j + 1) * (s + 1), .tasks = 4,
-                                               .extra = NAN};
-                snprintf(key, sizeof key, "%s-%d-%d", schemes[s], workers[w], rep);
-                struct run_record rec = {.point_key = key, .repeat = rep, .seed = 1,
-                                         .params = p, .metrics = &m, .jobs = jobs,
-                                         .njobs = rep == 0 ? 50 : 0};
-                cr_assert_eq(results_write_run(r, exp_id, &rec, &err), 0, "%s", err.msg);
-                metric_list_clear(&m);
-                params_free(p);
-            }
-        }
-    }
-    /* a training run */
-    struct params *p = params_new();
-    params_set(p, "scheme.kind", "ignore", NULL, 0);
-    params_set(p, "workload.kind", "training", NULL, 0);
-    struct metric_list m = {0};
-    metric_list_set(&m, "final_loss", 0.4);
-    struct iteration_row it[20];
-    for (int i = 0; i < 20; i++)
-        it[i] = (struct iteration_row){.iteration = i, .sim_time = 0.5 * i, .loss = 2.0 / (i + 1),
-                                       .accuracy = i % 5 == 0 ? 0.5 + 0.02 * i : NAN};
-    struct run_record rec = {.point_key = "train-0", .params = p, .metrics = &m,
-                             .iterations = it, .niterations = 20};
-    cr_assert_eq(results_write_run(r, exp_id, &rec, &err), 0, "%s", err.msg);
-    metric_list_clear(&m);
-    params_free(p);
+    struct results *r = NULL;
+    warn_text[0] = '\0'; /* fmemopen leaves the buffer as it was until a write */
+    FILE *warn = fmemopen(warn_text, sizeof warn_text, "w");
+    cr_assert_not_null(warn);
+    plot_err = (struct error){0};
+    int rc = results_open(db, true, &r, &plot_err);
+    if (!rc)
+        rc = plot_make(r, &req, warn, &plot_err);
     results_close(r);
-    return path;
+    fclose(warn);
+    return rc;
+}
+
+/* The --where filter KEY=VALUE of a plot_request. */
+#define WHERE(key, value) .where = &(const struct report_filter){key, value}, .nwhere = 1
+
+/* export_csv of `table` into the file at path, as `stragsim export -o`. */
+static int export_to(const char *db, const char *table, const char *path)
+{
+    struct results *r = NULL;
+    plot_err = (struct error){0};
+    int rc = results_open(db, true, &r, &plot_err);
+    FILE *out = rc ? NULL : fopen(path, "w");
+    if (!rc) {
+        cr_assert_not_null(out, "%s", path);
+        rc = export_csv(r, table, out, &plot_err);
+        cr_assert_eq(fclose(out), 0);
+    }
+    results_close(r);
+    return rc;
 }
 
 /* A plot data file: blocks separated by blank lines, rows of numbers
@@ -140,9 +117,9 @@ static bool file_has(const char *path, const char *text)
 Test(plot, metric_against_param_to_svg)
 {
     const char *db = make_db(), *svg = tmp_path("lat.svg");
-    cr_assert_eq(RUN(cmd_plot, "plot", db, "--x", "cluster.workers", "--y", "latency_mean",
-                     "--group", "scheme.kind", "-o", svg),
-                 0, "%s", err_text);
+    cr_assert_eq(draw(db, (struct plot_request){.x = "cluster.workers", .y = "latency_mean",
+                                                .group = "scheme.kind", .output = svg}),
+                 0, "%s", plot_err.msg);
     struct stat st;
     cr_assert_eq(stat(svg, &st), 0);
     cr_expect_gt(st.st_size, 1000);
@@ -156,9 +133,10 @@ Test(plot, metric_against_param_to_svg)
 Test(plot, short_param_names_and_kept_script)
 {
     const char *db = make_db(), *png = tmp_path("lat.png"), *gp = tmp_path("lat.gp");
-    cr_assert_eq(RUN(cmd_plot, "plot", db, "--x", "workers", "--y", "latency_mean", "--where",
-                     "scheme.kind=kofn", "-o", png, "--script", gp),
-                 0, "%s", err_text);
+    cr_assert_eq(draw(db, (struct plot_request){.x = "workers", .y = "latency_mean",
+                                                WHERE("scheme.kind", "kofn"), .output = png,
+                                                .script = gp}),
+                 0, "%s", plot_err.msg);
     static const char png_magic[] = "\x89PNG";
     cr_expect(file_has(png, png_magic), "not a PNG");
     /* the kept script reads its data from lat.gp.dat */
@@ -185,9 +163,9 @@ Test(plot, short_param_names_and_kept_script)
 Test(plot, latency_cdf_from_job_rows)
 {
     const char *db = make_db(), *svg = tmp_path("cdf.svg");
-    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "--group", "scheme.kind", "--where",
-                     "workers=8", "-o", svg),
-                 0, "%s", err_text);
+    cr_assert_eq(draw(db, (struct plot_request){.kind = PLOT_CDF, .group = "scheme.kind",
+                                                WHERE("workers", "8"), .output = svg}),
+                 0, "%s", plot_err.msg);
     cr_expect(file_has(svg, "job latency (s)"));
     cr_expect(file_has(svg, "fraction of jobs done by x"));
     cr_expect(file_has(svg, "scheme.kind = uncoded"));
@@ -196,62 +174,64 @@ Test(plot, latency_cdf_from_job_rows)
 Test(plot, training_curve_from_iterations)
 {
     const char *db = make_db(), *svg = tmp_path("loss.svg");
-    cr_assert_eq(RUN(cmd_plot, "plot", db, "--iterations", "--y", "loss", "--where",
-                     "workload.kind=training", "-o", svg),
-                 0, "%s", err_text);
+    cr_assert_eq(draw(db, (struct plot_request){.kind = PLOT_ITERATIONS, .y = "loss",
+                                                WHERE("workload.kind", "training"),
+                                                .output = svg}),
+                 0, "%s", plot_err.msg);
     cr_expect(file_has(svg, "simulated time (s)"));
     cr_expect(file_has(svg, "training loss"));
 }
 
-Test(plot, errors_are_one_line_and_exit_2)
+Test(plot, errors_are_one_line)
 {
     const char *db = make_db(), *svg = tmp_path("x.svg");
     char want[1024];
 
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--x", "workers", "--y", "accuracy", "-o", svg), 2);
-    snprintf(want, sizeof want, "%s: no runs have metric 'accuracy'\n", db);
-    cr_expect_str_eq(err_text, want);
+    cr_expect_neq(draw(db, (struct plot_request){.x = "workers", .y = "accuracy", .output = svg}),
+                  0);
+    snprintf(want, sizeof want, "%s: no runs have metric 'accuracy'", db);
+    cr_expect_str_eq(plot_err.msg, want);
 
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--x", "stragglers", "--y", "latency_mean", "-o", svg),
-                 2);
-    snprintf(want, sizeof want, "%s: no runs have param 'stragglers'\n", db);
-    cr_expect_str_eq(err_text, want);
+    cr_expect_neq(draw(db, (struct plot_request){.x = "stragglers", .y = "latency_mean",
+                                                 .output = svg}),
+                  0);
+    snprintf(want, sizeof want, "%s: no runs have param 'stragglers'", db);
+    cr_expect_str_eq(plot_err.msg, want);
 
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--x", "kind", "--y", "latency_mean", "-o", svg), 2);
+    cr_expect_neq(draw(db, (struct plot_request){.x = "kind", .y = "latency_mean", .output = svg}),
+                  0);
     snprintf(want, sizeof want,
-             "%s: param 'kind' is ambiguous (scheme.kind, workload.kind): give the full key\n", db);
-    cr_expect_str_eq(err_text, want);
+             "%s: param 'kind' is ambiguous (scheme.kind, workload.kind): give the full key", db);
+    cr_expect_str_eq(plot_err.msg, want);
 
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--x", "workers", "--y", "latency_mean", "-o",
-                     tmp_path("x.pdf")),
-                 2);
-    snprintf(want, sizeof want, "%s: unknown output extension (expected .png or .svg)\n",
+    cr_expect_neq(draw(db, (struct plot_request){.x = "workers", .y = "latency_mean",
+                                                 .output = tmp_path("x.pdf")}),
+                  0);
+    snprintf(want, sizeof want, "%s: unknown output extension (expected .png or .svg)",
              tmp_path("x.pdf"));
-    cr_expect_str_eq(err_text, want);
+    cr_expect_str_eq(plot_err.msg, want);
 
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--x", "workers", "--y", "latency_mean", "-o", svg,
-                     "--gnuplot", "/nonexistent/gnuplot"),
-                 2);
-    cr_expect_str_eq(err_text, "stragsim plot: gnuplot not found (apt-get install gnuplot-nox)\n");
+    cr_expect_neq(draw(db, (struct plot_request){.x = "workers", .y = "latency_mean", .output = svg,
+                                                 .gnuplot = "/nonexistent/gnuplot"}),
+                  0);
+    cr_expect_str_eq(plot_err.msg,
+                     "stragsim plot: gnuplot not found (apt-get install gnuplot-nox)");
 
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--cdf", "--where", "workload.kind=training", "-o",
-                     svg),
-                 2);
+    cr_expect_neq(draw(db, (struct plot_request){.kind = PLOT_CDF,
+                                                 WHERE("workload.kind", "training"),
+                                                 .output = svg}),
+                  0);
     snprintf(want, sizeof want,
              "%s: no per-job rows for the selected runs (runs store them with "
-             "workload.job_rows = true)\n",
+             "workload.job_rows = true)",
              db);
-    cr_expect_str_eq(err_text, want);
+    cr_expect_str_eq(plot_err.msg, want);
 
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--x", "workers", "--y", "latency_mean", "--where",
-                     "workers=5", "-o", svg),
-                 2);
-    snprintf(want, sizeof want, "%s: no runs match the --where filters\n", db);
-    cr_expect_str_eq(err_text, want);
-
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--x", "workers", "-o", svg), 2);
-    cr_expect_str_eq(err_text, "stragsim plot: --x PARAM and --y METRIC are needed (or --cdf, "
-                               "--iterations)\n");
+    cr_expect_neq(draw(db, (struct plot_request){.x = "workers", .y = "latency_mean",
+                                                 WHERE("workers", "5"), .output = svg}),
+                  0);
+    snprintf(want, sizeof want, "%s: no runs match the --where filters", db);
+    cr_expect_str_eq(plot_err.msg, want);
     struct stat st;
     cr_expect_neq(stat(svg, &st), 0, "a failed plot left a file");
 }
@@ -289,9 +269,10 @@ static size_t db_latencies(const char *db, const char *scheme, const char *worke
 Test(plot, cdf_data_is_the_sorted_job_latencies)
 {
     const char *db = make_db(), *svg = tmp_path("cdf.svg"), *dat = tmp_path("cdf.dat");
-    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "--group", "scheme.kind", "--where",
-                     "workers=8", "-o", svg, "--data", dat),
-                 0, "%s", err_text);
+    cr_assert_eq(draw(db, (struct plot_request){.kind = PLOT_CDF, .group = "scheme.kind",
+                                                WHERE("workers", "8"), .output = svg,
+                                                .data = dat}),
+                 0, "%s", plot_err.msg);
     static struct series d[4];
     cr_assert_eq(read_data(dat, d, 4), 2, "one block per scheme");
     static const char *const schemes[] = {"kofn", "uncoded"}; /* curves in label order */
@@ -347,8 +328,9 @@ Test(plot, large_cdf_data_rows_are_ranks_of_the_sorted_latencies)
      * k/n) */
     size_t n = 3000;
     const char *db = make_jobs_db("big.db", n), *dat = tmp_path("big.dat");
-    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "-o", tmp_path("big.png"), "--data", dat), 0,
-                 "%s", err_text);
+    cr_assert_eq(draw(db, (struct plot_request){.kind = PLOT_CDF, .output = tmp_path("big.png"),
+                                                .data = dat}),
+                 0, "%s", plot_err.msg);
     static double v[3000];
     cr_assert_eq(db_latencies(db, "kofn", "8", v, n), n);
     static struct series d[2];
@@ -399,9 +381,9 @@ Test(plot, error_bars_are_95_percent_intervals_across_repeats)
     }
     results_close(r);
     const char *dat = tmp_path("rep.dat"), *svg = tmp_path("rep.svg");
-    cr_assert_eq(RUN(cmd_plot, "plot", path, "--x", "workers", "--y", "latency_p99", "-o", svg,
-                     "--data", dat),
-                 0, "%s", err_text);
+    cr_assert_eq(draw(path, (struct plot_request){.x = "workers", .y = "latency_p99", .output = svg,
+                                                  .data = dat}),
+                 0, "%s", plot_err.msg);
     cr_expect(file_has(svg, "error bars: 95% confidence interval"));
     static struct series d[2];
     cr_assert_eq(read_data(dat, d, 2), 1);
@@ -452,25 +434,26 @@ Test(plot, hostile_titles_are_refused_and_never_run)
     for (int k = 0; k < HOSTILE_KINDS; k++) {
         char title[512];
         hostile(title, sizeof title, k, marker);
-        int status = RUN(cmd_plot, "plot", db, "--x", "workers", "--y", "latency_mean", "--title",
-                         title, "-o", svg);
+        int status = draw(db, (struct plot_request){.x = "workers", .y = "latency_mean",
+                                                    .title = title, .output = svg});
         cr_expect(!exists(marker), "payload %d ran", k);
         if (status == 0) {
             /* a title without a newline or backquote is only text */
             cr_expect(exists(svg), "payload %d: no figure", k);
             cr_expect(file_has(svg, "touch"), "payload %d: the title is not drawn", k);
         } else {
-            cr_expect_eq(status, 2);
-            cr_expect_str_eq(err_text, "stragsim plot: --title may not contain control characters "
-                                       "(a newline) or backquotes\n");
+            cr_expect_str_eq(plot_err.msg, "stragsim plot: --title may not contain control "
+                                           "characters (a newline) or backquotes");
         }
         if (strchr(title, '\n') || strchr(title, '`'))
-            cr_expect_eq(status, 2, "payload %d was accepted", k);
+            cr_expect_neq(status, 0, "payload %d was accepted", k);
         unlink(svg);
     }
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--cdf", "-o", svg, "--data", "x`touch y`.dat"), 2);
-    cr_expect_str_eq(err_text, "stragsim plot: the data file's name (--data, --script) may not "
-                               "contain control characters or backquotes\n");
+    cr_expect_neq(draw(db, (struct plot_request){.kind = PLOT_CDF, .output = svg,
+                                                 .data = "x`touch y`.dat"}),
+                  0);
+    cr_expect_str_eq(plot_err.msg, "stragsim plot: the data file's name (--data, --script) may not "
+                                   "contain control characters or backquotes");
 }
 
 /* Every text a database can carry into a figure: scheme values (legend via
@@ -510,21 +493,16 @@ Test(plot, hostile_database_text_is_drawn_not_run)
     results_close(r);
 
     const char *svg = tmp_path("h.svg"), *gp = tmp_path("h.gp");
-    const char *const runs[][12] = {
-        {"plot", path, "--x", "weights", "--y", "latency_mean", "-o", svg, "--script", gp, NULL},
-        {"plot", path, "--x", "weights", "--y", "latency_mean", "--group", "scheme.kind", "-o",
-         svg, "--script", gp},
-        {"plot", path, "--cdf", "-o", svg, "--script", gp, NULL},
-        {"plot", path, "--cdf", "--group", "kind", "-o", svg, "--script", gp, NULL},
-        {"plot", path, "--x", "kind", "--y", "latency_mean", "--group", key_evil, "-o", svg,
-         "--script", gp},
+    const struct plot_request figures[] = {
+        {.x = "weights", .y = "latency_mean", .output = svg, .script = gp},
+        {.x = "weights", .y = "latency_mean", .group = "scheme.kind", .output = svg, .script = gp},
+        {.kind = PLOT_CDF, .output = svg, .script = gp},
+        {.kind = PLOT_CDF, .group = "kind", .output = svg, .script = gp},
+        {.x = "kind", .y = "latency_mean", .group = key_evil, .output = svg, .script = gp},
     };
-    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
-        const char *argv[13] = {0};
-        for (size_t a = 0; a < 12 && runs[i][a]; a++)
-            argv[a] = runs[i][a];
-        int status = run_cmd(cmd_plot, argv);
-        cr_expect_eq(status, 0, "figure %zu: %s", i, err_text);
+    for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+        int status = draw(path, figures[i]);
+        cr_expect_eq(status, 0, "figure %zu: %s", i, plot_err.msg);
         cr_expect(!exists(marker), "figure %zu: a payload ran", i);
         cr_expect(file_has(svg, "</svg>"), "figure %zu: no whole figure", i);
         /* the script: fixed commands, quoted text without line breaks */
@@ -543,9 +521,9 @@ Test(plot, hostile_database_text_is_drawn_not_run)
         unlink(svg);
     }
     /* the values are drawn as text: the legend shows the payload, made inert */
-    cr_assert_eq(RUN(cmd_plot, "plot", path, "--x", "weights", "--y", "latency_mean", "--group",
-                     "scheme.kind", "-o", svg),
-                 0, "%s", err_text);
+    cr_assert_eq(draw(path, (struct plot_request){.x = "weights", .y = "latency_mean",
+                                                  .group = "scheme.kind", .output = svg}),
+                 0, "%s", plot_err.msg);
     cr_expect(file_has(svg, "b?touch"), "the backquote payload is not shown as text");
     cr_expect(!exists(marker));
 }
@@ -564,74 +542,79 @@ Test(plot, gnuplot_errors_are_one_line)
     sqlite3_close(h);
     const char *png = tmp_path("z.png");
     write_text(png, "the previous figure");
-    cr_expect_eq(RUN(cmd_plot, "plot", path, "--cdf", "--logx", "-o", png), 2);
-    cr_expect_eq(strncmp(err_text, "stragsim plot: gnuplot failed: script line ", 43), 0, "%s",
-                 err_text);
-    cr_expect_eq(strchr(err_text, '\n'), err_text + strlen(err_text) - 1, "more than one line: %s",
-                 err_text);
+    cr_expect_neq(draw(path, (struct plot_request){.kind = PLOT_CDF, .logx = true, .output = png}),
+                  0);
+    cr_expect_eq(strncmp(plot_err.msg, "stragsim plot: gnuplot failed: script line ", 43), 0, "%s",
+                 plot_err.msg);
+    cr_expect_null(strchr(plot_err.msg, '\n'), "more than one line: %s", plot_err.msg);
     static char buf[64];
     slurp(png, buf, sizeof buf);
     cr_expect_str_eq(buf, "the previous figure", "a failed plot replaced the figure");
 
     /* with a kept script the line is the script's */
     const char *gp = tmp_path("z.gp");
-    cr_expect_eq(RUN(cmd_plot, "plot", path, "--cdf", "--logx", "-o", png, "--script", gp), 2);
+    cr_expect_neq(draw(path, (struct plot_request){.kind = PLOT_CDF, .logx = true, .output = png,
+                                                   .script = gp}),
+                  0);
     char want[600];
     snprintf(want, sizeof want, "%s:", gp);
-    cr_expect_eq(strncmp(err_text, want, strlen(want)), 0, "%s", err_text);
-    cr_expect_not_null(strstr(err_text, ": gnuplot: "), "%s", err_text);
-    cr_expect_eq(strchr(err_text, '\n'), err_text + strlen(err_text) - 1, "%s", err_text);
+    cr_expect_eq(strncmp(plot_err.msg, want, strlen(want)), 0, "%s", plot_err.msg);
+    cr_expect_not_null(strstr(plot_err.msg, ": gnuplot: "), "%s", plot_err.msg);
+    cr_expect_null(strchr(plot_err.msg, '\n'), "%s", plot_err.msg);
 
     /* a gnuplot that fails with many lines of its own */
     const char *fake = tmp_path("fake-gnuplot");
     write_text(fake, "#!/bin/sh\n{ echo 'plot x'; echo '     ^'; echo \"\\\"$1\\\" line 9: "
                      "something broke\"; echo; echo more; } >&2\nexit 1\n");
     chmod(fake, 0755);
-    cr_expect_eq(RUN(cmd_plot, "plot", path, "--cdf", "-o", png, "--gnuplot", fake), 2);
-    cr_expect_str_eq(err_text, "stragsim plot: gnuplot failed: script line 9: something broke\n");
+    cr_expect_neq(draw(path, (struct plot_request){.kind = PLOT_CDF, .output = png,
+                                                   .gnuplot = fake}),
+                  0);
+    cr_expect_str_eq(plot_err.msg,
+                     "stragsim plot: gnuplot failed: script line 9: something broke");
     /* one that exits 0 without a whole figure */
     write_text(fake, "#!/bin/sh\nprintf '<svg>' \nexit 0\n");
-    cr_expect_eq(RUN(cmd_plot, "plot", path, "--cdf", "-o", tmp_path("z.svg"), "--gnuplot", fake),
-                 2);
-    snprintf(want, sizeof want, "%s: gnuplot wrote no complete figure (disk full?)\n",
+    cr_expect_neq(draw(path, (struct plot_request){.kind = PLOT_CDF, .output = tmp_path("z.svg"),
+                                                   .gnuplot = fake}),
+                  0);
+    snprintf(want, sizeof want, "%s: gnuplot wrote no complete figure (disk full?)",
              tmp_path("z.svg"));
-    cr_expect_str_eq(err_text, want);
+    cr_expect_str_eq(plot_err.msg, want);
     cr_expect(!exists(tmp_path("z.svg")), "a partial figure was left");
 }
 
 Test(plot, cdf_group_warns_when_it_pools_different_runs)
 {
     const char *db = make_db(), *svg = tmp_path("pool.svg");
-    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "--group", "scheme.kind", "-o", svg), 0, "%s",
-                 err_text);
-    char want[512];
-    snprintf(want, sizeof want,
-             "stragsim plot: warning: runs pooled into one curve differ in cluster.workers "
-             "(narrow with --where)\nstragsim plot: wrote %s\n",
-             svg);
-    cr_expect_str_eq(err_text, want);
-    cr_assert_eq(RUN(cmd_plot, "plot", db, "--cdf", "--group", "scheme.kind", "--where",
-                     "workers=8", "-o", svg),
-                 0, "%s", err_text);
-    snprintf(want, sizeof want, "stragsim plot: wrote %s\n", svg);
-    cr_expect_str_eq(err_text, want);
+    cr_assert_eq(draw(db, (struct plot_request){.kind = PLOT_CDF, .group = "scheme.kind",
+                                                .output = svg}),
+                 0, "%s", plot_err.msg);
+    cr_expect_str_eq(warn_text,
+                     "stragsim plot: warning: runs pooled into one curve differ in cluster.workers "
+                     "(narrow with --where)\n");
+    cr_assert_eq(draw(db, (struct plot_request){.kind = PLOT_CDF, .group = "scheme.kind",
+                                                WHERE("workers", "8"), .output = svg}),
+                 0, "%s", plot_err.msg);
+    cr_expect_str_eq(warn_text, "");
 }
 
 Test(plot, output_that_cannot_be_written_is_one_line)
 {
     const char *db = make_db();
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--cdf", "-o", tmp_path("nodir/x.svg")), 2);
+    cr_expect_neq(draw(db, (struct plot_request){.kind = PLOT_CDF,
+                                                 .output = tmp_path("nodir/x.svg")}),
+                  0);
     char want[600];
-    snprintf(want, sizeof want, "%s: cannot write: No such file or directory\n",
+    snprintf(want, sizeof want, "%s: cannot write: No such file or directory",
              tmp_path("nodir/x.svg"));
-    cr_expect_str_eq(err_text, want);
+    cr_expect_str_eq(plot_err.msg, want);
     /* a device (through a link with the right extension): written in place,
      * its failure caught */
     const char *full = tmp_path("full.svg");
     cr_assert_eq(symlink("/dev/full", full), 0);
-    cr_expect_eq(RUN(cmd_plot, "plot", db, "--cdf", "-o", full), 2);
-    snprintf(want, sizeof want, "%s: cannot write: No space left on device\n", full);
-    cr_expect_str_eq(err_text, want);
+    cr_expect_neq(draw(db, (struct plot_request){.kind = PLOT_CDF, .output = full}), 0);
+    snprintf(want, sizeof want, "%s: cannot write: No space left on device", full);
+    cr_expect_str_eq(plot_err.msg, want);
 }
 
 /* ---- export ---- */
@@ -639,15 +622,14 @@ Test(plot, output_that_cannot_be_written_is_one_line)
 Test(plot, export_metrics_and_jobs_as_csv)
 {
     const char *db = make_db(), *csv = tmp_path("m.csv");
-    cr_assert_eq(RUN(cmd_export, "export", db, "--table", "metrics", "-o", csv), 0, "%s",
-                 err_text);
+    cr_assert_eq(export_to(db, "metrics", csv), 0, "%s", plot_err.msg);
     static char buf[1 << 16];
     slurp(csv, buf, sizeof buf);
     cr_expect_eq(strncmp(buf, "run_id,point_key,repeat,scheme.kind,", 36), 0, "%.80s", buf);
     cr_expect_not_null(strstr(buf, "latency_mean,latency_se"), "%.200s", buf);
     cr_expect_not_null(strstr(buf, "\r\n2,uncoded-4-1,1,uncoded,"), "%.400s", buf);
 
-    cr_assert_eq(RUN(cmd_export, "export", db, "--table", "jobs", "-o", csv), 0, "%s", err_text);
+    cr_assert_eq(export_to(db, "jobs", csv), 0, "%s", plot_err.msg);
     slurp(csv, buf, sizeof buf);
     size_t rows = 0;
     for (const char *p = buf; (p = strstr(p, "\r\n")); p += 2)
@@ -655,9 +637,9 @@ Test(plot, export_metrics_and_jobs_as_csv)
     cr_expect_eq(rows, 1 + 6 * 50, "header + 6 runs x 50 jobs");
     cr_expect_not_null(strstr(buf, ",job,arrival,latency,tasks,extra\r\n"));
 
-    cr_expect_eq(RUN(cmd_export, "export", db, "--table", "events", "-o", csv), 2);
-    cr_expect_str_eq(err_text,
-                     "stragsim export: unknown table 'events' (expected jobs|iterations|metrics)\n");
+    cr_expect_neq(export_to(db, "events", csv), 0);
+    cr_expect_str_eq(plot_err.msg,
+                     "stragsim export: unknown table 'events' (expected jobs|iterations|metrics)");
 }
 
 /* A CSV file (RFC 4180, CRLF rows) split into cells: cells[row][col]. */
@@ -747,8 +729,7 @@ Test(plot, export_csv_equals_the_database_rows)
     static const char *const varying[] = {"scheme.kind", "cluster.workers", "workload.kind"};
 
     /* jobs: one row per database row, in (run, job) order */
-    cr_assert_eq(RUN(cmd_export, "export", db, "--table", "jobs", "-o", csv_path), 0, "%s",
-                 err_text);
+    cr_assert_eq(export_to(db, "jobs", csv_path), 0, "%s", plot_err.msg);
     csv_read(csv_path, &c);
     cr_assert_eq(sqlite3_prepare_v2(h,
                                     "SELECT r.id, r.point_key, r.repeat, j.job, j.arrival, "
@@ -786,8 +767,7 @@ Test(plot, export_csv_equals_the_database_rows)
     cr_expect_eq(c.nrows, 1 + 6 * 50);
 
     /* metrics: one row per run, each metric cell the stored value */
-    cr_assert_eq(RUN(cmd_export, "export", db, "--table", "metrics", "-o", csv_path), 0, "%s",
-                 err_text);
+    cr_assert_eq(export_to(db, "metrics", csv_path), 0, "%s", plot_err.msg);
     csv_read(csv_path, &c);
     cr_assert_eq(sqlite3_prepare_v2(h, "SELECT value FROM metrics WHERE run_id = ?1 AND name = ?2",
                                     -1, &st, NULL),
@@ -812,77 +792,4 @@ Test(plot, export_csv_equals_the_database_rows)
     sqlite3_finalize(st);
     sqlite3_finalize(param);
     sqlite3_close(h);
-}
-
-/* ---- progress ---- */
-
-Test(plot, progress_draws_only_when_on)
-{
-    FILE *f = tmpfile();
-    struct progress *p = progress_new(f, 3, PROGRESS_ON);
-    progress_skip(p);
-    progress_begin(p, "scheme.k=4 repeat 0");
-    progress_done(p);
-    progress_begin(p, "scheme.k=8 repeat 0");
-    progress_done(p);
-    progress_finish(p);
-    progress_free(p);
-    static char buf[4096];
-    rewind(f);
-    buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
-    fclose(f);
-    /* redraws are throttled: the first (1/3, after the skip) and the last
-     * (3/3, forced when all points are done) are always drawn */
-    cr_expect_not_null(strstr(buf, "] 1/3 "), "%s", buf);
-    /* the last line: ETA 0 (nothing left); elapsed is whatever this machine
-     * took, so only its shape is checked */
-    const char *last = strstr(buf, "] 3/3 scheme.k=8 repeat 0  elapsed ");
-    cr_assert_not_null(last, "%s", buf);
-    char elapsed[32] = "", eta[32] = "";
-    cr_expect_eq(sscanf(last, "] 3/3 scheme.k=8 repeat 0  elapsed %31[0-9:]  ETA %31[0-9:]",
-                        elapsed, eta),
-                 2, "%s", buf);
-    cr_expect(strlen(elapsed) >= 4 && elapsed[strlen(elapsed) - 3] == ':', "%s", buf);
-    cr_expect_str_eq(eta, "0:00", "%s", buf);
-    cr_expect_eq(buf[strlen(buf) - 1], '\n');
-
-    /* --quiet, and a file that is not a terminal: nothing */
-    for (int mode = 0; mode < 2; mode++) {
-        f = tmpfile();
-        p = progress_new(f, 2, mode ? PROGRESS_OFF : PROGRESS_AUTO);
-        progress_begin(p, "x");
-        progress_done(p);
-        progress_finish(p);
-        progress_free(p);
-        cr_expect_eq(ftell(f), 0, "mode %d wrote something", mode);
-        fclose(f);
-    }
-}
-
-/* ---- config --list ---- */
-
-Test(plot, config_list_has_every_key_of_every_table)
-{
-    cr_assert_eq(RUN(cmd_config, "config", "--list"), 0, "%s", err_text);
-    size_t keys = 0;
-    for (const struct config_key *const *t = config_tables; *t; t++) {
-        for (const struct config_key *k = *t; k->name; k++, keys++) {
-            char want[256];
-            snprintf(want, sizeof want, "\n%s ", k->name);
-            cr_expect_not_null(strstr(out_text, want), "config --list lacks %s", k->name);
-        }
-    }
-    cr_expect_gt(keys, 30);
-    cr_expect_not_null(strstr(out_text, "section.key "), "no header");
-    const char *row = strstr(out_text, "\ncluster.workers ");
-    cr_assert_not_null(row);
-    char line[512];
-    snprintf(line, sizeof line, "%.*s", (int)strcspn(row + 1, "\n"), row + 1);
-    static const char *const fields[] = {" int ", " 10 ", " [1, 100000] ", "number of workers N"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        cr_expect_not_null(strstr(line, fields[i]), "'%s' lacks '%s'", line, fields[i]);
-
-    cr_expect_eq(RUN(cmd_config, "config"), 2);
-    cr_expect_str_eq(err_text,
-                     "stragsim config: nothing to do (usage: stragsim config --list [SECTION])\n");
 }
