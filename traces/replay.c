@@ -32,6 +32,7 @@
 
 #include "traces/latency_impl.h"
 #include "traces/trace_csv.h"
+#include "traces/trace_grid.h"
 
 /* Bound on the dense W x I matrix (512 MB of doubles). */
 #define REPLAY_MAX_CELLS (1 << 26)
@@ -107,29 +108,6 @@ static int replay_bound(const struct params *p, const struct trace_csv *t, int c
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts and deduplicates x[n] in place; returns the number of distinct values. */
-static size_t sort_unique(double *x, size_t n)
-{
-    qsort(x, n, sizeof *x, cmp_double);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (m == 0 || x[i] != x[m - 1])
-            x[m++] = x[i];
-    return m;
-}
-
-static size_t index_of(const double *sorted, size_t n, double x)
-{
-    const double *hit = bsearch(&x, sorted, n, sizeof *sorted, cmp_double);
-    return (size_t)(hit - sorted);
-}
-
 /* The trace as a dense matrix: columns already parsed into per-row numbers. */
 struct replay_trace {
     size_t rows;
@@ -142,65 +120,48 @@ struct replay_trace {
 static int replay_matrix(const struct replay_trace *tr, double **values, size_t *nworkers,
                          size_t *niterations, struct error *err)
 {
-    size_t n = tr->rows;
-    double *ids = malloc(n * sizeof *ids), *its = malloc(n * sizeof *its);
-    int *first_line = NULL;
-    double *v = NULL;
+    struct trace_grid g;
+    size_t duplicates = 0, r = 0;
     int rc = 0;
-    if (!ids || !its) {
+    switch (trace_grid_build(tr->worker, tr->iteration, tr->value, tr->lines, tr->rows,
+                             REPLAY_MAX_CELLS, &g, &duplicates, &r)) {
+    case TRACE_GRID_OK:
+        break;
+    case TRACE_GRID_NOMEM:
         rc = error_fail(err, "latency: out of memory");
-        goto done;
-    }
-    memcpy(ids, tr->worker, n * sizeof *ids);
-    memcpy(its, tr->iteration, n * sizeof *its);
-    size_t W = sort_unique(ids, n), I = sort_unique(its, n);
-    if (W * I > REPLAY_MAX_CELLS) { /* I <= n and W <= n, so no overflow */
+        break;
+    case TRACE_GRID_SPARSE:
         rc = error_at(err, tr->path, 0,
                       "%zu workers x %zu distinct iterations is too sparse a trace (more than "
                       "%d cells); workers should share iteration values",
-                      W, I, REPLAY_MAX_CELLS);
-        goto done;
+                      g.W, g.I, REPLAY_MAX_CELLS);
+        break;
+    case TRACE_GRID_CONFLICT: {
+        size_t cell = trace_grid_cell(&g, tr->worker[r], tr->iteration[r]);
+        rc = error_at(err, tr->path, tr->lines[r],
+                      "worker %.0f at iteration %.17g has a second, different value %.17g "
+                      "(first %.17g at line %d)",
+                      tr->worker[r], tr->iteration[r], tr->value[r], g.v[cell], g.line[cell]);
+        break;
     }
-    v = malloc(W * I * sizeof *v);
-    first_line = calloc(W * I, sizeof *first_line); /* 0: cell not seen yet */
-    if (!v || !first_line) {
-        rc = error_fail(err, "latency: out of memory");
-        goto done;
     }
-    for (size_t r = 0; r < n; r++) {
-        size_t cell = index_of(ids, W, tr->worker[r]) * I + index_of(its, I, tr->iteration[r]);
-        if (first_line[cell]) {
-            if (v[cell] == tr->value[r])
-                continue; /* a repeated identical row (job_2 has one) */
-            rc = error_at(err, tr->path, tr->lines[r],
-                          "worker %.0f at iteration %.17g has a second, different value %.17g "
-                          "(first %.17g at line %d)",
-                          tr->worker[r], tr->iteration[r], tr->value[r], v[cell],
-                          first_line[cell]);
-            goto done;
-        }
-        first_line[cell] = tr->lines[r];
-        v[cell] = tr->value[r];
-    }
-    for (size_t w = 0; w < W; w++) {
-        double *row = v + w * I;
-        const int *seen = first_line + w * I;
+    for (size_t w = 0; !rc && w < g.W; w++) {
+        double *row = g.v + w * g.I;
+        const int *seen = g.line + w * g.I;
         size_t first = 0;
         while (!seen[first]) /* every trace worker has at least one row */
             first++;
-        for (size_t i = 0; i < I; i++)
+        for (size_t i = 0; i < g.I; i++)
             if (!seen[i])
                 row[i] = i < first ? row[first] : row[i - 1];
     }
-    *values = v;
-    v = NULL;
-    *nworkers = W;
-    *niterations = I;
-done:
-    free(ids);
-    free(its);
-    free(first_line);
-    free(v);
+    if (!rc) {
+        *values = g.v; /* taken from the grid */
+        g.v = NULL;
+        *nworkers = g.W;
+        *niterations = g.I;
+    }
+    trace_grid_free(&g);
     return rc;
 }
 

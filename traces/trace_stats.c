@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "traces/trace_csv.h"
+#include "traces/trace_grid.h"
 
 /* ---- loading ---- */
 
@@ -155,88 +157,29 @@ static void summarise(double *x, size_t n, double *mean, double *median, double 
     *p99 = gsl_stats_quantile_from_sorted_data(x, 1, n, 0.99);
 }
 
-static size_t sort_unique(double *x, size_t n)
-{
-    gsl_sort(x, 1, n);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (m == 0 || x[i] != x[m - 1])
-            x[m++] = x[i];
-    return m;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static size_t index_of(const double *sorted, size_t n, double x)
-{
-    const double *hit = bsearch(&x, sorted, n, sizeof *sorted, cmp_double);
-    return (size_t)(hit - sorted);
-}
-
-/* The trace as a dense [W][I] matrix with NAN where a worker is absent. */
-struct trace_grid {
-    size_t W, I;
-    double *ids, *its; /* [W], [I] sorted distinct worker ids / iteration values */
-    double *v;         /* [W * I] */
-};
-
-static void grid_free(struct trace_grid *g)
-{
-    free(g->ids);
-    free(g->its);
-    free(g->v);
-}
-
 /* A repeated row with the same value (the Alibaba job 2 trace has one) is
  * counted in *duplicates and skipped; a repeat with another value is an
  * error, since no single duration can be told to be the right one. */
 static int grid_build(const struct trace_data *d, struct trace_grid *g, size_t *duplicates,
                       struct error *err)
 {
-    size_t n = d->n;
-    int *line = NULL, rc = 0;
-    *g = (struct trace_grid){0};
-    g->ids = malloc(n * sizeof *g->ids);
-    g->its = malloc(n * sizeof *g->its);
-    if (!g->ids || !g->its)
-        goto oom;
-    memcpy(g->ids, d->worker, n * sizeof *g->ids);
-    memcpy(g->its, d->iteration, n * sizeof *g->its);
-    g->W = sort_unique(g->ids, n);
-    g->I = sort_unique(g->its, n);
-    g->v = malloc(g->W * g->I * sizeof *g->v);
-    line = calloc(g->W * g->I, sizeof *line);
-    if (!g->v || !line)
-        goto oom;
-    for (size_t c = 0; c < g->W * g->I; c++)
-        g->v[c] = NAN;
-    for (size_t r = 0; r < n && !rc; r++) {
-        size_t c = index_of(g->ids, g->W, d->worker[r]) * g->I +
-                   index_of(g->its, g->I, d->iteration[r]);
-        if (line[c] && g->v[c] == d->value[r]) {
-            (*duplicates)++;
-            continue;
-        }
-        if (line[c])
-            rc = error_at(err, d->path, d->lines[r],
-                          "worker %.0f has a second row at iteration %.17g with another value "
-                          "(first at line %d)",
-                          d->worker[r], d->iteration[r], line[c]);
-        line[c] = d->lines[r];
-        g->v[c] = d->value[r];
+    size_t r = 0;
+    switch (trace_grid_build(d->worker, d->iteration, d->value, d->lines, d->n, SIZE_MAX, g,
+                             duplicates, &r)) {
+    case TRACE_GRID_OK:
+        return 0;
+    case TRACE_GRID_CONFLICT: {
+        int first = g->line[trace_grid_cell(g, d->worker[r], d->iteration[r])];
+        trace_grid_free(g);
+        return error_at(err, d->path, d->lines[r],
+                        "worker %.0f has a second row at iteration %.17g with another value "
+                        "(first at line %d)",
+                        d->worker[r], d->iteration[r], first);
     }
-    free(line);
-    if (rc)
-        grid_free(g);
-    return rc;
-oom:
-    free(line);
-    grid_free(g);
-    return error_fail(err, "%s: out of memory", d->path);
+    default: /* no cell limit here: only out of memory */
+        trace_grid_free(g);
+        return error_fail(err, "%s: out of memory", d->path);
+    }
 }
 
 /* Fits one Markov state's durations by `kind`, or with "auto" by every
@@ -413,7 +356,7 @@ out:
     free(b);
     free(median);
     free(ratio);
-    grid_free(&g);
+    trace_grid_free(&g);
     if (rc) {
         trace_stats_free(s);
         return rc;
