@@ -12,13 +12,15 @@
 # metrics) and its job, iteration and param rows to the last bit, and every
 # weights file with cmp. Databases go to OUTDIR/before and OUTDIR/after
 # (default: a temporary directory, removed at the end). Prints one line per
-# comparison; exits 1 if anything differs.
+# comparison; exits 1 if anything differs or the after binary refuses a
+# config. Configs the before binary refuses (added since) are listed, not
+# compared.
 #
 # To compare a commit against main:
 #   git worktree add /tmp/old main && meson setup /tmp/old/build /tmp/old && ninja -C /tmp/old/build
 #   scripts/compare-builds.sh /tmp/old/build/stragsim build/stragsim
 set -euo pipefail
-(($# >= 2)) || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+(($# >= 2)) || { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 before=$(realpath "$1") after=$(realpath "$2")
 cd "$(dirname "$0")/.."
 if [[ -n ${3:-} ]]; then
@@ -37,14 +39,26 @@ produce() {
     mkdir -p "$dir"
     for cfg in configs/*.ini; do
         name=$(basename "$cfg" .ini)
+        # A config the binary refuses (exit 2: e.g. a scheme added since)
+        # is listed, not compared; any other failure stops the script.
+        local rc=0
         case $name in
-        train-*) "$bin" train "$cfg" --smoke -q -o "$dir/$name.bin" ;;
-        *) "$bin" run "$cfg" --smoke -q -o "$dir/$name.db" ;;
+        train-*) "$bin" train "$cfg" --smoke -q -o "$dir/$name.bin" 2>"$dir/$name.err" || rc=$? ;;
+        *) "$bin" run "$cfg" --smoke -q -o "$dir/$name.db" 2>"$dir/$name.err" || rc=$? ;;
         esac
         # a learned code's trainer: its weights files, NAME.PART.bin
-        if grep -Eq '^target *= *' "$cfg"; then
-            "$bin" train "$cfg" --smoke -q --set scheme.learned_weights="$(realpath "$dir")/$name"
+        if ((rc == 0)) && grep -Eq '^target *= *' "$cfg"; then
+            "$bin" train "$cfg" --smoke -q --set scheme.learned_weights="$(realpath "$dir")/$name" \
+                2>"$dir/$name.err" || rc=$?
         fi
+        if ((rc == 2)); then
+            rm -f "$dir/$name".*.bin "$dir/$name.db" "$dir/$name.bin"
+            echo "$name: $(head -1 "$dir/$name.err")" >>"$dir/refused"
+        elif ((rc != 0)); then
+            cat "$dir/$name.err" >&2
+            exit "$rc"
+        fi
+        rm -f "$dir/$name.err"
     done
     "$bin" run configs/quickstart.ini -q -o "$dir/quickstart-2000.db" \
         --set workload.jobs=2000 --set workload.warmup=200 --set experiment.repeats=2
@@ -67,8 +81,14 @@ rows() {
 }
 
 status=0
+[[ -f $out/before/refused ]] && sed 's/^/not compared (the before binary refuses it): /' "$out/before/refused"
+if [[ -f $out/after/refused ]]; then
+    sed 's/^/REFUSED by the after binary: /' "$out/after/refused"
+    status=1
+fi
 for f in "$out"/before/*; do
     name=$(basename "$f")
+    [[ $name == refused ]] && continue
     if [[ $name == *.db ]]; then
         if ! cmp -s <(rows "$f") <(rows "$out/after/$name"); then
             echo "DIFFERENT: $name (job, iteration or param rows)"
