@@ -35,7 +35,7 @@ CRN=(--set experiment.repeats=$R --set experiment.common_streams=true)
 
 # ---- parts: NAME|what it writes ----
 parts=(
-    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine"
+    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric"
     "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figure doc/figures/quickstart-cdf.png"
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
@@ -124,6 +124,8 @@ part_coded_inference() {
     # NeRCC against Berrut (λ tuned on 200 validation jobs), and nercc at λ = 0.
     bg=1 run nercc-lambda0.db configs/nercc-vs-bacc.ini "${CRN[@]}" --set workload.jobs=500 \
         --set sweep.scheme.kind=nercc --set scheme.lambda_enc=0 --set scheme.lambda_dec=0
+    # BRI codes (Floater-Hormann, d = 0..3) beside berrut, under three decode rules.
+    bg=1 run barycentric.db configs/barycentric.ini "${CRN[@]}"
     run nercc.db configs/nercc-vs-bacc.ini "${CRN[@]}" --set workload.jobs=500
     wait_runs
     # Byzantine berrut: LeNet5, K = 8, S = 1, N = 2K + 2A + S - 1 (<= 22).
@@ -142,6 +144,9 @@ part_coded_inference() {
         --metrics rmse,accuracy,lambda_enc,lambda_dec
     table nercc-lambda0 $doc nercc-lambda0.db --aggregate \
         --params cluster.workers,workload.queries,scheme.stragglers --metrics rmse,accuracy
+    table barycentric $doc barycentric.db --aggregate \
+        --params scheme.kind,scheme.decode_when,scheme.d \
+        --metrics latency_mean,latency_p99,decode_results_mean,deadline_decodes,rmse,accuracy
 }
 
 part_quickstart() {

@@ -129,6 +129,12 @@ bad "ini: bad value in a sweep axis" "sweep_val.ini:16: cluster.workers: expecte
 bad "ini: a sweep point breaks a constraint (k > workers)" "sweep_sem.ini:11: scheme.k: 3 is more than cluster.workers (2)" "$S" run sweep_sem.ini -o new.db -q
 sed 's/^k = 3/k = 9/' ok.ini >kofn.ini
 bad "ini: scheme constraint (k > workers)" "kofn.ini:11: scheme.k: 9 is more than cluster.workers (4)" "$S" run kofn.ini -o new.db -q
+bary=(--set scheme.kind=barycentric)
+bad "barycentric: d > K - 1" "--set scheme.d=4: scheme.d: blending degree d = 4 needs K >= d + 1 queries per job (K = 3)" "$S" run ok.ini -o new.db -q "${bary[@]}" --set scheme.d=4
+bad "barycentric: K > N" "--set workload.queries=5: workload.queries: K = 5 queries need 6 workers, cluster.workers is 4" "$S" run ok.ini -o new.db -q "${bary[@]}" --set workload.queries=5
+bad "barycentric: a deadline rule without a deadline" "--set scheme.decode_when=deadline: scheme.decode_when: decode_when = deadline needs scheme.deadline" "$S" run ok.ini -o new.db -q "${bary[@]}" --set scheme.decode_when=deadline
+bad "barycentric: deadline 0" "--set scheme.deadline=0: scheme.deadline: must be > 0" "$S" run ok.ini -o new.db -q "${bary[@]}" --set scheme.deadline=0
+bad "barycentric: unknown decode rule" "--set scheme.decode_when=soon: scheme.decode_when: expected one of results|deadline|first, got 'soon'" "$S" run ok.ini -o new.db -q "${bary[@]}" --set scheme.decode_when=soon
 printf '[experiment]\nname = \x01\x02\xff\xfe\x00garbage\n\xff\xff' >binary.ini
 bad "ini: binary garbage" "binary.ini: not a text file (contains a NUL byte)" "$S" run binary.ini -o new.db -q
 bad "--set without =" "--set cluster.workers: expected section.key=value" "$S" run ok.ini -o new.db -q --set cluster.workers

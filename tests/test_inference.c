@@ -433,3 +433,39 @@ Test(inference_e2e, bad_data_dir_is_one_line, .init = e2e_setup, .fini = e2e_tea
     fclose(f);
     cr_expect(strstr(line, "/nonexistent/t10k-images-idx3-ubyte.gz") != NULL, "%s", line);
 }
+
+/* barycentric with d = 0 is berrut: the same decoded outputs, so the same
+ * accuracy, agreement and rmse, on the same luck (common streams). */
+Test(inference_e2e, barycentric_d0_is_berrut, .init = e2e_setup, .fini = e2e_teardown)
+{
+    if (!have_data())
+        cr_skip_test("Fashion-MNIST is not installed (dataset-fashion-mnist)");
+    const char *ini = "[experiment]\nseed = 3\n[cluster]\nworkers = 10\n[latency]\nkind = exp\n"
+                      "[scheme]\nstragglers = 2\nd = 0\n[sweep]\n"
+                      "scheme.kind = berrut, barycentric\n"
+                      "[workload]\nkind = inference\njobs = 300\nmodel = mlp\nqueries = 8\n";
+    cr_assert_eq(run_config(ini), 0);
+    const char *same[] = {"accuracy", "agreement", "rmse", "latency_mean", "decode_patterns"};
+    for (int i = 0; i < 5; i++)
+        cr_expect_eq(metric_of("berrut", same[i]), metric_of("barycentric", same[i]), "%s: %.17g vs %.17g",
+                     same[i], metric_of("berrut", same[i]), metric_of("barycentric", same[i]));
+    cr_expect_eq(metric_of("barycentric", "decode_results_mean"), 8.0);
+}
+
+/* A deadline decodes from fewer results, sooner; still far above chance. */
+Test(inference_e2e, barycentric_deadline_decodes_early, .init = e2e_setup, .fini = e2e_teardown)
+{
+    if (!have_data())
+        cr_skip_test("Fashion-MNIST is not installed (dataset-fashion-mnist)");
+    const char *ini = "[experiment]\nseed = 3\n[cluster]\nworkers = 10\n[latency]\nkind = exp\n"
+                      "[scheme]\nkind = barycentric\nstragglers = 2\nd = 1\n"
+                      "decode_when = first\ndeadline = 0.1\n"
+                      "[workload]\nkind = inference\njobs = 300\nmodel = mlp\nqueries = 8\n";
+    cr_assert_eq(run_config(ini), 0);
+    double used = metric_of("barycentric", "decode_results_mean");
+    double by_deadline = metric_of("barycentric", "deadline_decodes");
+    cr_expect(used >= 1.0 && used < 8.0, "decoded from %g results on average", used);
+    cr_expect(by_deadline > 0.0 && by_deadline <= 1.0, "deadline decided %g of the jobs", by_deadline);
+    double acc = metric_of("barycentric", "accuracy");
+    cr_expect(acc > 0.3, "accuracy %g", acc);
+}

@@ -512,3 +512,70 @@ Test(schemes, task_cost_override)
     cr_assert_float_eq(scheme_task_cost(p, 0.25), 2.5, 0);
     params_free(p);
 }
+
+/* ---- barycentric: when the master decodes (scheme.decode_when) ---- */
+
+/* Runs one barycentric job on 5 workers with unit_53423 (S = 1: K = 4,
+ * cost 1/4, results at 0.25 (w1), 0.5 (w3), 0.75 (w4), 1 (w2), 1.25 (w0))
+ * under `when` and `deadline` ("" for none); checks its latency, the results
+ * it was decoded from and whether the deadline decided. */
+static void expect_barycentric_decode(const char *when, const char *deadline, double latency,
+                                      int results, bool by_deadline)
+{
+    char w[64], dl[64];
+    snprintf(w, sizeof w, "scheme.decode_when=%s", when);
+    snprintf(dl, sizeof dl, "scheme.deadline=%s", *deadline ? deadline : "1");
+    struct params *p = PARAMS("scheme.kind=barycentric", "scheme.d=1", "scheme.stragglers=1",
+                              "scheme.nodes=n", "scheme.coded_workers=cluster", w, dl);
+    if (!*deadline)
+        params_unset(p, "scheme.deadline");
+    struct harness h;
+    harness_start(&h, "barycentric", p, 5, true, unit_53423);
+    expect_latency(&h, 0, latency);
+    cr_assert_eq(h.results, results, "%s %s: %d results", when, deadline, h.results);
+    cr_assert_eq(harness_metric(&h, "decode_results_mean"), results);
+    cr_assert_eq(harness_metric(&h, "deadline_decodes"), by_deadline ? 1.0 : 0.0);
+    harness_end(&h);
+}
+
+Test(schemes, barycentric_decodes_at_n_minus_s_results)
+{
+    expect_barycentric_decode("results", "", 1.0, 4, false);
+}
+
+Test(schemes, barycentric_decodes_at_the_deadline_from_what_is_in)
+{
+    expect_barycentric_decode("deadline", "0.6", 0.6, 2, true);
+    /* nothing in by the deadline: the first result decodes */
+    expect_barycentric_decode("deadline", "0.1", 0.25, 1, true);
+    /* every result in before the deadline: nothing more to wait for */
+    expect_barycentric_decode("deadline", "5", 1.25, 5, false);
+}
+
+Test(schemes, barycentric_decodes_at_whichever_comes_first)
+{
+    expect_barycentric_decode("first", "0.6", 0.6, 2, true);
+    expect_barycentric_decode("first", "2", 1.0, 4, false);
+    expect_barycentric_decode("first", "0.1", 0.25, 1, true);
+}
+
+Test(schemes, barycentric_bad_parameters)
+{
+    expect_create_error("barycentric",
+                        PARAMS("scheme.kind=barycentric", "scheme.d=4", "scheme.stragglers=1",
+                               "scheme.nodes=n", "scheme.coded_workers=cluster",
+                               "scheme.decode_when=results"),
+                        5, "test.ini:3: scheme.d: blending degree d = 4 needs K >= d + 1 queries "
+                           "per job (K = 4)");
+    expect_create_error("barycentric",
+                        PARAMS("scheme.kind=barycentric", "scheme.d=1", "scheme.stragglers=1",
+                               "scheme.nodes=n", "scheme.coded_workers=cluster",
+                               "scheme.decode_when=first"),
+                        5, "test.ini:7: scheme.decode_when: decode_when = first needs scheme.deadline");
+    expect_create_error("barycentric",
+                        PARAMS("scheme.kind=barycentric", "scheme.d=1", "scheme.stragglers=1",
+                               "scheme.nodes=n", "scheme.coded_workers=cluster",
+                               "scheme.decode_when=results", "workload.queries=6"),
+                        5, "test.ini:8: workload.queries: K = 6 queries need 7 workers, "
+                           "cluster.workers is 5");
+}
