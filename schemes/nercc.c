@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "models/model.h"
-#include "schemes/codes/code_berrut.h"
 #include "schemes/codes/code_spline.h"
 #include "schemes/codes/linear_code.h"
 #include "base/rng.h"
@@ -134,18 +133,8 @@ static int nercc_create(const struct scheme_env *env, void **self, struct error 
         nercc_free(s);
         return error_fail(err, "out of memory");
     }
-    const char *wn = params_string(p, "scheme.nodes");
-    if (strcmp(wn, "uniform") == 0)
-        for (int i = 0; i < n; i++)
-            s->beta[i] = n > 1 ? 1.0 - 2.0 * i / (n - 1) : 0.0;
-    else
-        berrut_worker_nodes(n, strcmp(wn, "n-1") == 0 ? BERRUT_NODES_N_MINUS1 : BERRUT_NODES_N,
-                            s->beta);
-    if (strcmp(params_string(p, "scheme.data_nodes"), "uniform") == 0)
-        for (int j = 0; j < k; j++)
-            s->alpha[j] = 1.0 - (2.0 * j + 1.0) / k;
-    else
-        berrut_data_nodes(k, s->alpha);
+    spline_worker_nodes(params_string(p, "scheme.nodes"), n, s->beta);
+    spline_data_nodes(params_string(p, "scheme.data_nodes"), k, s->alpha);
     if (!s->tune && (status = nercc_set_encoder(s, err))) {
         nercc_free(s);
         return status;

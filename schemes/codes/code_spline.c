@@ -3,6 +3,8 @@
  * See code_spline.h for the objective and its lambda normalisation. */
 #include "schemes/codes/code_spline.h"
 
+#include "schemes/codes/code_berrut.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -163,4 +165,23 @@ out:
     free(ks);
     free(buf);
     return status;
+}
+
+void spline_worker_nodes(const char *family, int n, double *beta)
+{
+    if (strcmp(family, "uniform") == 0)
+        for (int i = 0; i < n; i++)
+            beta[i] = n > 1 ? 1.0 - 2.0 * i / (n - 1) : 0.0;
+    else
+        berrut_worker_nodes(n, strcmp(family, "n-1") == 0 ? BERRUT_NODES_N_MINUS1 : BERRUT_NODES_N,
+                            beta);
+}
+
+void spline_data_nodes(const char *family, int k, double *alpha)
+{
+    if (strcmp(family, "uniform") == 0)
+        for (int j = 0; j < k; j++)
+            alpha[j] = 1.0 - (2.0 * j + 1.0) / k;
+    else
+        berrut_data_nodes(k, alpha);
 }

@@ -32,4 +32,13 @@
 int spline_matrix(const double *t, int n, double lambda, const double *x, int m, double *A,
                   struct error *err);
 
+/* The node sets of the spline codes (nercc, letcc), by their config names:
+ * worker nodes "n" cos(i pi/N), "n-1" cos(i pi/(N-1)) (code_berrut.h) or
+ * "uniform" N equispaced in [-1, 1] (1 - 2i/(N-1), decreasing; N = 1 gives
+ * 0); data nodes "chebyshev" cos((2j+1) pi/(2K)) or "uniform" K equispaced
+ * in the open interval (-1, 1) (1 - (2j+1)/K, the midpoints of K equal
+ * cells). An unknown name is the caller's bug (the config checks choices). */
+void spline_worker_nodes(const char *family, int n, double *beta);
+void spline_data_nodes(const char *family, int k, double *alpha);
+
 #endif
