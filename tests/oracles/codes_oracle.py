@@ -15,6 +15,8 @@ the mean-normalised lambda of code_spline.h maps to lam = n * lambda. SciPy
 separately on the sorted knots. Outside the knot range the C code extends
 the spline linearly with its end slope; SciPy's BSpline would continue the
 end cubic, so the oracle extends linearly from spl(t_end) and spl'(t_end).
+LeTCC's matrices are these splines at its equispaced nodes, with its lambda
+(code_letcc.h) written out here from the formulas.
 """
 import numpy as np
 from scipy.interpolate import make_smoothing_spline
@@ -90,6 +92,16 @@ def main():
     # alphas fall outside), lambda 1e-2, evaluated at the 8 alphas.
     F = [n for n in range(12) if n not in (0, 5, 11)]
     emit("oracle_spline_D_8_12_l1em2", spline_rows(b12[F], 1e-2, a8))
+    # LeTCC (schemes/letcc.c): equispaced nodes, K=8 in (-1, 1), N=12 in
+    # [-1, 1]; lambda from N and S=3 by the two settings of code_letcc.h,
+    # lambda_enc = lambda_dec; decoder for stragglers {0, 5, 11}.
+    a8u = 1 - (2 * np.arange(8) + 1) / 8
+    b12u = 1 - 2 * np.arange(12) / 11
+    F = [n for n in range(12) if n not in (0, 5, 11)]
+    for name, lam in (("noiseless", 0.5 * (3 / 12) ** 3),
+                      ("noisy", 0.01 * 3 ** 1.6 * 12 ** -0.6)):
+        emit("oracle_letcc_E_%s" % name, spline_rows(a8u, lam, b12u))
+        emit("oracle_letcc_D_%s" % name, spline_rows(b12u[F], lam, a8u))
     print("/* ORACLE END */")
 
 
