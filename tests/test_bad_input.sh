@@ -368,6 +368,26 @@ bad "run: a missing weights file (no database created)" \
     "./nope.bin: cannot open: No such file or directory" "$S" run wmissing.ini -o new.db -q
 bad "run: a missing weights file (no experiments row added)" \
     "./nope.bin: cannot open: No such file or directory" "$S" run wmissing.ini -o good.db -q
+letcc_ini() { # FILE LINES...: a small letcc inference config (6 workers, K = 2) plus [scheme] LINES
+    local f=$1
+    shift
+    {
+        printf '[cluster]\nworkers = 6\n[latency]\nkind = exp\n'
+        printf '[workload]\nkind = inference\njobs = 20\nmodel = logreg\nqueries = 2\n'
+        printf '[scheme]\nkind = letcc\n'
+        printf '%s\n' "$@"
+    } >"$f"
+}
+letcc_ini lneg.ini "lambda_dec = -1"
+bad "letcc: a negative lambda_dec" "lneg.ini:12: scheme.lambda_dec: must be >= 0" "$S" run lneg.ini -o new.db -q
+letcc_ini lscale.ini "lambda_scale = -2"
+bad "letcc: a negative lambda_scale" "lscale.ini:12: scheme.lambda_scale: must be >= 0" "$S" run lscale.ini -o new.db -q
+letcc_ini lk.ini "[sweep]" "workload.queries = 9"
+bad "letcc: K > N" "lk.ini:13: workload.queries: K = 9 queries need 10 workers, cluster.workers is 6" \
+    "$S" run lk.ini -o new.db -q
+letcc_ini ls.ini "stragglers = 6"
+bad "letcc: K + S > N" "ls.ini:9: workload.queries: K = 2 queries need 8 workers, cluster.workers is 6" \
+    "$S" run ls.ini -o new.db -q
 printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = ignore\n[workload]\nkind = training\niterations = 2\nmodel = logreg\nbatch = 8\n[sweep]\nworkload.partitions = 4, 5\n' >parts.ini
 bad "run: a bad workload.partitions in the second point (nothing written)" \
     "parts.ini:13: workload.partitions: must equal cluster.workers (4): gradient codes use one partition per worker" \
