@@ -42,7 +42,8 @@ static const struct config_key letcc_keys[] = {
     {"scheme.data_nodes", KEY_ENUM, "uniform", 0, 0, 0, "chebyshev|uniform",
      "letcc: data nodes K equispaced in the open interval (-1, 1), or cos((2j+1) pi/(2K))"},
     {"scheme.lambda_setting", KEY_ENUM, "noiseless", 0, 0, 0, "noiseless|noisy",
-     "letcc: lambda_dec = scale (S/N)^3 (workers compute f exactly) or scale S^(8/5) N^(-3/5) (noisy results)"},
+     "letcc: lambda_dec = scale (S/N)^3 (workers compute f exactly) or "
+     "scale S^(8/5) N^(-3/5) (noisy results)"},
     {"scheme.lambda_scale", KEY_REAL, "1e-3", 0, INFINITY, 0, NULL,
      "letcc: the constant of the lambda_dec rule (the paper's bound leaves it open)"},
     {"scheme.lambda_enc", KEY_REAL, NULL, 0, INFINITY, 0, NULL,
