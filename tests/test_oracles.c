@@ -1,4 +1,4 @@
-/* test_oracles.c: every coded-inference scheme (berrut, nercc, lagrange,
+/* test_oracles.c: every coded-inference scheme (berrut, nercc, letcc, lagrange,
  * learned-lagrange, split, parm) against an independent reference,
  * tests/oracles/inference_oracle.py (numpy/scipy, written from the papers'
  * formulas; it reads the weights files itself). Each test serves jobs the
@@ -251,6 +251,41 @@ Test(oracles, nercc_encodes_and_decodes_like_the_oracle)
     free(serve_job(&s, 0, unit, 8, nercc_extra, 1e-6));
     static const double mid[11] = {1, 1, 1, 7, 8, 9, 1, 1, 1, 1, 1};
     free(serve_job(&s, 1, mid, 8, nercc_extra, 1e-6));
+    serve_close(&s);
+}
+
+static void letcc_noiseless(struct oracle_case *c)
+{
+    oracle_str(c, "setting", "noiseless");
+    oracle_number(c, "stragglers", 3);
+    oracle_number(c, "scale", 2.0);
+}
+
+static void letcc_noisy(struct oracle_case *c)
+{
+    oracle_str(c, "setting", "noisy");
+    oracle_number(c, "stragglers", 3);
+    oracle_number(c, "scale", 1e-2);
+}
+
+/* lambda from the rule (N = 11, S = 3) and lambda_enc = lambda_dec: the
+ * oracle computes both from the formulas, so the scheme's wiring of its
+ * keys is checked too. */
+Test(oracles, letcc_encodes_and_decodes_like_the_oracle)
+{
+    oracle_require();
+    const char *kv[] = {"scheme.kind=letcc", "scheme.stragglers=3", "workload.queries=8",
+                        "scheme.lambda_scale=2", NULL};
+    struct serve s;
+    serve_open(&s, 11, "mlp", kv);
+    static const double unit[11] = {9, 1, 1, 1, 1, 9, 1, 1, 1, 1, 9};
+    free(serve_job(&s, 0, unit, 8, letcc_noiseless, 1e-6));
+    serve_close(&s);
+    const char *noisy[] = {"scheme.kind=letcc", "scheme.stragglers=3", "workload.queries=8",
+                           "scheme.lambda_setting=noisy", "scheme.lambda_scale=1e-2", NULL};
+    serve_open(&s, 11, "mlp", noisy);
+    static const double mid[11] = {1, 1, 1, 7, 8, 9, 1, 1, 1, 1, 1};
+    free(serve_job(&s, 0, mid, 8, letcc_noisy, 1e-6));
     serve_close(&s);
 }
 

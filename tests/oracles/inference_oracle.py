@@ -19,6 +19,9 @@ arrived (`returned`, increasing), and the scheme's settings. It prints:
   nercc             natural cubic smoothing splines, mean-normalised lambda
                     (SciPy's make_smoothing_spline with lam = n lambda, end
                     extension linear), as in codes_oracle.py.
+  letcc             the same splines at equispaced nodes (K in (-1, 1), N in
+                    [-1, 1]), lambda_dec from N and S by the noiseless or
+                    noisy rate (code_letcc.h) and lambda_enc = lambda_dec.
   lagrange          Lagrange polynomials (product form) at Chebyshev nodes.
   learned-lagrange  the Lagrange code above around the worker network g and
                     the decoder network h: Y = h(D_F g(E X)).
@@ -76,6 +79,13 @@ def main():
         le, ld = c["lambda_enc"][0, 0], c["lambda_dec"][0, 0]
         linear_code(c, lambda: spline_rows(cheb1(K), le, z),
                     lambda F: spline_rows(z[F], ld, cheb1(K)))
+    elif kind == "letcc":
+        S, scale = c["stragglers"][0, 0], c["scale"][0, 0]
+        lam = scale * ((S / N) ** 3 if c["setting"] == "noiseless" else S ** 1.6 * N ** -0.6)
+        alpha = 1 - (2 * np.arange(K) + 1) / K
+        z = 1 - 2 * np.arange(N) / (N - 1)
+        linear_code(c, lambda: spline_rows(alpha, lam, z),
+                    lambda F: spline_rows(z[F], lam, alpha))
     elif kind == "lagrange":
         z = cheb1(N)
         linear_code(c, lambda: lagrange_rows(cheb1(K), z),
