@@ -35,7 +35,7 @@ CRN=(--set experiment.repeats=$R --set experiment.common_streams=true)
 
 # ---- parts: NAME|what it writes ----
 parts=(
-    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric"
+    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric, letcc, letcc-nodes"
     "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figure doc/figures/quickstart-cdf.png"
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
@@ -147,6 +147,17 @@ part_coded_inference() {
     table barycentric $doc barycentric.db --aggregate \
         --params scheme.kind,scheme.decode_when,scheme.d \
         --metrics latency_mean,latency_p99,decode_results_mean,deadline_decodes,rmse,accuracy
+    # LeTCC (lambda from N and S) beside nercc and berrut, the config as it
+    # is; and letcc at nercc's nodes, to separate the nodes from the lambdas.
+    bg=1 run letcc-nodes.db configs/letcc.ini "${CRN[@]}" --set sweep.scheme.kind=letcc \
+        --set scheme.nodes=n --set scheme.data_nodes=chebyshev
+    run letcc.db configs/letcc.ini "${CRN[@]}"
+    wait_runs
+    table letcc $doc letcc.db --aggregate \
+        --params cluster.workers,workload.queries,scheme.stragglers,scheme.kind \
+        --metrics rmse,accuracy,lambda_enc,lambda_dec
+    table letcc-nodes $doc letcc-nodes.db --aggregate \
+        --params cluster.workers,workload.queries,scheme.stragglers --metrics rmse,accuracy,lambda_dec
 }
 
 part_quickstart() {
