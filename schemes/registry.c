@@ -14,6 +14,7 @@ extern const struct scheme_ops scheme_uncoded, scheme_kofn, scheme_replication, 
 extern const struct scheme_ops scheme_berrut, scheme_nercc, scheme_lagrange;
 extern const struct scheme_ops scheme_barycentric;
 extern const struct scheme_ops scheme_letcc;
+extern const struct scheme_ops scheme_bspline;
 extern const struct scheme_ops scheme_parm, scheme_split, scheme_learned_lagrange;
 extern const struct scheme_ops scheme_naive, scheme_ignore, scheme_frc, scheme_crc, scheme_approx_gc,
     scheme_ssp;
@@ -28,6 +29,7 @@ const struct scheme_ops *const scheme_registry[] = {
     &scheme_lagrange,
     &scheme_barycentric,
     &scheme_letcc,
+    &scheme_bspline,
     &scheme_parm, &scheme_split, &scheme_learned_lagrange,
     &scheme_naive, &scheme_ignore, &scheme_frc, &scheme_crc, &scheme_approx_gc, &scheme_ssp,
     NULL,
