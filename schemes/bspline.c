@@ -115,8 +115,8 @@ static int bspline_create(const struct scheme_env *env, void **self, struct erro
     int need = bspline_min_sites(degree, bc);
     if (n - S < need)
         return error_at_key(err, p, "scheme.stragglers",
-                            "N - S = %d - %d returned results are too few for a degree-%d "
-                            "spline (needs %d)", n, S, degree, need);
+                            "N - S = %d returned results (N = %d, S = %d) are too few for a "
+                            "degree-%d spline (needs %d)", n - S, n, S, degree, need);
     if (strcmp(basis, "spline") == 0 && k < need)
         return error_at_key(err, p, "scheme.encoder",
                             "spline needs K >= %d queries for a degree-%d spline (K = %d)", need,

@@ -393,6 +393,35 @@ bad "run: a bad workload.partitions in the second point (nothing written)" \
     "parts.ini:13: workload.partitions: must equal cluster.workers (4): gradient codes use one partition per worker" \
     "$S" run parts.ini -o new.db -q
 
+# ---- bspline (BSCC): K > N, too few results for the spline, its own keys ----
+bspline_ini() { # FILE WORKERS LINES...: a latency config of the bspline scheme plus [scheme] LINES
+    local f=$1 w=$2
+    shift 2
+    {
+        printf '[cluster]\nworkers = %s\n[latency]\nkind = exp\n' "$w"
+        printf '[workload]\nkind = latency\njobs = 20\n[scheme]\nkind = bspline\n'
+        printf '%s\n' "$@"
+    } >"$f"
+}
+bspline_ini bs-kn.ini 4 "stragglers = 0" "[workload]" "queries = 6"
+bad "bspline: K > N" "bs-kn.ini:12: workload.queries: K = 6 queries need 6 workers, cluster.workers is 4" \
+    "$S" run bs-kn.ini -o new.db -q
+bspline_ini bs-few.ini 4 "stragglers = 1"
+bad "bspline: too few results for a cubic" \
+    "bs-few.ini:10: scheme.stragglers: N - S = 3 returned results (N = 4, S = 1) are too few for a degree-3 spline (needs 4)" \
+    "$S" run bs-few.ini -o new.db -q
+bspline_ini bs-even.ini 8 "spline_degree = 2"
+bad "bspline: an even spline degree" "bs-even.ini:10: scheme.spline_degree: must be odd (got 2)" \
+    "$S" run bs-even.ini -o new.db -q
+bspline_ini bs-nat.ini 8 "spline_degree = 5" "boundary = natural"
+bad "bspline: natural boundary of a quintic" \
+    "bs-nat.ini:11: scheme.boundary: natural needs scheme.spline_degree = 3 (got 5)" \
+    "$S" run bs-nat.ini -o new.db -q
+bspline_ini bs-enc.ini 6 "stragglers = 1" "encoder = spline" "[workload]" "queries = 3"
+bad "bspline: a spline encoder through too few queries" \
+    "bs-enc.ini:11: scheme.encoder: spline needs K >= 4 queries for a degree-3 spline (K = 3)" \
+    "$S" run bs-enc.ini -o new.db -q
+
 # ---- not an error, one warning: an open arrival stream above capacity ----
 # exp(rate 1) tasks of cost 1 on 2 workers: a poisson rate of 3 is a load of
 # 1.5; the run goes on (exit 0) and says so in one line, even with -q.
