@@ -35,7 +35,7 @@ CRN=(--set experiment.repeats=$R --set experiment.common_streams=true)
 
 # ---- parts: NAME|what it writes ----
 parts=(
-    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric, letcc, letcc-nodes"
+    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric, letcc, letcc-nodes, bspline"
     "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figure doc/figures/quickstart-cdf.png"
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
@@ -133,6 +133,10 @@ part_coded_inference() {
         --set workload.jobs=300 --set sweep.workload.model=lenet5 --set sweep.workload.queries=8 \
         --set sweep.scheme.stragglers=1 --set sweep.scheme.attack=sign,noise \
         --set sweep.scheme.adversaries=1,2,3 --set scheme.attack_sigma=100
+    # BSCC (cubic B-spline decoder) against Berrut: the same encoder and nodes.
+    run bspline.db configs/bspline.ini "${CRN[@]}"
+    table bspline $doc bspline.db --aggregate \
+        --params cluster.workers,workload.queries,scheme.stragglers,scheme.kind --metrics rmse,accuracy
     table byzantine $doc byzantine.db --aggregate --params scheme.attack,scheme.adversaries \
         --metrics accuracy,adversaries_located
     table approxifer $doc approxifer.db --aggregate --where scheme.stragglers=1 \
