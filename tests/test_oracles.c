@@ -1,4 +1,5 @@
 /* test_oracles.c: every coded-inference scheme (berrut, nercc, letcc, lagrange,
+/* test_oracles.c: every coded-inference scheme (berrut, nercc, lagrange, bspline,
  * learned-lagrange, split, parm) against an independent reference,
  * tests/oracles/inference_oracle.py (numpy/scipy, written from the papers'
  * formulas; it reads the weights files itself). Each test serves jobs the
@@ -298,6 +299,57 @@ Test(oracles, lagrange_encodes_and_decodes_like_the_oracle)
     serve_open(&s, 7, "mlp", kv);
     static const double unit[7] = {1, 5, 1, 1, 6, 1, 1};
     free(serve_job(&s, 0, unit, 5, NULL, 1e-5));
+    serve_close(&s);
+}
+
+static void bspline_default(struct oracle_case *c)
+{
+    oracle_str(c, "nodes", "N-1");
+    oracle_number(c, "degree", 3);
+    oracle_str(c, "boundary", "not-a-knot");
+    oracle_str(c, "encoder", "berrut");
+}
+
+static void bspline_lagrange_quintic(struct oracle_case *c)
+{
+    oracle_str(c, "nodes", "N-1");
+    oracle_number(c, "degree", 5);
+    oracle_str(c, "boundary", "not-a-knot");
+    oracle_str(c, "encoder", "lagrange");
+}
+
+static void bspline_natural_spline(struct oracle_case *c)
+{
+    oracle_str(c, "nodes", "N-1");
+    oracle_number(c, "degree", 3);
+    oracle_str(c, "boundary", "natural");
+    oracle_str(c, "encoder", "spline");
+}
+
+/* BSCC: the cubic B-spline decoder (SciPy's make_interp_spline) behind a
+ * Berrut encoder, the natural variant behind the spline encoder, a quintic
+ * behind a Lagrange encoder. */
+Test(oracles, bspline_encodes_and_decodes_like_the_oracle)
+{
+    oracle_require();
+    const char *kv[] = {"scheme.kind=bspline", "scheme.stragglers=3", "workload.queries=5", NULL};
+    struct serve s;
+    serve_open(&s, 10, "mlp", kv);
+    /* stragglers 0, 1 and 6: the first data node lies beyond the returned
+     * nodes, so the decoder extrapolates */
+    static const double unit[10] = {9, 8, 1, 1, 1, 1, 7, 1, 1, 1};
+    free(serve_job(&s, 0, unit, 7, bspline_default, 1e-5));
+    serve_close(&s);
+    const char *nat[] = {"scheme.kind=bspline", "scheme.stragglers=2", "workload.queries=6",
+                         "scheme.boundary=natural", "scheme.encoder=spline", NULL};
+    serve_open(&s, 9, "mlp", nat);
+    static const double mid[9] = {1, 1, 1, 6, 1, 1, 1, 7, 1};
+    free(serve_job(&s, 0, mid, 7, bspline_natural_spline, 1e-5));
+    serve_close(&s);
+    const char *lag[] = {"scheme.kind=bspline", "scheme.stragglers=2", "workload.queries=4",
+                         "scheme.spline_degree=5", "scheme.encoder=lagrange", NULL};
+    serve_open(&s, 9, "mlp", lag);
+    free(serve_job(&s, 0, mid, 7, bspline_lagrange_quintic, 1e-5));
     serve_close(&s);
 }
 

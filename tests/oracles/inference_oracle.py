@@ -23,6 +23,9 @@ arrived (`returned`, increasing), and the scheme's settings. It prints:
                     [-1, 1]), lambda_dec from N and S by the noiseless or
                     noisy rate (code_letcc.h) and lambda_enc = lambda_dec.
   lagrange          Lagrange polynomials (product form) at Chebyshev nodes.
+  bspline           BSCC: Berrut, Lagrange or spline encoder; decoder the
+                    interpolating B-spline of SciPy's make_interp_spline
+                    through the returned nodes, as in bspline_oracle.py.
   learned-lagrange  the Lagrange code above around the worker network g and
                     the decoder network h: Y = h(D_F g(E X)).
   split             patch i of the image (halves, quadrants or strips),
@@ -36,6 +39,8 @@ import sys
 
 import numpy as np
 
+from bspline_oracle import interp_rows
+from bspline_oracle import workers as bspline_workers
 from codes_oracle import berrut_rows, cheb1, spline_rows, workers
 from oracle_io import Net, emit, read_case
 
@@ -90,6 +95,14 @@ def main():
         z = cheb1(N)
         linear_code(c, lambda: lagrange_rows(cheb1(K), z),
                     lambda F: lagrange_rows(z[F], cheb1(K)))
+    elif kind == "bspline":
+        z, alpha = bspline_workers(N, c["nodes"]), cheb1(K)
+        deg = int(c["degree"][0, 0])
+        bc = None if c["boundary"] == "not-a-knot" else "natural"
+        encoders = {"berrut": lambda: berrut_rows(alpha, z),
+                    "lagrange": lambda: lagrange_rows(alpha, z),
+                    "spline": lambda: interp_rows(alpha, deg, bc, z)}
+        linear_code(c, encoders[c["encoder"]], lambda F: interp_rows(z[F], deg, bc, alpha))
     elif kind == "learned-lagrange":
         z, alpha = cheb1(N), cheb1(K)
         worker, decoder = Net(c["stem"] + ".worker.bin"), Net(c["stem"] + ".decoder.bin")
