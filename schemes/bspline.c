@@ -10,7 +10,8 @@
  *
  * What the paper's text available to us leaves open (doc/coded-inference.md,
  * "BSCC (B-spline)") is a key: the encoder basis (Berrut's, Lagrange's, or
- * the same spline), the two node sets, the boundary condition, the degree.
+ * the same spline), the two node sets, the boundary condition, the degree,
+ * what the spline is beyond the returned end nodes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct bspline {
     struct linear_code code; /* first member (fanout ops) */
     int degree;
     enum bspline_boundary bc;
+    enum bspline_extension ext;
     double *alpha, *beta; /* data nodes (k), worker nodes (n) */
     double *sites;        /* scratch for the decoder (n) */
 };
@@ -35,6 +37,9 @@ static const struct config_key bspline_keys[] = {
      "bspline: odd degree of the decoding spline (the paper: 3, cubic)"},
     {"scheme.boundary", KEY_ENUM, "not-a-knot", 0, 0, 0, "not-a-knot|natural",
      "bspline: end conditions of the decoding spline (natural: degree 3 only)"},
+    {"scheme.extrapolate", KEY_ENUM, "polynomial", 0, 0, 0, "polynomial|linear",
+     "bspline: the spline beyond the returned end nodes: its end pieces continued, or the "
+     "line of its end value and slope"},
     {"scheme.encoder", KEY_ENUM, "berrut", 0, 0, 0, "berrut|lagrange|spline",
      "bspline: interpolatory basis of the encoder: Berrut's, Lagrange's, or the decoder's spline"},
     {"scheme.nodes", KEY_ENUM, "n-1", 0, 0, 0, "n|n-1|uniform",
@@ -50,7 +55,8 @@ static int bspline_build(void *ctx, const int *returned, int nf, double *D, stru
     struct bspline *s = ctx;
     for (int l = 0; l < nf; l++)
         s->sites[l] = s->beta[returned[l]];
-    return bspline_interp_matrix(s->sites, nf, s->degree, s->bc, s->alpha, s->code.k, D, err);
+    return bspline_interp_matrix(s->sites, nf, s->degree, s->bc, s->ext, s->alpha, s->code.k,
+                                 D, err);
 }
 
 static void bspline_free(void *self)
@@ -75,7 +81,7 @@ static int bspline_set_encoder(struct bspline *s, const char *basis, struct erro
     if (strcmp(basis, "lagrange") == 0)
         rc = lagrange_encoder(s->alpha, k, s->beta, n, E, err);
     else if (strcmp(basis, "spline") == 0)
-        rc = bspline_interp_matrix(s->alpha, k, s->degree, s->bc, s->beta, n, E, err);
+        rc = bspline_interp_matrix(s->alpha, k, s->degree, s->bc, s->ext, s->beta, n, E, err);
     else
         berrut_encoder(s->alpha, k, s->beta, n, E);
     if (!rc)
@@ -131,6 +137,8 @@ static int bspline_create(const struct scheme_env *env, void **self, struct erro
     }
     s->degree = degree;
     s->bc = bc;
+    bool linear = strcmp(params_string(p, "scheme.extrapolate"), "linear") == 0;
+    s->ext = linear ? BSPLINE_EXTEND_LINEAR : BSPLINE_EXTEND_POLYNOMIAL;
     s->alpha = malloc((size_t)k * sizeof *s->alpha);
     s->beta = malloc((size_t)n * sizeof *s->beta);
     s->sites = malloc((size_t)n * sizeof *s->sites);

@@ -2,14 +2,15 @@
  * `bspline` scheme's decoder and optional encoder), without models or
  * engine. The interpolation operators are compared to 1e-10 with SciPy's
  * make_interp_spline (tests/oracles/bspline_oracle.py, output embedded
- * below, so the test never needs Python): cubic not-a-knot with
- * extrapolation at both ends, natural cubic, degrees 1 and 5, the `spline`
- * encoder. Closed forms: a degree-k not-a-knot spline reproduces every
- * polynomial of degree <= k (also outside the sites), the natural cubic
- * every line. Rates: decoding sin(3z), and the whole BSCC pipeline (Berrut
- * encoder, f = exp, then the cubic decoder) under stragglers, converge like
- * h^(k+1) as N doubles (cubic: 16x per doubling), within the classical
- * bound. Bad parameters fail with one message.
+ * below, so the test never needs Python): cubic not-a-knot beyond both end
+ * sites (end pieces continued, or linear), natural cubic, degrees 1 and 5,
+ * the `spline` encoder. Closed forms: a degree-k not-a-knot spline
+ * reproduces every polynomial of degree <= k (also outside the sites), the
+ * natural cubic every line. Rates: decoding sin(3z), and the whole BSCC
+ * pipeline (Berrut encoder, f = exp, then the cubic decoder) under
+ * stragglers, converge like h^(k+1) as N doubles (cubic: 16x per
+ * doubling), within the classical bound. Bad parameters fail with one
+ * message.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -39,6 +40,26 @@ static const double oracle_bspline_D_8_12_nak[72] = {
     0.050813631292526917, 0.99035828306104479, -0.032002669638897231, 7.4017608340777295e-05,
     -0.0003231284884573167, 0.00094920554602362036, -0.0015701737613594692, 0.0091154494298228486,
     -0.048381150359136767, 0.17818553502390116, -0.47051025174554767, 1.3324604967464129,
+};
+static const double oracle_bspline_D_8_12_lin[72] = {
+    1.3050644060835608, -0.416383184862746, 0.1405253038933173, -0.031686001015533038,
+    0.0041752273760186573, -0.0022502557458266995, 0.00075181051243031021, -0.00025593128433099271,
+    5.8625043109641435e-05, -0.032081429447770593, 0.99070211392187169, 0.049803611527482194,
+    -0.0091394731354795811, 0.0012042977092292309, -0.00064906113986614583, 0.00021685134637089735,
+    -7.3820520820069521e-05, 1.6909738982342451e-05, 0.046780044568277265, -0.20422120398323854,
+    0.80045223023993284, 0.38124220105237805, -0.04084045529263565, 0.022011129193175969,
+    -0.007353918926140509, 0.0025034205887186209, -0.00057344744046759939, -0.035493345935669801,
+    0.15494841672920209, -0.4551684601042717, 0.97434167754681622, 0.56635745218051436,
+    -0.27201529651563716, 0.090880318755579143, -0.030937472029139001, 0.0070867093726062428,
+    0.002573456956140416, -0.011234586944759518, 0.033002141922435099, -0.054592071793456917,
+    0.84200521686144514, 0.24744172604046999, -0.080259232389223903, 0.027321842519058594,
+    -0.0062584931721091528, -0.00057344744046760275, 0.0025034205887186291, -0.0073539189261405203,
+    0.012164836783099993, -0.070621454292032732, 0.44613238583044895, 0.76620017882199065,
+    -0.1925611229316615, 0.044109121566044344, 1.6909738982342228e-05, -7.3820520820068301e-05,
+    0.0002168513463708941, -0.0003587150281763932, 0.0020824756976121732, -0.011052945948643221,
+    0.050813631292526917, 0.99035828306104479, -0.032002669638897231, 5.8625043109641598e-05,
+    -0.0002559312843309926, 0.00075181051243030836, -0.0012436433237010523, 0.0072198173889484888,
+    -0.038319895617808873, 0.14402698137806266, -0.41757522567777133, 1.3053374615810611,
 };
 static const double oracle_bspline_D_6_10_nat[54] = {
     0.25556327908148924, 0.76316584312325153, -0.019522248697429436, 0.0011932816400531576,
@@ -130,6 +151,13 @@ static const double oracle_bspline_E_8_12[96] = {
 };
 /* ORACLE END */
 
+/* The interpolant with the end pieces continued (SciPy's extrapolation). */
+static int interp(const double *t, int n, int k, enum bspline_boundary bc, const double *x, int m,
+                  double *A, struct error *err)
+{
+    return bspline_interp_matrix(t, n, k, bc, BSPLINE_EXTEND_POLYNOMIAL, x, m, A, err);
+}
+
 static void assert_close(const double *got, const double *want, int count, double tol,
                          const char *what)
 {
@@ -182,10 +210,31 @@ Test(bspline, cubic_decoder_matches_scipy_with_extrapolation)
     berrut_data_nodes(8, alpha);
     int nf = returned_sites(z, 12, (int[]){0, 5, 11}, 3, sites);
     cr_assert_eq(nf, 9);
-    cr_assert_eq(bspline_interp_matrix(sites, nf, 3, BSPLINE_NOT_A_KNOT, alpha, 8, D, &err),
+    cr_assert_eq(interp(sites, nf, 3, BSPLINE_NOT_A_KNOT, alpha, 8, D, &err),
                  STRAG_OK, "%s", err.msg);
     assert_close(D, oracle_bspline_D_8_12_nak, 72, 1e-10, "D not-a-knot");
     assert_rows_sum_to_one(D, 8, 9, "D not-a-knot");
+}
+
+Test(bspline, linear_extension_matches_scipy)
+{
+    double z[12], alpha[8], sites[12], D[8 * 9];
+    struct error err = {0};
+    berrut_worker_nodes(12, BERRUT_NODES_N_MINUS1, z);
+    berrut_data_nodes(8, alpha);
+    int nf = returned_sites(z, 12, (int[]){0, 5, 11}, 3, sites);
+    cr_assert_eq(bspline_interp_matrix(sites, nf, 3, BSPLINE_NOT_A_KNOT, BSPLINE_EXTEND_LINEAR,
+                                       alpha, 8, D, &err),
+                 STRAG_OK, "%s", err.msg);
+    assert_close(D, oracle_bspline_D_8_12_lin, 72, 1e-10, "D linear extension");
+    assert_rows_sum_to_one(D, 8, 9, "D linear extension");
+    /* inside the sites the two extensions agree; beyond them they differ */
+    for (int j = 0; j < 8; j++) {
+        bool inside = alpha[j] >= z[10] && alpha[j] <= z[1];
+        double diff = fabs(D[j * 9] - oracle_bspline_D_8_12_nak[j * 9]);
+        cr_assert(inside ? diff < 1e-12 : diff > 1e-6, "alpha %d (%s): diff %g", j,
+                  inside ? "inside" : "beyond", diff);
+    }
 }
 
 Test(bspline, natural_decoder_matches_scipy)
@@ -195,7 +244,7 @@ Test(bspline, natural_decoder_matches_scipy)
     berrut_worker_nodes(10, BERRUT_NODES_N, z);
     berrut_data_nodes(6, alpha);
     int nf = returned_sites(z, 10, (int[]){3}, 1, sites);
-    cr_assert_eq(bspline_interp_matrix(sites, nf, 3, BSPLINE_NATURAL, alpha, 6, D, &err),
+    cr_assert_eq(interp(sites, nf, 3, BSPLINE_NATURAL, alpha, 6, D, &err),
                  STRAG_OK, "%s", err.msg);
     assert_close(D, oracle_bspline_D_6_10_nat, 54, 1e-10, "D natural");
     assert_rows_sum_to_one(D, 6, 9, "D natural");
@@ -209,10 +258,10 @@ Test(bspline, degrees_1_and_5_match_scipy)
     uniform_data(7, alpha);
     int nf = returned_sites(z, 14, (int[]){2, 9}, 2, sites);
     cr_assert_eq(nf, 12);
-    cr_assert_eq(bspline_interp_matrix(sites, nf, 1, BSPLINE_NOT_A_KNOT, alpha, 7, D, &err),
+    cr_assert_eq(interp(sites, nf, 1, BSPLINE_NOT_A_KNOT, alpha, 7, D, &err),
                  STRAG_OK, "%s", err.msg);
     assert_close(D, oracle_bspline_D_7_14_k1, 84, 1e-10, "D degree 1");
-    cr_assert_eq(bspline_interp_matrix(sites, nf, 5, BSPLINE_NOT_A_KNOT, alpha, 7, D, &err),
+    cr_assert_eq(interp(sites, nf, 5, BSPLINE_NOT_A_KNOT, alpha, 7, D, &err),
                  STRAG_OK, "%s", err.msg);
     assert_close(D, oracle_bspline_D_7_14_k5, 84, 1e-10, "D degree 5");
 }
@@ -223,7 +272,7 @@ Test(bspline, spline_encoder_matches_scipy)
     struct error err = {0};
     berrut_worker_nodes(12, BERRUT_NODES_N_MINUS1, z);
     berrut_data_nodes(8, alpha);
-    cr_assert_eq(bspline_interp_matrix(alpha, 8, 3, BSPLINE_NOT_A_KNOT, z, 12, E, &err),
+    cr_assert_eq(interp(alpha, 8, 3, BSPLINE_NOT_A_KNOT, z, 12, E, &err),
                  STRAG_OK, "%s", err.msg);
     assert_close(E, oracle_bspline_E_8_12, 96, 1e-10, "E spline");
 }
@@ -233,14 +282,14 @@ Test(bspline, interpolates_at_its_sites)
     double t[9] = {0.9, -0.7, 0.1, 0.4, -0.2, 0.75, -1.0, 0.55, -0.45}, A[81];
     struct error err = {0};
     for (int k = 1; k <= 7; k += 2) {
-        cr_assert_eq(bspline_interp_matrix(t, 9, k, BSPLINE_NOT_A_KNOT, t, 9, A, &err), STRAG_OK,
+        cr_assert_eq(interp(t, 9, k, BSPLINE_NOT_A_KNOT, t, 9, A, &err), STRAG_OK,
                      "%s", err.msg);
         for (int r = 0; r < 9; r++)
             for (int c = 0; c < 9; c++)
                 cr_assert(fabs(A[r * 9 + c] - (r == c)) < 1e-12, "k %d A[%d,%d] = %g", k, r, c,
                           A[r * 9 + c]);
     }
-    cr_assert_eq(bspline_interp_matrix(t, 9, 3, BSPLINE_NATURAL, t, 9, A, &err), STRAG_OK);
+    cr_assert_eq(interp(t, 9, 3, BSPLINE_NATURAL, t, 9, A, &err), STRAG_OK);
     for (int r = 0; r < 9; r++)
         for (int c = 0; c < 9; c++)
             cr_assert(fabs(A[r * 9 + c] - (r == c)) < 1e-12, "natural A[%d,%d]", r, c);
@@ -262,7 +311,7 @@ static void check_reproduces(int k, enum bspline_boundary bc, int deg)
     struct error err = {0};
     for (int i = 0; i < 11; i++)
         t[i] = cos((i * 7 % 11) * M_PI / 10.0); /* a permutation of cos(i pi/10) */
-    cr_assert_eq(bspline_interp_matrix(t, 11, k, bc, x, 9, A, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(interp(t, 11, k, bc, x, 9, A, &err), STRAG_OK, "%s", err.msg);
     for (int r = 0; r < 9; r++) {
         double s = 0.0;
         for (int c = 0; c < 11; c++)
@@ -287,7 +336,7 @@ Test(bspline, natural_has_zero_second_derivative_at_the_ends)
      * past them; a natural spline through x^2 is not x^2 (unlike not-a-knot). */
     double t[6] = {-1.0, -0.5, 0.1, 0.3, 0.7, 1.0}, x[1] = {0.0}, A[6];
     struct error err = {0};
-    cr_assert_eq(bspline_interp_matrix(t, 6, 3, BSPLINE_NATURAL, x, 1, A, &err), STRAG_OK);
+    cr_assert_eq(interp(t, 6, 3, BSPLINE_NATURAL, x, 1, A, &err), STRAG_OK);
     double s = 0.0;
     for (int c = 0; c < 6; c++)
         s += A[c] * t[c] * t[c];
@@ -296,7 +345,7 @@ Test(bspline, natural_has_zero_second_derivative_at_the_ends)
      * on both sides (extrapolation continues it), so they are s''(end) */
     const double dlt = 1e-3;
     double xs[6] = {-1.0 - dlt, -1.0, -1.0 + dlt, 1.0 - dlt, 1.0, 1.0 + dlt}, B[36];
-    cr_assert_eq(bspline_interp_matrix(t, 6, 3, BSPLINE_NATURAL, xs, 6, B, &err), STRAG_OK);
+    cr_assert_eq(interp(t, 6, 3, BSPLINE_NATURAL, xs, 6, B, &err), STRAG_OK);
     double v[6] = {0};
     for (int r = 0; r < 6; r++)
         for (int c = 0; c < 6; c++)
@@ -340,7 +389,7 @@ static void decode_sin_errors(int k, double *errs, double *hs)
     for (int i = 0, N = 16; N <= 128; i++, N *= 2) {
         berrut_worker_nodes(N, BERRUT_NODES_N_MINUS1, z);
         int nf = returned_sites(z, N, (int[]){N / 3, N / 2}, 2, sites);
-        cr_assert_eq(bspline_interp_matrix(sites, nf, k, BSPLINE_NOT_A_KNOT, x, PROBES, D, &err),
+        cr_assert_eq(interp(sites, nf, k, BSPLINE_NOT_A_KNOT, x, PROBES, D, &err),
                      STRAG_OK, "%s", err.msg);
         errs[i] = 0.0;
         for (int p = 0; p < PROBES; p++) {
@@ -403,7 +452,7 @@ Test(bspline, bscc_pipeline_error_falls_like_N_to_the_minus_4)
             sites[nf] = z[n];
             y[nf++] = exp(u);
         }
-        cr_assert_eq(bspline_interp_matrix(sites, nf, 3, BSPLINE_NOT_A_KNOT, alpha, 5, D, &err),
+        cr_assert_eq(interp(sites, nf, 3, BSPLINE_NOT_A_KNOT, alpha, 5, D, &err),
                      STRAG_OK, "%s", err.msg);
         errs[i] = 0.0;
         for (int j = 0; j < 5; j++) {
@@ -424,14 +473,14 @@ Test(bspline, bad_parameters_fail_with_one_message)
 {
     double t[4] = {0.0, 0.3, 0.6, 1.0}, A[16];
     struct error err = {0};
-    cr_assert_eq(bspline_interp_matrix(t, 4, 2, BSPLINE_NOT_A_KNOT, t, 4, A, &err), STRAG_EFAIL);
+    cr_assert_eq(interp(t, 4, 2, BSPLINE_NOT_A_KNOT, t, 4, A, &err), STRAG_EFAIL);
     cr_assert_str_eq(err.msg, "bspline: degree must be odd, 1 to 7 (got 2)");
-    cr_assert_eq(bspline_interp_matrix(t, 3, 3, BSPLINE_NOT_A_KNOT, t, 4, A, &err), STRAG_EFAIL);
+    cr_assert_eq(interp(t, 3, 3, BSPLINE_NOT_A_KNOT, t, 4, A, &err), STRAG_EFAIL);
     cr_assert_str_eq(err.msg, "bspline: 3 sites are too few for degree 3 (needs 4)");
-    cr_assert_eq(bspline_interp_matrix(t, 4, 5, BSPLINE_NATURAL, t, 4, A, &err), STRAG_EFAIL);
+    cr_assert_eq(interp(t, 4, 5, BSPLINE_NATURAL, t, 4, A, &err), STRAG_EFAIL);
     cr_assert_str_eq(err.msg, "bspline: the natural boundary needs degree 3 (got 5)");
     double rep[4] = {0.0, 0.3, 0.3, 1.0};
-    cr_assert_eq(bspline_interp_matrix(rep, 4, 3, BSPLINE_NOT_A_KNOT, t, 4, A, &err),
+    cr_assert_eq(interp(rep, 4, 3, BSPLINE_NOT_A_KNOT, t, 4, A, &err),
                  STRAG_EFAIL);
     cr_assert_str_eq(err.msg, "bspline: sites must be distinct (0.29999999999999999 repeats)");
 }

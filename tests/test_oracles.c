@@ -310,6 +310,12 @@ static void bspline_default(struct oracle_case *c)
     oracle_str(c, "encoder", "berrut");
 }
 
+static void bspline_linear(struct oracle_case *c)
+{
+    bspline_default(c);
+    oracle_str(c, "extrapolate", "linear");
+}
+
 static void bspline_lagrange_quintic(struct oracle_case *c)
 {
     oracle_str(c, "nodes", "N-1");
@@ -327,8 +333,9 @@ static void bspline_natural_spline(struct oracle_case *c)
 }
 
 /* BSCC: the cubic B-spline decoder (SciPy's make_interp_spline) behind a
- * Berrut encoder, the natural variant behind the spline encoder, a quintic
- * behind a Lagrange encoder. */
+ * Berrut encoder (end pieces continued, or linear, beyond the returned
+ * nodes), the natural variant behind the spline encoder, a quintic behind a
+ * Lagrange encoder. */
 Test(oracles, bspline_encodes_and_decodes_like_the_oracle)
 {
     oracle_require();
@@ -339,6 +346,11 @@ Test(oracles, bspline_encodes_and_decodes_like_the_oracle)
      * nodes, so the decoder extrapolates */
     static const double unit[10] = {9, 8, 1, 1, 1, 1, 7, 1, 1, 1};
     free(serve_job(&s, 0, unit, 7, bspline_default, 1e-5));
+    serve_close(&s);
+    const char *lin[] = {"scheme.kind=bspline", "scheme.stragglers=3", "workload.queries=5",
+                         "scheme.extrapolate=linear", NULL};
+    serve_open(&s, 10, "mlp", lin);
+    free(serve_job(&s, 0, unit, 7, bspline_linear, 1e-5));
     serve_close(&s);
     const char *nat[] = {"scheme.kind=bspline", "scheme.stragglers=2", "workload.queries=6",
                          "scheme.boundary=natural", "scheme.encoder=spline", NULL};

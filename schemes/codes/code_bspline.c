@@ -116,8 +116,26 @@ static void basis_row(const double *knots, int nb, int k, double x, int ders, do
         row[span - k + j] = local[j];
 }
 
+/* The B-spline row that gives s(x): basis values, or beyond the end sites
+ * with the linear extension, value plus (x - end) times slope at the end.
+ * scratch holds nb doubles. */
+static void value_row(const double *knots, int nb, int k, const double *ts, int n,
+                      enum bspline_extension ext, double x, double *row, double *scratch)
+{
+    double end = x < ts[0] ? ts[0] : x > ts[n - 1] ? ts[n - 1] : x;
+    if (ext != BSPLINE_EXTEND_LINEAR || end == x) {
+        basis_row(knots, nb, k, x, 0, row);
+        return;
+    }
+    basis_row(knots, nb, k, end, 0, row);
+    basis_row(knots, nb, k, end, 1, scratch);
+    for (int j = 0; j < nb; j++)
+        row[j] += (x - end) * scratch[j];
+}
+
 int bspline_interp_matrix(const double *t, int n, int k, enum bspline_boundary bc,
-                          const double *x, int m, double *A, struct error *err)
+                          enum bspline_extension ext, const double *x, int m, double *A,
+                          struct error *err)
 {
     if (k < 1 || k > BSPLINE_MAX_DEGREE || k % 2 == 0)
         return error_fail(err, "bspline: degree must be odd, 1 to %d (got %d)",
@@ -131,7 +149,8 @@ int bspline_interp_matrix(const double *t, int n, int k, enum bspline_boundary b
     int nb = n + 2 * nleft; /* B-splines = unknowns = conditions */
     int nknots = nb + k + 1;
     struct site *ss = malloc((size_t)n * sizeof *ss);
-    double *buf = malloc(((size_t)n + nknots + (size_t)nb * nb + (size_t)nb * m) * sizeof *buf);
+    double *buf = malloc(((size_t)n + nknots + (size_t)nb * nb + (size_t)nb * m + nb) *
+                         sizeof *buf);
     int *ipiv = malloc((size_t)nb * sizeof *ipiv);
     int status = STRAG_OK;
     if (!ss || !buf || !ipiv) {
@@ -139,6 +158,7 @@ int bspline_interp_matrix(const double *t, int n, int k, enum bspline_boundary b
         goto out;
     }
     double *ts = buf, *knots = ts + n, *M = knots + nknots, *Z = M + (size_t)nb * nb;
+    double *scratch = Z + (size_t)nb * m;
     for (int i = 0; i < n; i++)
         ss[i] = (struct site){t[i], i};
     qsort(ss, (size_t)n, sizeof *ss, site_cmp);
@@ -179,7 +199,7 @@ int bspline_interp_matrix(const double *t, int n, int k, enum bspline_boundary b
     if (nleft)
         basis_row(knots, nb, k, ts[n - 1], 2, M + (size_t)(nb - 1) * nb);
     for (int r = 0; r < m; r++)
-        basis_row(knots, nb, k, x[r], 0, Z + (size_t)r * nb);
+        value_row(knots, nb, k, ts, n, ext, x[r], Z + (size_t)r * nb, scratch);
     int info = 0;
     dgesv_(&nb, &m, M, &nb, ipiv, Z, &nb, &info);
     if (info != 0) {

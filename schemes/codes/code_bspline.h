@@ -17,7 +17,8 @@
  *     (make_interp_spline(..., bc_type="natural")).
  * The collocation system is solved densely by LAPACK dgesv (n is a few
  * tens of workers). Outside [min t, max t] s continues its end polynomial
- * pieces (SciPy's BSpline(extrapolate=True)).
+ * pieces (SciPy's BSpline(extrapolate=True)), or, with BSPLINE_EXTEND_LINEAR,
+ * the line through its end value with its end slope.
  * Error (Hall & Meyer 1976 for the complete cubic; the not-a-knot and
  * natural cubics share the h^4 order away from the ends for smooth f):
  * ||f - s||_inf = O(h^(k+1)), h the largest gap between sorted sites.
@@ -30,6 +31,12 @@
 enum bspline_boundary {
     BSPLINE_NOT_A_KNOT,
     BSPLINE_NATURAL, /* cubic only */
+};
+
+/* What s is beyond the end sites. */
+enum bspline_extension {
+    BSPLINE_EXTEND_POLYNOMIAL, /* the end polynomial pieces, continued */
+    BSPLINE_EXTEND_LINEAR,     /* s(end) + s'(end) (x - end) */
 };
 
 /* Sites an interpolating spline of degree k with boundary bc needs: k + 1
@@ -47,11 +54,13 @@ void bspline_basis(const double *knots, int span, int k, double x, int ders, dou
 int bspline_span(const double *knots, int nb, int k, double x);
 
 /* A (m x n, row-major): row r holds the weights with which the interpolant
- * through sites t[0..n-1] takes its value at x[r], so s(x) = A y. Rows sum
+ * through sites t[0..n-1], extended by ext, takes its value at x[r], so
+ * s(x) = A y. Rows sum
  * to 1. Returns STRAG_EFAIL (with a message) for an even or out-of-range
  * degree (1..7), natural with k != 3, n below bspline_min_sites, repeated
  * sites, a singular system or out of memory. */
 int bspline_interp_matrix(const double *t, int n, int k, enum bspline_boundary bc,
-                          const double *x, int m, double *A, struct error *err);
+                          enum bspline_extension ext, const double *x, int m, double *A,
+                          struct error *err);
 
 #endif

@@ -34,14 +34,23 @@ def uniform_data(k):
     return 1.0 - (2.0 * np.arange(k) + 1.0) / k
 
 
-def interp_rows(sites, k, bc, points):
-    """Row r: weights giving the degree-k interpolant through sites at points[r]."""
+def interp_rows(sites, k, bc, points, extend="polynomial"):
+    """Row r: weights giving the degree-k interpolant through sites at points[r];
+    beyond the end sites its end pieces continue (SciPy's extrapolation) or,
+    with extend="linear", the line of its end value and end slope."""
     n = len(sites)
     order = np.argsort(sites)
     ts = sites[order]
     eye = np.eye(n)
     spl = make_interp_spline(ts, eye, k=k, bc_type=bc)  # column c: unit data at sorted site c
+    points = np.asarray(points, dtype=float)
     vals = spl(points)  # (len(points), n): column c is sorted site c
+    if extend == "linear":
+        der = spl.derivative()
+        for r, x in enumerate(points):
+            end = min(max(x, ts[0]), ts[-1])
+            if end != x:
+                vals[r] = spl(end) + der(end) * (x - end)
     out = np.zeros((len(points), n))
     out[:, order] = vals
     return out
@@ -63,6 +72,8 @@ def main():
     z = workers(12, "N-1")
     F = [n for n in range(12) if n not in (0, 5, 11)]
     emit("oracle_bspline_D_8_12_nak", interp_rows(z[F], 3, None, cheb1(8)))
+    # The same with the linear extension beyond the end sites.
+    emit("oracle_bspline_D_8_12_lin", interp_rows(z[F], 3, None, cheb1(8), "linear"))
     # Natural cubic decoder: N = 10 nodes cos(n pi/N), straggler {3}, K = 6.
     z = workers(10, "N")
     F = [n for n in range(10) if n != 3]

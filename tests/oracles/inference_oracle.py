@@ -102,7 +102,9 @@ def main():
         encoders = {"berrut": lambda: berrut_rows(alpha, z),
                     "lagrange": lambda: lagrange_rows(alpha, z),
                     "spline": lambda: interp_rows(alpha, deg, bc, z)}
-        linear_code(c, encoders[c["encoder"]], lambda F: interp_rows(z[F], deg, bc, alpha))
+        ext = c.get("extrapolate", "polynomial")
+        linear_code(c, encoders[c["encoder"]],
+                    lambda F: interp_rows(z[F], deg, bc, alpha, ext))
     elif kind == "learned-lagrange":
         z, alpha = cheb1(N), cheb1(K)
         worker, decoder = Net(c["stem"] + ".worker.bin"), Net(c["stem"] + ".decoder.bin")
