@@ -35,7 +35,7 @@ CRN=(--set experiment.repeats=$R --set experiment.common_streams=true)
 
 # ---- parts: NAME|what it writes ----
 parts=(
-    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric, letcc, letcc-nodes, bspline"
+    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric, letcc, letcc-nodes, bspline, bspline, bspline-linear"
     "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figure doc/figures/quickstart-cdf.png"
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
@@ -137,6 +137,11 @@ part_coded_inference() {
     run bspline.db configs/bspline.ini "${CRN[@]}"
     table bspline $doc bspline.db --aggregate \
         --params cluster.workers,workload.queries,scheme.stragglers,scheme.kind --metrics rmse,accuracy
+    # ... and bspline alone with the linear extension beyond the returned end nodes.
+    run bspline-linear.db configs/bspline.ini "${CRN[@]}" --set sweep.scheme.kind=bspline \
+        --set scheme.extrapolate=linear
+    table bspline-linear $doc bspline-linear.db --aggregate \
+        --params cluster.workers,workload.queries,scheme.stragglers --metrics rmse,accuracy
     table byzantine $doc byzantine.db --aggregate --params scheme.attack,scheme.adversaries \
         --metrics accuracy,adversaries_located
     table approxifer $doc approxifer.db --aggregate --where scheme.stragglers=1 \
