@@ -35,7 +35,7 @@ CRN=(--set experiment.repeats=$R --set experiment.common_streams=true)
 
 # ---- parts: NAME|what it writes ----
 parts=(
-    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric, letcc, letcc-nodes, bspline, bspline, bspline-linear"
+    "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric, letcc, letcc-nodes, bspline, bspline-linear"
     "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figure doc/figures/quickstart-cdf.png"
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"

@@ -1,5 +1,4 @@
-/* test_oracles.c: every coded-inference scheme (berrut, nercc, letcc, lagrange,
-/* test_oracles.c: every coded-inference scheme (berrut, nercc, lagrange, bspline,
+/* test_oracles.c: every coded-inference scheme (berrut, nercc, letcc, lagrange, bspline,
  * learned-lagrange, split, parm) against an independent reference,
  * tests/oracles/inference_oracle.py (numpy/scipy, written from the papers'
  * formulas; it reads the weights files itself). Each test serves jobs the
