@@ -65,7 +65,8 @@ int smoke_config_load(enum smoke_command cmd, bool smoke, const char *path,
         return error_fail(err, "out of memory");
     }
     size_t n = nsets;
-    memcpy(all, sets, nsets * sizeof *all);
+    if (nsets) /* sets may be NULL when there are none */
+        memcpy(all, sets, nsets * sizeof *all);
     for (size_t i = 0; i < SMOKE_CAPS; i++)
         if (cap_lowers(*out, cmd, &smoke_caps[i])) {
             snprintf(lines[i], sizeof lines[i], "%s=%ld", smoke_caps[i].key, smoke_caps[i].cap);
