@@ -8,53 +8,10 @@
 #include <string.h>
 
 #include "analysis/aggregate.h"
+#include "analysis/json.h"
+#include "analysis/match.h"
 #include "analysis/report.h"
 #include "base/metrics.h"
-
-/* A run and the text it is matched by (its point key or its params set). */
-struct match_entry {
-    const char *text;
-    size_t run;
-};
-
-static int entry_compare(const void *pa, const void *pb)
-{
-    const struct match_entry *a = pa, *b = pb;
-    int c = strcmp(a->text, b->text);
-    return c ? c : (a->run > b->run) - (a->run < b->run);
-}
-
-/* The first entry with this text whose run is not taken yet, or NULL. */
-static const struct match_entry *match_find(const struct match_entry *e, size_t n, const char *text,
-                                            const bool *taken)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(e[mid].text, text) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (; lo < n && strcmp(e[lo].text, text) == 0; lo++)
-        if (!taken[e[lo].run])
-            return &e[lo];
-    return NULL;
-}
-
-/* The params set of a run as one string: canonical params and the repeat. */
-static char *run_signature(const struct results_run *run)
-{
-    char *canon = params_canonical(run->params, aggregate_location_key);
-    if (!canon)
-        return NULL;
-    size_t len = strlen(canon) + 32;
-    char *sig = malloc(len);
-    if (sig)
-        snprintf(sig, len, "%srepeat=%d\n", canon, run->repeat);
-    free(canon);
-    return sig;
-}
 
 static bool values_close(double base, double now, double rtol, double atol)
 {
@@ -79,32 +36,6 @@ static void format_exact(double x, char *buf, size_t len)
     snprintf(buf, len, "%.17g", x);
 }
 
-/* "k=v k=v repeat=r" over the params that tell the baseline runs apart (those
- * this run has), or "point KEY" when nothing does. */
-static char *point_label(const struct results_run *run, const char *const *keys, size_t nkeys,
-                         bool with_repeat)
-{
-    size_t len = strlen(run->point_key) + 40;
-    for (size_t i = 0; i < nkeys; i++) {
-        const char *v = params_get(run->params, keys[i]);
-        len += strlen(keys[i]) + (v ? strlen(v) : 0) + 2;
-    }
-    char *label = malloc(len), *w = label;
-    if (!label)
-        return NULL;
-    *w = '\0';
-    for (size_t i = 0; i < nkeys; i++) {
-        const char *v = params_get(run->params, keys[i]);
-        if (v)
-            w += sprintf(w, "%s%s=%s", w > label ? " " : "", keys[i], v);
-    }
-    if (with_repeat)
-        w += sprintf(w, "%srepeat=%d", w > label ? " " : "", run->repeat);
-    if (w == label)
-        sprintf(w, "point %s", run->point_key);
-    return label;
-}
-
 static const struct check_tolerance *tolerance_find(const struct check_options *opt,
                                                     const char *metric)
 {
@@ -112,6 +43,43 @@ static const struct check_tolerance *tolerance_find(const struct check_options *
         if (strcmp(opt->per_metric[i].metric, metric) == 0)
             return &opt->per_metric[i];
     return NULL;
+}
+
+/* --format json: opens the object of one regression, {"point": ..., "metric":
+ * ..., (metric omitted when NULL); the caller adds its fields and the "}".
+ * Objects are separated by ",\n" (the caller holds the enclosing array). */
+static void json_regression_begin(FILE *out, const struct check_summary *sum, const char *label,
+                                  const char *metric)
+{
+    fputs(sum->regressions ? ",\n  {\"point\": " : "  {\"point\": ", out);
+    json_string(out, label);
+    if (metric) {
+        fputs(", \"metric\": ", out);
+        json_string(out, metric);
+    }
+}
+
+/* {"mean": m, "half_width": h, "n": n} */
+static void json_ci(FILE *out, const struct ci *c)
+{
+    fputs("{\"mean\": ", out);
+    json_number(out, c->mean);
+    fputs(", \"half_width\": ", out);
+    json_number(out, c->half_width);
+    fprintf(out, ", \"n\": %zu}", c->n);
+}
+
+/* A point of the baseline with no match in the db. */
+static void missing_point(FILE *out, const struct check_options *opt, const char *label,
+                          struct check_summary *sum)
+{
+    if (opt->json) {
+        json_regression_begin(out, sum, label, NULL);
+        fputs(", \"missing\": true}", out);
+    } else {
+        fprintf(out, "regression: %s: missing from DB\n", label);
+    }
+    sum->regressions++;
 }
 
 /* Compares the metrics of one matched pair; prints its regressions. */
@@ -129,7 +97,14 @@ static void run_compare(const struct results_run *base, const struct results_run
         char sb[32], sx[32];
         format_exact(b, sb, sizeof sb);
         if (!metric_list_find(&now->metrics, name, &x)) {
-            fprintf(out, "regression: %s: %s: baseline %s, new missing\n", label, name, sb);
+            if (opt->json) {
+                json_regression_begin(out, sum, label, name);
+                fputs(", \"baseline\": ", out);
+                json_number(out, b);
+                fputs(", \"new\": null}", out);
+            } else {
+                fprintf(out, "regression: %s: %s: baseline %s, new missing\n", label, name, sb);
+            }
             sum->regressions++;
             continue;
         }
@@ -137,8 +112,19 @@ static void run_compare(const struct results_run *base, const struct results_run
             continue;
         format_exact(x, sx, sizeof sx);
         double rel = fabs(x - b) / fabs(b); /* inf for b = 0, nan when either is nan */
-        fprintf(out, "regression: %s: %s: baseline %s, new %s, rel diff %.3g\n", label, name, sb,
-                sx, rel);
+        if (opt->json) {
+            json_regression_begin(out, sum, label, name);
+            fputs(", \"baseline\": ", out);
+            json_number(out, b);
+            fputs(", \"new\": ", out);
+            json_number(out, x);
+            fputs(", \"rel_diff\": ", out);
+            json_number(out, rel);
+            fputs("}", out);
+        } else {
+            fprintf(out, "regression: %s: %s: baseline %s, new %s, rel diff %.3g\n", label, name,
+                    sb, sx, rel);
+        }
         sum->regressions++;
     }
 }
@@ -165,19 +151,6 @@ static size_t point_size(const size_t *point, size_t n, size_t pt)
     return k;
 }
 
-/* Points of the runs (aggregate_group_runs on an array of runs). */
-static int runs_group(const struct results_run *runs, size_t n, size_t *point, size_t *npoints)
-{
-    const struct results_run **ptrs = malloc((n ? n : 1) * sizeof *ptrs);
-    if (!ptrs)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        ptrs[i] = &runs[i];
-    int rc = aggregate_group_runs(ptrs, n, point, npoints);
-    free(ptrs);
-    return rc;
-}
-
 /* Compares the metrics of baseline point bp with db point dp by 95%
  * interval overlap; prints its regressions. */
 static void point_compare(const struct results_run *base, size_t nbase, const size_t *bpoint,
@@ -199,8 +172,15 @@ static void point_compare(const struct results_run *base, size_t nbase, const si
         snprintf(sb, sizeof sb, "%.6g", b.mean);
         snprintf(sbh, sizeof sbh, "%.6g", b.half_width);
         if (aggregate_ci(dv, point_values(now, nnow, dpoint, dp, name, dv), &d) != 0) {
-            fprintf(out, "regression: %s: %s: baseline %s ± %s (n=%zu), new missing\n", label,
-                    name, sb, sbh, b.n);
+            if (opt->json) {
+                json_regression_begin(out, sum, label, name);
+                fputs(", \"baseline\": ", out);
+                json_ci(out, &b);
+                fputs(", \"new\": null}", out);
+            } else {
+                fprintf(out, "regression: %s: %s: baseline %s ± %s (n=%zu), new missing\n",
+                        label, name, sb, sbh, b.n);
+            }
             sum->regressions++;
             continue;
         }
@@ -211,10 +191,19 @@ static void point_compare(const struct results_run *base, size_t nbase, const si
             continue;
         snprintf(sd, sizeof sd, "%.6g", d.mean);
         snprintf(sdh, sizeof sdh, "%.6g", d.half_width);
-        fprintf(out,
-                "regression: %s: %s: baseline %s ± %s (n=%zu), new %s ± %s (n=%zu): 95%% "
-                "intervals do not overlap\n",
-                label, name, sb, sbh, b.n, sd, sdh, d.n);
+        if (opt->json) {
+            json_regression_begin(out, sum, label, name);
+            fputs(", \"baseline\": ", out);
+            json_ci(out, &b);
+            fputs(", \"new\": ", out);
+            json_ci(out, &d);
+            fputs(", \"overlap\": false}", out);
+        } else {
+            fprintf(out,
+                    "regression: %s: %s: baseline %s ± %s (n=%zu), new %s ± %s (n=%zu): 95%% "
+                    "intervals do not overlap\n",
+                    label, name, sb, sbh, b.n, sd, sdh, d.n);
+        }
         sum->regressions++;
     }
 }
@@ -236,7 +225,7 @@ static int intervals_compare(const struct results_run *base, size_t nbase,
     size_t nbp = 0, ndp = 0;
     int rc = bpoint && dpoint && bv && dv ? 0 : -1;
     if (!rc)
-        rc = runs_group(base, nbase, bpoint, &nbp) || runs_group(now, nnow, dpoint, &ndp) ? -1 : 0;
+        rc = match_group_points(base, nbase, bpoint, &nbp) || match_group_points(now, nnow, dpoint, &ndp) ? -1 : 0;
     if (!rc)
         rc = (dmatch = malloc((nbp ? nbp : 1) * sizeof *dmatch)) ? 0 : -1;
     for (size_t p = 0; !rc && p < nbp; p++)
@@ -250,7 +239,7 @@ static int intervals_compare(const struct results_run *base, size_t nbase,
         size_t nd = dmatch[p] < 0 ? 2 : point_size(dpoint, nnow, (size_t)dmatch[p]);
         if (nb >= 2 && nd >= 2)
             continue;
-        char *label = point_label(&base[i], keys, nkeys, false);
+        char *label = match_label(&base[i], keys, nkeys, false);
         rc = label ? error_at(err, NULL, 0,
                               "stragsim check: --intervals needs repeats (experiment.repeats >= "
                               "2): %s has one run in %s",
@@ -265,15 +254,14 @@ static int intervals_compare(const struct results_run *base, size_t nbase,
             first = bpoint[j] != p;
         if (!first)
             continue;
-        char *label = point_label(&base[i], keys, nkeys, false);
+        char *label = match_label(&base[i], keys, nkeys, false);
         if (!label) {
             rc = -1;
             break;
         }
         sum->points++;
         if (dmatch[p] < 0) {
-            fprintf(out, "regression: %s: missing from DB\n", label);
-            sum->regressions++;
+            missing_point(out, opt, label, sum);
         } else {
             point_compare(base, nbase, bpoint, p, now, nnow, dpoint, (size_t)dmatch[p], &base[i],
                           label, opt, bv, dv, out, sum);
@@ -294,77 +282,6 @@ static int intervals_compare(const struct results_run *base, size_t nbase,
     free(dmatch);
     free(bv);
     free(dv);
-    return rc;
-}
-
-/* Sorted match entries for runs: by point key, or by params set. */
-static struct match_entry *entries_build(const struct results_run *runs, size_t n, bool by_params)
-{
-    struct match_entry *e = calloc(n ? n : 1, sizeof *e);
-    if (!e)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        e[i].run = i;
-        e[i].text = by_params ? run_signature(&runs[i]) : runs[i].point_key;
-        if (!e[i].text) {
-            for (size_t j = 0; by_params && j < i; j++)
-                free((char *)e[j].text);
-            free(e);
-            return NULL;
-        }
-    }
-    qsort(e, n, sizeof *e, entry_compare);
-    return e;
-}
-
-static void entries_free(struct match_entry *e, size_t n, bool by_params)
-{
-    for (size_t i = 0; e && by_params && i < n; i++)
-        free((char *)e[i].text);
-    free(e);
-}
-
-/* For each baseline run, the index of its matching db run, or -1. */
-static int runs_match(const struct results_run *base, size_t nbase, const struct results_run *db,
-                      size_t ndb, ptrdiff_t *match, bool *taken)
-{
-    struct match_entry *by_key = entries_build(db, ndb, false);
-    if (!by_key)
-        return -1;
-    size_t unmatched = 0;
-    for (size_t i = 0; i < nbase; i++) {
-        const struct match_entry *e = match_find(by_key, ndb, base[i].point_key, taken);
-        match[i] = e ? (ptrdiff_t)e->run : -1;
-        if (e)
-            taken[e->run] = true;
-        else
-            unmatched++;
-    }
-    entries_free(by_key, ndb, false);
-    if (unmatched == 0)
-        return 0;
-
-    /* Keys differ (a changed key scheme, another db path): try the params set. */
-    struct match_entry *by_params = entries_build(db, ndb, true);
-    if (!by_params)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < nbase && !rc; i++) {
-        if (match[i] >= 0)
-            continue;
-        char *sig = run_signature(&base[i]);
-        if (!sig) {
-            rc = -1;
-            break;
-        }
-        const struct match_entry *e = match_find(by_params, ndb, sig, taken);
-        if (e) {
-            match[i] = (ptrdiff_t)e->run;
-            taken[e->run] = true;
-        }
-        free(sig);
-    }
-    entries_free(by_params, ndb, true);
     return rc;
 }
 
@@ -414,21 +331,20 @@ int check_compare(struct results *db, struct results *baseline, const struct che
     if (!oom)
         oom = report_varying_params(base_ptrs, nbase, &keys, &nkeys, &repeat_varies) != 0;
     if (!oom)
-        oom = runs_match(base, nbase, now, nnow, match, taken) != 0;
+        oom = match_runs(base, nbase, now, nnow, match, taken) != 0;
     if (!oom && opt->intervals)
         rc = intervals_compare(base, nbase, now, nnow, match, taken, keys, nkeys, opt,
                                results_path(baseline), results_path(db), out, sum, err);
 
     for (size_t i = 0; !oom && !opt->intervals && i < nbase; i++) {
-        char *label = point_label(&base[i], keys, nkeys, repeat_varies);
+        char *label = match_label(&base[i], keys, nkeys, repeat_varies);
         if (!label) {
             oom = true;
             break;
         }
         sum->points++;
         if (match[i] < 0) {
-            fprintf(out, "regression: %s: missing from DB\n", label);
-            sum->regressions++;
+            missing_point(out, opt, label, sum);
         } else {
             run_compare(&base[i], &now[match[i]], label, opt, out, sum);
         }

@@ -1,10 +1,8 @@
 /* check.h: regression check of a results database against a baseline (the
  * engine of `stragsim check`, the command users put in CI).
  *
- * Every baseline run is matched to a run of the new database by point key
- * (a hash of the canonical params, so the same config gives the same key),
- * or failing that by its full params set (experiment.db and experiment.name
- * excluded) and repeat. Every metric of the baseline run is compared:
+ * Every baseline run is matched to a run of the new database (match.h: by
+ * point key, or failing that by its params set and repeat). Every metric of the baseline run is compared:
  * |new - baseline| <= atol + rtol * |baseline|, NaN equal to NaN. A baseline
  * point missing from the new database, or a metric missing from its run, is a
  * regression.
@@ -37,6 +35,12 @@ struct check_options {
      * (aggregate_ci) do not overlap and the means differ. rtol and atol are
      * not used. */
     bool intervals;
+    /* Regressions as JSON objects, one per line, separated by commas (the
+     * caller writes the enclosing array): {"point", "metric", "baseline",
+     * "new", "rel_diff"}, with --intervals baseline and new as {"mean",
+     * "half_width", "n"} and "overlap": false; a missing point {"point",
+     * "missing": true}; a missing metric "new": null. */
+    bool json;
     const struct check_tolerance *per_metric;
     size_t nper_metric;
 };

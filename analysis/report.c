@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/aggregate.h"
+#include "analysis/json.h"
 #include "base/metrics.h"
 
 /* Metrics shown when --metrics is not given, in this order, each only when
@@ -204,10 +205,13 @@ static int run_compare(const void *pa, const void *pb)
     return (a->id > b->id) - (a->id < b->id);
 }
 
+/* Six digits for people; JSON (exact) gives what reads back as x. */
+static bool metrics_exact;
+
 static char *format_metric(double x)
 {
     char buf[64];
-    snprintf(buf, sizeof buf, "%.6g", x);
+    snprintf(buf, sizeof buf, "%.*g", metrics_exact ? 17 : 6, x);
     return strdup(buf);
 }
 
@@ -586,8 +590,34 @@ static int metric_columns(const struct results_run *const *rows, size_t nrows,
     return 0;
 }
 
+/* An array of one object per row, {"column": value}: numbers as numbers,
+ * text as strings, a missing value or NaN as null. */
+static int print_json(const struct report_table *t, FILE *out)
+{
+    fputs("[", out);
+    for (size_t r = 0; r < t->nrows; r++) {
+        fputs(r ? ",\n  {" : "\n  {", out);
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *cell = t->cells[r * t->ncols + c];
+            fputs(c ? ", " : "", out);
+            json_string(out, t->header[c]);
+            fputs(": ", out);
+            double x;
+            if (cell && parse_number(cell, &x) && !isfinite(x))
+                fputs("null", out);
+            else
+                json_value(out, cell);
+        }
+        fputs("}", out);
+    }
+    fputs(t->nrows ? "\n]\n" : "]\n", out);
+    return ferror(out) ? -1 : 0;
+}
+
 static int table_print(const struct report_table *t, enum report_format format, FILE *out)
 {
+    if (format == REPORT_JSON)
+        return print_json(t, out);
     /* No columns at all (an empty database): no table to draw. */
     if (t->ncols == 0) {
         if (format == REPORT_TEXT)
@@ -659,7 +689,9 @@ int report_write(struct results *r, const struct report_options *opt, FILE *out,
      * fold finds the point's repeats among all selected runs. */
     const struct results_run **all = NULL;
     size_t *point = NULL, *row_point = NULL, npoints = 0, nall = nrows;
-    struct fold fold = {.csv = opt->format == REPORT_CSV};
+    /* JSON takes CSV's columns (an interval as numbers) and exact values */
+    struct fold fold = {.csv = opt->format == REPORT_CSV || opt->format == REPORT_JSON};
+    metrics_exact = opt->format == REPORT_JSON;
     if (!oom && opt->aggregate) {
         all = malloc((nrows ? nrows : 1) * sizeof *all);
         point = malloc((nrows ? nrows : 1) * sizeof *point);
@@ -699,7 +731,7 @@ int report_write(struct results *r, const struct report_options *opt, FILE *out,
     }
     if (!oom)
         oom = table_print(&table, opt->format, out) != 0;
-    if (!oom && opt->aggregate && opt->format != REPORT_CSV && table.ncols > 0)
+    if (!oom && opt->aggregate && !fold.csv && table.ncols > 0)
         fprintf(out, "\n%s", fold_legend);
     rc = oom ? error_fail(err, "out of memory") : 0;
 

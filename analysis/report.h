@@ -1,6 +1,6 @@
 /* report.h: the table `stragsim report` prints from a results database: one
  * row per run, the params that tell runs apart, then metrics; as an aligned
- * text table, RFC 4180 CSV or GitHub markdown. */
+ * text table, RFC 4180 CSV, GitHub markdown or JSON. */
 #ifndef STRAG_REPORT_H
 #define STRAG_REPORT_H
 
@@ -10,7 +10,9 @@
 
 #include "analysis/results.h"
 
-enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_MARKDOWN };
+/* REPORT_JSON: an array of one object per row, values exact (17 digits),
+ * --aggregate as CSV's columns m, m_se, m_ci_low, m_ci_high. */
+enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_MARKDOWN, REPORT_JSON };
 
 /* Keeps runs whose param `key` equals `value` (as text, or as numbers when
  * both are numbers; key "repeat" is the run's repeat). Filters on the same key

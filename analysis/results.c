@@ -105,6 +105,7 @@ struct results {
     sqlite3 *db;
     char *path;
     bool read_only;
+    bool must_exist; /* results_open_existing: never creates the schema */
     sqlite3_stmt *stmt[STMT_COUNT];
 };
 
@@ -205,6 +206,11 @@ static int sql_fail(struct results *r, const char *doing, struct error *err)
     }
 }
 
+int results_sql_fail(struct results *r, const char *doing, struct error *err)
+{
+    return sql_fail(r, doing, err);
+}
+
 static int exec_sql(struct results *r, const char *sql, const char *doing, struct error *err)
 {
     if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -240,7 +246,7 @@ static int schema_check(struct results *r, struct error *err)
     query_int(r, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
               &has_meta);
     if (!has_meta) {
-        if (ntables == 0 && !r->read_only)
+        if (ntables == 0 && !r->read_only && !r->must_exist)
             return 0; /* a new (or empty) file: the schema is created next */
         return error_at(err, r->path, 0, "not a stragsim results database (no meta table)");
     }
@@ -323,12 +329,16 @@ static bool can_tidy_wal(const char *path)
     return ok;
 }
 
-int results_open(const char *path, bool read_only, struct results **out, struct error *err)
+static int results_open_as(const char *path, bool read_only, bool must_exist,
+                           struct results **out, struct error *err)
 {
     *out = NULL;
     if (!path || !*path)
         return error_at(err, NULL, 0, "results database path is empty");
-    int rc = path_check(path, read_only, err);
+    /* an existing file to change: missing is "no such file", not a new db */
+    int rc = must_exist ? path_check(path, true, err) : 0;
+    if (!rc)
+        rc = path_check(path, read_only, err);
     if (rc)
         return rc;
 
@@ -338,6 +348,7 @@ int results_open(const char *path, bool read_only, struct results **out, struct 
         return error_fail(err, "out of memory");
     }
     r->read_only = read_only;
+    r->must_exist = must_exist;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     if (read_only)
         flags = can_tidy_wal(path) ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
@@ -369,6 +380,16 @@ int results_open(const char *path, bool read_only, struct results **out, struct 
     }
     *out = r;
     return 0;
+}
+
+int results_open(const char *path, bool read_only, struct results **out, struct error *err)
+{
+    return results_open_as(path, read_only, false, out, err);
+}
+
+int results_open_existing(const char *path, struct results **out, struct error *err)
+{
+    return results_open_as(path, false, true, out, err);
 }
 
 void results_close(struct results *r)
@@ -459,6 +480,16 @@ int results_experiment(struct results *r, const char *name, const char *config_t
         rc = sql_fail(r, "finding the experiment", err);
     sqlite3_finalize(st);
     return rc;
+}
+
+int results_experiment_points(struct results *r, int64_t experiment_id, size_t points,
+                              struct error *err)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO meta(key, value) VALUES('" RESULTS_POINTS_META "%lld', '%zu')",
+             (long long)experiment_id, points);
+    return exec_sql(r, sql, "recording the experiment's points", err);
 }
 
 bool results_has_run(struct results *r, const char *point_key)
@@ -639,7 +670,7 @@ int results_read_runs(struct results *r, struct results_run **out, size_t *nout,
     *out = NULL;
     *nout = 0;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(r->db, "SELECT id, point_key, repeat FROM runs ORDER BY id", -1, &st,
+    if (sqlite3_prepare_v2(r->db, "SELECT id, point_key, repeat, wall_seconds, experiment_id FROM runs ORDER BY id", -1, &st,
                            NULL) != SQLITE_OK)
         return sql_fail(r, "reading runs", err);
     struct results_run *runs = NULL;
@@ -658,7 +689,11 @@ int results_read_runs(struct results *r, struct results_run **out, size_t *nout,
         }
         struct results_run *run = &runs[n++];
         *run = (struct results_run){.id = sqlite3_column_int64(st, 0),
-                                    .repeat = sqlite3_column_int(st, 2)};
+                                    .repeat = sqlite3_column_int(st, 2),
+                                    .wall_seconds = sqlite3_column_type(st, 3) == SQLITE_NULL
+                                                        ? NAN
+                                                        : sqlite3_column_double(st, 3),
+                                    .experiment_id = sqlite3_column_int64(st, 4)};
         const char *key = (const char *)sqlite3_column_text(st, 1);
         run->point_key = strdup(key ? key : "");
         run->params = params_new();

@@ -1,6 +1,8 @@
 /* results.h: the results database (SQLite, WAL mode), MLflow-shaped:
  *
- *   meta(key, value)                     schema_version, created_by
+ *   meta(key, value)                     schema_version, created_by, and
+ *                                        points:ID, the distinct points of
+ *                                        experiment ID's config (ls: finished?)
  *   experiments(id, name, config_text, config_hash, tool_version, created_at)
  *   runs(id, experiment_id, point_key UNIQUE, repeat, seed, workload, scheme,
  *        wall_seconds, created_at)
@@ -41,9 +43,22 @@ struct results;
 int results_open(const char *path, bool read_only, struct results **out, struct error *err);
 void results_close(struct results *r);
 
+/* Opens an existing database to change it (rm, merge into): read-write, but
+ * a missing file is "path: no such file" and a file without our schema is
+ * refused, never given one. */
+int results_open_existing(const char *path, struct results **out, struct error *err);
+
 /* Records an experiment (idempotent on (name, config_hash)): returns its id. */
 int results_experiment(struct results *r, const char *name, const char *config_text,
                        int64_t *experiment_id, struct error *err);
+
+/* The meta key prefix of an experiment's number of points. */
+#define RESULTS_POINTS_META "points:"
+
+/* Records how many distinct points the experiment's config has (so `ls` can
+ * tell a finished experiment from one still missing points). */
+int results_experiment_points(struct results *r, int64_t experiment_id, size_t points,
+                              struct error *err);
 
 /* True when a run with this point key is already stored. */
 bool results_has_run(struct results *r, const char *point_key);
@@ -66,6 +81,11 @@ int results_write_run(struct results *r, int64_t experiment_id, const struct run
 /* The underlying handle, for report/check/plot queries. */
 struct sqlite3 *results_db(struct results *r);
 
+/* The error of the handle's last failed call, `doing` saying what failed:
+ * a file problem (not a database, read-only, damaged) is STRAG_EINPUT with
+ * one line "path: ...", anything else STRAG_EFAIL. Returns its status. */
+int results_sql_fail(struct results *r, const char *doing, struct error *err);
+
 /* ---- Reading back (report, check) ---- */
 
 /* The path the database was opened with, for messages. */
@@ -74,10 +94,12 @@ const char *results_path(const struct results *r);
 /* One stored run as report and check see it. */
 struct results_run {
     int64_t id;
+    int64_t experiment_id;
     char *point_key;
     int repeat;
     struct params *params;      /* as stored, in the order they were written */
     struct metric_list metrics; /* in the order written; NULL values read as NAN */
+    double wall_seconds;        /* how long it took to compute; NAN when unknown */
 };
 
 /* Reads every run with its params and metrics, in id (write) order. The

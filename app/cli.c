@@ -188,3 +188,15 @@ int cli_one_operand(const struct cli_command *cmd, int argc, char **argv, int fi
     return cli_fail(cmd->name, "expected one %s, got extra argument '%s'", cmd->operand,
                     argv[first + 1]);
 }
+
+int cli_parse_format(const struct cli_command *cmd, const struct cli_option *opt, char *value)
+{
+    struct cli_format *f = opt->to;
+    int status = cli_once(cmd, "--format", &f->given, value);
+    if (status >= 0)
+        return status;
+    if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0)
+        return cli_error(cmd, "--format must be text or json, got '%s'", value);
+    f->json = strcmp(value, "json") == 0;
+    return -1;
+}

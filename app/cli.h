@@ -97,4 +97,12 @@ int cli_once(const struct cli_command *cmd, const char *label, const char **slot
  * cli_filters `to`; "LABEL expects key=value, got 'V'" otherwise. */
 int cli_parse_where(const struct cli_command *cmd, const struct cli_option *opt, char *value);
 
+/* --format text|json (once) of the commands that answer scripts (ls, diff,
+ * check): a CLI_CALL rule filling the struct cli_format `to`. */
+struct cli_format {
+    const char *given;
+    bool json;
+};
+int cli_parse_format(const struct cli_command *cmd, const struct cli_option *opt, char *value);
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/check.h"
+#include "analysis/json.h"
 #include "app/cli.h"
 #include "app/commands.h"
 
@@ -16,6 +17,7 @@ static const char check_usage[] =
     "usage: stragsim check DB --baseline DB2 [--rtol X] [--atol Y]\n"
     "                         [--metric NAME:TOL | --metric NAME:ignore]...\n"
     "       stragsim check DB --baseline DB2 --intervals [--metric NAME:ignore]...\n"
+    "       (either with [--format text|json])\n"
     "\n"
     "Compares every metric of every run of the baseline DB2 with the same point\n"
     "of DB (matched by point key, else by params): a metric passes when\n"
@@ -31,6 +33,8 @@ static const char check_usage[] =
     "                     point folded into a 95% confidence interval (Student t);\n"
     "                     a metric fails when the intervals of DB2 and DB do not\n"
     "                     overlap. Needs experiment.repeats >= 2 in both\n"
+    "  --format F         text (default) or json: one object {\"regressions\": [...],\n"
+    "                     \"points\", \"metrics\", \"regression_count\", \"unmatched\"}\n"
     "  -h, --help         this text\n";
 
 /* A tolerance: a finite number >= 0 (errno ERANGE: beyond a double). */
@@ -64,6 +68,7 @@ struct check_args {
     struct check_tolerance *per_metric;
     const char *rtol_text, *atol_text;
     const char *tolerance_given; /* the last tolerance option, for --intervals' error */
+    struct cli_format format;
 };
 
 /* --rtol X, --atol Y: once each, a number >= 0. */
@@ -103,6 +108,21 @@ static int metric_option(const struct cli_command *cmd, const struct cli_option 
     return -1;
 }
 
+/* The JSON answer: the regressions (collected in `regressions`) and the
+ * counts. */
+static void json_summary(const char *db, const char *baseline, const char *regressions,
+                         const struct check_summary *sum)
+{
+    fputs("{\"db\": ", stdout);
+    json_string(stdout, db);
+    fputs(", \"baseline\": ", stdout);
+    json_string(stdout, baseline);
+    printf(", \"regressions\": [%s%s%s], \"points\": %zu, \"metrics\": %zu, "
+           "\"regression_count\": %zu, \"unmatched\": %zu}\n",
+           *regressions ? "\n" : "", regressions, *regressions ? "\n" : "", sum->points,
+           sum->metrics, sum->regressions, sum->unmatched);
+}
+
 int cmd_check(int argc, char **argv)
 {
     struct check_args a = {.opt = {.rtol = 1e-9, .atol = 0}};
@@ -113,6 +133,7 @@ int cmd_check(int argc, char **argv)
         {.name = "atol", .kind = CLI_CALL, .to = &a, .call = tolerance_option},
         {.name = "metric", .kind = CLI_CALL, .to = &a, .call = metric_option},
         {.name = "intervals", .kind = CLI_FLAG, .to = &a.opt.intervals},
+        {.name = "format", .kind = CLI_CALL, .to = &a.format, .call = cli_parse_format},
         {0},
     };
     const struct cli_command cmd = {
@@ -130,19 +151,31 @@ int cmd_check(int argc, char **argv)
                            a.tolerance_given);
     if (status < 0) {
         a.opt.per_metric = a.per_metric;
+        a.opt.json = a.format.json;
         struct results *db = NULL, *baseline = NULL;
         struct check_summary sum;
         struct error err;
         int rc = results_open(argv[first], true, &db, &err);
         if (!rc)
             rc = results_open(baseline_path, true, &baseline, &err);
+        /* JSON is written whole at the end: regressions go to memory first */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *out = a.opt.json ? open_memstream(&buf, &len) : stdout;
+        if (!out)
+            rc = error_fail(&err, "out of memory");
         if (!rc)
-            rc = check_compare(db, baseline, &a.opt, stdout, &sum, &err);
+            rc = check_compare(db, baseline, &a.opt, out, &sum, &err);
+        if (a.opt.json && out)
+            fclose(out);
         results_close(db);
         results_close(baseline);
         if (rc) {
             fprintf(stderr, "%s\n", err.msg);
             status = 2;
+        } else if (a.opt.json) {
+            json_summary(argv[first], baseline_path, buf ? buf : "", &sum);
+            status = sum.regressions ? 1 : 0;
         } else {
             if (sum.unmatched)
                 printf("check: %zu point%s in DB not in the baseline (not compared)\n",
@@ -151,6 +184,7 @@ int cmd_check(int argc, char **argv)
                    sum.metrics, sum.regressions);
             status = sum.regressions ? 1 : 0;
         }
+        free(buf);
     }
     free(a.per_metric);
     return status;

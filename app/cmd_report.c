@@ -9,14 +9,16 @@
 #include "app/commands.h"
 
 static const char report_usage[] =
-    "usage: stragsim report DB [--format text|csv|markdown] [--metrics a,b,...]\n"
+    "usage: stragsim report DB [--format text|csv|markdown|json] [--metrics a,b,...]\n"
     "                          [--where key=value]... [--params k1,k2,...]\n"
     "                          [--aggregate]\n"
     "\n"
     "Prints one row per run of the results database DB: the params that vary\n"
     "across the selected runs (scheme.kind first, then repeat), then metrics.\n"
     "\n"
-    "  --format F         text (aligned, default), csv (RFC 4180) or markdown\n"
+    "  --format F         text (aligned, default), csv (RFC 4180), markdown, or json\n"
+    "                     (an array of one object per row, exact values, null for\n"
+    "                     missing or NaN; --aggregate as csv's columns)\n"
     "  --metrics LIST     metric columns, comma-separated (default: jobs, latency\n"
     "                     mean/p50/p99/p999, worker_seconds and accuracy metrics\n"
     "                     when present)\n"
@@ -36,6 +38,7 @@ static const struct {
     {"text", REPORT_TEXT},
     {"csv", REPORT_CSV},
     {"markdown", REPORT_MARKDOWN},
+    {"json", REPORT_JSON},
 };
 
 /* Splits a comma-separated list in place into `items` (grown as needed).
@@ -77,7 +80,7 @@ static int format_option(const struct cli_command *cmd, const struct cli_option 
     while (i < n && strcmp(report_formats[i].name, value) != 0)
         i++;
     if (i == n)
-        return cli_error(cmd, "--format must be text, csv or markdown, got '%s'", value);
+        return cli_error(cmd, "--format must be text, csv, markdown or json, got '%s'", value);
     a->opt.format = report_formats[i].format;
     return -1;
 }

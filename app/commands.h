@@ -13,5 +13,9 @@ int cmd_plot(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

@@ -26,6 +26,10 @@ static const struct {
     {"export", cmd_export, "write a results table as CSV"},
     {"trace", cmd_trace, "summarise, fit or generate latency traces"},
     {"config", cmd_config, "list every config key (config --list)"},
+    {"ls", cmd_ls, "list the experiments (and runs) of a results database"},
+    {"diff", cmd_diff, "show two results databases side by side"},
+    {"rm", cmd_rm, "delete runs (an experiment, or by params) from a database"},
+    {"merge", cmd_merge, "combine results databases into one"},
 };
 
 static void usage(FILE *f)

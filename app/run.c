@@ -242,6 +242,25 @@ static int points_repeated(const size_t *sel, size_t n, char *const *keys, bool 
     return 0;
 }
 
+/* How many different keys keys[0..n) hold: the points a finished
+ * experiment stores (recorded for `stragsim ls`). */
+static size_t keys_distinct(char *const *keys, size_t n, struct error *err, int *status)
+{
+    size_t *all = malloc((n ? n : 1) * sizeof *all), distinct = 0;
+    if (!all) {
+        *status = error_fail(err, "out of memory");
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        all[i] = i;
+    sort_keys = (const char *const *)keys;
+    qsort(all, n, sizeof *all, key_index_cmp);
+    for (size_t i = 0; i < n; i++)
+        distinct += i == 0 || strcmp(keys[all[i]], keys[all[i - 1]]) != 0;
+    free(all);
+    return distinct;
+}
+
 static void keys_free(size_t n, char **keys)
 {
     for (size_t i = 0; keys && i < n; i++)
@@ -548,6 +567,11 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     if (!status && sum->skipped + sum->repeated < sum->points)
         status = results_experiment(db, params_get(config_base(c), "experiment.name"),
                                     config_text(c), &x.experiment_id, err);
+    if (!status && x.experiment_id) {
+        size_t distinct = keys_distinct(keys, total, err, &status);
+        if (!status)
+            status = results_experiment_points(db, x.experiment_id, distinct, err);
+    }
     if (status)
         workers_release();
     else if (run_mpi_ranks() > 1)
