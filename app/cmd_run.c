@@ -4,6 +4,7 @@
  * the stop signal handlers (stop.h) that let a sweep stop between points,
  * runs the sweep (run.c) and prints the summary table (analysis/report.c).
  * The work itself is run.c's. */
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 static const char run_usage[] =
     "usage: stragsim run CONFIG.ini [-o DB] [--set section.key=value]... [--resume] [--quiet]\n"
     "                    [--max-memory SIZE] [--smoke] [--points LIST] [--reverse]\n"
-    "                    [--threads N]\n"
+    "                    [--threads N] [--dry-run [--show N]]\n"
     "\n"
     "Runs every point of the config's sweep (times experiment.repeats) and\n"
     "writes each finished point to the results database in one transaction.\n"
@@ -49,6 +50,12 @@ static const char run_usage[] =
     "                      process may use; 1 per rank under MPI). Speed only: the\n"
     "                      numbers are the same bits on any count, and OpenBLAS\n"
     "                      runs single-threaded during a point\n"
+    "  --dry-run           validate every point, then print the number of points,\n"
+    "                      the points, which are already in DB, and estimates of\n"
+    "                      memory and time (the time calibrated on DB's timed runs);\n"
+    "                      run nothing, write nothing (DB is not created)\n"
+    "  --show N            with --dry-run: list the first N points (default 20;\n"
+    "                      0: every point)\n"
     "  -h, --help          this text\n"
     "\n"
     "Every point's numbers depend only on its params and seed: not on the points\n"
@@ -110,7 +117,7 @@ int cmd_run(int argc, char **argv)
     struct run_options o = {.progress = stderr, .warnings = stderr, .stop = run_stop_flag()};
     struct cli_list sets = {0};
     bool quiet = false;
-    int threads = 0;
+    int threads = 0, show = -1; /* --show: -1 not given */
     const struct cli_option options[] = {
         {.name = "output", .letter = 'o', .kind = CLI_ONCE, .to = &o.db_path,
          .label = "-o/--output"},
@@ -122,6 +129,9 @@ int cmd_run(int argc, char **argv)
         {.name = "points", .kind = CLI_ONCE, .to = &o.points},
         {.name = "reverse", .kind = CLI_FLAG, .to = &o.reverse},
         {.name = "threads", .kind = CLI_INT, .to = &threads, .min = 1, .max = 1024},
+        {.name = "dry-run", .kind = CLI_FLAG, .to = &o.dry_run},
+        {.name = "show", .kind = CLI_INT, .to = &show, .min = 0, .max = INT_MAX,
+         .range = ">= 0 (0: every point)"},
         {0},
     };
     const struct cli_command cmd = {
@@ -129,6 +139,8 @@ int cmd_run(int argc, char **argv)
         .try_help = true,
     };
     int first, status = cli_parse(&cmd, argc, argv, &first);
+    if (status < 0 && show >= 0 && !o.dry_run)
+        status = cli_error(&cmd, "%s", "--show applies with --dry-run only");
     if (status < 0 && first != argc - 1)
         status = first >= argc ? cli_error(&cmd, "%s", "expected a config file")
                                : cli_error(&cmd, "unexpected argument '%s'", argv[first + 1]);
@@ -138,6 +150,7 @@ int cmd_run(int argc, char **argv)
     }
     if (quiet)
         o.progress = NULL;
+    o.show = show < 0 ? 20 : (size_t)show;
     o.config_path = argv[first];
     o.sets = sets.items;
     o.nsets = sets.n;
@@ -163,6 +176,8 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return rc == STRAG_EINPUT ? 2 : 1;
     }
+    if (sum.dry_run)
+        return 0;
     if (sum.stopped && sum.before_write) {
         fprintf(stderr, "stragsim run: stopped by signal while validating the %zu points; nothing "
                         "written\n",

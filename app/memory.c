@@ -41,18 +41,7 @@ double memory_available(void)
     return kb * 1024.0;
 }
 
-/* "8.0 GB" */
-static void memory_format(double bytes, char *buf, size_t len)
-{
-    static const char *const names[] = {"bytes", "kB", "MB", "GB", "TB"};
-    int u = 0;
-    for (; u < 4 && bytes >= 1024.0; u++)
-        bytes /= 1024.0;
-    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", bytes, names[u]);
-}
-
-int memory_check(const struct params *p, double limit, const char *limit_name,
-                 struct error *err)
+double memory_estimate(const struct params *p, const char **sizing_key)
 {
     const char *wl = params_get(p, "workload.kind");
     bool rows = params_has(p, "workload.job_rows") && params_bool(p, "workload.job_rows");
@@ -70,6 +59,25 @@ int memory_check(const struct params *p, double limit, const char *limit_name,
     } else {
         bytes = (jobs + (double)params_int(p, "workload.warmup")) * per_job;
     }
+    if (sizing_key)
+        *sizing_key = key;
+    return bytes;
+}
+
+void memory_format(double bytes, char *buf, size_t len)
+{
+    static const char *const names[] = {"bytes", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    for (; u < 4 && bytes >= 1024.0; u++)
+        bytes /= 1024.0;
+    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", bytes, names[u]);
+}
+
+int memory_check(const struct params *p, double limit, const char *limit_name,
+                 struct error *err)
+{
+    const char *key;
+    double bytes = memory_estimate(p, &key);
     if (bytes <= limit)
         return 0;
     char need[32], have[32];

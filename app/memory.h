@@ -10,6 +10,7 @@
 #define STRAG_MEMORY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/error.h"
 #include "base/params.h"
@@ -20,6 +21,13 @@ bool memory_parse_size(const char *s, double *bytes);
 
 /* MemAvailable of /proc/meminfo in bytes, or INFINITY when unknown. */
 double memory_available(void);
+
+/* The point's estimate in bytes; *sizing_key (when not NULL) the key that
+ * sizes it (workload.jobs or workload.iterations). */
+double memory_estimate(const struct params *p, const char **sizing_key);
+
+/* "8.0 GB", "512 bytes" */
+void memory_format(double bytes, char *buf, size_t len);
 
 /* Refuses the point when its estimate exceeds `limit` bytes (`limit_name`
  * says where the limit came from, for the message), naming the key that

@@ -18,6 +18,7 @@
 #include "schemes/scheme.h"
 #include "workloads/arrivals.h"
 #include "app/config.h"
+#include "app/dry_run.h"
 #include "app/memory.h"
 #include "app/point_select.h"
 #include "app/progress.h"
@@ -101,9 +102,7 @@ static int point_validate(const struct params *p, const char *point_key, double 
     return status;
 }
 
-/* A point's cost, for handing the longest out first under MPI: work is
- * roughly jobs (or iterations) x workers; unset keys count as 1. */
-static double point_cost(const struct params *p)
+double run_point_cost(const struct params *p)
 {
     double jobs = (double)params_int(p, "workload.jobs");
     double iterations = (double)params_int(p, "workload.iterations");
@@ -190,7 +189,7 @@ static int points_prepare(const struct run_options *o, const struct config *c, c
         if (!status)
             status = memory_check(p, memory, memory_name, err);
         if (!status)
-            (*costs)[i] = point_cost(p);
+            (*costs)[i] = run_point_cost(p);
         params_free(p);
         if (status) {
             validate_progress(o, n, n, &last);
@@ -268,9 +267,8 @@ static void keys_free(size_t n, char **keys)
     free(keys);
 }
 
-/* "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1": what point i is. */
-static void point_label(const struct config *c, const struct params *p, size_t i, int repeat,
-                        char *buf, size_t len)
+void run_point_label(const struct config *c, const struct params *p, size_t i, int repeat,
+                     char *buf, size_t len)
 {
     size_t n = (size_t)snprintf(buf, len, "[%zu/%zu]", i + 1, config_points(c));
     for (size_t a = 0; a < config_axes(c) && n < len; a++)
@@ -286,7 +284,7 @@ static void progress_line(FILE *f, const struct config *c, const struct params *
                           int repeat, const struct workload_output *out, double wall)
 {
     char label[1024];
-    point_label(c, p, i, repeat, label, sizeof label);
+    run_point_label(c, p, i, repeat, label, sizeof label);
     fputs(label, f);
     double mean = metric_list_get(&out->metrics, "latency_mean");
     if (!isnan(mean))
@@ -382,7 +380,7 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
     const char *broken;
     if (!status && metric_list_check(&metrics, &broken)) { /* an overflow, not a result */
         char label[1024];
-        point_label(x->c, p, i, repeat, label, sizeof label);
+        run_point_label(x->c, p, i, repeat, label, sizeof label);
         status = error_at(err, NULL, 0,
                           "stragsim run: point %s: metric %s is %g, not a number; the point is "
                           "not written",
@@ -449,7 +447,7 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const size
             int repeat;
             char *key, label[1024];
             if (!config_point(x->c, i, &p, &repeat, &key, err)) {
-                point_label(x->c, p, i, repeat, label, sizeof label);
+                run_point_label(x->c, p, i, repeat, label, sizeof label);
                 progress_begin(x->bar, label);
                 params_free(p);
                 free(key);
@@ -539,20 +537,44 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
     else if (!status &&
              !params_path(config_base(c), "experiment.db", sum->db_path, sizeof sum->db_path))
         status = error_at_key(err, config_base(c), "experiment.db", "path too long");
-    if (!status)
-        status = results_open(sum->db_path, false, &db, err);
+    /* a dry run reads the database only if it exists, and never creates it */
+    bool db_exists = access(sum->db_path, F_OK) == 0;
+    if (!status && (!o->dry_run || db_exists))
+        status = results_open(sum->db_path, o->dry_run, &db, err);
     if (!status && !(present = calloc(total ? total : 1, sizeof *present)))
         status = error_fail(err, "out of memory");
     if (!status)
         status = points_repeated(order, sum->points, keys, present, &sum->repeated, err);
-    for (size_t j = 0; !status && j < sum->points; j++)
-        if (!present[order[j]] && (present[order[j]] = results_has_run(db, keys[order[j]])))
+    bool *stored = present; /* the dry run tells repeated and stored points apart */
+    if (!status && o->dry_run && !(stored = calloc(total ? total : 1, sizeof *stored)))
+        status = error_fail(err, "out of memory");
+    for (size_t j = 0; !status && db && j < sum->points; j++)
+        if (!present[order[j]] && (stored[order[j]] = results_has_run(db, keys[order[j]])))
             sum->skipped++;
-    if (!status && sum->repeated && o->progress)
+    if (!status && o->dry_run) {
+        struct dry_run_points pts = {.c = c, .order = order, .n = sum->points, .keys = keys,
+                                     .repeated = present, .stored = stored,
+                                     .nstored = sum->skipped, .db = db,
+                                     .db_path = sum->db_path};
+        status = dry_run_print(o, &pts, err);
+        sum->dry_run = true;
+    }
+    if (stored != present)
+        free(stored);
+    if (!status && sum->repeated && o->progress && !o->dry_run)
         fprintf(o->progress,
                 "note: %zu points of the sweep are the same simulation as an earlier one (they "
                 "differ only in keys that do not apply to them); each is run once\n",
                 sum->repeated);
+    if (!status && sum->dry_run) {
+        results_close(db);
+        free(present);
+        free(costs);
+        free(order);
+        keys_free(total, keys);
+        config_free(c);
+        return 0;
+    }
     if (!status && sum->skipped && !o->resume)
         status = error_at(err, sum->db_path, 0,
                           "already holds %zu of the %zu points of this config; use --resume to "

@@ -26,6 +26,8 @@ struct run_options {
     const char *const *sets; /* --set section.key=value, in order */
     size_t nsets;
     bool resume;             /* skip points already in the database */
+    bool dry_run;            /* validate and print the plan (dry_run.h); run and write nothing */
+    size_t show;             /* --dry-run: list at most this many points; 0 all */
     bool smoke;              /* --smoke: the caps of smoke.h */
     const char *points;      /* --points LIST (point_select.h); NULL: every point */
     bool reverse;            /* --reverse: the selected points last first */
@@ -43,9 +45,23 @@ struct run_summary {
     size_t repeated; /* the same point as an earlier one of the sweep (run once) */
     bool stopped;    /* *stop was raised before every point was run */
     bool before_write; /* stopped while validating: nothing was written */
+    bool dry_run;      /* the plan was printed; nothing was run or written */
     char db_path[4096];
 };
 
 int run_experiment(const struct run_options *o, struct run_summary *summary, struct error *err);
+
+struct config;
+struct params;
+
+/* A point's cost, for handing the longest out first under MPI and for the
+ * dry run's time estimate: work is roughly jobs (or iterations) x workers;
+ * unset keys count as 1. */
+double run_point_cost(const struct params *p);
+
+/* "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1": what point i is
+ * (its sweep axes, and the repeat when there are several). */
+void run_point_label(const struct config *c, const struct params *p, size_t i, int repeat,
+                     char *buf, size_t len);
 
 #endif
