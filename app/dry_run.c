@@ -18,7 +18,7 @@ struct calibration {
 
 /* The calibration of every workload kind with timed runs in the database.
  * *runs and *nruns hold the runs (the calibration points into them). */
-static int calibrate(struct results *db, struct results_run **runs, size_t *nruns,
+static int calibrate(struct results *db, double (*point_cost)(const struct params *), struct results_run **runs, size_t *nruns,
                      struct calibration **cal, size_t *ncal, struct error *err)
 {
     *runs = NULL;
@@ -43,7 +43,7 @@ static int calibrate(struct results *db, struct results_run **runs, size_t *nrun
             (*cal)[(*ncal)++] = (struct calibration){.workload = wl};
         }
         (*cal)[k].seconds += r->wall_seconds;
-        (*cal)[k].cost += run_point_cost(r->params);
+        (*cal)[k].cost += point_cost(r->params);
         (*cal)[k].runs++;
     }
     return rc;
@@ -69,13 +69,12 @@ static void seconds_format(double s, char *buf, size_t len)
         snprintf(buf, len, "%.1f h", s / 3600);
 }
 
-int dry_run_print(const struct run_options *o, const struct dry_run_points *pts,
-                  struct error *err)
+int dry_run_print(const struct dry_run_points *pts, struct error *err)
 {
     struct results_run *runs;
     size_t nruns, ncal;
     struct calibration *cal;
-    int status = calibrate(pts->db, &runs, &nruns, &cal, &ncal, err);
+    int status = calibrate(pts->db, pts->cost, &runs, &nruns, &cal, &ncal, err);
     size_t nrepeated = 0;
     for (size_t j = 0; j < pts->n; j++)
         nrepeated += pts->repeated[pts->order[j]];
@@ -104,10 +103,10 @@ int dry_run_print(const struct run_options *o, const struct dry_run_points *pts,
             largest = i;
         }
         const char *state = pts->repeated[i] ? "repeat of an earlier point"
-                            : pts->stored[i] ? (o->resume ? "stored (skipped)" : "stored")
+                            : pts->stored[i] ? (pts->resume ? "stored (skipped)" : "stored")
                                              : "to run";
         if (!pts->repeated[i] && !pts->stored[i]) {
-            double cost = run_point_cost(p);
+            double cost = pts->cost(p);
             const char *wl = params_get(p, "workload.kind");
             const struct calibration *k = calibration_find(cal, ncal, wl);
             cost_todo += cost;
@@ -116,8 +115,8 @@ int dry_run_print(const struct run_options *o, const struct dry_run_points *pts,
             else if (uncalibrated++ == 0)
                 snprintf(missing_workload, sizeof missing_workload, "%s", wl ? wl : "?");
         }
-        if (o->show == 0 || shown < o->show) {
-            run_point_label(pts->c, p, i, repeat, label, sizeof label);
+        if (pts->show == 0 || shown < pts->show) {
+            pts->label(pts->c, p, i, repeat, label, sizeof label);
             printf("  %s  %s\n", label, state);
             shown++;
         }
@@ -145,7 +144,7 @@ int dry_run_print(const struct run_options *o, const struct dry_run_points *pts,
                    pts->db_path, missing_workload, uncalibrated,
                    cost_todo);
         }
-        if (pts->nstored && !o->resume)
+        if (pts->nstored && !pts->resume)
             printf("note: without --resume, run refuses %s: it holds %zu of these points\n",
                    pts->db_path, pts->nstored);
         printf("nothing run, nothing written (dry run)\n");

@@ -102,7 +102,10 @@ static int point_validate(const struct params *p, const char *point_key, double 
     return status;
 }
 
-double run_point_cost(const struct params *p)
+/* A point's cost, for handing the longest out first under MPI and for the
+ * dry run's time estimate: work is roughly jobs (or iterations) x workers;
+ * unset keys count as 1. */
+static double point_cost(const struct params *p)
 {
     double jobs = (double)params_int(p, "workload.jobs");
     double iterations = (double)params_int(p, "workload.iterations");
@@ -189,7 +192,7 @@ static int points_prepare(const struct run_options *o, const struct config *c, c
         if (!status)
             status = memory_check(p, memory, memory_name, err);
         if (!status)
-            (*costs)[i] = run_point_cost(p);
+            (*costs)[i] = point_cost(p);
         params_free(p);
         if (status) {
             validate_progress(o, n, n, &last);
@@ -267,8 +270,9 @@ static void keys_free(size_t n, char **keys)
     free(keys);
 }
 
-void run_point_label(const struct config *c, const struct params *p, size_t i, int repeat,
-                     char *buf, size_t len)
+/* "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1": what point i is. */
+static void point_label(const struct config *c, const struct params *p, size_t i, int repeat,
+                        char *buf, size_t len)
 {
     size_t n = (size_t)snprintf(buf, len, "[%zu/%zu]", i + 1, config_points(c));
     for (size_t a = 0; a < config_axes(c) && n < len; a++)
@@ -284,7 +288,7 @@ static void progress_line(FILE *f, const struct config *c, const struct params *
                           int repeat, const struct workload_output *out, double wall)
 {
     char label[1024];
-    run_point_label(c, p, i, repeat, label, sizeof label);
+    point_label(c, p, i, repeat, label, sizeof label);
     fputs(label, f);
     double mean = metric_list_get(&out->metrics, "latency_mean");
     if (!isnan(mean))
@@ -380,7 +384,7 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
     const char *broken;
     if (!status && metric_list_check(&metrics, &broken)) { /* an overflow, not a result */
         char label[1024];
-        run_point_label(x->c, p, i, repeat, label, sizeof label);
+        point_label(x->c, p, i, repeat, label, sizeof label);
         status = error_at(err, NULL, 0,
                           "stragsim run: point %s: metric %s is %g, not a number; the point is "
                           "not written",
@@ -447,7 +451,7 @@ static int run_points(const struct run_options *o, struct run_ctx *x, const size
             int repeat;
             char *key, label[1024];
             if (!config_point(x->c, i, &p, &repeat, &key, err)) {
-                run_point_label(x->c, p, i, repeat, label, sizeof label);
+                point_label(x->c, p, i, repeat, label, sizeof label);
                 progress_begin(x->bar, label);
                 params_free(p);
                 free(key);
@@ -555,8 +559,10 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
         struct dry_run_points pts = {.c = c, .order = order, .n = sum->points, .keys = keys,
                                      .repeated = present, .stored = stored,
                                      .nstored = sum->skipped, .db = db,
-                                     .db_path = sum->db_path};
-        status = dry_run_print(o, &pts, err);
+                                     .db_path = sum->db_path, .resume = o->resume,
+                                     .show = o->show, .cost = point_cost,
+                                     .label = point_label};
+        status = dry_run_print(&pts, err);
         sum->dry_run = true;
     }
     if (stored != present)

@@ -51,17 +51,4 @@ struct run_summary {
 
 int run_experiment(const struct run_options *o, struct run_summary *summary, struct error *err);
 
-struct config;
-struct params;
-
-/* A point's cost, for handing the longest out first under MPI and for the
- * dry run's time estimate: work is roughly jobs (or iterations) x workers;
- * unset keys count as 1. */
-double run_point_cost(const struct params *p);
-
-/* "[3/8] scheme.kind=kofn cluster.workers=12 repeat=1": what point i is
- * (its sweep axes, and the repeat when there are several). */
-void run_point_label(const struct config *c, const struct params *p, size_t i, int repeat,
-                     char *buf, size_t len);
-
 #endif

@@ -217,7 +217,7 @@ Test(cmd_report, usage_errors)
     char want[2048];
     snprintf(want, sizeof want,
              "stragsim report: missing DB (usage: stragsim report DB [options])\n"
-             "stragsim report: --format must be text, csv or markdown, got 'html'\n"
+             "stragsim report: --format must be text, csv, markdown or json, got 'html'\n"
              "stragsim report: --metrics: no metric 'latency_p98' in %s\n"
              "stragsim report: --where expects key=value, got 'scheme.kind'\n"
              "stragsim report: --where: no param 'scheme.n' in %s\n"
