@@ -106,7 +106,7 @@ static int runs_write(const struct results_run *const *mine, size_t n, bool json
     const char **keys = NULL;
     size_t nkeys = 0;
     bool repeat_varies;
-    if (report_varying_params(mine, n, &keys, &nkeys, &repeat_varies))
+    if (match_label_keys(mine, n, &keys, &nkeys, &repeat_varies))
         return -1;
     for (size_t i = 0; i < n; i++) {
         if (json) {

@@ -292,7 +292,7 @@ int diff_write(struct results *ra, struct results *rb, const struct diff_options
         for (size_t i = 0; i < b.nruns; i++)
             all[a.nruns + i] = &b.runs[i];
         bool repeat_varies;
-        oom = report_varying_params(all, a.nruns + b.nruns, &keys, &nkeys, &repeat_varies) != 0;
+        oom = match_label_keys(all, a.nruns + b.nruns, &keys, &nkeys, &repeat_varies) != 0;
         for (size_t p = 0; p < a.npoints; p++)
             bmatch[p] = -1;
         for (size_t i = 0; !oom && i < a.nruns; i++)

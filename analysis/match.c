@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/aggregate.h"
+#include "analysis/report.h"
 
 /* A run and the text it is matched by (its point key or its params set). */
 struct match_entry {
@@ -166,3 +167,16 @@ int match_runs(const struct results_run *base, size_t nbase, const struct result
     return rc;
 }
 
+
+int match_label_keys(const struct results_run *const *runs, size_t n, const char ***keys,
+                     size_t *nkeys, bool *repeat_varies)
+{
+    if (report_varying_params(runs, n, keys, nkeys, repeat_varies))
+        return -1;
+    size_t kept = 0;
+    for (size_t k = 0; k < *nkeys; k++)
+        if (!aggregate_location_key((*keys)[k]))
+            (*keys)[kept++] = (*keys)[k];
+    *nkeys = kept;
+    return 0;
+}

@@ -22,6 +22,13 @@ int match_runs(const struct results_run *from, size_t nfrom, const struct result
  * point[i] for runs[i], *npoints of them. Returns 0, or -1 when out of memory. */
 int match_group_points(const struct results_run *runs, size_t n, size_t *point, size_t *npoints);
 
+/* The params keys that tell these runs apart, for their labels:
+ * report_varying_params without the location keys (experiment.db,
+ * experiment.name: two databases of one sweep differ in those). The caller
+ * frees *keys. Returns 0, or -1 when out of memory. */
+int match_label_keys(const struct results_run *const *runs, size_t n, const char ***keys,
+                     size_t *nkeys, bool *repeat_varies);
+
 /* "k=v k=v repeat=r" over the params keys[0..nkeys) that this run has (the
  * repeat when with_repeat), or "point KEY" when none. The caller frees it;
  * NULL when out of memory. */

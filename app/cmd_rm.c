@@ -52,7 +52,7 @@ static int picked_print(const struct results_run *runs, size_t nruns, const size
         return -1;
     for (size_t i = 0; i < nruns; i++)
         all[i] = &runs[i];
-    int rc = report_varying_params(all, nruns, &keys, &nkeys, &repeat_varies);
+    int rc = match_label_keys(all, nruns, &keys, &nkeys, &repeat_varies);
     for (size_t i = 0; !rc && i < n; i++) {
         const struct results_run *run = &runs[picked[i]];
         char *label = match_label(run, keys, nkeys, true);
