@@ -459,6 +459,32 @@ bad "db: check against a directory" "dir.db: is a directory" "$S" check good.db 
 bad "db: check --intervals without repeats" "stragsim check: --intervals needs repeats (experiment.repeats >= 2): scheme.kind=kofn has one run in good.db" "$S" check good.db --baseline good.db --intervals
 bad "db: check --intervals with --rtol" "stragsim check: --rtol does not apply with --intervals (intervals are compared by overlap)" "$S" check good.db --baseline good.db --intervals --rtol 0.1
 bad "db: report --aggregate --params repeat" "stragsim report: --params: repeat is folded by --aggregate" "$S" report good.db --aggregate --params repeat
+# ls, diff, rm, merge (issue #19): bad databases, experiment ids, filters
+bad "ls: a missing database" "none.db: no such file" "$S" ls none.db
+bad "ls: a text file" "text.db: not a stragsim results database (file is not a database)" "$S" ls text.db
+bad "ls: another application's SQLite file" "other.db: not a stragsim results database (no meta table)" "$S" ls other.db
+bad "ls: --format yaml" "stragsim ls: --format must be text or json, got 'yaml'" "$S" ls good.db --format yaml
+bad "diff: a missing database" "none.db: no such file" "$S" diff good.db none.db
+bad "diff: a text file" "text.db: not a stragsim results database (file is not a database)" "$S" diff text.db good.db
+bad "diff: one database" "stragsim diff: expected two databases (usage: stragsim diff A.db B.db)" "$S" diff good.db
+bad "diff: an unknown metric" "stragsim diff: --metrics: no metric 'latency_mode' in good.db or good.db" "$S" diff good.db good.db --metrics latency_mode
+bad "rm: a missing database (not created)" "none.db: no such file" "$S" rm none.db --experiment 1
+bad "rm: a text file" "text.db: not a stragsim results database (file is not a database)" "$S" rm text.db --experiment 1
+bad "rm: another application's SQLite file" "other.db: not a stragsim results database (no meta table)" "$S" rm other.db --where scheme.k=3
+bad "rm: an experiment id that does not exist" "stragsim rm: --experiment: good.db has no experiment 99 (stragsim ls lists them)" "$S" rm good.db --experiment 99
+bad "rm: an experiment id that is not a number" "stragsim rm: --experiment must be an integer >= 1 (an experiment id: stragsim ls lists them), got 'one'" "$S" rm good.db --experiment one
+bad "rm: --where without =" "stragsim rm: --where expects key=value, got 'scheme.k'" "$S" rm good.db --where scheme.k
+bad "rm: --where on a param no run has" "stragsim rm: --where: no param 'scheme.kk' in good.db" "$S" rm good.db --where scheme.kk=3
+bad "rm: nothing selected" "stragsim rm: nothing selected: give --experiment N or --where KEY=VALUE" "$S" rm good.db
+bad "rm --dry-run: an experiment id that does not exist" "stragsim rm: --experiment: good.db has no experiment 2 (stragsim ls lists them)" "$S" rm good.db --experiment 2 --dry-run
+bad "merge: a missing input (no output created)" "none.db: no such file" "$S" merge out.db good.db none.db
+bad "merge: a text file as input" "text.db: not a stragsim results database (file is not a database)" "$S" merge out.db text.db
+bad "merge: a text file as output" "text.db: not a stragsim results database (file is not a database)" "$S" merge text.db good.db
+bad "merge: the output as an input" "stragsim merge: good.db is the output database" "$S" merge good.db good.db
+bad "merge: no input" "stragsim merge: missing IN.db (usage: stragsim merge OUT.db IN.db...)" "$S" merge out.db
+bad "run --dry-run: a bad config writes nothing" "key.ini:15: unknown key 'rte' in [latency]" "$S" run key.ini -o new.db --dry-run
+bad "run: --show without --dry-run" "stragsim run: --show applies with --dry-run only (try stragsim run --help)" "$S" run ok.ini -o new.db --show 3
+bad "run --dry-run: --show -1" "stragsim run: --show must be an integer >= 0 (0: every point), got '-1' (try stragsim run --help)" "$S" run ok.ini -o new.db --dry-run --show -1
 head -c 3000 good.db >torn.db
 bad "db: report a truncated database" "torn.db: damaged database (database disk image is malformed)" "$S" report torn.db
 if (($(id -u) == 0)) && command -v setpriv >/dev/null; then

@@ -5,7 +5,7 @@
  * written), diff (side by side, intervals, unmatched points, JSON), catalog
  * (ls: finished or not, two experiments of one name) and the JSON of check
  * and report. Databases are built with results_write_run (check_points.h).
- * The commands end to end: test_dbtools.sh and test_bad_input.sh. */
+ * The commands end to end: test_dbtools_e2e.sh and test_bad_input.sh. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <sqlite3.h>
