@@ -282,7 +282,9 @@ int merge_into(struct results *out, const char *const *inputs, size_t ninputs,
 {
     *sum = (struct merge_summary){0};
     /* SQLite attaches outside a transaction only: every input is attached
-     * first, so that the whole merge is one transaction. */
+     * first, so that the whole merge is one transaction. A deferred BEGIN:
+     * the inputs are only read (IMMEDIATE would lock every attached file
+     * for writing, an input given twice against itself). */
     size_t max = merge_max_inputs(out), attached = 0;
     if (ninputs > max)
         return error_at(err, NULL, 0,
@@ -295,7 +297,7 @@ int merge_into(struct results *out, const char *const *inputs, size_t ninputs,
     if (status)
         attached--;
     if (!status)
-        status = sqlite3_exec(results_db(out), "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+        status = sqlite3_exec(results_db(out), "BEGIN", NULL, NULL, NULL) == SQLITE_OK
                      ? 0
                      : results_sql_fail(out, "starting a transaction", err);
     for (size_t i = 0; i < ninputs && !status; i++)
