@@ -1,6 +1,7 @@
-/* check.c: matches the runs of a results database to those of a baseline and
- * compares their metrics (rules in check.h). Argument parsing and the final
- * summary line live in app/cmd_check.c. */
+/* check.c: compares the metrics of a results database with a baseline's,
+ * run by run or (--intervals) point by point (rules in check.h; which runs
+ * match is match.c's). Argument parsing and the final summary line live in
+ * app/cmd_check.c. */
 #include "analysis/check.h"
 
 #include <math.h>

@@ -122,8 +122,34 @@ static int foreign_keys_clean(struct results *r, struct error *err)
     return status;
 }
 
-int prune_delete(struct results *r, const struct results_run *runs, const size_t *picked,
-                 size_t npicked, bool dry_run, struct prune_counts *counts, struct error *err)
+/* Deletes experiment exp when it is left without runs (counts it; a dry
+ * run counts it when every run it has is picked). */
+static int experiment_prune(struct results *r, sqlite3_stmt *const *q,
+                            const struct results_run *runs, const size_t *picked,
+                            size_t npicked, int64_t exp, bool dry_run,
+                            struct prune_counts *counts, struct error *err)
+{
+    size_t left = 0;
+    int status = count_rows(r, q[Q_LEFT], exp, &left, err);
+    if (status)
+        return status;
+    if (dry_run) {
+        size_t going = 0; /* picked runs of this experiment */
+        for (size_t j = 0; j < npicked; j++)
+            going += runs[picked[j]].experiment_id == exp;
+        counts->experiments += left == going;
+        return 0;
+    }
+    if (left > 0)
+        return 0;
+    counts->experiments++;
+    status = delete_id(r, q[Q_DELETE_EXPERIMENT], exp, err);
+    return status ? status : delete_id(r, q[Q_DELETE_POINTS], exp, err);
+}
+
+int prune_delete(struct results *r, const struct prune_selection *sel,
+                 const struct results_run *runs, const size_t *picked, size_t npicked,
+                 bool dry_run, struct prune_counts *counts, struct error *err)
 {
     *counts = (struct prune_counts){.runs = npicked};
     sqlite3_stmt *q[Q_COUNT] = {0};
@@ -142,27 +168,21 @@ int prune_delete(struct results *r, const struct results_run *runs, const size_t
             status = delete_id(r, q[Q_DELETE_RUN], run->id, err);
     }
     /* experiments left without runs: every experiment a picked run was in,
-     * once (picked runs are in id order, experiments are few: a linear scan) */
-    for (size_t k = 0; !status && k < npicked; k++) {
-        int64_t exp = runs[picked[k]].experiment_id;
+     * and the selected one (which may have none: a sweep killed before its
+     * first point), each once */
+    for (size_t k = 0; !status && k <= npicked; k++) {
+        int64_t exp;
+        if (k < npicked)
+            exp = runs[picked[k]].experiment_id;
+        else if (sel->by_experiment)
+            exp = sel->experiment_id;
+        else
+            break;
         bool first = true;
         for (size_t j = 0; j < k && first; j++)
             first = runs[picked[j]].experiment_id != exp;
-        if (!first)
-            continue;
-        size_t left = 0;
-        status = count_rows(r, q[Q_LEFT], exp, &left, err);
-        if (dry_run) {
-            size_t going = 0; /* picked runs of this experiment */
-            for (size_t j = 0; j < npicked; j++)
-                going += runs[picked[j]].experiment_id == exp;
-            counts->experiments += !status && left == going;
-        } else if (!status && left == 0) {
-            counts->experiments++;
-            status = delete_id(r, q[Q_DELETE_EXPERIMENT], exp, err);
-            if (!status)
-                status = delete_id(r, q[Q_DELETE_POINTS], exp, err);
-        }
+        if (first)
+            status = experiment_prune(r, q, runs, picked, npicked, exp, dry_run, counts, err);
     }
     if (!status && !dry_run)
         status = foreign_keys_clean(r, err);

@@ -34,10 +34,12 @@ int prune_select(struct results *r, const struct results_run *runs, size_t nruns
                  const struct prune_selection *sel, size_t **picked, size_t *npicked,
                  struct error *err);
 
-/* Counts what deleting the picked runs removes; with dry_run that is all,
- * else deletes them in one transaction (rolled back, with an error, if
- * foreign_key_check then finds anything). */
-int prune_delete(struct results *r, const struct results_run *runs, const size_t *picked,
-                 size_t npicked, bool dry_run, struct prune_counts *counts, struct error *err);
+/* Counts what deleting the picked runs (of sel) removes; with dry_run that
+ * is all, else deletes them in one transaction (rolled back, with an error,
+ * if foreign_key_check then finds anything). The experiments they leave
+ * without runs go too, and sel's experiment even when it had none. */
+int prune_delete(struct results *r, const struct prune_selection *sel,
+                 const struct results_run *runs, const size_t *picked, size_t npicked,
+                 bool dry_run, struct prune_counts *counts, struct error *err);
 
 #endif

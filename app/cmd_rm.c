@@ -81,11 +81,11 @@ static int rm_selected(const char *path, const struct prune_selection *sel, bool
         rc = results_read_runs(r, &runs, &nruns, err);
     if (!rc)
         rc = prune_select(r, runs, nruns, sel, &picked, &npicked, err);
-    if (!rc && npicked == 0)
+    if (!rc)
+        rc = prune_delete(r, sel, runs, picked, npicked, dry_run, &counts, err);
+    if (!rc && counts.runs + counts.experiments == 0)
         printf("rm: no run of %s matches; nothing deleted\n", path);
-    else if (!rc)
-        rc = prune_delete(r, runs, picked, npicked, dry_run, &counts, err);
-    if (!rc && npicked) {
+    else if (!rc) {
         printf(dry_run ? "rm: would delete " : "rm: deleted ");
         counts_print(&counts);
         printf(" from %s%s\n", path, dry_run ? " (dry run: nothing changed)" : "");

@@ -97,7 +97,7 @@ static int prune_run(const char *path, const struct prune_selection *sel, bool d
     if (!rc)
         rc = prune_select(r, runs, nruns, sel, &picked, &npicked, &analysis_err);
     if (!rc)
-        rc = prune_delete(r, runs, picked, npicked, dry_run, counts, &analysis_err);
+        rc = prune_delete(r, sel, runs, picked, npicked, dry_run, counts, &analysis_err);
     free(picked);
     results_runs_free(runs, nruns);
     results_close(r);
@@ -161,6 +161,26 @@ Test(prune, an_emptied_experiment_goes_with_its_points_record)
     cr_expect_eq(sql_int(a, "SELECT count(*) FROM meta WHERE key LIKE 'points:%'"), 0);
     cr_expect_eq(sql_int(a, "SELECT count(*) FROM params"), 0);
     cr_expect_eq(fk_problems(a), 0);
+}
+
+Test(prune, an_experiment_without_runs_goes)
+{
+    const char *a = db_path("a.db");
+    db_build(a, base_points, NBASE, "");
+    struct results *r;
+    struct error err;
+    int64_t exp;
+    cr_assert_eq(results_open(a, false, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(results_experiment(r, "killed", "[experiment]\nkilled\n", &exp, &err), 0);
+    results_close(r);
+    struct prune_selection sel = {.by_experiment = true, .experiment_id = exp};
+    struct prune_counts c;
+    cr_assert_eq(prune_run(a, &sel, true, &c), 0, "%s", analysis_err.msg);
+    cr_expect(c.runs == 0 && c.experiments == 1);
+    cr_assert_eq(prune_run(a, &sel, false, &c), 0, "%s", analysis_err.msg);
+    cr_expect(c.runs == 0 && c.experiments == 1);
+    cr_expect_eq(sql_int(a, "SELECT count(*) FROM experiments"), 1);
+    cr_expect_eq(sql_int(a, "SELECT count(*) FROM runs"), 4);
 }
 
 Test(prune, experiment_and_where_must_both_hold)
