@@ -200,3 +200,39 @@ int cli_parse_format(const struct cli_command *cmd, const struct cli_option *opt
     f->json = strcmp(value, "json") == 0;
     return -1;
 }
+
+/* Splits a comma-separated list in place into `items` (grown as needed).
+ * Returns -1 on an empty item ("a,,b", "a,", ""), -2 when out of memory. */
+static int list_split(char *text, const char ***items, size_t *n)
+{
+    for (char *item = text;;) {
+        char *comma = strchr(item, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*item)
+            return -1;
+        const char **grown = realloc(*items, (*n + 1) * sizeof *grown);
+        if (!grown)
+            return -2;
+        *items = grown;
+        (*items)[(*n)++] = item;
+        if (!comma)
+            return 0;
+        item = comma + 1;
+    }
+}
+
+int cli_parse_names(const struct cli_command *cmd, const struct cli_option *o, char *value)
+{
+    struct cli_list *list = o->to;
+    char given[512];
+    snprintf(given, sizeof given, "%s", value); /* list_split cuts value */
+    int rc = list_split(value, &list->items, &list->n);
+    if (rc == -1)
+        return cli_error(cmd, "--%s needs a comma-separated list of names, got '%s'", o->name,
+                         given);
+    if (rc == -2)
+        return cli_error(cmd, "%s", "out of memory");
+    return -1;
+}
+

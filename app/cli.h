@@ -97,6 +97,11 @@ int cli_once(const struct cli_command *cmd, const char *label, const char **slot
  * cli_filters `to`; "LABEL expects key=value, got 'V'" otherwise. */
 int cli_parse_where(const struct cli_command *cmd, const struct cli_option *opt, char *value);
 
+/* A CLI_CALL rule: "a,b,c" cut in place and appended to the struct
+ * cli_list `to`; "--NAME needs a comma-separated list of names, got 'V'"
+ * on an empty item. */
+int cli_parse_names(const struct cli_command *cmd, const struct cli_option *opt, char *value);
+
 /* --format text|json (once) of the commands that answer scripts (ls, diff,
  * check): a CLI_CALL rule filling the struct cli_format `to`. */
 struct cli_format {

@@ -2,8 +2,6 @@
  * text|json]`: parses the arguments, opens both databases read-only and
  * prints analysis/diff.c's side-by-side comparison. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "analysis/diff.h"
 #include "app/cli.h"
@@ -27,33 +25,12 @@ static const char diff_usage[] =
     "                     {\"mean\", \"half_width\", \"n\"}, overlap null without repeats\n"
     "  -h, --help         this text\n";
 
-/* --metrics a,b: cut in place into a cli_list. */
-static int metrics_option(const struct cli_command *cmd, const struct cli_option *o, char *value)
-{
-    struct cli_list *list = o->to;
-    for (char *item = value;;) {
-        char *comma = strchr(item, ',');
-        if (comma)
-            *comma = '\0';
-        if (!*item)
-            return cli_error(cmd, "%s", "--metrics needs a comma-separated list of names");
-        const char **grown = realloc(list->items, (list->n + 1) * sizeof *grown);
-        if (!grown)
-            return cli_error(cmd, "%s", "out of memory");
-        list->items = grown;
-        list->items[list->n++] = item;
-        if (!comma)
-            return -1;
-        item = comma + 1;
-    }
-}
-
 int cmd_diff(int argc, char **argv)
 {
     struct cli_format format = {0};
     struct cli_list metrics = {0};
     const struct cli_option options[] = {
-        {.name = "metrics", .kind = CLI_CALL, .to = &metrics, .call = metrics_option},
+        {.name = "metrics", .kind = CLI_CALL, .to = &metrics, .call = cli_parse_names},
         {.name = "format", .kind = CLI_CALL, .to = &format, .call = cli_parse_format},
         {0},
     };

@@ -41,27 +41,6 @@ static const struct {
     {"json", REPORT_JSON},
 };
 
-/* Splits a comma-separated list in place into `items` (grown as needed).
- * Returns -1 on an empty item ("a,,b", "a,", ""), -2 when out of memory. */
-static int list_split(char *text, const char ***items, size_t *n)
-{
-    for (char *item = text;;) {
-        char *comma = strchr(item, ',');
-        if (comma)
-            *comma = '\0';
-        if (!*item)
-            return -1;
-        const char **grown = realloc(*items, (*n + 1) * sizeof *grown);
-        if (!grown)
-            return -2;
-        *items = grown;
-        (*items)[(*n)++] = item;
-        if (!comma)
-            return 0;
-        item = comma + 1;
-    }
-}
-
 /* What the options fill. */
 struct report_args {
     struct report_options opt;
@@ -85,30 +64,15 @@ static int format_option(const struct cli_command *cmd, const struct cli_option 
     return -1;
 }
 
-/* --metrics LIST, --params LIST: comma-separated names into a cli_list. */
-static int names_option(const struct cli_command *cmd, const struct cli_option *o, char *value)
-{
-    struct cli_list *list = o->to;
-    char given[512];
-    snprintf(given, sizeof given, "%s", value); /* list_split cuts value */
-    int rc = list_split(value, &list->items, &list->n);
-    if (rc == -1)
-        return cli_error(cmd, "--%s needs a comma-separated list of names, got '%s'", o->name,
-                         given);
-    if (rc == -2)
-        return cli_error(cmd, "%s", "out of memory");
-    return -1;
-}
-
 int cmd_report(int argc, char **argv)
 {
     struct report_args a = {.opt = {.format = REPORT_TEXT}};
     struct cli_filters where = {0};
     const struct cli_option options[] = {
         {.name = "format", .kind = CLI_CALL, .to = &a, .call = format_option},
-        {.name = "metrics", .kind = CLI_CALL, .to = &a.metrics, .call = names_option},
+        {.name = "metrics", .kind = CLI_CALL, .to = &a.metrics, .call = cli_parse_names},
         {.name = "where", .kind = CLI_CALL, .to = &where, .call = cli_parse_where},
-        {.name = "params", .kind = CLI_CALL, .to = &a.params, .call = names_option},
+        {.name = "params", .kind = CLI_CALL, .to = &a.params, .call = cli_parse_names},
         {.name = "aggregate", .kind = CLI_FLAG, .to = &a.opt.aggregate},
         {0},
     };
