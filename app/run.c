@@ -573,6 +573,7 @@ int run_experiment(const struct run_options *o, struct run_summary *sum, struct 
                 "differ only in keys that do not apply to them); each is run once\n",
                 sum->repeated);
     if (!status && sum->dry_run) {
+        workers_release(); /* under MPI: nothing for the other ranks to do */
         results_close(db);
         free(present);
         free(costs);
