@@ -184,7 +184,8 @@ static void list_kinds(FILE *f)
             const char *name;
         } names[] = {{SCHEME_LATENCY, "latency"},
                      {SCHEME_INFERENCE, "inference"},
-                     {SCHEME_TRAINING, "training"}};
+                     {SCHEME_TRAINING, "training"},
+                     {SCHEME_PIPELINE, "pipeline"}};
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
             if ((*s)->workloads & names[i].bit) {
                 if (workloads[0])

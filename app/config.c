@@ -47,6 +47,8 @@ const struct config_key driver_keys[] = {
     {"cluster.slots", KEY_INT, "1", 1, 1024, 0, NULL, "tasks a worker runs in parallel"},
     {"cluster.network_delay", KEY_REAL, "0", 0, INFINITY, 0, NULL,
      "one-way master<->worker delay (time units)"},
+    {"cluster.bandwidth", KEY_REAL, NULL, 0, INFINITY, KEY_MIN_OPEN, NULL,
+     "bytes per time unit between two workers (pipeline activations; default infinite)"},
     {"cluster.cancel", KEY_BOOL, "true", 0, 0, 0, NULL,
      "a finished job cancels its queued and running tasks"},
     /* [workload] */
@@ -825,13 +827,13 @@ static const struct {
     {"workload.rate", ~0u, "workload.arrival", "poisson"},
     {"workload.arrival_file", ~0u, "workload.arrival", "replay"},
     {"workload.arrival_column", ~0u, "workload.arrival", "replay"},
-    {"workload.model", SCHEME_INFERENCE | SCHEME_TRAINING, NULL, NULL},
-    {"workload.dataset", SCHEME_INFERENCE | SCHEME_TRAINING, NULL, NULL},
-    {"workload.data_dir", SCHEME_INFERENCE | SCHEME_TRAINING, NULL, NULL},
+    {"workload.model", SCHEME_INFERENCE | SCHEME_TRAINING | SCHEME_PIPELINE, NULL, NULL},
+    {"workload.dataset", SCHEME_INFERENCE | SCHEME_TRAINING | SCHEME_PIPELINE, NULL, NULL},
+    {"workload.data_dir", SCHEME_INFERENCE | SCHEME_TRAINING | SCHEME_PIPELINE, NULL, NULL},
     {"workload.weights", SCHEME_INFERENCE, NULL, NULL},
-    {"workload.iterations", SCHEME_TRAINING, NULL, NULL},
-    {"workload.batch", SCHEME_TRAINING, NULL, NULL},
-    {"workload.learning_rate", SCHEME_TRAINING, NULL, NULL},
+    {"workload.iterations", SCHEME_TRAINING | SCHEME_PIPELINE, NULL, NULL},
+    {"workload.batch", SCHEME_TRAINING | SCHEME_PIPELINE, NULL, NULL},
+    {"workload.learning_rate", SCHEME_TRAINING | SCHEME_PIPELINE, NULL, NULL},
     {"workload.partitions", SCHEME_TRAINING, NULL, NULL},
 };
 
@@ -858,7 +860,7 @@ static const struct config_key *point_key_def(const struct params *p, const char
         for (size_t w = 0; workload_registry[w]; w++) {
             const struct config_key *k = config_key_find(workload_registry[w]->keys, key);
             if (k)
-                return bit & workload_registry[w]->scheme_bit ? k : NULL;
+                return bit & workload_keys_scope(workload_registry[w]) ? k : NULL;
         }
         for (size_t i = 0; i < sizeof workload_scope / sizeof workload_scope[0]; i++) {
             if (strcmp(workload_scope[i].key, key) != 0)

@@ -581,6 +581,11 @@ void model_zero_grad(struct model *m)
     memset(m->grads, 0, sizeof(float) * m->nparams);
 }
 
+struct act_shape model_output_shape(const struct model *m)
+{
+    return m->layers[m->nlayers - 1].out;
+}
+
 int model_argmax(const float *x, int n)
 {
     int best = 0;

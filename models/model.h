@@ -154,6 +154,11 @@ int model_evaluate(struct model *m, const float *inp, const int *labels, int B,
 
 void model_zero_grad(struct model *m);
 
+/* Per-example shape of the model's output (its last layer's), e.g. (16,5,5)
+ * after LeNet5's second pooling: the input shape of a model that continues
+ * this one (a pipeline's next stage). */
+struct act_shape model_output_shape(const struct model *m);
+
 /* Index of the largest of n floats (the first on ties). */
 int model_argmax(const float *x, int n);
 

@@ -18,6 +18,7 @@ extern const struct scheme_ops scheme_bspline;
 extern const struct scheme_ops scheme_parm, scheme_split, scheme_learned_lagrange;
 extern const struct scheme_ops scheme_naive, scheme_ignore, scheme_frc, scheme_crc, scheme_approx_gc,
     scheme_ssp;
+extern const struct scheme_ops scheme_pipeline_none, scheme_stage_replication, scheme_rebalance;
 
 const struct scheme_ops *const scheme_registry[] = {
     &scheme_uncoded,
@@ -32,6 +33,7 @@ const struct scheme_ops *const scheme_registry[] = {
     &scheme_bspline,
     &scheme_parm, &scheme_split, &scheme_learned_lagrange,
     &scheme_naive, &scheme_ignore, &scheme_frc, &scheme_crc, &scheme_approx_gc, &scheme_ssp,
+    &scheme_pipeline_none, &scheme_stage_replication, &scheme_rebalance,
     NULL,
 };
 
@@ -98,7 +100,8 @@ int scheme_for_workload(const struct params *p, unsigned workload, const char *w
     if (!ops)
         return error_at_key(err, p, "scheme.kind", "unknown scheme '%s'", kind ? kind : "");
     bool serves = (ops->workloads & workload) == workload &&
-                  (!(workload & SCHEME_TRAINING) || ops->train_prepare);
+                  (!(workload & SCHEME_TRAINING) || ops->train_prepare) &&
+                  (!(workload & SCHEME_PIPELINE) || ops->pipeline_prepare);
     if (!serves)
         return error_at_key(err, p, "scheme.kind", "scheme '%s' does not run the %s workload",
                             ops->name, workload_name);

@@ -34,6 +34,7 @@ enum scheme_workload {
     SCHEME_LATENCY = 1,
     SCHEME_INFERENCE = 2,
     SCHEME_TRAINING = 4,
+    SCHEME_PIPELINE = 8,
 };
 
 /* What a scheme is created with. */
@@ -71,6 +72,16 @@ struct scheme_train {
     /* Set instead of code by the parameter-server scheme (ssp): workers
      * push gradients asynchronously (schemes/ssp.h), no job loop. */
     const struct ssp_config *ssp;
+};
+
+/* What a pipeline scheme (SCHEME_PIPELINE: none, stage-replication,
+ * rebalance) tells the pipeline workload, which runs the stages itself
+ * (workloads/pipeline.c): how many workers hold a copy of each stage, and
+ * how often the layers are re-split across the stages. */
+struct scheme_pipeline {
+    int replicas;           /* r copies of every stage task; the first result wins */
+    long rebalance_every;   /* W iterations between re-splits; 0: never */
+    double rebalance_alpha; /* weight of the newest time in the per-worker EWMA speed */
 };
 
 struct learned_train_env;
@@ -120,6 +131,10 @@ struct scheme_ops {
      * stands for f_w = sum_j B_wj g_{column_data[j]}; the workload decodes
      * from the workers whose results arrived before the job was done. */
     int (*train_prepare)(void *self, struct scheme_train *tr, struct error *err);
+
+    /* Pipeline side (SCHEME_PIPELINE): the scheme's settings for the
+     * pipeline workload; the scheme plans no jobs. */
+    int (*pipeline_prepare)(void *self, struct scheme_pipeline *pl, struct error *err);
 
     /* Optional (learned codes): trains the code's networks, what `stragsim
      * train` does with train.target = name (schemes/common/learned.h). A

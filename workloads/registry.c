@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const struct workload_ops workload_latency, workload_inference, workload_training;
+extern const struct workload_ops workload_latency, workload_inference, workload_training,
+    workload_pipeline;
 
 const struct workload_ops *const workload_registry[] = {
     &workload_latency,
     &workload_inference,
     &workload_training,
+    &workload_pipeline,
     NULL,
 };
 

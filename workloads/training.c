@@ -289,6 +289,7 @@ const struct workload_ops workload_training = {
     .summary = "distributed gradient descent",
     .scheme_bit = SCHEME_TRAINING,
     .keys = training_keys,
+    .keys_shared = SCHEME_PIPELINE, /* data, evaluation and optimiser keys */
     .run = workload_training_run,
     .check = training_check,
 };

@@ -122,12 +122,17 @@ static void partition_next(struct partition *pt, int count, int *idx)
 
 /* ---- gradients, evaluation, metrics ---- */
 
+void training_examples_next(struct training *t, int j, int count)
+{
+    partition_next(&t->parts[j], count, t->idx);
+    fmnist_gather(t->train, t->idx, (size_t)count, t->x, t->y);
+}
+
 int training_gradient(struct training *t, int j, int count, float scale, float *out,
                       double *loss, struct error *err)
 {
     struct model *m = t->model;
-    partition_next(&t->parts[j], count, t->idx);
-    fmnist_gather(t->train, t->idx, (size_t)count, t->x, t->y);
+    training_examples_next(t, j, count);
     model_zero_grad(m);
     float l;
     int status = model_loss_and_grad(m, t->x, t->y, count, &l, NULL, err);
@@ -222,10 +227,12 @@ static int scheme_setup(struct training *t, const struct params *p, uint64_t see
     return t->ops->train_prepare(t->scheme, &t->tr, err);
 }
 
-int training_setup(struct training *t, const struct params *p, uint64_t seed, uint64_t point_key,
-                   struct error *err)
+/* Both set-ups: n data partitions (coded: one per worker, with the
+ * scheme; else one, for the pipeline, whose scheme is not a training one). */
+static int setup(struct training *t, const struct params *p, uint64_t seed, uint64_t point_key,
+                 bool coded, struct error *err)
 {
-    t->n = (int)params_int(p, "cluster.workers");
+    t->n = coded ? (int)params_int(p, "cluster.workers") : 1;
     t->iterations = params_int(p, "workload.iterations");
     t->eval_every = params_int(p, "workload.eval_every");
     t->window = params_int(p, "workload.usage_window");
@@ -240,7 +247,7 @@ int training_setup(struct training *t, const struct params *p, uint64_t seed, ui
     t->test = &data.test;
     if (!status)
         status = partitions_setup(t, p, seed, point_key, err);
-    if (!status)
+    if (!status && coded)
         status = scheme_setup(t, p, seed, point_key, err);
     if (!status)
         status = model_new(&t->model, params_string(p, "workload.model"), err);
@@ -284,4 +291,16 @@ int training_setup(struct training *t, const struct params *p, uint64_t seed, ui
         !t->reported || !t->used || !t->used_window || !t->rows)
         return error_fail(err, "out of memory");
     return 0;
+}
+
+int training_setup(struct training *t, const struct params *p, uint64_t seed, uint64_t point_key,
+                   struct error *err)
+{
+    return setup(t, p, seed, point_key, true, err);
+}
+
+int training_setup_single(struct training *t, const struct params *p, uint64_t seed,
+                          uint64_t point_key, struct error *err)
+{
+    return setup(t, p, seed, point_key, false, err);
 }

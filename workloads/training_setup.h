@@ -1,7 +1,8 @@
 /* training_setup.h: what the two loops of the `training` workload share
  * (private to workloads/): the data partitions, the scheme, the model, the
  * optimiser and the record of a run. training.c runs the gradient codes on
- * it (one job per iteration), ssp.c the parameter server.
+ * it (one job per iteration), ssp.c the parameter server, pipeline.c the
+ * model-parallel stages (one partition, no training scheme).
  */
 #ifndef STRAG_TRAINING_SETUP_H
 #define STRAG_TRAINING_SETUP_H
@@ -68,6 +69,10 @@ struct training {
 int training_gradient(struct training *t, int j, int count, float scale, float *out,
                       double *loss, struct error *err);
 
+/* Partition j's next `count` examples into t->x, t->y (training-set
+ * indices in t->idx). */
+void training_examples_next(struct training *t, int j, int count);
+
 /* Test accuracy of the current parameters; tracks time_to_target and
  * iterations_to_target at (`now`, row `row`). */
 int training_evaluate(struct training *t, long row, double now, double *accuracy,
@@ -82,6 +87,11 @@ int training_metrics_common(const struct training *t, struct metric_list *m);
  * failure what was built is still in t: training_free() it either way. */
 int training_setup(struct training *t, const struct params *p, uint64_t seed, uint64_t point_key,
                    struct error *err);
+/* The same for one data partition (the whole training subset, mini-batches
+ * of workload.batch) and no scheme: the pipeline workload, which cuts each
+ * mini-batch into micro-batches itself. */
+int training_setup_single(struct training *t, const struct params *p, uint64_t seed,
+                          uint64_t point_key, struct error *err);
 void training_free(struct training *t);
 
 #endif

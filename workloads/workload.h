@@ -35,6 +35,10 @@ struct workload_ops {
     const char *summary; /* one line, the heading of its keys in `config --list` */
     unsigned scheme_bit; /* the enum scheme_workload bit of the schemes that serve it */
     const struct config_key *keys; /* workload.* keys only it reads; NULL or NULL-name-terminated */
+    /* Bits (enum scheme_workload) of the workloads that read `keys` besides
+     * it (the pipeline reads the training workload's data and evaluation
+     * keys); 0: none. */
+    unsigned keys_shared;
     /* Runs one point: its metrics (and rows) into out. */
     int (*run)(const struct params *p, uint64_t seed, uint64_t point_key,
                struct workload_output *out, struct error *err);
@@ -44,6 +48,12 @@ struct workload_ops {
      * there comes before anything is written. NULL: nothing more. */
     int (*check)(const struct params *p, uint64_t seed, uint64_t point_key, struct error *err);
 };
+
+/* The workloads (enum scheme_workload bits) that read w's keys table. */
+static inline unsigned workload_keys_scope(const struct workload_ops *w)
+{
+    return w->scheme_bit | w->keys_shared;
+}
 
 /* The registry, NULL-terminated, and lookup by name (NULL: unknown). */
 extern const struct workload_ops *const workload_registry[];
