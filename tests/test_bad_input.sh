@@ -393,6 +393,44 @@ bad "run: a bad workload.partitions in the second point (nothing written)" \
     "parts.ini:13: workload.partitions: must equal cluster.workers (4): gradient codes use one partition per worker" \
     "$S" run parts.ini -o new.db -q
 
+# ---- pipeline: a split that does not cover the layers once, P > layers, M > batch, a stage
+# that does not parse, a scheme of another workload ----
+pipeline_ini() { # FILE LINES...: a pipeline config of the mlp (5 layers) plus [workload] LINES
+    local f=$1
+    shift
+    {
+        printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = none\n'
+        printf '[workload]\nkind = pipeline\nmodel = mlp\niterations = 2\nbatch = 8\n'
+        printf '%s\n' "$@"
+    } >"$f"
+}
+pipeline_ini pl-cover.ini "stages = dense200 relu | dense100 relu"
+bad "pipeline: stages that miss a layer" \
+    "pl-cover.ini:12: workload.stages: the stages cover 4 of the model's 5 layers" \
+    "$S" run pl-cover.ini -o new.db -q
+pipeline_ini pl-twice.ini "stages = dense200 relu | relu dense100 relu dense10"
+bad "pipeline: stages that hold a layer twice" \
+    "pl-twice.ini:12: workload.stages: stage 2's layer 'relu' is not the model's layer 3 ('dense100'): the stages must cover the model's layers once, in order" \
+    "$S" run pl-twice.ini -o new.db -q
+pipeline_ini pl-parse.ini "stages = dense200 relu | dense1x00 relu dense10"
+bad "pipeline: a stage that does not parse" \
+    "pl-parse.ini:12: workload.stages: stage 2: model spec '200: dense1x00 relu dense10': bad layer 'dense1x00' (expected denseN, convNkK[sS][pP], maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)" \
+    "$S" run pl-parse.ini -o new.db -q
+pipeline_ini pl-p.ini "stage_count = 6"
+bad "pipeline: more stages than layers" "pl-p.ini:12: workload.stage_count: 6 stages for a model of 5 layers" \
+    "$S" run pl-p.ini -o new.db -q
+pipeline_ini pl-m.ini "microbatches = 9"
+bad "pipeline: more micro-batches than examples" \
+    "pl-m.ini:12: workload.microbatches: 9 micro-batches of a batch of 8 examples" \
+    "$S" run pl-m.ini -o new.db -q
+pipeline_ini pl-w.ini "stage_count = 5"
+bad "pipeline: more stages than workers" "pl-w.ini:2: cluster.workers: 5 stages of 1 replicas need 5 workers, there are 4" \
+    "$S" run pl-w.ini -o new.db -q
+pipeline_ini pl-scheme.ini
+sed -i 's/kind = none/kind = kofn/' pl-scheme.ini
+bad "pipeline: a latency scheme" "pl-scheme.ini:6: scheme.kind: scheme 'kofn' does not run the pipeline workload" \
+    "$S" run pl-scheme.ini -o new.db -q
+
 # ---- bspline (BSCC): K > N, too few results for the spline, its own keys ----
 bspline_ini() { # FILE WORKERS LINES...: a latency config of the bspline scheme plus [scheme] LINES
     local f=$1 w=$2

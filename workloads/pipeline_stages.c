@@ -115,7 +115,7 @@ int pipeline_split_parse(const struct pipeline_layers *l, const char *text, int 
         model_free(m);
         for (int i = 0; i < c; i++, at++)
             if (at >= l->count || strcmp(canon[i], l->words[at]) != 0)
-                return error_fail(err,
+                return error_at(err, NULL, 0,
                                   "stage %d's layer '%s' is not the model's layer %d ('%s'): "
                                   "the stages must cover the model's layers once, in order",
                                   s + 1, canon[i], at + 1,

@@ -1,0 +1,340 @@
+/* test_pipeline.c: the pipeline workload's parts against what they must
+ * equal: the gpipe iteration time with deterministic stage times and no
+ * transfers, sum_s (t_s + u_s) + (M-1)(max_s t_s + max_s u_s) (equal and
+ * unequal stages, one slow stage; 1f1b the same for equal stages); stage
+ * replication as the least of r exponential draws on every stage task;
+ * the weights after k iterations of the staged forward and backward passes
+ * against one worker accumulating the micro-batches' gradients (float32
+ * rounding); the FLOP-balanced split; and a whole run through the workload.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "models/optim.h"
+#include "workloads/pipeline_stages.h"
+#include "workloads/pipeline_timing.h"
+
+/* ---- timing ---- */
+
+/* Deterministic durations: a task takes its cost. */
+static double duration_cost(void *ctx, int stage, int replica, double cost)
+{
+    (void)ctx, (void)stage, (void)replica;
+    return cost;
+}
+
+/* One iteration with stage times t (forward) and u (backward) for every
+ * micro-batch, no transfers. */
+static double iteration_time(enum pipeline_schedule schedule, int P, int M, const double *t,
+                             const double *u)
+{
+    double f[64 * 16], b[64 * 16], x[64 * 16] = {0};
+    for (int s = 0; s < P; s++)
+        for (int m = 0; m < M; m++)
+            f[s * M + m] = t[s], b[s * M + m] = u[s];
+    struct pipeline_timing timing = {
+        .stages = P, .microbatches = M, .replicas = 1, .schedule = schedule,
+        .forward_cost = f, .backward_cost = b, .transfer = x, .duration = duration_cost,
+    };
+    void *scratch = malloc(pipeline_timing_scratch_bytes(P, M));
+    struct pipeline_timing_result out;
+    cr_assert_eq(pipeline_timing_run(&timing, 2.0, scratch, &out), 0);
+    free(scratch);
+    return out.end - 2.0;
+}
+
+static double gpipe_formula(int P, int M, const double *t, const double *u)
+{
+    double sum = 0, tmax = 0, umax = 0;
+    for (int s = 0; s < P; s++) {
+        sum += t[s] + u[s];
+        tmax = fmax(tmax, t[s]);
+        umax = fmax(umax, u[s]);
+    }
+    return sum + (M - 1) * (tmax + umax);
+}
+
+/* dyadic times, so every sum is exact */
+Test(pipeline_timing, gpipe_equal_stages)
+{
+    double t[4] = {0.25, 0.25, 0.25, 0.25}, u[4] = {0.5, 0.5, 0.5, 0.5};
+    for (int M = 1; M <= 8; M++)
+        cr_assert_eq(iteration_time(PIPELINE_GPIPE, 4, M, t, u), gpipe_formula(4, M, t, u), "M %d",
+                     M);
+    /* 4 x 0.75 + 7 x 0.75 */
+    cr_assert_eq(iteration_time(PIPELINE_GPIPE, 4, 8, t, u), 8.25);
+}
+
+Test(pipeline_timing, gpipe_unequal_stages)
+{
+    double t[5] = {0.125, 0.5, 0.25, 0.375, 0.0625}, u[5] = {0.25, 0.75, 1.0, 0.5, 0.125};
+    for (int M = 1; M <= 12; M++)
+        cr_assert_eq(iteration_time(PIPELINE_GPIPE, 5, M, t, u), gpipe_formula(5, M, t, u), "M %d",
+                     M);
+}
+
+Test(pipeline_timing, gpipe_one_slow_stage)
+{
+    double t[4] = {0.25, 0.25, 2.0, 0.25}, u[4] = {0.5, 0.5, 4.0, 0.5};
+    for (int M = 1; M <= 8; M++)
+        cr_assert_eq(iteration_time(PIPELINE_GPIPE, 4, M, t, u), gpipe_formula(4, M, t, u), "M %d",
+                     M);
+    /* the slow stage sets the pace: (M-1) x 6 on top of one pass */
+    cr_assert_eq(iteration_time(PIPELINE_GPIPE, 4, 8, t, u), 8.25 + 7 * 6.0);
+}
+
+Test(pipeline_timing, one_f_one_b_equal_stages_and_memory)
+{
+    double t[4] = {0.25, 0.25, 0.25, 0.25}, u[4] = {0.5, 0.5, 0.5, 0.5};
+    for (int M = 1; M <= 8; M++)
+        cr_assert_eq(iteration_time(PIPELINE_1F1B, 4, M, t, u), gpipe_formula(4, M, t, u), "M %d",
+                     M);
+    /* in flight: gpipe holds all M micro-batches, 1f1b min(P - s, M) on stage s */
+    double f[32], b[32], x[32] = {0};
+    for (int i = 0; i < 32; i++)
+        f[i] = 0.25, b[i] = 0.5;
+    for (int k = 0; k < 2; k++) {
+        struct pipeline_timing timing = {
+            .stages = 4, .microbatches = 8, .replicas = 1,
+            .schedule = k ? PIPELINE_1F1B : PIPELINE_GPIPE, .forward_cost = f,
+            .backward_cost = b, .transfer = x, .duration = duration_cost,
+        };
+        void *scratch = malloc(pipeline_timing_scratch_bytes(4, 8));
+        struct pipeline_timing_result out;
+        cr_assert_eq(pipeline_timing_run(&timing, 0.0, scratch, &out), 0);
+        free(scratch);
+        for (int s = 0; s < 4; s++)
+            cr_assert_eq(out.peak_inflight[s], k ? 4 - s : 8, "schedule %d stage %d", k, s);
+    }
+}
+
+Test(pipeline_timing, transfers_add_per_boundary)
+{
+    /* one micro-batch: the transfers add twice per boundary (there and back) */
+    double f[3] = {1, 1, 1}, b[3] = {2, 2, 2}, x[3] = {0.5, 0.25, 0};
+    struct pipeline_timing timing = {
+        .stages = 3, .microbatches = 1, .replicas = 1, .schedule = PIPELINE_GPIPE,
+        .forward_cost = f, .backward_cost = b, .transfer = x, .duration = duration_cost,
+    };
+    void *scratch = malloc(pipeline_timing_scratch_bytes(3, 1));
+    struct pipeline_timing_result out;
+    cr_assert_eq(pipeline_timing_run(&timing, 0.0, scratch, &out), 0);
+    free(scratch);
+    cr_assert_eq(out.end, 9.0 + 2 * 0.75);
+    cr_assert_eq(out.busy, 9.0);
+}
+
+/* Exponential draws, each recorded, in the order they are asked for. */
+struct exp_draws {
+    struct rng rng;
+    double rate;
+    double drawn[4096];
+    int count;
+};
+
+static double duration_exp(void *ctx, int stage, int replica, double cost)
+{
+    (void)stage, (void)replica;
+    struct exp_draws *e = ctx;
+    double d = cost * rng_exp(&e->rng, e->rate);
+    if (e->count < 4096)
+        e->drawn[e->count++] = d;
+    return d;
+}
+
+Test(pipeline_timing, replication_is_the_least_of_r_exponentials)
+{
+    enum { P = 3, R = 3, ITER = 4000 };
+    double f[P] = {1, 1, 1}, b[P] = {1, 1, 1}, x[P] = {0};
+    struct exp_draws *e = calloc(1, sizeof *e);
+    rng_seed(&e->rng, 7, 1, 0, 0);
+    e->rate = 1.0;
+    struct pipeline_timing timing = {
+        .stages = P, .microbatches = 1, .replicas = R, .schedule = PIPELINE_GPIPE,
+        .forward_cost = f, .backward_cost = b, .transfer = x, .duration = duration_exp, .ctx = e,
+    };
+    void *scratch = malloc(pipeline_timing_scratch_bytes(P, 1));
+    double sum = 0, sq = 0;
+    for (int it = 0; it < ITER; it++) {
+        e->count = 0;
+        struct pipeline_timing_result out;
+        cr_assert_eq(pipeline_timing_run(&timing, 0.0, scratch, &out), 0);
+        /* one micro-batch runs the 2P tasks one after another: the time is
+         * the sum over tasks of the least of each task's r draws */
+        cr_assert_eq(e->count, 2 * P * R);
+        double want = 0;
+        for (int task = 0; task < 2 * P; task++) {
+            double least = INFINITY;
+            for (int r = 0; r < R; r++)
+                least = fmin(least, e->drawn[task * R + r]);
+            want += least;
+        }
+        cr_assert_float_eq(out.end, want, 1e-12);
+        sum += out.end;
+        sq += out.end * out.end;
+    }
+    /* min of r Exp(1) is Exp(r): mean 2P/r, variance 2P/r^2 */
+    double mean = sum / ITER, se = sqrt((sq / ITER - mean * mean) / ITER);
+    cr_assert(fabs(mean - 2.0 * P / R) < 4 * se, "mean %g, want %g (se %g)", mean, 2.0 * P / R, se);
+    cr_assert(fabs(se * se * ITER - 2.0 * P / (R * R)) < 0.1 * 2.0 * P / (R * R));
+    free(scratch);
+    free(e);
+}
+
+/* ---- computation ---- */
+
+Test(pipeline_stages, weights_equal_single_worker_gradient_accumulation)
+{
+    enum { B = 24, M = 5, K = 3 };
+    struct error err;
+    struct model *full, *ref;
+    cr_assert_eq(model_new(&full, "lenet5", &err), 0);
+    cr_assert_eq(model_new(&ref, "lenet5", &err), 0);
+    struct rng r;
+    rng_seed(&r, 3, 4, 0, 0);
+    model_init(full, &r);
+    memcpy(ref->params, full->params, full->nparams * sizeof(float));
+    struct pipeline_layers layers;
+    cr_assert_eq(pipeline_layers_read(full, &layers, &err), 0, "%s", err.msg);
+    int first[PIPELINE_LAYERS_MAX + 1], P;
+    cr_assert_eq(pipeline_split_parse(&layers,
+                                      "conv6k5p2 relu maxpool2 | conv16k5 relu | maxpool2 "
+                                      "dense120 relu | dense84 relu dense10",
+                                      8, first, &P, &err),
+                 0, "%s", err.msg);
+    cr_assert_eq(P, 4);
+    struct pipeline_stages st;
+    cr_assert_eq(pipeline_stages_build(&st, &layers, full, first, P, B / M + 1, &err), 0, "%s",
+                 err.msg);
+    struct optim_config oc = optim_config_default(OPTIM_SGD);
+    oc.lr = 0.1f;
+    oc.momentum = 0.9f;
+    struct optim *opt, *ref_opt;
+    cr_assert_eq(optim_new(&opt, &oc, full->nparams, &err), 0);
+    cr_assert_eq(optim_new(&ref_opt, &oc, full->nparams, &err), 0);
+    float *x = malloc(B * 784 * sizeof *x), *acc = malloc(full->nparams * sizeof *acc);
+    int y[B];
+    for (int k = 0; k < K; k++) {
+        for (int i = 0; i < B * 784; i++)
+            x[i] = (float)rng_uniform(&r);
+        for (int i = 0; i < B; i++)
+            y[i] = (int)(rng_next(&r) % 10);
+        double loss;
+        cr_assert_eq(pipeline_stages_gradient(&st, x, y, B, M, full->grads, &loss, &err), 0);
+        optim_step(opt, full->params, full->grads);
+        pipeline_stages_load(&st, full->params);
+        /* one worker: the micro-batches' mean-loss gradients, weighted b/B */
+        memset(acc, 0, full->nparams * sizeof *acc);
+        double ref_loss = 0;
+        for (int m = 0; m < M; m++) {
+            int start = pipeline_micro_start(B, M, m), b = pipeline_micro_size(B, M, m);
+            float l;
+            model_zero_grad(ref);
+            cr_assert_eq(model_loss_and_grad(ref, x + start * 784, y + start, b, &l, NULL, &err),
+                         0);
+            ref_loss += (double)l * b / B;
+            for (size_t q = 0; q < full->nparams; q++)
+                acc[q] += ref->grads[q] * (float)b / (float)B;
+        }
+        optim_step(ref_opt, ref->params, acc);
+        cr_assert_float_eq(loss, ref_loss, 1e-5);
+        double worst = 0, scale = 0;
+        for (size_t q = 0; q < full->nparams; q++) {
+            worst = fmax(worst, fabs(full->params[q] - ref->params[q]));
+            scale = fmax(scale, fabs(ref->params[q]));
+        }
+        cr_assert(worst <= 1e-5 * scale, "iteration %d: max difference %g (largest weight %g)", k,
+                  worst, scale);
+    }
+    free(x);
+    free(acc);
+    optim_free(opt);
+    optim_free(ref_opt);
+    pipeline_stages_free(&st);
+    model_free(full);
+    model_free(ref);
+}
+
+Test(pipeline_stages, balanced_split)
+{
+    struct error err;
+    struct model *full;
+    cr_assert_eq(model_new(&full, "lenet5", &err), 0);
+    struct pipeline_layers layers;
+    cr_assert_eq(pipeline_layers_read(full, &layers, &err), 0);
+    cr_assert_eq(layers.count, 11);
+    /* conv1 6x1x5x5 on 28x28: 2 x 150 x 784 */
+    cr_assert_eq(layers.flops[0], 2.0 * 150 * 784);
+    int first[PIPELINE_LAYERS_MAX + 1];
+    for (int P = 1; P <= 11; P++) {
+        pipeline_split_balanced(&layers, P, NULL, first);
+        cr_assert_eq(first[0], 0);
+        cr_assert_eq(first[P], 11);
+        for (int k = 0; k < P; k++)
+            cr_assert_lt(first[k], first[k + 1], "P %d: stage %d is empty", P, k);
+    }
+    /* two stages: conv2 (240 000 FLOPs... x 2) outweighs all the rest, so
+     * the cut falls just before it */
+    pipeline_split_balanced(&layers, 2, NULL, first);
+    cr_assert_eq(first[1], 3);
+    /* with a stage worker 100 times slower, the split is the best of all
+     * three-stage splits (by brute force) */
+    double slow[3] = {1, 100, 1};
+    pipeline_split_balanced(&layers, 3, slow, first);
+    double prefix[12] = {0};
+    for (int i = 0; i < 11; i++)
+        prefix[i + 1] = prefix[i] + layers.flops[i];
+    double best = INFINITY;
+    for (int i = 1; i < 11; i++)
+        for (int j = i + 1; j < 11; j++)
+            best = fmin(best, fmax(fmax(prefix[i], 100 * (prefix[j] - prefix[i])),
+                                   prefix[11] - prefix[j]));
+    double got = fmax(fmax(prefix[first[1]], 100 * (prefix[first[2]] - prefix[first[1]])),
+                      prefix[11] - prefix[first[2]]);
+    cr_assert_eq(got, best);
+    cr_assert_lt(prefix[first[2]] - prefix[first[1]], 0.01 * prefix[11]);
+    model_free(full);
+}
+
+Test(pipeline_stages, split_errors)
+{
+    struct error err;
+    struct model *full;
+    cr_assert_eq(model_new(&full, "mlp", &err), 0);
+    struct pipeline_layers layers;
+    cr_assert_eq(pipeline_layers_read(full, &layers, &err), 0);
+    int first[PIPELINE_LAYERS_MAX + 1], P;
+    cr_assert_eq(pipeline_split_parse(&layers, "dense200 relu | dense100 relu", 8, first, &P, &err),
+                 STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "the stages cover 4 of the model's 5 layers");
+    cr_assert_eq(pipeline_split_parse(&layers, "dense200 | dense200 relu dense100 relu dense10", 8,
+                                      first, &P, &err),
+                 STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "stage 2's layer 'dense200' is not the model's layer 2 ('relu'): the "
+                              "stages must cover the model's layers once, in order");
+    cr_assert_eq(pipeline_split_parse(&layers, "dense200 relu dense100 relu dense10 | relu", 8,
+                                      first, &P, &err),
+                 STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "stage 2's layer 'relu' is not the model's layer 6 ('none, the "
+                              "model ends'): the stages must cover the model's layers once, in order");
+    cr_assert_eq(pipeline_split_parse(&layers, "dense200 relu | | dense100 relu dense10", 8, first,
+                                      &P, &err),
+                 STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "stage 2 is empty");
+    cr_assert_eq(pipeline_split_parse(&layers, "dense200 relu|dense100 relu|dense10", 2, first, &P,
+                                      &err),
+                 STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "more than 2 stages");
+    cr_assert_eq(pipeline_split_parse(&layers, "dense200 relu|dense100 relu|dense10", 8, first, &P,
+                                      &err),
+                 0);
+    cr_assert_eq(P, 3);
+    cr_assert_eq(first[1], 2);
+    cr_assert_eq(first[2], 4);
+    cr_assert_eq(first[3], 5);
+    model_free(full);
+}
