@@ -480,7 +480,7 @@ Test(config, bad_bool)
 Test(config, bad_enum)
 {
     load_fails("[workload]\nkind = latencies\n", NULL, 0,
-               ":2: workload.kind: expected one of latency|inference|training, got 'latencies'");
+               ":2: workload.kind: expected one of latency|inference|training|pipeline, got 'latencies'");
 }
 
 Test(config, line_without_equals)
@@ -701,7 +701,8 @@ Test(config, every_scheme_key_value_has_its_own_point_key)
         const struct scheme_ops *ops = scheme_registry[s];
         const char *wl = ops->workloads & SCHEME_LATENCY     ? "latency"
                          : ops->workloads & SCHEME_INFERENCE ? "inference"
-                                                             : "training";
+                         : ops->workloads & SCHEME_TRAINING  ? "training"
+                                                             : "pipeline";
         char ini[256], kind[64], set[128], label[160];
         snprintf(ini, sizeof ini, "[workload]\nkind = %s\n[latency]\nkind = exp\n", wl);
         snprintf(kind, sizeof kind, "scheme.kind=%s", ops->name);

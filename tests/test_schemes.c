@@ -490,8 +490,12 @@ Test(schemes, registry_names_match_the_kind_choices)
     for (const struct scheme_ops *const *s = scheme_registry; *s; s++, n++) {
         cr_assert_eq(scheme_find((*s)->name), *s);
         cr_assert(config_key_check(kind, (*s)->name, why, sizeof why), "%s: %s", (*s)->name, why);
-        cr_assert((*s)->workloads & SCHEME_LATENCY ? (*s)->job_start && (*s)->on_result
-                                                   : (*s)->train_prepare != NULL); /* ssp */
+        if ((*s)->workloads & SCHEME_LATENCY)
+            cr_assert((*s)->job_start && (*s)->on_result, "%s", (*s)->name);
+        else /* ssp; the pipeline's schemes */
+            cr_assert((*s)->workloads & SCHEME_PIPELINE ? (*s)->pipeline_prepare != NULL
+                                                        : (*s)->train_prepare != NULL,
+                      "%s", (*s)->name);
         for (const struct config_key *k = (*s)->keys; k->name; k++)
             cr_assert(strncmp(k->name, "scheme.", 7) == 0, "%s", k->name);
     }
