@@ -22,6 +22,9 @@ static const struct smoke_cap {
     {SMOKE_RUN, "workload.batch", 64, "training"}, /* at least one example per partition */
     {SMOKE_RUN, "workload.train_limit", 2000, "training"},
     {SMOKE_RUN, "workload.test_limit", 500, "training"},
+    {SMOKE_RUN, "workload.iterations", 5, "pipeline"},
+    {SMOKE_RUN, "workload.train_limit", 2000, "pipeline"},
+    {SMOKE_RUN, "workload.test_limit", 500, "pipeline"},
     {SMOKE_TRAIN, "train.epochs", 1, NULL},
     {SMOKE_TRAIN, "train.limit", 1000, NULL},
     {SMOKE_TRAIN, "train.validation", 500, NULL},

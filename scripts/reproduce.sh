@@ -39,8 +39,9 @@ parts=(
     "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figure doc/figures/quickstart-cdf.png"
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
+    "pipeline|doc/pipeline.md: dp-vs-pp-markov, dp-vs-pp-trace, dp-vs-pp-speedup; figure doc/figures/pipeline-accuracy.png"
 )
-figure_parts=(quickstart training)
+figure_parts=(quickstart training pipeline)
 
 # run DB CONFIG [ARGS...]: runs a config into $out/DB (from scratch) and
 # remembers the command, as the docs show it, for the tables of DB.
@@ -260,6 +261,44 @@ part_training() {
     table gc-hetero $doc gc-hetero.db --aggregate \
         --params latency.p_active_to_slow,scheme.kind,scheme.shuffle \
         --metrics time_to_target,final_accuracy,partitions_never_used
+}
+
+part_pipeline() {
+    local doc=doc/pipeline.md
+    # the pipeline's sweep, then data-parallel (naive: wait for all five) and
+    # one worker on the same config, into one database; repeats and common
+    # streams are the config's
+    local dp=(--set workload.kind=training --set sweep.scheme.kind=naive
+        --set sweep.workload.schedule=gpipe)
+    run dpvspp.db configs/dp-vs-pp.ini
+    more=1 run dpvspp.db configs/dp-vs-pp.ini "${dp[@]}"
+    more=1 run dpvspp.db configs/dp-vs-pp.ini "${dp[@]}" --set cluster.workers=1
+    local cols=(--params workload.kind,cluster.workers,scheme.kind,workload.schedule
+        --metrics iteration_time_mean,throughput,bubble_fraction,final_accuracy,time_to_target)
+    table dp-vs-pp-markov $doc dpvspp.db --aggregate --where latency.kind=markov "${cols[@]}"
+    table dp-vs-pp-trace $doc dpvspp.db --aggregate --where latency.kind=replay "${cols[@]}",peak_activation_bytes
+    query dp-vs-pp-speedup $doc dpvspp.db "
+        with v as (select r.workload as workload, r.scheme as scheme,
+            (select value from params where run_id = r.id and key = 'latency.kind') as latency,
+            (select value from params where run_id = r.id and key = 'cluster.workers') as workers,
+            coalesce((select value from params where run_id = r.id and key = 'workload.schedule'), '') as schedule,
+            (select value from metrics where run_id = r.id and name = 'iteration_time_mean') as t
+            from runs r)
+        select latency, workload, workers, scheme, schedule, printf('%.4f', avg(t)) as iteration_time,
+            printf('%.2f', (select avg(t) from v o where o.workers = '1' and o.latency = v.latency) / avg(t))
+                as speedup_over_one_worker
+        from v group by latency, workload, workers, scheme, schedule
+        order by latency, avg(t)"
+    # the figure: repeat 0 of the Markov points, gpipe only (a training run
+    # has no workload.schedule to select by, so they get a database of their own)
+    local fig=(--set experiment.repeats=1 --set sweep.latency.kind=markov
+        --set sweep.workload.schedule=gpipe)
+    run dpvspp-figure.db configs/dp-vs-pp.ini "${fig[@]}"
+    more=1 run dpvspp-figure.db configs/dp-vs-pp.ini "${fig[@]}" --set workload.kind=training \
+        --set sweep.scheme.kind=naive
+    "$S" plot "$out/dpvspp-figure.db" --iterations --x sim_time --y accuracy --group scheme.kind \
+        --title "LeNet5, 5 workers, Markov stragglers: naive = data-parallel, the others pipelines (gpipe)" \
+        -o doc/figures/pipeline-accuracy.png
 }
 
 # ---- driver ----

@@ -41,6 +41,7 @@ promised_all="worker_seconds events"
 promised_jobs="jobs latency_mean latency_p50 latency_p99 latency_p999 latency_se"
 promised_inference="accuracy agreement rmse base_accuracy"
 promised_training="iterations iteration_time_mean final_loss final_accuracy grad_rel_err_max"
+promised_pipeline="iterations iteration_time_mean iteration_time_se final_loss final_accuracy bubble_fraction throughput peak_activation_bytes"
 
 weights_sum() { find "$root/models/weights" -type f -print0 | sort -z | xargs -0 md5sum | md5sum; }
 weights_before=$(weights_sum)
@@ -49,7 +50,7 @@ weights_before=$(weights_sum)
 # stored as NULL: not finite).
 missing_metrics() {
     local need="" kind name
-    for kind in all jobs inference training; do
+    for kind in all jobs inference training pipeline; do
         local list="promised_$kind"
         for name in ${!list}; do need+="${need:+,}('$kind','$name')"; done
     done
@@ -60,7 +61,7 @@ missing_metrics() {
         WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.id
                           AND m.name = need.name AND m.value IS NOT NULL)
         UNION ALL SELECT 'run ' || r.id || ': unknown workload ' || ifnull(r.workload, 'NULL')
-        FROM runs r WHERE ifnull(r.workload, '') NOT IN ('latency', 'inference', 'training')"
+        FROM runs r WHERE ifnull(r.workload, '') NOT IN ('latency', 'inference', 'training', 'pipeline')"
 }
 
 # cpu_note: cpu="cpu 12.3 s", the user + system time of every command run

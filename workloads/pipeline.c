@@ -35,8 +35,10 @@
  * peak_activation_bytes (the largest, over stages, of the micro-batches a
  * stage holds between their forward and backward times the stage's input
  * bytes: what a stage keeps with re-computation, as in GPipe), stages,
- * rebalances, rebalance_time, and the training metrics (final_loss,
- * final_accuracy, time_to_target, ...); one iteration_row per iteration.
+ * rebalances, rebalance_time, worker_seconds (busy time of every worker,
+ * cancelled replicas' included), events (stage tasks started, replicas
+ * counted), and the training metrics (final_loss, final_accuracy,
+ * time_to_target, ...); one iteration_row per iteration.
  * Master compute and the optimiser step take no time; transfers do not
  * contend for links.
  */
@@ -82,8 +84,8 @@ struct pipeline_run {
     uint64_t iteration;
     int status;
     struct error err;
-    double time_sum, time_sq, busy_sum, span_sum, move_time, peak_bytes;
-    long rebalances;
+    double time_sum, time_sq, busy_sum, span_sum, move_time, peak_bytes, worker_seconds;
+    long rebalances, tasks;
 };
 
 /* ---- set-up ---- */
@@ -293,6 +295,8 @@ static int iteration_run(struct pipeline_run *r, long it, double *now, struct er
     r->time_sum += span;
     r->time_sq += span * span;
     r->busy_sum += out.busy;
+    r->worker_seconds += out.worker_seconds;
+    r->tasks += 2L * r->P * r->M * r->cfg.replicas;
     r->span_sum += span * r->P;
     for (int k = 0; k < r->P; k++) {
         double bytes = 4.0 * out.peak_inflight[k] * r->stages.input_floats[k] *
@@ -327,7 +331,9 @@ static int run_metrics(const struct pipeline_run *r, struct metric_list *m)
               metric_list_set(m, "peak_activation_bytes", r->peak_bytes) |
               metric_list_set(m, "stages", r->P) |
               metric_list_set(m, "rebalances", (double)r->rebalances) |
-              metric_list_set(m, "rebalance_time", r->move_time);
+              metric_list_set(m, "rebalance_time", r->move_time) |
+              metric_list_set(m, "worker_seconds", r->worker_seconds) |
+              metric_list_set(m, "events", (double)r->tasks);
     return bad ? -1 : 0;
 }
 

@@ -56,6 +56,7 @@ int pipeline_timing_run(const struct pipeline_timing *t, double start, void *scr
         out->peak_inflight[s] = 0;
     }
     out->busy = 0.0;
+    out->worker_seconds = 0.0;
     out->end = start;
     long left = 2 * (long)pm;
     while (left > 0) {
@@ -80,6 +81,7 @@ int pipeline_timing_run(const struct pipeline_timing *t, double start, void *scr
                 double begin = fmax(worker_free[s], ready);
                 worker_free[s] = begin + d;
                 out->busy += d;
+                out->worker_seconds += d * t->replicas;
                 if (forward) {
                     fwd_done[at] = begin + d;
                     if (++inflight[s] > out->peak_inflight[s])

@@ -47,6 +47,7 @@ struct pipeline_timing {
 struct pipeline_timing_result {
     double end;        /* when the last stage task finished */
     double busy;       /* sum of the winning task durations (stage-time busy) */
+    double worker_seconds; /* busy x replicas: the losers run until the winner ends */
     int peak_inflight[64]; /* per stage: most micro-batches forwarded, not yet backwarded */
 };
 
