@@ -53,7 +53,8 @@ const struct config_key driver_keys[] = {
      "a finished job cancels its queued and running tasks"},
     /* [workload] */
     {"workload.kind", KEY_ENUM, NULL, 0, 0, 0, workload_kind_choices,
-     "what a job is: time only, coded inference, or distributed training (required)"},
+     "what a job is: time only, coded inference, distributed training, or pipeline training "
+     "(required)"},
     {"workload.jobs", KEY_INT, "10000", 1, 1e9, 0, NULL, "jobs counted in the metrics"},
     {"workload.warmup", KEY_INT, "0", 0, 1e9, 0, NULL,
      "jobs simulated before the counted ones (not counted)"},

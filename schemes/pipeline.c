@@ -14,6 +14,7 @@
  *                      schemes/common/predictor.h), and moving the weights
  *                      of the layers that change stage costs network time
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,8 @@ static int pipeline_scheme_create(const struct scheme_env *env, void **self, str
     if (!pl)
         return error_fail(err, "out of memory");
     const char *kind = params_string(p, "scheme.kind");
-    pl->replicas = strcmp(kind, "stage-replication") == 0 ? (int)params_int(p, "scheme.replicas") : 1;
+    bool replicated = strcmp(kind, "stage-replication") == 0;
+    pl->replicas = replicated ? (int)params_int(p, "scheme.replicas") : 1;
     if (strcmp(kind, "rebalance") == 0) {
         pl->rebalance_every = params_int(p, "scheme.rebalance_every");
         pl->rebalance_alpha = params_real(p, "scheme.predictor_alpha");

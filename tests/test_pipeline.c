@@ -320,7 +320,8 @@ Test(pipeline_stages, split_errors)
                                       first, &P, &err),
                  STRAG_EINPUT);
     cr_assert_str_eq(err.msg, "stage 2's layer 'relu' is not the model's layer 6 ('none, the "
-                              "model ends'): the stages must cover the model's layers once, in order");
+                              "model ends'): the stages must cover the model's layers once, "
+                              "in order");
     cr_assert_eq(pipeline_split_parse(&layers, "dense200 relu | | dense100 relu dense10", 8, first,
                                       &P, &err),
                  STRAG_EINPUT);
