@@ -5,7 +5,10 @@
  * replication as the least of r exponential draws on every stage task;
  * the weights after k iterations of the staged forward and backward passes
  * against one worker accumulating the micro-batches' gradients (float32
- * rounding); the FLOP-balanced split; and a whole run through the workload.
+ * rounding); the FLOP-balanced split; and whole runs through the workload:
+ * schedules and mitigations that share a point's streams end with the same
+ * weights, and rebalancing moves work off a persistently slow worker.
+ * The whole runs need the Fashion-MNIST files (workload.data_dir's default).
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -13,10 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "app/config.h"
 #include "base/rng.h"
 #include "models/optim.h"
 #include "workloads/pipeline_stages.h"
 #include "workloads/pipeline_timing.h"
+#include "workloads/workload.h"
 
 /* ---- timing ---- */
 
@@ -338,4 +345,110 @@ Test(pipeline_stages, split_errors)
     cr_assert_eq(first[2], 4);
     cr_assert_eq(first[3], 5);
     model_free(full);
+}
+
+/* ---- whole runs ---- */
+
+/* Writes `text` to a fresh file with suffix `suffix` (4 characters); its
+ * path goes to path (64 bytes). */
+static void file_write(const char *text, const char *suffix, char *path)
+{
+    snprintf(path, 64, "/tmp/stragsim-pipeline-XXXXXX%s", suffix);
+    int fd = mkstemps(path, 4);
+    cr_assert(fd >= 0);
+    size_t len = strlen(text);
+    cr_assert_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+/* Runs point 0 of the config `text` (plus --set lines) through the
+ * pipeline workload with a fixed point key, so that runs differing in
+ * their schedule or scheme share every stream. */
+static void pipeline_ok(const char *text, const char *const *sets, size_t nsets,
+                        struct workload_output *out)
+{
+    char path[64];
+    file_write(text, ".ini", path);
+    struct config *c = NULL;
+    struct error err = {{0}};
+    cr_assert_eq(config_load(path, sets, nsets, &c, &err), 0, "%s", err.msg);
+    unlink(path);
+    struct params *p = NULL;
+    char *key = NULL;
+    int repeat;
+    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    const struct workload_ops *w = workload_find("pipeline");
+    cr_assert_not_null(w);
+    cr_assert_eq(w->run(p, 1, 0x5eed, out, &err), 0, "%s", err.msg);
+    params_free(p);
+    free(key);
+    config_free(c);
+}
+
+static const char small_ini[] =
+    "[cluster]\nworkers = 4\n[latency]\nkind = exp\nrate = 1\n[scheme]\nkind = none\n"
+    "replicas = 2\nrebalance_every = 2\n"
+    "[workload]\nkind = pipeline\nmodel = mlp\niterations = 6\nbatch = 32\nmicrobatches = 4\n"
+    "train_limit = 2000\ntest_limit = 500\neval_every = 3\nlearning_rate = 0.1\n";
+
+Test(pipeline_run, schedules_and_mitigations_share_the_weights)
+{
+    const char *variants[][2] = {
+        {"workload.schedule=gpipe", "scheme.kind=none"},
+        {"workload.schedule=1f1b", "scheme.kind=none"},
+        {"workload.schedule=gpipe", "scheme.kind=stage-replication"},
+        {"workload.schedule=1f1b", "scheme.kind=rebalance"},
+    };
+    double loss[4], accuracy[4], time[4];
+    for (int v = 0; v < 4; v++) {
+        struct workload_output out;
+        pipeline_ok(small_ini, variants[v], 2, &out);
+        loss[v] = metric_list_get(&out.metrics, "final_loss");
+        accuracy[v] = metric_list_get(&out.metrics, "final_accuracy");
+        time[v] = metric_list_get(&out.metrics, "iteration_time_mean");
+        cr_assert_eq(out.niterations, 6u);
+        cr_assert(isfinite(out.iterations[5].accuracy));
+        cr_assert(!isfinite(out.iterations[4].accuracy));
+        workload_output_free(&out);
+    }
+    for (int v = 1; v < 4; v++) {
+        cr_assert_eq(loss[v], loss[0], "%s %s", variants[v][0], variants[v][1]);
+        cr_assert_eq(accuracy[v], accuracy[0], "%s %s", variants[v][0], variants[v][1]);
+    }
+    /* the mlp learns something in 6 steps, and the schedules' times differ */
+    cr_assert_lt(loss[0], 2.2);
+    cr_assert_neq(time[0], time[1]);
+}
+
+Test(pipeline_run, rebalance_moves_work_off_a_slow_worker)
+{
+    /* LeNet5 on three stage workers (28.9%, 56.7% and 14.3% of the FLOPs),
+     * the last persistently 8x slow (a replayed trace): it holds the
+     * slowest stage until rebalancing moves its layers to the others */
+    char csv[64], ini[1024];
+    file_write("w,it,t\n0,0,1\n0,1,1\n1,0,1\n1,1,1\n2,0,8\n2,1,8\n", ".csv", csv);
+    snprintf(ini, sizeof ini,
+             "[cluster]\nworkers = 3\nbandwidth = 1e6\n[latency]\nkind = replay\nfile = %s\n"
+             "worker_column = w\niteration_column = it\nvalue_column = t\n"
+             "[scheme]\nkind = none\nrebalance_every = 2\n"
+             "[workload]\nkind = pipeline\nmodel = lenet5\niterations = 8\nbatch = 32\n"
+             "microbatches = 4\ntrain_limit = 2000\ntest_limit = 500\n",
+             csv);
+    const char *none[] = {"scheme.kind=none"}, *rebalance[] = {"scheme.kind=rebalance"};
+    struct workload_output a, b;
+    pipeline_ok(ini, none, 1, &a);
+    pipeline_ok(ini, rebalance, 1, &b);
+    unlink(csv);
+    double ta = metric_list_get(&a.metrics, "iteration_time_mean");
+    double tb = metric_list_get(&b.metrics, "iteration_time_mean");
+    cr_assert_eq(metric_list_get(&a.metrics, "rebalances"), 0.0);
+    cr_assert_geq(metric_list_get(&b.metrics, "rebalances"), 1.0);
+    /* the weights moved over the network: bytes / bandwidth, charged */
+    cr_assert_gt(metric_list_get(&b.metrics, "rebalance_time"), 0.0);
+    cr_assert_lt(tb, 0.8 * ta, "rebalanced %g against %g", tb, ta);
+    /* same weights: re-splitting does not change the computation */
+    cr_assert_eq(metric_list_get(&a.metrics, "final_loss"),
+                 metric_list_get(&b.metrics, "final_loss"));
+    workload_output_free(&a);
+    workload_output_free(&b);
 }
