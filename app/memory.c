@@ -48,7 +48,7 @@ double memory_estimate(const struct params *p, const char **sizing_key)
     double per_job = 8.0 + (rows ? (double)sizeof(struct job_row) : 0.0); /* latency (+ row) */
     double jobs = (double)params_int(p, "workload.jobs"), bytes;
     const char *key = "workload.jobs";
-    if (wl && strcmp(wl, "training") == 0) {
+    if (wl && (strcmp(wl, "training") == 0 || strcmp(wl, "pipeline") == 0)) {
         key = "workload.iterations";
         bytes = TRAIN_SET_BYTES + TEST_SET_BYTES +
                 (double)params_int(p, "workload.iterations") *
