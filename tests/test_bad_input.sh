@@ -424,8 +424,13 @@ bad "pipeline: more micro-batches than examples" \
     "pl-m.ini:12: workload.microbatches: 9 micro-batches of a batch of 8 examples" \
     "$S" run pl-m.ini -o new.db -q
 pipeline_ini pl-w.ini "stage_count = 5"
-bad "pipeline: more stages than workers" "pl-w.ini:2: cluster.workers: 5 stages of 1 replicas need 5 workers, there are 4" \
+bad "pipeline: more stages than workers" "pl-w.ini:2: cluster.workers: 5 stages x 1 replicas need 5 workers, cluster.workers is 4" \
     "$S" run pl-w.ini -o new.db -q
+pipeline_ini pl-r.ini
+sed -i 's/kind = none/kind = stage-replication\nreplicas = 5/' pl-r.ini
+bad "pipeline: more replicas of a stage than workers" \
+    "pl-r.ini:7: scheme.replicas: 5 replicas of a stage need more than 4 workers" \
+    "$S" run pl-r.ini -o new.db -q
 pipeline_ini pl-scheme.ini
 sed -i 's/kind = none/kind = kofn/' pl-scheme.ini
 bad "pipeline: a latency scheme" "pl-scheme.ini:6: scheme.kind: scheme 'kofn' does not run the pipeline workload" \

@@ -137,8 +137,8 @@ static int split_choose(struct pipeline_run *r, const struct params *p, int work
     }
     if (r->P * replicas > workers)
         return error_at_key(err, p, "cluster.workers",
-                            "%d stages of %d replicas need %d workers, there are %d", r->P,
-                            replicas, r->P * replicas, workers);
+                            "%d stages x %d replicas need %d workers, cluster.workers is %d",
+                            r->P, replicas, r->P * replicas, workers);
     return 0;
 }
 
