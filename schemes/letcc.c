@@ -10,7 +10,8 @@
  * knots), the same operators as nercc.
  *
  * Where it differs from nercc: lambda_d is set from N and S by the paper's
- * rates (code_letcc.h: scheme.lambda_setting, scheme.lambda_scale), not by a
+ * rates (code_letcc.h: scheme.lambda_setting, scheme.lambda_scale, measured
+ * in scheme.lambda_units, by default relative to the workers' spacing), not by a
  * grid search on validation queries, so the scheme needs no validation
  * data; lambda_e = lambda_d unless set (our reading: the paper's bound
  * charges the encoder's roughness at the decoder's lambda_d, see
@@ -44,8 +45,11 @@ static const struct config_key letcc_keys[] = {
     {"scheme.lambda_setting", KEY_ENUM, "noiseless", 0, 0, 0, "noiseless|noisy",
      "letcc: lambda_dec = scale (S/N)^3 (workers compute f exactly) or "
      "scale S^(8/5) N^(-3/5) (noisy results)"},
-    {"scheme.lambda_scale", KEY_REAL, "1e-3", 0, INFINITY, 0, NULL,
-     "letcc: the constant of the lambda_dec rule (the paper's bound leaves it open)"},
+    {"scheme.lambda_scale", KEY_REAL, "1", 0, INFINITY, 0, NULL,
+     "letcc: the constant c of the lambda_dec rule (the paper's bound leaves it open)"},
+    {"scheme.lambda_units", KEY_ENUM, "workers", 0, 0, 0, "workers|interval",
+     "letcc: lambda_dec = c r / (2 (pi N/2)^4) (r: the shrink at the workers' Nyquist "
+     "frequency) or c r (r in the node interval's units; breaks down from N ~ 48)"},
     {"scheme.lambda_enc", KEY_REAL, NULL, 0, INFINITY, 0, NULL,
      "letcc: encoder smoothing (mean-normalised); unset: lambda_dec"},
     {"scheme.lambda_dec", KEY_REAL, NULL, 0, INFINITY, 0, NULL,
@@ -103,9 +107,13 @@ static int letcc_create(const struct scheme_env *env, void **self, struct error 
     enum letcc_setting setting = strcmp(params_string(p, "scheme.lambda_setting"), "noiseless") == 0
                                      ? LETCC_NOISELESS
                                      : LETCC_NOISY;
+    enum letcc_units units = strcmp(params_string(p, "scheme.lambda_units"), "interval") == 0
+                                 ? LETCC_INTERVAL
+                                 : LETCC_WORKERS;
     s->lambda_dec = params_has(p, "scheme.lambda_dec")
                         ? params_real(p, "scheme.lambda_dec")
-                        : letcc_lambda(setting, params_real(p, "scheme.lambda_scale"), n, S);
+                        : letcc_lambda(setting, params_real(p, "scheme.lambda_scale"), n, S) *
+                              letcc_units_factor(units, n);
     s->lambda_enc = params_has(p, "scheme.lambda_enc") ? params_real(p, "scheme.lambda_enc")
                                                        : s->lambda_dec;
     s->alpha = malloc((size_t)k * sizeof *s->alpha);

@@ -40,8 +40,9 @@ parts=(
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
     "pipeline|doc/pipeline.md: dp-vs-pp-markov, dp-vs-pp-trace, dp-vs-pp-speedup; figure doc/figures/pipeline-accuracy.png"
+    "approx-coded|doc/approx-coded.md: approx-coded-iid, approx-coded-n, approx-coded-k, approx-coded-d, approx-coded-markov, approx-coded-alibaba, approx-coded-letcc-lambda; figures doc/figures/approx-coded-*.png"
 )
-figure_parts=(quickstart training pipeline)
+figure_parts=(quickstart training pipeline approx-coded)
 
 # run DB CONFIG [ARGS...]: runs a config into $out/DB (from scratch) and
 # remembers the command, as the docs show it, for the tables of DB.
@@ -299,6 +300,83 @@ part_pipeline() {
     "$S" plot "$out/dpvspp-figure.db" --iterations --x sim_time --y accuracy --group scheme.kind \
         --title "LeNet5, 5 workers, Markov stragglers: naive = data-parallel, the others pipelines (gpipe)" \
         -o doc/figures/pipeline-accuracy.png
+}
+
+part_approx_coded() {
+    local doc=doc/approx-coded.md cfg=configs/approx-coded-shootout.ini
+    local metrics=rmse,accuracy,agreement,latency_p99,worker_seconds
+    # Persistent Markov stragglers: a slow spell lasts 50 tasks on average,
+    # a fifth of the time; slow tasks take 5 + exp(0.4) against 1 + exp(2).
+    local markov=(--set latency.kind=markov --set latency.p_active_to_slow=0.005
+        --set latency.p_slow_to_active=0.02 --set latency.active.kind=shifted_exp
+        --set latency.active.shift=1 --set latency.active.rate=2
+        --set latency.slow.kind=shifted_exp --set latency.slow.shift=5 --set latency.slow.rate=0.4)
+    # Alibaba PAI job 4 replayed: 10 trace workers, each copied onto N / 10
+    # simulated workers at shifted iterations (traces/replay.c).
+    local alibaba=(--set latency.kind=replay
+        --set latency.file=traces/data/alibaba-pai/job_4_norm.csv
+        --set latency.worker_column=worker --set latency.iteration_column=time
+        --set latency.value_column=batch_time_norm --set latency.scale=0.001)
+    # The config as it is (i.i.d., N = 48, K = 12, S = 3..24, both models),
+    # the two other straggler models at S = 6, 12, 24.
+    bg=1 run shootout-iid.db $cfg
+    bg=1 run shootout-markov.db $cfg "${markov[@]}" --set sweep.scheme.stragglers=6,12,24
+    wait_runs
+    bg=1 run shootout-alibaba.db $cfg "${alibaba[@]}" --set sweep.scheme.stragglers=6,12,24
+    # barycentric's blending degree d = 2, 3 (d = 1 is in the runs above,
+    # d = 0 is berrut), LeNet5.
+    bg=1 run shootout-d.db $cfg --set sweep.scheme.kind=barycentric --set sweep.scheme.d=2,3 \
+        --set sweep.workload.model=lenet5
+    wait_runs
+    # N from 8 to 100 at S/N = 1/4 (one run per N, K growing with N), and
+    # K = 4, 8, 24 at N = 48, S = 12 (K = 12 is in the first run); LeNet5.
+    local spec first=
+    for spec in "8 4 2" "16 4 4" "32 8 8" "64 16 16" "100 24 25"; do
+        set -- $spec
+        more=$first run shootout-n.db $cfg --set cluster.workers=$1 \
+            --set workload.queries=$2 --set sweep.scheme.stragglers=$3 --set sweep.workload.model=lenet5
+        first=1
+    done
+    run shootout-k.db $cfg --set sweep.workload.queries=4,8,24 --set sweep.scheme.stragglers=12 \
+        --set sweep.workload.model=lenet5
+    # letcc's lambda rule at large N (K = 16, S = 12): the default (units
+    # workers, c = 1), the earlier default (units interval, c = 1e-3), the two
+    # crossed, and lambda = 0 (interpolation).
+    run letcc-lambda.db $cfg --set sweep.scheme.kind=letcc --set sweep.workload.model=lenet5 \
+        --set workload.queries=16 --set sweep.scheme.stragglers=12 --set sweep.cluster.workers=32,48,100 \
+        --set sweep.scheme.lambda_units=workers,interval --set sweep.scheme.lambda_scale=1,1e-3
+    more=1 run letcc-lambda.db $cfg --set sweep.scheme.kind=letcc --set sweep.workload.model=lenet5 \
+        --set workload.queries=16 --set sweep.scheme.stragglers=12 --set sweep.cluster.workers=32,48,100 \
+        --set scheme.lambda_dec=0
+    table approx-coded-letcc-lambda $doc letcc-lambda.db --aggregate \
+        --params cluster.workers,scheme.lambda_dec,scheme.lambda_units,scheme.lambda_scale \
+        --metrics rmse,accuracy,lambda_dec
+    table approx-coded-iid $doc shootout-iid.db --aggregate \
+        --params workload.model,scheme.stragglers,scheme.kind --metrics $metrics
+    table approx-coded-markov $doc shootout-markov.db --aggregate \
+        --params workload.model,scheme.stragglers,scheme.kind --metrics $metrics
+    table approx-coded-alibaba $doc shootout-alibaba.db --aggregate \
+        --params workload.model,scheme.stragglers,scheme.kind --metrics $metrics
+    table approx-coded-d $doc shootout-d.db --aggregate \
+        --params scheme.stragglers,scheme.d --metrics rmse,accuracy,agreement
+    table approx-coded-n $doc shootout-n.db --aggregate \
+        --params cluster.workers,workload.queries,scheme.stragglers,scheme.kind \
+        --metrics rmse,accuracy,agreement,lambda_dec
+    table approx-coded-k $doc shootout-k.db --aggregate \
+        --params workload.queries,scheme.kind --metrics rmse,accuracy,agreement
+    # One figure per metric against S (N = 48, so S/N = S/48), a curve per
+    # scheme: LeNet5, i.i.d.; rmse also under the two other straggler models.
+    local m db
+    for m in ${metrics//,/ }; do
+        "$S" plot "$out/shootout-iid.db" --where workload.model=lenet5 --x scheme.stragglers --y $m \
+            --group scheme.kind --title "$m against S stragglers of N = 48 (K = 12, LeNet5, i.i.d. exp)" \
+            -o doc/figures/approx-coded-iid-${m//_/-}.png
+    done
+    for db in markov alibaba; do
+        "$S" plot "$out/shootout-$db.db" --where workload.model=lenet5 --x scheme.stragglers --y rmse \
+            --group scheme.kind --title "rmse against S stragglers of N = 48 (K = 12, LeNet5, $db)" \
+            -o doc/figures/approx-coded-$db-rmse.png
+    done
 }
 
 # ---- driver ----

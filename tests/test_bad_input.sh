@@ -382,6 +382,9 @@ letcc_ini lneg.ini "lambda_dec = -1"
 bad "letcc: a negative lambda_dec" "lneg.ini:12: scheme.lambda_dec: must be >= 0" "$S" run lneg.ini -o new.db -q
 letcc_ini lscale.ini "lambda_scale = -2"
 bad "letcc: a negative lambda_scale" "lscale.ini:12: scheme.lambda_scale: must be >= 0" "$S" run lscale.ini -o new.db -q
+letcc_ini lunits.ini "lambda_units = meters"
+bad "letcc: an unknown lambda_units" "lunits.ini:12: scheme.lambda_units: expected one of workers|interval, got 'meters'" \
+    "$S" run lunits.ini -o new.db -q
 letcc_ini lk.ini "[sweep]" "workload.queries = 9"
 bad "letcc: K > N" "lk.ini:13: workload.queries: K = 9 queries need 10 workers, cluster.workers is 6" \
     "$S" run lk.ini -o new.db -q

@@ -469,3 +469,34 @@ Test(inference_e2e, barycentric_deadline_decodes_early, .init = e2e_setup, .fini
     double acc = metric_of("barycentric", "accuracy");
     cr_expect(acc > 0.3, "accuracy %g", acc);
 }
+
+/* letcc's default lambda rule at large N: with S/N fixed the error of
+ * interpolation (lambda = 0) keeps falling with N, and the rule's smoothing
+ * bias must stay below it. The rule in the interval's units with c = 1e-3
+ * (the earlier default) gave here an RMSE about 3x interpolation's at
+ * N = 100, K = 16, S = 12 (LeNet5: 3.19 against 0.17); the default must stay
+ * within 25% of it. Same seed and streams: the same straggler patterns. */
+static double letcc_rmse(const char *lambda_line)
+{
+    char ini[1024], cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -f '%s/r.db'", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(ini, sizeof ini,
+             "[experiment]\nseed = 3\n[cluster]\nworkers = 100\n[latency]\nkind = exp\n"
+             "[scheme]\nkind = letcc\nstragglers = 12\n%s"
+             "[workload]\nkind = inference\njobs = 60\nmodel = mlp\nqueries = 16\n",
+             lambda_line);
+    cr_assert_eq(run_config(ini), 0);
+    return metric_of("letcc", "rmse");
+}
+
+Test(inference_e2e, letcc_default_lambda_holds_at_large_n, .init = e2e_setup,
+     .fini = e2e_teardown)
+{
+    if (!have_data())
+        cr_skip_test("Fashion-MNIST is not installed (dataset-fashion-mnist)");
+    double by_rule = letcc_rmse("");
+    double interpolated = letcc_rmse("lambda_dec = 0\n");
+    cr_expect(interpolated > 0.0 && by_rule < 1.25 * interpolated,
+              "letcc rmse %g with the default lambda, %g interpolating", by_rule, interpolated);
+}

@@ -257,6 +257,7 @@ Test(oracles, nercc_encodes_and_decodes_like_the_oracle)
 static void letcc_noiseless(struct oracle_case *c)
 {
     oracle_str(c, "setting", "noiseless");
+    oracle_str(c, "units", "workers");
     oracle_number(c, "stragglers", 3);
     oracle_number(c, "scale", 2.0);
 }
@@ -264,13 +265,14 @@ static void letcc_noiseless(struct oracle_case *c)
 static void letcc_noisy(struct oracle_case *c)
 {
     oracle_str(c, "setting", "noisy");
+    oracle_str(c, "units", "interval");
     oracle_number(c, "stragglers", 3);
     oracle_number(c, "scale", 1e-2);
 }
 
-/* lambda from the rule (N = 11, S = 3) and lambda_enc = lambda_dec: the
- * oracle computes both from the formulas, so the scheme's wiring of its
- * keys is checked too. */
+/* lambda from the rule (N = 11, S = 3) and lambda_enc = lambda_dec, in the
+ * default units (workers) and in the interval's: the oracle computes both
+ * from the formulas, so the scheme's wiring of its keys is checked too. */
 Test(oracles, letcc_encodes_and_decodes_like_the_oracle)
 {
     oracle_require();
@@ -282,7 +284,8 @@ Test(oracles, letcc_encodes_and_decodes_like_the_oracle)
     free(serve_job(&s, 0, unit, 8, letcc_noiseless, 1e-6));
     serve_close(&s);
     const char *noisy[] = {"scheme.kind=letcc", "scheme.stragglers=3", "workload.queries=8",
-                           "scheme.lambda_setting=noisy", "scheme.lambda_scale=1e-2", NULL};
+                           "scheme.lambda_setting=noisy", "scheme.lambda_scale=1e-2",
+                           "scheme.lambda_units=interval", NULL};
     serve_open(&s, 11, "mlp", noisy);
     static const double mid[11] = {1, 1, 1, 7, 8, 9, 1, 1, 1, 1, 1};
     free(serve_job(&s, 0, mid, 8, letcc_noisy, 1e-6));

@@ -21,7 +21,9 @@ arrived (`returned`, increasing), and the scheme's settings. It prints:
                     extension linear), as in codes_oracle.py.
   letcc             the same splines at equispaced nodes (K in (-1, 1), N in
                     [-1, 1]), lambda_dec from N and S by the noiseless or
-                    noisy rate (code_letcc.h) and lambda_enc = lambda_dec.
+                    noisy rate (code_letcc.h), in the interval's units or
+                    per 2 (pi N / 2)^4 (units = workers, the default), and
+                    lambda_enc = lambda_dec.
   lagrange          Lagrange polynomials (product form) at Chebyshev nodes.
   bspline           BSCC: Berrut, Lagrange or spline encoder; decoder the
                     interpolating B-spline of SciPy's make_interp_spline
@@ -87,6 +89,8 @@ def main():
     elif kind == "letcc":
         S, scale = c["stragglers"][0, 0], c["scale"][0, 0]
         lam = scale * ((S / N) ** 3 if c["setting"] == "noiseless" else S ** 1.6 * N ** -0.6)
+        if c["units"] == "workers":
+            lam /= 2 * (np.pi * N / 2) ** 4
         alpha = 1 - (2 * np.arange(K) + 1) / K
         z = 1 - 2 * np.arange(N) / (N - 1)
         linear_code(c, lambda: spline_rows(alpha, lam, z),
