@@ -103,10 +103,11 @@ static void markov_advance(struct markov_source *m, int worker, uint64_t iterati
     if (w->iteration >= iteration)
         return;
     if (m->slow_nodes >= 0) {
-        /* classes have no memory across epochs: only the straggle stream steps */
-        for (; w->iteration < iteration; w->iteration++)
-            if (m->straggles)
-                rng_uniform(&w->straggle);
+        /* classes have no memory across epochs: only the straggle stream
+         * steps, one uniform per iteration (the last one below) */
+        for (; m->straggles && w->iteration + 1 < iteration; w->iteration++)
+            rng_uniform(&w->straggle);
+        w->iteration = iteration;
         w->state = class_at(m, worker, iteration);
         straggle_draw(m, w);
         return;
