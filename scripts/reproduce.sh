@@ -39,6 +39,7 @@ parts=(
     "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figure doc/figures/quickstart-cdf.png"
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
+    "training-hetero|doc/training.md: gc-hetero-exact"
 )
 figure_parts=(quickstart training)
 
@@ -260,6 +261,14 @@ part_training() {
     table gc-hetero $doc gc-hetero.db --aggregate \
         --params latency.p_active_to_slow,scheme.kind,scheme.shuffle \
         --metrics time_to_target,final_accuracy,partitions_never_used
+}
+
+# The heterogeneous model as stated (exactly n_s slow, per-class straggle
+# probabilities), shuffles charged; its closed forms are in the same section.
+part_training_hetero() {
+    run gc-hetero-exact.db configs/gc-hetero-exact.ini "${CRN[@]}"
+    table gc-hetero-exact doc/training.md gc-hetero-exact.db --aggregate \
+        --metrics partitions_used_mean,partitions_never_used,time_to_target,final_accuracy,iteration_time_mean,partitions_moved
 }
 
 # ---- driver ----
