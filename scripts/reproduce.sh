@@ -40,6 +40,7 @@ parts=(
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
     "training-hetero|doc/training.md: gc-hetero-exact"
+    "nercc-large-s|doc/coded-inference.md: nercc-large-s, nercc-large-s-lambda0"
 )
 figure_parts=(quickstart training)
 
@@ -269,6 +270,20 @@ part_training_hetero() {
     run gc-hetero-exact.db configs/gc-hetero-exact.ini "${CRN[@]}"
     table gc-hetero-exact doc/training.md gc-hetero-exact.db --aggregate \
         --metrics partitions_used_mean,partitions_never_used,time_to_target,final_accuracy,iteration_time_mean,partitions_moved
+}
+
+# NeRCC against Berrut with many stragglers (S up to N/2), tuned and at λ = 0.
+part_nercc_large_s() {
+    local doc=doc/coded-inference.md
+    bg=1 run nercc-large-s-lambda0.db configs/nercc-large-s.ini "${CRN[@]}" --set workload.jobs=500 \
+        --set sweep.scheme.kind=nercc --set scheme.lambda_enc=0 --set scheme.lambda_dec=0
+    run nercc-large-s.db configs/nercc-large-s.ini "${CRN[@]}" --set workload.jobs=500
+    wait_runs
+    table nercc-large-s $doc nercc-large-s.db --aggregate \
+        --params workload.queries,scheme.stragglers,scheme.kind \
+        --metrics rmse,agreement,accuracy,lambda_enc,lambda_dec
+    table nercc-large-s-lambda0 $doc nercc-large-s-lambda0.db --aggregate \
+        --params workload.queries,scheme.stragglers --metrics rmse,agreement,accuracy
 }
 
 # ---- driver ----

@@ -23,7 +23,8 @@
  * index w, worker w's chain (one draw per iteration stepped); index
  * STRAGGLE_STREAM + w, worker w's straggle events (one uniform per
  * iteration, only when a straggle probability is nonzero); index
- * CLASS_STREAM + e, the slow set of epoch e (iterations eT .. eT + T - 1).
+ * CLASS_STREAM + e, the slow set of epoch e (iterations eT .. eT + T - 1;
+ * the index is 32 bits, so epochs 2^31 apart share a set).
  * Durations come from the worker's RNG_SERVICE stream. An iteration older
  * than the last one seen (callers promise they do not go back) uses the
  * current state.
@@ -46,6 +47,7 @@ struct markov_worker {
     struct rng chain;    /* RNG_STATE, index w: transitions */
     struct rng straggle; /* RNG_STATE, index STRAGGLE_STREAM + w: straggle events */
     uint64_t iteration;  /* the iteration `state` and `straggling` belong to */
+    uint64_t epoch;      /* with slow_nodes: the slow set `state` was read from */
     int state;
     bool straggling;
 };
@@ -86,9 +88,9 @@ static int slow_set_state(struct markov_source *m, int worker, uint64_t epoch)
     return STATE_ACTIVE;
 }
 
-static int class_at(struct markov_source *m, int worker, uint64_t iteration)
+static uint64_t epoch_of(const struct markov_source *m, uint64_t iteration)
 {
-    return slow_set_state(m, worker, m->reclass_every ? iteration / (uint64_t)m->reclass_every : 0);
+    return m->reclass_every ? iteration / (uint64_t)m->reclass_every : 0;
 }
 
 static void straggle_draw(const struct markov_source *m, struct markov_worker *w)
@@ -108,7 +110,10 @@ static void markov_advance(struct markov_source *m, int worker, uint64_t iterati
         for (; m->straggles && w->iteration + 1 < iteration; w->iteration++)
             rng_uniform(&w->straggle);
         w->iteration = iteration;
-        w->state = class_at(m, worker, iteration);
+        if (epoch_of(m, iteration) != w->epoch) { /* O(workers): only at a new epoch */
+            w->epoch = epoch_of(m, iteration);
+            w->state = slow_set_state(m, worker, w->epoch);
+        }
         straggle_draw(m, w);
         return;
     }
@@ -259,7 +264,7 @@ static int markov_create(const struct params *p, int workers, uint64_t seed,
         rng_seed(&w->chain, seed, point_key, RNG_STATE, (uint32_t)i);
         rng_seed(&w->straggle, seed, point_key, RNG_STATE, STRAGGLE_STREAM + (uint32_t)i);
         if (m.slow_nodes >= 0)
-            w->state = class_at(&m, i, 0);
+            w->state = slow_set_state(&m, i, 0);
         else
             w->state = rng_uniform(&w->chain) < pi_slow ? STATE_SLOW : STATE_ACTIVE;
         w->iteration = 0;
