@@ -47,6 +47,7 @@ struct hetero_case {
     double p_slow, p_active; /* straggle probabilities per class */
     enum shuffle_policy shuffle;
     long iterations;
+    int reclass_every; /* 0: permanent classes */
 };
 
 /* ---- closed forms (doc/training.md) ---- */
@@ -187,6 +188,7 @@ static struct latency_source *hetero_source(const struct hetero_case *c)
 {
     char v[4][32];
     snprintf(v[0], sizeof v[0], "%d", c->slow_nodes);
+    snprintf(v[3], sizeof v[3], "%d", c->reclass_every);
     snprintf(v[1], sizeof v[1], "%.17g", c->p_slow);
     snprintf(v[2], sizeof v[2], "%.17g", c->p_active);
     const char *kv[][2] = {
@@ -200,6 +202,8 @@ static struct latency_source *hetero_source(const struct hetero_case *c)
     struct params *p = params_new();
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         params_set(p, kv[i][0], kv[i][1], "hetero.ini", (int)i + 1);
+    if (c->reclass_every)
+        params_set(p, "latency.reclass_every", v[3], "hetero.ini", 20);
     struct latency_source *s = NULL;
     struct error err = {{0}};
     cr_assert_eq(latency_new(p, c->n, SEED, POINT, &s, &err), 0, "%s", err.msg);
@@ -239,7 +243,7 @@ static void run_case(const struct hetero_case *c)
         for (int w = 0; w < n; w++) {
             double x = latency_draw(src, w, (uint64_t)t, 1.0);
             int k = class_of(x);
-            if (t == 0)
+            if (t == 0 || c->reclass_every)
                 klass[w] = k;
             cr_assert_eq(k, klass[w], "worker %d changed class at iteration %ld", w, t);
             slow += k;
@@ -279,7 +283,9 @@ static void run_case(const struct hetero_case *c)
 
     for (int i = 0; i < n; i++)
         m.q[i] = klass[i] ? c->p_slow : c->p_active;
-    bool shuffled = c->shuffle != SHUFFLE_NONE;
+    /* classes re-drawn at every iteration mix partitions over workers as a
+     * uniform shuffle does (for ignore, whose forms depend only on n_s) */
+    bool shuffled = c->shuffle != SHUFFLE_NONE || c->reclass_every == 1;
     char what[160];
     snprintf(what, sizeof what, "%s: partitions recovered", c->name);
     expect_close(what, &recovered, expected_recovered(&m));
@@ -312,7 +318,7 @@ static void run_case(const struct hetero_case *c)
  * straggling to see partitions missed): 0.7 and 0.2, windows of 2 */
 #define HETERO_12(NAME, KIND, DECODER, DEGREE, SHUFFLE)                                     \
     (struct hetero_case){NAME, KIND, DECODER, 12, 3, DEGREE, DEGREE == 1 ? 3 : 2,            \
-                         DEGREE == 1 ? 0.6 : 0.7, DEGREE == 1 ? 0.05 : 0.2, SHUFFLE, 30001}
+                         DEGREE == 1 ? 0.6 : 0.7, DEGREE == 1 ? 0.05 : 0.2, SHUFFLE, 30001, 0}
 
 Test(validation_hetero, ignore_without_shuffling)
 {
@@ -334,4 +340,17 @@ Test(validation_hetero, approx_gc_with_uniform_shuffling)
 {
     run_case(&HETERO_12("approx-gc d=2+uniform", GRADCODE_APPROX, GRADCODE_EQUAL, 2,
                         SHUFFLE_UNIFORM));
+}
+
+Test(validation_hetero, ignore_with_classes_redrawn_every_iteration)
+{
+    /* latency.reclass_every = 1, no shuffle: a partition's holder is slow
+     * with probability n_s/n afresh at every iteration, so its chance of
+     * being missed is p-bar each time, as with uniform shuffling: never
+     * recovered in W is p-bar^W and every partition's expected weight is
+     * P(K >= 1); still exactly n_s slow at every iteration */
+    struct hetero_case c =
+        HETERO_12("ignore, classes re-drawn", GRADCODE_IGNORE, GRADCODE_RESCALED, 1, SHUFFLE_NONE);
+    c.reclass_every = 1;
+    run_case(&c);
 }
