@@ -247,7 +247,7 @@ part_training() {
     "$S" plot "$out/gc.db" --where repeat=0 --iterations --y accuracy --group scheme.kind \
         --title "test accuracy, n = 12, s = 2, bimodal stragglers (10x slow w.p. 0.1)" \
         -o doc/figures/training-gc-bimodal-accuracy.png
-    table alibaba $doc alibaba.db --aggregate --metrics time_to_target,final_accuracy
+    table alibaba $doc alibaba.db --aggregate --metrics time_to_target,final_accuracy,partitions_moved
     "$S" plot "$out/alibaba.db" --where repeat=0 --where scheme.kind=ignore \
         --where latency.file=../traces/data/alibaba-pai/job_3_norm.csv \
         --iterations --y accuracy --group scheme.shuffle \
