@@ -261,7 +261,7 @@ part_training() {
         --set latency.p_active_to_slow=2.5e-07 --set latency.p_slow_to_active=7.5e-07
     table gc-hetero $doc gc-hetero.db --aggregate \
         --params latency.p_active_to_slow,scheme.kind,scheme.shuffle \
-        --metrics time_to_target,final_accuracy,partitions_never_used
+        --metrics time_to_target,final_accuracy,partitions_never_used,partitions_moved
 }
 
 # The heterogeneous model as stated (exactly n_s slow, per-class straggle
