@@ -4,7 +4,9 @@
 # A [sweep] axis sets one key, and the Markov chain's two probabilities move
 # together (p_active_to_slow = pi (1 - rho), p_slow_to_active =
 # (1 - pi)(1 - rho)), so each (pi, rho) is one run with --set. rho = 1 (fixed
-# classes) has no stationary start, so it is run as rho = 1 - 1e-6.
+# classes) has no stationary start, so it is run as rho = 1 - 1e-6 (a
+# chain's slow count is random; for exactly n_s slow workers, permanent or
+# re-drawn, see latency.slow_nodes and configs/gc-hetero-exact.ini).
 # Usage: scripts/gc-hetero-grid.sh [DB] [extra stragsim run arguments...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

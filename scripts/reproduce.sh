@@ -41,6 +41,8 @@ parts=(
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
     "pipeline|doc/pipeline.md: dp-vs-pp-markov, dp-vs-pp-trace, dp-vs-pp-speedup; figure doc/figures/pipeline-accuracy.png"
     "approx-coded|doc/approx-coded.md: approx-coded-iid, approx-coded-n, approx-coded-k, approx-coded-d, approx-coded-markov, approx-coded-alibaba, approx-coded-letcc-lambda; figures doc/figures/approx-coded-*.png"
+    "training-hetero|doc/training.md: gc-hetero-exact"
+    "nercc-large-s|doc/coded-inference.md: nercc-large-s, nercc-large-s-lambda0"
 )
 figure_parts=(quickstart training pipeline approx-coded)
 
@@ -247,7 +249,7 @@ part_training() {
     "$S" plot "$out/gc.db" --where repeat=0 --iterations --y accuracy --group scheme.kind \
         --title "test accuracy, n = 12, s = 2, bimodal stragglers (10x slow w.p. 0.1)" \
         -o doc/figures/training-gc-bimodal-accuracy.png
-    table alibaba $doc alibaba.db --aggregate --metrics time_to_target,final_accuracy
+    table alibaba $doc alibaba.db --aggregate --metrics time_to_target,final_accuracy,partitions_moved
     "$S" plot "$out/alibaba.db" --where repeat=0 --where scheme.kind=ignore \
         --where latency.file=../traces/data/alibaba-pai/job_3_norm.csv \
         --iterations --y accuracy --group scheme.shuffle \
@@ -261,7 +263,29 @@ part_training() {
         --set latency.p_active_to_slow=2.5e-07 --set latency.p_slow_to_active=7.5e-07
     table gc-hetero $doc gc-hetero.db --aggregate \
         --params latency.p_active_to_slow,scheme.kind,scheme.shuffle \
-        --metrics time_to_target,final_accuracy,partitions_never_used
+        --metrics time_to_target,final_accuracy,partitions_never_used,partitions_moved
+}
+
+# The heterogeneous model as stated (exactly n_s slow, per-class straggle
+# probabilities), shuffles charged; its closed forms are in the same section.
+part_training_hetero() {
+    run gc-hetero-exact.db configs/gc-hetero-exact.ini "${CRN[@]}"
+    table gc-hetero-exact doc/training.md gc-hetero-exact.db --aggregate \
+        --metrics partitions_used_mean,partitions_never_used,time_to_target,final_accuracy,iteration_time_mean,partitions_moved
+}
+
+# NeRCC against Berrut with many stragglers (S up to N/2), tuned and at λ = 0.
+part_nercc_large_s() {
+    local doc=doc/coded-inference.md
+    bg=1 run nercc-large-s-lambda0.db configs/nercc-large-s.ini "${CRN[@]}" --set workload.jobs=500 \
+        --set sweep.scheme.kind=nercc --set scheme.lambda_enc=0 --set scheme.lambda_dec=0
+    run nercc-large-s.db configs/nercc-large-s.ini "${CRN[@]}" --set workload.jobs=500
+    wait_runs
+    table nercc-large-s $doc nercc-large-s.db --aggregate \
+        --params workload.queries,scheme.stragglers,scheme.kind \
+        --metrics rmse,agreement,accuracy,lambda_enc,lambda_dec
+    table nercc-large-s-lambda0 $doc nercc-large-s-lambda0.db --aggregate \
+        --params workload.queries,scheme.stragglers --metrics rmse,agreement,accuracy
 }
 
 part_pipeline() {

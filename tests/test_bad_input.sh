@@ -95,6 +95,15 @@ sed 's/^workers = 4/workers = 0/' ok.ini >range.ini
 bad "ini: out of range" "range.ini:5: cluster.workers: must be >= 1" "$S" run range.ini -o new.db -q
 write_ini enum.ini "kind = gamma"
 bad "ini: not one of the choices" "enum.ini:13: latency.kind: expected one of exp|shifted_exp|pareto|lognormal|weibull|bimodal|markov|replay, got 'gamma'" "$S" run enum.ini -o new.db -q
+hetero_dists=("active.kind = exp" "active.rate = 1" "slow.kind = exp" "slow.rate = 0.1")
+write_ini hetero_n.ini "kind = markov" "slow_nodes = 5" "${hetero_dists[@]}"
+bad "ini: more slow nodes than workers" "hetero_n.ini:14: latency.slow_nodes: 5 slow nodes, more than cluster.workers (4)" "$S" run hetero_n.ini -o new.db -q
+write_ini hetero_t.ini "kind = markov" "slow_nodes = 1" "reclass_every = 0" "${hetero_dists[@]}"
+bad "ini: slow set re-drawn every 0 iterations" "hetero_t.ini:15: latency.reclass_every: must be >= 1" "$S" run hetero_t.ini -o new.db -q
+write_ini hetero_f.ini "kind = markov" "slow_nodes = 1" "p_straggle_slow = 0.5" "${hetero_dists[@]}"
+bad "ini: straggle probability without a factor" "hetero_f.ini:15: latency.p_straggle_slow: above 0 needs latency.straggle_factor (how much slower a straggling draw is)" "$S" run hetero_f.ini -o new.db -q
+write_ini hetero_0.ini "kind = markov" "p_active_to_slow = 0" "p_slow_to_active = 0" "${hetero_dists[@]}"
+bad "ini: a chain without a start" "hetero_0.ini:15: latency.p_slow_to_active: p_active_to_slow and p_slow_to_active are both 0: the chain has no stationary distribution to start from (for permanent classes set latency.slow_nodes)" "$S" run hetero_0.ini -o new.db -q
 write_ini real.ini "kind = exp" "rate = 1e999"
 bad "ini: real beyond a double" "real.ini:14: latency.rate: '1e999' is out of range" "$S" run real.ini -o new.db -q
 write_ini tiny.ini "kind = exp" "rate = 1e-999"

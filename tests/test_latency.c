@@ -334,6 +334,119 @@ Test(latency, markov_absorbing_active_state)
     latency_free(s);
 }
 
+/* ---- exactly n_s slow nodes, per-class straggling ---- */
+
+/* Class distributions that tell the class and the straggle event apart:
+ * active draws lie in [1, 5.52], slow ones in [10, 14.52] (shift + at most
+ * RNG_EXP1_MAX / 10), and a straggle multiplies by 100. */
+#define HETERO_CLASSES "latency.kind=markov", "latency.active.kind=shifted_exp", \
+    "latency.active.shift=1", "latency.active.rate=10", "latency.slow.kind=shifted_exp", \
+    "latency.slow.shift=10", "latency.slow.rate=10"
+static int class_of(double x) { return x < 100.0 ? x >= 10.0 : x >= 1000.0; }
+static int straggled(double x) { return x >= 100.0; }
+
+Test(latency, markov_exactly_n_s_slow_permanent_and_uniform)
+{
+    /* every iteration exactly 3 of 12 slow, the same 3 for ever; over 2000
+     * point keys each worker is slow 1/4 of the time (binomial se) */
+    enum { W = 12, NS = 3, T = 100, POINTS = 2000 };
+    int count[W] = {0};
+    for (int k = 0; k < POINTS; k++) {
+        struct latency_source *s = NULL;
+        struct error err = {{0}};
+        struct params *p = PARAMS(HETERO_CLASSES, "latency.slow_nodes=3");
+        cr_assert_eq(latency_new(p, W, SEED, POINT + (uint64_t)k, &s, &err), 0, "%s", err.msg);
+        params_free(p);
+        int first[W];
+        for (uint64_t t = 0; t < (k < 20 ? T : 1); t++) {
+            int slow = 0;
+            for (int w = 0; w < W; w++) {
+                int c = class_of(latency_draw(s, w, t, 1.0));
+                slow += c;
+                if (t == 0)
+                    first[w] = c;
+                cr_assert_eq(c, first[w], "point %d worker %d changed class at %lu", k, w,
+                             (unsigned long)t);
+            }
+            cr_assert_eq(slow, NS, "point %d iteration %lu: %d slow", k, (unsigned long)t, slow);
+        }
+        for (int w = 0; w < W; w++)
+            count[w] += first[w];
+        latency_free(s);
+    }
+    double se = sqrt(POINTS * 0.25 * 0.75);
+    for (int w = 0; w < W; w++)
+        cr_expect_lt(fabs(count[w] - POINTS * 0.25), 4 * se, "worker %d slow %d of %d", w,
+                     count[w], POINTS);
+}
+
+Test(latency, markov_slow_set_redrawn_every_t)
+{
+    /* T = 5: constant inside an epoch, exactly n_s, redrawn between (some
+     * epoch differs from the first), and a function of the iteration only */
+    enum { W = 10, T = 5, EPOCHS = 40 };
+    struct latency_source *every = make(PARAMS(HETERO_CLASSES, "latency.slow_nodes=4",
+                                               "latency.reclass_every=5"), W);
+    struct latency_source *some = make(PARAMS(HETERO_CLASSES, "latency.slow_nodes=4",
+                                              "latency.reclass_every=5"), W);
+    int epoch0[W], changed = 0;
+    for (int e = 0; e < EPOCHS; e++) {
+        int cur[W], slow = 0, differs = 0;
+        for (int w = 0; w < W; w++) {
+            cur[w] = class_of(latency_draw(every, w, (uint64_t)e * T, 1.0));
+            slow += cur[w];
+            if (e == 0)
+                epoch0[w] = cur[w];
+            differs |= cur[w] != epoch0[w];
+            for (uint64_t t = (uint64_t)e * T + 1; t < (uint64_t)(e + 1) * T; t++)
+                cr_assert_eq(class_of(latency_draw(every, w, t, 1.0)), cur[w]);
+            if (e % 7 == 3) /* `some` is asked about a few iterations only */
+                cr_assert_eq(class_of(latency_draw(some, w, (uint64_t)e * T + 2, 1.0)), cur[w]);
+        }
+        cr_assert_eq(slow, 4, "epoch %d: %d slow", e, slow);
+        changed += differs;
+    }
+    cr_expect_gt(changed, EPOCHS / 2, "the slow set was redrawn in %d of %d epochs", changed,
+                 EPOCHS);
+    latency_free(every);
+    latency_free(some);
+}
+
+Test(latency, markov_per_class_straggle_probabilities)
+{
+    /* 2 of 8 slow for ever; slow workers straggle w.p. 0.6, active ones 0.05,
+     * independently of the class distribution (the draw is the class draw
+     * times 100); the same events whichever iterations are asked */
+    enum { W = 8, T = 20000 };
+#define STRAGGLE_KEYS HETERO_CLASSES, "latency.slow_nodes=2", "latency.p_straggle_slow=0.6", \
+        "latency.p_straggle_active=0.05", "latency.straggle_factor=100"
+    struct latency_source *s = make(PARAMS(STRAGGLE_KEYS), W);
+    struct latency_source *some = make(PARAMS(STRAGGLE_KEYS), W);
+    double events[2] = {0, 0}, draws[2] = {0, 0};
+    for (uint64_t t = 0; t < T; t++)
+        for (int w = 0; w < W; w++) {
+            double x = latency_draw(s, w, t, 1.0);
+            int c = class_of(x);
+            events[c] += straggled(x);
+            draws[c]++;
+            if (t % 997 == 5)
+                cr_assert_eq(latency_draw(some, w, t, 1.0) >= 100.0, straggled(x));
+        }
+    const double p[2] = {0.05, 0.6};
+    cr_assert_eq(draws[1], 2.0 * T);
+    for (int c = 0; c < 2; c++) {
+        double est = events[c] / draws[c], se = sqrt(p[c] * (1 - p[c]) / draws[c]);
+        cr_expect_lt(fabs(est - p[c]), 4 * se, "class %d: %.4f vs %.4f (se %.2g)", c, est, p[c],
+                     se);
+    }
+    double mean = 0.75 * 1.1 * (1 + 0.05 * 99) + 0.25 * 10.1 * (1 + 0.6 * 99);
+    cr_expect_float_eq(s->ops->mean(s), mean, 1e-12);
+    cr_expect_float_eq(latency_max(s), 100 * (10 + RNG_EXP1_MAX / 10), 1e-9);
+    latency_free(s);
+    latency_free(some);
+#undef STRAGGLE_KEYS
+}
+
 /* ---- table and registry ---- */
 
 Test(latency, registry_matches_kind_choices)
@@ -364,7 +477,7 @@ Test(latency, key_table_defaults_pass_their_own_checks)
             cr_expect(config_key_check(k, k->default_value, why, sizeof why), "%s: %s", k->name,
                       why);
     }
-    cr_expect_eq(n, 29);
+    cr_expect_eq(n, 34);
     cr_expect_not_null(config_key_find(latency_keys, "latency.slow.shift"));
     cr_expect_not_null(config_key_find(latency_keys, "latency.active.sigma"));
 }
@@ -429,8 +542,37 @@ Test(latency, error_markov)
                         "latency.p_slow_to_active=0", "latency.active.kind=exp",
                         "latency.active.rate=1", "latency.slow.kind=exp", "latency.slow.rate=0.1"),
                  "test.ini:4: latency.p_slow_to_active: p_active_to_slow and p_slow_to_active "
-                 "are both 0: the chain has no stationary distribution to start from");
+                 "are both 0: the chain has no stationary distribution to start from (for "
+                 "permanent classes set latency.slow_nodes)");
     expect_error(PARAMS("latency.kind=markov", "latency.p_active_to_slow=1.2",
                         "latency.p_slow_to_active=0.3"),
                  "test.ini:3: latency.p_active_to_slow: must be <= 1");
+}
+
+Test(latency, error_markov_exact_classes_and_straggles)
+{
+#define HETERO_DISTS "latency.active.kind=exp", "latency.active.rate=1", \
+        "latency.slow.kind=exp", "latency.slow.rate=0.1"
+    expect_error(PARAMS("latency.kind=markov", "latency.slow_nodes=5", HETERO_DISTS),
+                 "test.ini:3: latency.slow_nodes: 5 slow nodes, more than cluster.workers (4)");
+    expect_error(PARAMS("latency.kind=markov", "latency.slow_nodes=2", "latency.reclass_every=0",
+                        HETERO_DISTS),
+                 "test.ini:4: latency.reclass_every: must be >= 1");
+    expect_error(PARAMS("latency.kind=markov", "latency.slow_nodes=2",
+                        "latency.p_straggle_slow=0.5", HETERO_DISTS),
+                 "test.ini:4: latency.p_straggle_slow: above 0 needs latency.straggle_factor "
+                 "(how much slower a straggling draw is)");
+    expect_error(PARAMS("latency.kind=markov", "latency.slow_nodes=2",
+                        "latency.p_straggle_active=1.5", HETERO_DISTS),
+                 "test.ini:4: latency.p_straggle_active: must be <= 1");
+    expect_error(PARAMS("latency.kind=markov", "latency.slow_nodes=2",
+                        "latency.p_straggle_active=0.1", "latency.straggle_factor=0.5",
+                        HETERO_DISTS),
+                 "test.ini:5: latency.straggle_factor: must be >= 1");
+    expect_error(PARAMS("latency.kind=markov", "latency.slow_nodes=2",
+                        "latency.p_straggle_active=0.1", "latency.straggle_factor=1e99",
+                        "latency.active.kind=shifted_exp", "latency.active.shift=1",
+                        "latency.active.rate=1", "latency.slow.kind=exp", "latency.slow.rate=1"),
+                 "test.ini:5: latency.straggle_factor: straggling draws could exceed 1e+100");
+#undef HETERO_DISTS
 }

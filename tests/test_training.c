@@ -310,6 +310,67 @@ Test(training, shuffling_reaches_partitions_of_persistent_stragglers)
     workload_output_free(&aware);
 }
 
+/* The heterogeneous model end to end (doc/training.md, "Heterogeneous
+ * stragglers"): 3 of 12 workers slow for ever, straggling w.p. 0.6, the
+ * others w.p. 0.05, a straggle 100 times longer and a deadline between, so
+ * the workers used are the ones that did not straggle; K of them is
+ * Binomial(3, 0.4) + Binomial(9, 0.95). ignore with equal weights n/K:
+ * E[K]/n partitions recovered and E||a^T B_F - 1||^2 = n E[(n-K)/K; K>=1] +
+ * n P(K=0), the same with and without shuffling. */
+static const char hetero_ini[] =
+    "[experiment]\nseed = 3\n"
+    "[cluster]\nworkers = 12\n"
+    "[latency]\nkind = markov\nslow_nodes = 3\np_straggle_slow = 0.6\n"
+    "p_straggle_active = 0.05\nstraggle_factor = 100\n"
+    "active.kind = shifted_exp\nactive.shift = 1\nactive.rate = 10\n"
+    "slow.kind = shifted_exp\nslow.shift = 1\nslow.rate = 10\n"
+    "[workload]\nkind = training\nmodel = logreg\niterations = 3000\nbatch = 12\n"
+    "train_limit = 1200\ntest_limit = 100\neval_every = 1000000\n"
+    "[scheme]\nkind = ignore\nwait = 12\ndeadline = 1.5\ndecoder = equal\n";
+
+static double binomial_pmf(int n, int k, double p)
+{
+    return exp(lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0)) * pow(p, k) *
+           pow(1 - p, n - k);
+}
+
+Test(training, heterogeneous_model_matches_closed_forms)
+{
+    double used_exact = (3 * 0.4 + 9 * 0.95) / 12, err_exact = 0;
+    for (int a = 0; a <= 3; a++)
+        for (int b = 0; b <= 9; b++) {
+            int k = a + b;
+            double pk = binomial_pmf(3, a, 0.4) * binomial_pmf(9, b, 0.95);
+            err_exact += pk * (k ? 12.0 * (12 - k) / k : 12.0);
+        }
+    const char *shuffles[] = {"scheme.shuffle=none", "scheme.shuffle=uniform"};
+    for (int sh = 0; sh < 2; sh++) {
+        struct workload_output out;
+        training_ok(hetero_ini, &shuffles[sh], 1, &out);
+        double k_sum = 0, k_sum2 = 0, e_sum = 0, e_sum2 = 0, t = (double)out.niterations;
+        for (size_t i = 0; i < out.niterations; i++) {
+            double f = out.iterations[i].waited / 12.0, e = pow(out.iterations[i].residual, 2);
+            k_sum += f;
+            k_sum2 += f * f;
+            e_sum += e;
+            e_sum2 += e * e;
+        }
+        double used = k_sum / t, used_se = sqrt((k_sum2 / t - used * used) / (t - 1));
+        double err = e_sum / t, err_se = sqrt((e_sum2 / t - err * err) / (t - 1));
+        cr_log_info("%s: partitions used %.5f +- %.5f (exact %.5f), error %.4f +- %.4f "
+                    "(exact %.4f)", shuffles[sh], used, used_se, used_exact, err, err_se,
+                    err_exact);
+        cr_assert_float_eq(metric(&out, "partitions_used_mean"), used, 1e-12);
+        cr_assert_lt(fabs(used - used_exact), 4 * used_se, "used %g vs %g", used, used_exact);
+        cr_assert_lt(fabs(err - err_exact), 4 * err_se, "error %g vs %g", err, err_exact);
+        /* the deadline ends an iteration exactly when somebody straggled */
+        double late = 1 - pow(0.4, 3) * pow(0.95, 9), late_se = sqrt(late * (1 - late) / t);
+        cr_assert_lt(fabs(metric(&out, "deadline_fraction") - late), 4 * late_se,
+                     "deadline fraction %g vs %g", metric(&out, "deadline_fraction"), late);
+        workload_output_free(&out);
+    }
+}
+
 /* A shuffle with a bandwidth delays the workers that receive data. */
 Test(training, shuffle_cost_adds_time)
 {

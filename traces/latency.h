@@ -25,7 +25,11 @@
  * Markov: each worker's chain starts at iteration 0 in a state drawn from
  * the stationary distribution and steps once per iteration (RNG_STATE
  * stream), so its state at iteration t is a function of (seed, point key,
- * worker, t) alone.
+ * worker, t) alone. With latency.slow_nodes the chain is replaced by
+ * exactly n_s slow workers (permanent, or re-drawn every
+ * latency.reclass_every iterations), and latency.p_straggle_* make a
+ * worker of each class straggle (its draw times latency.straggle_factor)
+ * with its class's probability per iteration (markov.c).
  *
  * Replay mapping rule (N simulated workers, a trace with W workers = its
  * distinct worker ids in increasing order, and I iterations = its distinct
@@ -110,7 +114,8 @@ void latency_free(struct latency_source *s);
 /* Whether the source p names reads the latency.* key `key`: latency.kind
  * always; the others by their kind's `reads` (markov: its two
  * probabilities and the keys of the i.i.d. kinds named by latency.active.kind
- * and latency.slow.kind, under those prefixes). True for an unknown kind. */
+ * and latency.slow.kind, under those prefixes, and its class and straggle
+ * keys: markov.c's markov_reads). True for an unknown kind. */
 bool latency_key_applies(const struct params *p, const char *key);
 
 #endif
