@@ -18,12 +18,26 @@
  * - sifts move a hole and write the moving event once, at its final place.
  * A 4-ary heap was measured too: equal at 10^3-10^4 pending, slower at the
  * tens of events a cluster simulation keeps, faster only beyond 10^5.
+ *
+ * Timers (engine.h) live in a tournament tree beside the heap: leaves are
+ * the timer slots (padded to a power of two P with unset leaves), internal
+ * node i holds the index of the earlier leaf of its two subtrees, node 1 the
+ * earliest of all. An unset leaf has time bits all ones, above every real
+ * time (times are clamped, never NaN), so it never wins against a set one.
+ * Setting or cancelling a leaf replays the log2(P) matches above it. Each
+ * step fires whichever of the heap root and the tree winner comes first by
+ * (time, seq). Like the root hole, a fired timer stays in the tree while its
+ * handler runs: a handler that sets the same timer again (a worker starting
+ * its next task) replays the matches once, not twice.
  */
 #include "sim/engine.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define NO_TIMER UINT32_MAX
+#define UNSET_TIME_BITS UINT64_MAX
 
 enum {
     HEAP_MIN_CAPACITY = 64,
@@ -34,6 +48,13 @@ enum {
  * and seq is unique, so comparing seq_kind orders by seq. */
 struct event {
     double time;
+    uint64_t seq_kind;
+    uint32_t arg, gen;
+};
+
+/* A timer slot: the same fields as an event, time kept as its bit pattern. */
+struct timer_leaf {
+    uint64_t time_bits; /* UNSET_TIME_BITS when unset */
     uint64_t seq_kind;
     uint32_t arg, gen;
 };
@@ -51,6 +72,11 @@ struct engine {
     double now;
     uint64_t seq;       /* next sequence number */
     uint64_t fired;
+    uint64_t cancelled;  /* timers cancelled (or replaced) while set */
+    struct timer_leaf *leaves; /* [tree_size]; ids >= ntimers stay unset */
+    uint32_t *winner;    /* [2 * tree_size]: winner[tree_size + i] = i, winner[1] the root */
+    uint32_t ntimers, tree_size, timers_set;
+    uint32_t timer_hole; /* the fired timer whose handler runs, or NO_TIMER */
     int nkinds;
     struct handler_entry kinds[ENGINE_MAX_KINDS];
 };
@@ -59,16 +85,41 @@ struct engine {
 __extension__ typedef unsigned __int128 event_key; /* GCC/Clang; quiet under -Wpedantic */
 #endif
 
+static inline uint64_t time_bits(double t)
+{
+    uint64_t b; /* times are >= +0.0 (see engine_schedule): bits order like values */
+    memcpy(&b, &t, sizeof b);
+    return b;
+}
+
+static inline bool key_before(uint64_t ta, uint64_t sa, uint64_t tb, uint64_t sb)
+{
+#ifdef __SIZEOF_INT128__
+    return ((event_key)ta << 64 | sa) < ((event_key)tb << 64 | sb);
+#else
+    return (ta < tb) | ((ta == tb) & (sa < sb));
+#endif
+}
+
 static inline bool event_before(const struct event *a, const struct event *b)
 {
-    uint64_t ta, tb; /* times are >= +0.0 (see engine_schedule): bits order like values */
-    memcpy(&ta, &a->time, sizeof ta);
-    memcpy(&tb, &b->time, sizeof tb);
-#ifdef __SIZEOF_INT128__
-    return ((event_key)ta << 64 | a->seq_kind) < ((event_key)tb << 64 | b->seq_kind);
-#else
-    return (ta < tb) | ((ta == tb) & (a->seq_kind < b->seq_kind));
-#endif
+    return key_before(time_bits(a->time), a->seq_kind, time_bits(b->time), b->seq_kind);
+}
+
+static inline bool leaf_before(const struct timer_leaf *a, const struct timer_leaf *b)
+{
+    return key_before(a->time_bits, a->seq_kind, b->time_bits, b->seq_kind);
+}
+
+/* Replays the matches on the path from leaf `id` to the root. */
+static inline void tree_update(struct engine *e, uint32_t id)
+{
+    const struct timer_leaf *leaves = e->leaves;
+    uint32_t *w = e->winner;
+    for (uint32_t node = (e->tree_size + id) >> 1; node > 0; node >>= 1) {
+        uint32_t l = w[2 * node], r = w[2 * node + 1];
+        w[node] = leaf_before(&leaves[r], &leaves[l]) ? r : l;
+    }
 }
 
 /* Places `ev` in the hole at index i and restores the heap below it. */
@@ -121,6 +172,7 @@ struct engine *engine_new(void)
         return NULL;
     }
     e->capacity = HEAP_MIN_CAPACITY;
+    e->timer_hole = NO_TIMER;
     return e;
 }
 
@@ -129,6 +181,8 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     free(e->heap);
+    free(e->leaves);
+    free(e->winner);
     free(e);
 }
 
@@ -140,15 +194,20 @@ int engine_register(struct engine *e, engine_handler handler, void *ctx)
     return e->nkinds++;
 }
 
-int engine_schedule(struct engine *e, double time, int kind, uint32_t arg, uint32_t gen)
+/* An earlier time (or NaN) would break the heap order and time's
+ * monotonicity: clamp it to now. Adding +0.0 turns -0.0 into +0.0, whose
+ * bit pattern event_before needs. */
+static inline double clamp_time(const struct engine *e, double time)
 {
-    /* An earlier time (or NaN) would break the heap order and time's
-     * monotonicity: clamp it to now. Adding +0.0 turns -0.0 into +0.0, whose
-     * bit pattern event_before needs. An unregistered kind is refused. */
     if (!(time >= e->now))
         time = e->now;
-    time += 0.0;
-    if ((unsigned)kind >= (unsigned)e->nkinds)
+    return time + 0.0;
+}
+
+int engine_schedule(struct engine *e, double time, int kind, uint32_t arg, uint32_t gen)
+{
+    time = clamp_time(e, time);
+    if ((unsigned)kind >= (unsigned)e->nkinds) /* an unregistered kind is refused */
         return -1;
     struct event ev = {time, e->seq++ << KIND_BITS | (uint64_t)kind, arg, gen};
     if (e->root_hole) {
@@ -169,16 +228,113 @@ int engine_schedule(struct engine *e, double time, int kind, uint32_t arg, uint3
 
 double engine_now(const struct engine *e) { return e->now; }
 
-size_t engine_pending(const struct engine *e) { return e->n - (size_t)e->root_hole; }
+size_t engine_pending(const struct engine *e)
+{
+    return e->n - (size_t)e->root_hole + e->timers_set - (e->timer_hole != NO_TIMER);
+}
 
-uint64_t engine_events(const struct engine *e) { return e->fired; }
+uint64_t engine_events(const struct engine *e) { return e->fired + e->cancelled; }
 
-/* Pops and fires the earliest event (engine_step's body, inlined into the
- * engine_run loop). */
+/* ---- timers ---- */
+
+int64_t engine_timers_add(struct engine *e, uint32_t count)
+{
+    uint32_t first = e->ntimers;
+    if (count > UINT32_MAX / 4 - first)
+        return -1;
+    uint32_t need = first + count, size = e->tree_size ? e->tree_size : 1;
+    while (size < need)
+        size *= 2;
+    if (size != e->tree_size) {
+        struct timer_leaf *leaves = realloc(e->leaves, size * sizeof *leaves);
+        if (!leaves)
+            return -1;
+        e->leaves = leaves;
+        uint32_t *winner = realloc(e->winner, 2 * (size_t)size * sizeof *winner);
+        if (!winner)
+            return -1;
+        e->winner = winner;
+        for (uint32_t i = e->tree_size; i < size; i++)
+            leaves[i] = (struct timer_leaf){UNSET_TIME_BITS, UINT64_MAX, 0, 0};
+        /* rebuild every match bottom up: the leaves moved to new nodes */
+        for (uint32_t i = 0; i < size; i++)
+            winner[size + i] = i;
+        for (uint32_t node = size - 1; node > 0; node--) {
+            uint32_t l = winner[2 * node], r = winner[2 * node + 1];
+            winner[node] = leaf_before(&leaves[r], &leaves[l]) ? r : l;
+        }
+        e->tree_size = size;
+    }
+    e->ntimers = need;
+    return first;
+}
+
+/* Unsets the fired timer left in the tree while its handler ran. */
+static inline void engine_fill_timer_hole(struct engine *e)
+{
+    uint32_t id = e->timer_hole;
+    e->timer_hole = NO_TIMER;
+    e->leaves[id].time_bits = UNSET_TIME_BITS;
+    e->leaves[id].seq_kind = UINT64_MAX;
+    e->timers_set--;
+    tree_update(e, id);
+}
+
+bool engine_timer_is_set(const struct engine *e, uint32_t id)
+{
+    return id < e->ntimers && id != e->timer_hole && e->leaves[id].time_bits != UNSET_TIME_BITS;
+}
+
+int engine_timer_set(struct engine *e, uint32_t id, double time, int kind, uint32_t arg,
+                     uint32_t gen)
+{
+    time = clamp_time(e, time);
+    if ((unsigned)kind >= (unsigned)e->nkinds || id >= e->ntimers)
+        return -1;
+    struct timer_leaf *leaf = &e->leaves[id];
+    if (id == e->timer_hole)
+        e->timer_hole = NO_TIMER; /* the fired timer is reused: still counted as set */
+    else if (leaf->time_bits != UNSET_TIME_BITS)
+        e->cancelled++;
+    else
+        e->timers_set++;
+    *leaf = (struct timer_leaf){time_bits(time), e->seq++ << KIND_BITS | (uint64_t)kind, arg, gen};
+    tree_update(e, id);
+    return 0;
+}
+
+void engine_timer_cancel(struct engine *e, uint32_t id)
+{
+    if (!engine_timer_is_set(e, id))
+        return;
+    e->cancelled++;
+    e->timers_set--;
+    e->leaves[id].time_bits = UNSET_TIME_BITS;
+    e->leaves[id].seq_kind = UINT64_MAX;
+    tree_update(e, id);
+}
+
+/* Pops and fires the earliest event, from the heap or the timers
+ * (engine_step's body, inlined into the engine_run loop). */
 static inline int engine_fire_next(struct engine *e)
 {
     if (e->root_hole)
         engine_fill_hole(e);
+    if (e->timer_hole != NO_TIMER)
+        engine_fill_timer_hole(e);
+    if (e->timers_set > 0) {
+        uint32_t id = e->winner[1];
+        const struct timer_leaf *leaf = &e->leaves[id];
+        if (e->n == 0 || key_before(leaf->time_bits, leaf->seq_kind, time_bits(e->heap[0].time),
+                                    e->heap[0].seq_kind)) {
+            e->timer_hole = id;
+            memcpy(&e->now, &leaf->time_bits, sizeof e->now);
+            e->fired++;
+            const struct handler_entry *h = &e->kinds[leaf->seq_kind & (ENGINE_MAX_KINDS - 1)];
+            h->fn(e, h->ctx, leaf->arg, leaf->gen);
+            return 1;
+        }
+    }
     if (e->n == 0)
         return 0;
     struct event ev = e->heap[0];
