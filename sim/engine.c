@@ -19,12 +19,15 @@
  * A 4-ary heap was measured too: equal at 10^3-10^4 pending, slower at the
  * tens of events a cluster simulation keeps, faster only beyond 10^5.
  *
- * Timers (engine.h) live in a tournament tree beside the heap: leaves are
- * the timer slots (padded to a power of two P with unset leaves), internal
- * node i holds the index of the earlier leaf of its two subtrees, node 1 the
- * earliest of all. An unset leaf has time bits all ones, above every real
- * time (times are clamped, never NaN), so it never wins against a set one.
- * Setting or cancelling a leaf replays the log2(P) matches above it. Each
+ * Timers (engine.h) live in a tournament tree beside the heap: nodes
+ * P .. 2P-1 are the timer slots (padded to a power of two P with unset
+ * ones), internal node i holds the key and timer id of the earlier of its
+ * two children, node 1 the earliest of all. Keys are copied up rather than
+ * referenced by index, so a match loads its two children side by side
+ * instead of chasing ids, and the winner is picked by index arithmetic, not
+ * a branch. An unset slot has time bits all ones, above every real time
+ * (times are clamped, never NaN), so it never wins against a set one.
+ * Setting or cancelling a slot replays the log2(P) matches above it. Each
  * step fires whichever of the heap root and the tree winner comes first by
  * (time, seq). Like the root hole, a fired timer stays in the tree while its
  * handler runs: a handler that sets the same timer again (a worker starting
@@ -52,10 +55,13 @@ struct event {
     uint32_t arg, gen;
 };
 
-/* A timer slot: the same fields as an event, time kept as its bit pattern. */
-struct timer_leaf {
+/* A tournament node: (time bits, seq_kind) of the earliest timer below it. */
+struct timer_key {
     uint64_t time_bits; /* UNSET_TIME_BITS when unset */
     uint64_t seq_kind;
+};
+
+struct timer_payload {
     uint32_t arg, gen;
 };
 
@@ -73,8 +79,9 @@ struct engine {
     uint64_t seq;       /* next sequence number */
     uint64_t fired;
     uint64_t cancelled;  /* timers cancelled (or replaced) while set */
-    struct timer_leaf *leaves; /* [tree_size]; ids >= ntimers stay unset */
-    uint32_t *winner;    /* [2 * tree_size]: winner[tree_size + i] = i, winner[1] the root */
+    struct timer_key *tree; /* [2 * tree_size]; slot id at tree_size + id; ids >= ntimers stay unset */
+    uint32_t *winner;    /* [2 * tree_size]: the timer id whose key tree[i] holds */
+    struct timer_payload *payload; /* [tree_size] */
     uint32_t ntimers, tree_size, timers_set;
     uint32_t timer_hole; /* the fired timer whose handler runs, or NO_TIMER */
     int nkinds;
@@ -106,19 +113,35 @@ static inline bool event_before(const struct event *a, const struct event *b)
     return key_before(time_bits(a->time), a->seq_kind, time_bits(b->time), b->seq_kind);
 }
 
-static inline bool leaf_before(const struct timer_leaf *a, const struct timer_leaf *b)
+/* Plays the match at internal node `node`. */
+static inline void tree_match(struct timer_key *tree, uint32_t *winner, uint32_t node)
 {
-    return key_before(a->time_bits, a->seq_kind, b->time_bits, b->seq_kind);
+    const struct timer_key *l = &tree[2 * node], *r = l + 1;
+    uint32_t c = 2 * node + key_before(r->time_bits, r->seq_kind, l->time_bits, l->seq_kind);
+    tree[node] = tree[c];
+    winner[node] = winner[c];
 }
 
-/* Replays the matches on the path from leaf `id` to the root. */
-static inline void tree_update(struct engine *e, uint32_t id)
+/* Writes slot `id`'s key and replays the matches on its path to the root.
+ * The key climbing the path stays in registers and meets each sibling
+ * (which this walk never writes), so the loads do not wait on the stores of
+ * the level below; the selects are masks, not branches. */
+static inline void tree_set(struct engine *e, uint32_t id, uint64_t time_bits, uint64_t seq_kind)
 {
-    const struct timer_leaf *leaves = e->leaves;
-    uint32_t *w = e->winner;
-    for (uint32_t node = (e->tree_size + id) >> 1; node > 0; node >>= 1) {
-        uint32_t l = w[2 * node], r = w[2 * node + 1];
-        w[node] = leaf_before(&leaves[r], &leaves[l]) ? r : l;
+    struct timer_key *tree = e->tree;
+    uint32_t *winner = e->winner;
+    uint32_t node = e->tree_size + id, w = id;
+    tree[node] = (struct timer_key){time_bits, seq_kind};
+    for (; node > 1; node >>= 1) {
+        const struct timer_key *sib = &tree[node ^ 1];
+        uint64_t st = sib->time_bits, ss = sib->seq_kind;
+        uint32_t sw = winner[node ^ 1];
+        uint64_t mask = -(uint64_t)key_before(st, ss, time_bits, seq_kind);
+        time_bits = (st & mask) | (time_bits & ~mask);
+        seq_kind = (ss & mask) | (seq_kind & ~mask);
+        w = (sw & (uint32_t)mask) | (w & ~(uint32_t)mask);
+        tree[node >> 1] = (struct timer_key){time_bits, seq_kind};
+        winner[node >> 1] = w;
     }
 }
 
@@ -181,8 +204,9 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     free(e->heap);
-    free(e->leaves);
+    free(e->tree);
     free(e->winner);
+    free(e->payload);
     free(e);
 }
 
@@ -246,23 +270,28 @@ int64_t engine_timers_add(struct engine *e, uint32_t count)
     while (size < need)
         size *= 2;
     if (size != e->tree_size) {
-        struct timer_leaf *leaves = realloc(e->leaves, size * sizeof *leaves);
-        if (!leaves)
+        /* new arrays: the slots move to new node numbers, every match is replayed */
+        struct timer_key *tree = malloc(2 * (size_t)size * sizeof *tree);
+        uint32_t *winner = malloc(2 * (size_t)size * sizeof *winner);
+        struct timer_payload *payload = realloc(e->payload, size * sizeof *payload);
+        if (payload)
+            e->payload = payload;
+        if (!tree || !winner || !payload) {
+            free(tree);
+            free(winner);
             return -1;
-        e->leaves = leaves;
-        uint32_t *winner = realloc(e->winner, 2 * (size_t)size * sizeof *winner);
-        if (!winner)
-            return -1;
-        e->winner = winner;
-        for (uint32_t i = e->tree_size; i < size; i++)
-            leaves[i] = (struct timer_leaf){UNSET_TIME_BITS, UINT64_MAX, 0, 0};
-        /* rebuild every match bottom up: the leaves moved to new nodes */
-        for (uint32_t i = 0; i < size; i++)
-            winner[size + i] = i;
-        for (uint32_t node = size - 1; node > 0; node--) {
-            uint32_t l = winner[2 * node], r = winner[2 * node + 1];
-            winner[node] = leaf_before(&leaves[r], &leaves[l]) ? r : l;
         }
+        for (uint32_t i = 0; i < size; i++) {
+            tree[size + i] = i < e->tree_size ? e->tree[e->tree_size + i]
+                                              : (struct timer_key){UNSET_TIME_BITS, UINT64_MAX};
+            winner[size + i] = i;
+        }
+        for (uint32_t node = size - 1; node > 0; node--)
+            tree_match(tree, winner, node);
+        free(e->tree);
+        free(e->winner);
+        e->tree = tree;
+        e->winner = winner;
         e->tree_size = size;
     }
     e->ntimers = need;
@@ -274,15 +303,14 @@ static inline void engine_fill_timer_hole(struct engine *e)
 {
     uint32_t id = e->timer_hole;
     e->timer_hole = NO_TIMER;
-    e->leaves[id].time_bits = UNSET_TIME_BITS;
-    e->leaves[id].seq_kind = UINT64_MAX;
     e->timers_set--;
-    tree_update(e, id);
+    tree_set(e, id, UNSET_TIME_BITS, UINT64_MAX);
 }
 
 bool engine_timer_is_set(const struct engine *e, uint32_t id)
 {
-    return id < e->ntimers && id != e->timer_hole && e->leaves[id].time_bits != UNSET_TIME_BITS;
+    return id < e->ntimers && id != e->timer_hole &&
+           e->tree[e->tree_size + id].time_bits != UNSET_TIME_BITS;
 }
 
 int engine_timer_set(struct engine *e, uint32_t id, double time, int kind, uint32_t arg,
@@ -291,15 +319,14 @@ int engine_timer_set(struct engine *e, uint32_t id, double time, int kind, uint3
     time = clamp_time(e, time);
     if ((unsigned)kind >= (unsigned)e->nkinds || id >= e->ntimers)
         return -1;
-    struct timer_leaf *leaf = &e->leaves[id];
     if (id == e->timer_hole)
         e->timer_hole = NO_TIMER; /* the fired timer is reused: still counted as set */
-    else if (leaf->time_bits != UNSET_TIME_BITS)
+    else if (e->tree[e->tree_size + id].time_bits != UNSET_TIME_BITS)
         e->cancelled++;
     else
         e->timers_set++;
-    *leaf = (struct timer_leaf){time_bits(time), e->seq++ << KIND_BITS | (uint64_t)kind, arg, gen};
-    tree_update(e, id);
+    e->payload[id] = (struct timer_payload){arg, gen};
+    tree_set(e, id, time_bits(time), e->seq++ << KIND_BITS | (uint64_t)kind);
     return 0;
 }
 
@@ -309,9 +336,7 @@ void engine_timer_cancel(struct engine *e, uint32_t id)
         return;
     e->cancelled++;
     e->timers_set--;
-    e->leaves[id].time_bits = UNSET_TIME_BITS;
-    e->leaves[id].seq_kind = UINT64_MAX;
-    tree_update(e, id);
+    tree_set(e, id, UNSET_TIME_BITS, UINT64_MAX);
 }
 
 /* Pops and fires the earliest event, from the heap or the timers
@@ -323,15 +348,15 @@ static inline int engine_fire_next(struct engine *e)
     if (e->timer_hole != NO_TIMER)
         engine_fill_timer_hole(e);
     if (e->timers_set > 0) {
-        uint32_t id = e->winner[1];
-        const struct timer_leaf *leaf = &e->leaves[id];
-        if (e->n == 0 || key_before(leaf->time_bits, leaf->seq_kind, time_bits(e->heap[0].time),
+        const struct timer_key *top = &e->tree[1];
+        if (e->n == 0 || key_before(top->time_bits, top->seq_kind, time_bits(e->heap[0].time),
                                     e->heap[0].seq_kind)) {
+            uint32_t id = e->winner[1];
             e->timer_hole = id;
-            memcpy(&e->now, &leaf->time_bits, sizeof e->now);
+            memcpy(&e->now, &top->time_bits, sizeof e->now);
             e->fired++;
-            const struct handler_entry *h = &e->kinds[leaf->seq_kind & (ENGINE_MAX_KINDS - 1)];
-            h->fn(e, h->ctx, leaf->arg, leaf->gen);
+            const struct handler_entry *h = &e->kinds[top->seq_kind & (ENGINE_MAX_KINDS - 1)];
+            h->fn(e, h->ctx, e->payload[id].arg, e->payload[id].gen);
             return 1;
         }
     }
