@@ -19,19 +19,16 @@
  * A 4-ary heap was measured too: equal at 10^3-10^4 pending, slower at the
  * tens of events a cluster simulation keeps, faster only beyond 10^5.
  *
- * Timers (engine.h) live in a tournament tree beside the heap: nodes
- * P .. 2P-1 are the timer slots (padded to a power of two P with unset
- * ones), internal node i holds the key and timer id of the earlier of its
- * two children, node 1 the earliest of all. Keys are copied up rather than
- * referenced by index, so a match loads its two children side by side
- * instead of chasing ids, and the winner is picked by index arithmetic, not
- * a branch. An unset slot has time bits all ones, above every real time
- * (times are clamped, never NaN), so it never wins against a set one.
- * Setting or cancelling a slot replays the log2(P) matches above it. Each
- * step fires whichever of the heap root and the tree winner comes first by
- * (time, seq). Like the root hole, a fired timer stays in the tree while its
- * handler runs: a handler that sets the same timer again (a worker starting
- * its next task) replays the matches once, not twice.
+ * Timers (engine.h) live in a second binary heap beside the events, keyed
+ * the same way, that knows where each timer sits (pos[id]), so cancelling
+ * one removes it at once (the last timer fills its place and sifts). Each
+ * step fires whichever root comes first by (time, seq). Like the event
+ * root, a fired timer's root is left as a hole while its handler runs: the
+ * first timer the handler sets (a worker starting its next task) drops into
+ * it with one sift-down. A tournament tree over the slots was measured
+ * first: its log2(P) matches on every set cost more than the short sifts of
+ * a heap whose new keys are mostly the latest (kofn-queue about 10% slower
+ * than the lazy heap, against faster here).
  */
 #include "sim/engine.h"
 
@@ -40,7 +37,6 @@
 #include <string.h>
 
 #define NO_TIMER UINT32_MAX
-#define UNSET_TIME_BITS UINT64_MAX
 
 enum {
     HEAP_MIN_CAPACITY = 64,
@@ -55,12 +51,7 @@ struct event {
     uint32_t arg, gen;
 };
 
-/* A tournament node: (time bits, seq_kind) of the earliest timer below it. */
-struct timer_key {
-    uint64_t time_bits; /* UNSET_TIME_BITS when unset */
-    uint64_t seq_kind;
-};
-
+/* What a timer fires with. */
 struct timer_payload {
     uint32_t arg, gen;
 };
@@ -79,11 +70,11 @@ struct engine {
     uint64_t seq;       /* next sequence number */
     uint64_t fired;
     uint64_t cancelled;  /* timers cancelled (or replaced) while set */
-    struct timer_key *tree; /* [2 * tree_size]; slot id at tree_size + id; ids >= ntimers stay unset */
-    uint32_t *winner;    /* [2 * tree_size]: the timer id whose key tree[i] holds */
-    struct timer_payload *payload; /* [tree_size] */
-    uint32_t ntimers, tree_size, timers_set;
-    uint32_t timer_hole; /* the fired timer whose handler runs, or NO_TIMER */
+    struct event *timers; /* heap of set timers [0 .. ntimers_set); .arg is the timer id */
+    uint32_t *pos;       /* [ntimers]: index of timer id in `timers`, NO_TIMER when unset */
+    struct timer_payload *payload; /* [ntimers] */
+    uint32_t ntimers, timers_set;
+    uint32_t timer_hole; /* the fired timer whose handler runs (its root is a hole), or NO_TIMER */
     int nkinds;
     struct handler_entry kinds[ENGINE_MAX_KINDS];
 };
@@ -113,36 +104,48 @@ static inline bool event_before(const struct event *a, const struct event *b)
     return key_before(time_bits(a->time), a->seq_kind, time_bits(b->time), b->seq_kind);
 }
 
-/* Plays the match at internal node `node`. */
-static inline void tree_match(struct timer_key *tree, uint32_t *winner, uint32_t node)
+/* Sifts for the timer heap: as heap_sift_down/up, keeping pos[] current. */
+static inline void timer_sift_down(struct event *h, uint32_t *pos, size_t n, size_t i,
+                                   struct event ev)
 {
-    const struct timer_key *l = &tree[2 * node], *r = l + 1;
-    uint32_t c = 2 * node + key_before(r->time_bits, r->seq_kind, l->time_bits, l->seq_kind);
-    tree[node] = tree[c];
-    winner[node] = winner[c];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n)
+            c += event_before(&h[c + 1], &h[c]);
+        if (!event_before(&h[c], &ev))
+            break;
+        h[i] = h[c];
+        pos[h[i].arg] = (uint32_t)i;
+        i = c;
+    }
+    h[i] = ev;
+    pos[ev.arg] = (uint32_t)i;
 }
 
-/* Writes slot `id`'s key and replays the matches on its path to the root.
- * The key climbing the path stays in registers and meets each sibling
- * (which this walk never writes), so the loads do not wait on the stores of
- * the level below; the selects are masks, not branches. */
-static inline void tree_set(struct engine *e, uint32_t id, uint64_t time_bits, uint64_t seq_kind)
+static inline void timer_sift_up(struct event *h, uint32_t *pos, size_t i, struct event ev)
 {
-    struct timer_key *tree = e->tree;
-    uint32_t *winner = e->winner;
-    uint32_t node = e->tree_size + id, w = id;
-    tree[node] = (struct timer_key){time_bits, seq_kind};
-    for (; node > 1; node >>= 1) {
-        const struct timer_key *sib = &tree[node ^ 1];
-        uint64_t st = sib->time_bits, ss = sib->seq_kind;
-        uint32_t sw = winner[node ^ 1];
-        uint64_t mask = -(uint64_t)key_before(st, ss, time_bits, seq_kind);
-        time_bits = (st & mask) | (time_bits & ~mask);
-        seq_kind = (ss & mask) | (seq_kind & ~mask);
-        w = (sw & (uint32_t)mask) | (w & ~(uint32_t)mask);
-        tree[node >> 1] = (struct timer_key){time_bits, seq_kind};
-        winner[node >> 1] = w;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!event_before(&ev, &h[parent]))
+            break;
+        h[i] = h[parent];
+        pos[h[i].arg] = (uint32_t)i;
+        i = parent;
     }
+    h[i] = ev;
+    pos[ev.arg] = (uint32_t)i;
+}
+
+/* Puts `ev` at index i (a hole, or the place of a timer just removed) of a
+ * timer heap of n and restores the order in whichever direction it moves. */
+static inline void timer_place(struct event *h, uint32_t *pos, size_t n, size_t i, struct event ev)
+{
+    if (i > 0 && event_before(&ev, &h[(i - 1) / 2]))
+        timer_sift_up(h, pos, i, ev);
+    else
+        timer_sift_down(h, pos, n, i, ev);
 }
 
 /* Places `ev` in the hole at index i and restores the heap below it. */
@@ -204,8 +207,8 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     free(e->heap);
-    free(e->tree);
-    free(e->winner);
+    free(e->timers);
+    free(e->pos);
     free(e->payload);
     free(e);
 }
@@ -266,51 +269,47 @@ int64_t engine_timers_add(struct engine *e, uint32_t count)
     uint32_t first = e->ntimers;
     if (count > UINT32_MAX / 4 - first)
         return -1;
-    uint32_t need = first + count, size = e->tree_size ? e->tree_size : 1;
-    while (size < need)
-        size *= 2;
-    if (size != e->tree_size) {
-        /* new arrays: the slots move to new node numbers, every match is replayed */
-        struct timer_key *tree = malloc(2 * (size_t)size * sizeof *tree);
-        uint32_t *winner = malloc(2 * (size_t)size * sizeof *winner);
-        struct timer_payload *payload = realloc(e->payload, size * sizeof *payload);
-        if (payload)
-            e->payload = payload;
-        if (!tree || !winner || !payload) {
-            free(tree);
-            free(winner);
-            return -1;
-        }
-        for (uint32_t i = 0; i < size; i++) {
-            tree[size + i] = i < e->tree_size ? e->tree[e->tree_size + i]
-                                              : (struct timer_key){UNSET_TIME_BITS, UINT64_MAX};
-            winner[size + i] = i;
-        }
-        for (uint32_t node = size - 1; node > 0; node--)
-            tree_match(tree, winner, node);
-        free(e->tree);
-        free(e->winner);
-        e->tree = tree;
-        e->winner = winner;
-        e->tree_size = size;
-    }
+    uint32_t need = first + count;
+    struct event *timers = realloc(e->timers, (need ? need : 1) * sizeof *timers);
+    if (timers)
+        e->timers = timers;
+    uint32_t *pos = realloc(e->pos, (need ? need : 1) * sizeof *pos);
+    if (pos)
+        e->pos = pos;
+    struct timer_payload *payload = realloc(e->payload, (need ? need : 1) * sizeof *payload);
+    if (payload)
+        e->payload = payload;
+    if (!timers || !pos || !payload)
+        return -1;
+    for (uint32_t i = first; i < need; i++)
+        pos[i] = NO_TIMER;
     e->ntimers = need;
     return first;
 }
 
-/* Unsets the fired timer left in the tree while its handler ran. */
+/* Removes the fired timer whose root was left as a hole: the last timer
+ * fills it (the classic pop). */
 static inline void engine_fill_timer_hole(struct engine *e)
 {
-    uint32_t id = e->timer_hole;
+    e->pos[e->timer_hole] = NO_TIMER;
     e->timer_hole = NO_TIMER;
-    e->timers_set--;
-    tree_set(e, id, UNSET_TIME_BITS, UINT64_MAX);
+    uint32_t n = --e->timers_set;
+    if (n > 0)
+        timer_sift_down(e->timers, e->pos, n, 0, e->timers[n]);
 }
 
 bool engine_timer_is_set(const struct engine *e, uint32_t id)
 {
-    return id < e->ntimers && id != e->timer_hole &&
-           e->tree[e->tree_size + id].time_bits != UNSET_TIME_BITS;
+    return id < e->ntimers && id != e->timer_hole && e->pos[id] != NO_TIMER;
+}
+
+/* Takes set timer `id` out of the heap (no hole pending). */
+static void timer_remove(struct engine *e, uint32_t id)
+{
+    uint32_t i = e->pos[id], n = --e->timers_set;
+    e->pos[id] = NO_TIMER;
+    if (i < n)
+        timer_place(e->timers, e->pos, n, i, e->timers[n]);
 }
 
 int engine_timer_set(struct engine *e, uint32_t id, double time, int kind, uint32_t arg,
@@ -319,14 +318,22 @@ int engine_timer_set(struct engine *e, uint32_t id, double time, int kind, uint3
     time = clamp_time(e, time);
     if ((unsigned)kind >= (unsigned)e->nkinds || id >= e->ntimers)
         return -1;
-    if (id == e->timer_hole)
-        e->timer_hole = NO_TIMER; /* the fired timer is reused: still counted as set */
-    else if (e->tree[e->tree_size + id].time_bits != UNSET_TIME_BITS)
-        e->cancelled++;
-    else
-        e->timers_set++;
+    struct event ev = {time, e->seq++ << KIND_BITS | (uint64_t)kind, id, 0};
     e->payload[id] = (struct timer_payload){arg, gen};
-    tree_set(e, id, time_bits(time), e->seq++ << KIND_BITS | (uint64_t)kind);
+    if (e->timer_hole != NO_TIMER && (id == e->timer_hole || e->pos[id] == NO_TIMER)) {
+        /* the hole takes it: the fired timer is gone, this one is new */
+        e->pos[e->timer_hole] = NO_TIMER;
+        e->timer_hole = NO_TIMER;
+        timer_sift_down(e->timers, e->pos, e->timers_set, 0, ev);
+        return 0;
+    }
+    if (e->timer_hole != NO_TIMER)
+        engine_fill_timer_hole(e);
+    if (e->pos[id] != NO_TIMER) { /* replaced: the old event counts as cancelled */
+        e->cancelled++;
+        timer_remove(e, id);
+    }
+    timer_sift_up(e->timers, e->pos, e->timers_set++, ev);
     return 0;
 }
 
@@ -334,9 +341,10 @@ void engine_timer_cancel(struct engine *e, uint32_t id)
 {
     if (!engine_timer_is_set(e, id))
         return;
+    if (e->timer_hole != NO_TIMER)
+        engine_fill_timer_hole(e);
     e->cancelled++;
-    e->timers_set--;
-    tree_set(e, id, UNSET_TIME_BITS, UINT64_MAX);
+    timer_remove(e, id);
 }
 
 /* Pops and fires the earliest event, from the heap or the timers
@@ -348,12 +356,11 @@ static inline int engine_fire_next(struct engine *e)
     if (e->timer_hole != NO_TIMER)
         engine_fill_timer_hole(e);
     if (e->timers_set > 0) {
-        const struct timer_key *top = &e->tree[1];
-        if (e->n == 0 || key_before(top->time_bits, top->seq_kind, time_bits(e->heap[0].time),
-                                    e->heap[0].seq_kind)) {
-            uint32_t id = e->winner[1];
+        const struct event *top = &e->timers[0];
+        if (e->n == 0 || event_before(top, &e->heap[0])) {
+            uint32_t id = top->arg;
             e->timer_hole = id;
-            memcpy(&e->now, &top->time_bits, sizeof e->now);
+            e->now = top->time;
             e->fired++;
             const struct handler_entry *h = &e->kinds[top->seq_kind & (ENGINE_MAX_KINDS - 1)];
             h->fn(e, h->ctx, e->payload[id].arg, e->payload[id].gen);
