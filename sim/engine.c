@@ -26,9 +26,10 @@
  * root, a fired timer's root is left as a hole while its handler runs: the
  * first timer the handler sets (a worker starting its next task) drops into
  * it with one sift-down. A tournament tree over the slots was measured
- * first: its log2(P) matches on every set cost more than the short sifts of
- * a heap whose new keys are mostly the latest (kofn-queue about 10% slower
- * than the lazy heap, against faster here).
+ * first: its log2(P) matches on every set and cancel cost more than the
+ * short sifts of a heap whose new keys are mostly the latest (kofn-queue
+ * about 10% more CPU time than the lazy single heap; this heap is level
+ * with it: the stale pops it saves cost about what the cancels do).
  */
 #include "sim/engine.h"
 
