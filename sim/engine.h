@@ -43,7 +43,7 @@ int engine_register(struct engine *e, engine_handler handler, void *ctx);
 int engine_schedule(struct engine *e, double time, int kind, uint32_t arg, uint32_t gen);
 
 double engine_now(const struct engine *e);
-size_t engine_pending(const struct engine *e);
+size_t engine_pending(const struct engine *e); /* heap events plus set timers */
 /* Events fired so far plus timers cancelled before they fired: what a lazy
  * engine, firing every cancelled event as a stale no-op, would have counted
  * once run to the end (the `events` metric keeps its meaning). */
