@@ -15,10 +15,14 @@
  * - each job's tasks in submission order (singly linked, head and tail);
  *   finishing a job walks it, nothing else walks anything.
  *
- * Stale events: every engine event carries the generation of the task (or
- * job, for timers) it was scheduled for; cancelling or freeing bumps the
- * generation, so the event is ignored when it fires. A task has at most one
- * pending event (arrival, completion or result).
+ * Completions: each worker slot owns one engine timer (engine.h), set when
+ * a task starts in that slot and cancelled at once when the task is
+ * preempted, so a cancelled task leaves no stale completion behind.
+ * Arrivals, results and job timers are heap events that carry the
+ * generation of the task (or job, for timers) they were scheduled for;
+ * cancelling or freeing bumps the generation, so the event is ignored when
+ * it fires. A task has at most one pending event (arrival, completion or
+ * result).
  *
  * Cancellation takes effect at the worker at once, not after the network
  * delay: the cancel message is modelled as free and instant, the usual
@@ -64,6 +68,7 @@ struct task {
     uint32_t queue_prev, queue_next; /* worker FIFO links */
     int32_t worker;
     int32_t tag;
+    uint32_t slot;       /* while running: its slot, worker * cfg.slots + i */
     uint8_t state;       /* enum task_state */
 };
 
@@ -95,6 +100,8 @@ struct cluster {
     int kind_arrive, kind_complete, kind_result, kind_timer, kind_idle;
 
     struct worker *workers; /* [cfg.workers] */
+    uint32_t *slot_task;    /* [cfg.workers * cfg.slots]: the task running in each slot, or NONE */
+    uint32_t timer_base;    /* engine timer of slot i: timer_base + i */
 
     struct task *tasks;     /* [task_capacity] */
     uint32_t task_count, task_capacity, free_task;
@@ -217,7 +224,14 @@ static void worker_start(struct cluster *cl, uint32_t t, double now)
     task->started = now;
     task->finished = now + (d > 0 ? d : 0);
     w->running++;
-    cluster_schedule(cl, task->finished, cl->kind_complete, t, task->gen);
+    uint32_t slot = (uint32_t)task->worker * (uint32_t)cl->cfg.slots;
+    while (cl->slot_task[slot] != NONE) /* a free one exists: running < slots */
+        slot++;
+    cl->slot_task[slot] = t;
+    task->slot = slot;
+    if (engine_timer_set(cl->engine, cl->timer_base + slot, task->finished, cl->kind_complete, t,
+                         task->gen) != 0)
+        cluster_fail(cl);
 }
 
 /* Starts queued tasks while slots are free. */
@@ -282,10 +296,12 @@ static bool worker_drop(struct cluster *cl, uint32_t t, double now)
     if (freed_slot) {
         cl->worker_seconds += now - task->started;
         cl->workers[task->worker].running--;
+        cl->slot_task[task->slot] = NONE;
+        engine_timer_cancel(cl->engine, cl->timer_base + task->slot);
     }
     cl->workers[task->worker].load--;
     cl->active--;
-    task->gen++; /* its arrival or completion event is now stale */
+    task->gen++; /* its arrival event, if any, is now stale */
     return freed_slot;
 }
 
@@ -329,14 +345,13 @@ static void on_complete(struct engine *e, void *ctx, uint32_t t, uint32_t gen)
 {
     (void)e;
     struct cluster *cl = ctx;
-    struct task *task = &cl->tasks[t];
-    if (task->gen != gen)
-        return;
+    struct task *task = &cl->tasks[t]; /* never stale: preemption cancels the timer */
     handler_enter(cl);
     int worker = task->worker;
     struct worker *w = &cl->workers[worker];
     double now = task->finished; /* == engine_now(e) */
     cl->worker_seconds += now - task->started;
+    cl->slot_task[task->slot] = NONE;
     w->running--;
     w->load--;
     cl->active--;
@@ -411,7 +426,10 @@ struct cluster *cluster_new(struct engine *e, const struct cluster_config *cfg,
     cl->free_task = cl->free_job = cl->free_timer = NONE;
     cl->state_stride = (cfg->job_state_bytes + STATE_ALIGN - 1) / STATE_ALIGN * STATE_ALIGN;
     cl->workers = malloc((size_t)cfg->workers * sizeof *cl->workers);
-    if (!cl->workers) {
+    size_t nslots = (size_t)cfg->workers * (size_t)cfg->slots;
+    int64_t timer_base = nslots <= UINT32_MAX / 4 ? engine_timers_add(e, (uint32_t)nslots) : -1;
+    cl->slot_task = timer_base >= 0 ? malloc(nslots * sizeof *cl->slot_task) : NULL;
+    if (!cl->workers || !cl->slot_task) {
         cluster_free(cl);
         return NULL;
     }
@@ -428,6 +446,9 @@ struct cluster *cluster_new(struct engine *e, const struct cluster_config *cfg,
     }
     for (int i = 0; i < cfg->workers; i++)
         cl->workers[i] = (struct worker){.head = NONE, .tail = NONE};
+    for (size_t i = 0; i < nslots; i++)
+        cl->slot_task[i] = NONE;
+    cl->timer_base = (uint32_t)timer_base;
     return cl;
 }
 
@@ -439,6 +460,7 @@ void cluster_free(struct cluster *cl)
         free(cl->state_chunks[c]);
     free(cl->state_chunks);
     free(cl->workers);
+    free(cl->slot_task);
     free(cl->tasks);
     free(cl->jobs);
     free(cl->timers);

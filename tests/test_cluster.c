@@ -215,7 +215,9 @@ Test(cluster, finish_cancels_queued_and_running_tasks)
     cr_assert(cluster_all_idle(H.cl));
     cr_assert_eq(H.nidle, 1);
     cr_assert_eq(H.idle_at[0], 2.0);
-    cr_assert_eq(engine_now(H.engine), 5.0, "stale completion events still pop, ignored");
+    cr_assert_eq(engine_now(H.engine), 2.0,
+                 "preempted completions are cancelled, not popped: the clock stops at 2");
+    cr_assert_eq(engine_events(H.engine), 2 + 2, "fired completions plus cancelled ones");
     harness_stop();
 }
 
@@ -254,6 +256,10 @@ Test(cluster, preemption_frees_one_of_two_slots)
     /* b's finish at 3 preempts tag 1 (0..3) */
     cr_assert_eq(cluster_worker_seconds(H.cl), 1.0 + 2.0 + 3.0);
     cr_assert_eq(H.durations, 3);
+    /* each slot has its own completion timer: slot 1's was set twice, slot
+     * 2's cancelled at 3, so nothing fires at 6 */
+    cr_assert_eq(engine_now(H.engine), 3.0);
+    cr_assert_eq(engine_events(H.engine), 2 + 1, "two completions fired, one cancelled");
     harness_stop();
 }
 

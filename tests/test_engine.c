@@ -1,6 +1,8 @@
 /* test_engine.c: the event engine (sim/engine.c): time order, FIFO ties by
  * schedule order, many random events pop sorted, stop/resume, counts,
- * handler table limits, clamping of past times. */
+ * handler table limits, clamping of past times; timers: ties with heap
+ * events, cancel and replace, and a differential run against the lazy
+ * cancellation they replace. */
 #include <criterion/criterion.h>
 
 #include <math.h>
@@ -289,4 +291,174 @@ Test(engine, grows_past_initial_capacity)
     cr_assert_eq(engine_events(e), 100000);
     cr_assert_eq(last, 976.0);
     engine_free(e);
+}
+
+/* ---- timers ---- */
+
+Test(engine, timers_tie_with_events_in_schedule_order)
+{
+    struct recorder r = {.stop_at_arg = UINT32_MAX};
+    struct engine *e = engine_with_recorder(&r);
+    cr_assert_eq(engine_timers_add(e, 3), 0);
+    cr_assert_eq(engine_timers_add(e, 2), 3, "ids continue");
+    /* all at t = 2 except one: schedule order is 10, 11, 12, 13, 14 */
+    cr_assert_eq(engine_schedule(e, 2.0, r.kind, 10, 0), 0);
+    cr_assert_eq(engine_timer_set(e, 4, 2.0, r.kind, 11, 7), 0);
+    cr_assert_eq(engine_schedule(e, 2.0, r.kind, 12, 0), 0);
+    cr_assert_eq(engine_timer_set(e, 0, 2.0, r.kind, 13, 0), 0);
+    cr_assert_eq(engine_timer_set(e, 2, 1.0, r.kind, 14, 0), 0);
+    cr_assert_eq(engine_pending(e), 5);
+    cr_assert(engine_timer_is_set(e, 4));
+    cr_assert_not(engine_timer_is_set(e, 1));
+    engine_run(e);
+    cr_assert_eq(log_.n, 5);
+    uint32_t want[] = {14, 10, 11, 12, 13};
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_eq(log_.arg[i], want[i], "fire %zu", i);
+    cr_assert_eq(log_.gen[2], 7, "a timer passes its gen");
+    cr_assert_eq(engine_events(e), 5);
+    cr_assert_eq(engine_pending(e), 0);
+    cr_assert_not(engine_timer_is_set(e, 4), "a fired timer is unset");
+    engine_free(e);
+}
+
+Test(engine, timer_cancel_and_replace)
+{
+    struct recorder r = {.stop_at_arg = UINT32_MAX};
+    struct engine *e = engine_with_recorder(&r);
+    cr_assert_eq(engine_timers_add(e, 4), 0);
+    cr_assert_eq(engine_timer_set(e, 4, 1.0, r.kind, 0, 0), -1, "unknown id");
+    cr_assert_eq(engine_timer_set(e, 0, 1.0, r.kind + 1, 0, 0), -1, "unregistered kind");
+    engine_timer_set(e, 0, 1.0, r.kind, 100, 0);
+    engine_timer_set(e, 1, 2.0, r.kind, 101, 0);
+    engine_timer_set(e, 2, 3.0, r.kind, 102, 0);
+    engine_timer_set(e, 3, 4.0, r.kind, 103, 0);
+    engine_timer_cancel(e, 1);
+    engine_timer_cancel(e, 1); /* already unset: nothing */
+    engine_timer_set(e, 3, 0.5, r.kind, 104, 0); /* replaces 103 */
+    cr_assert_eq(engine_pending(e), 3);
+    engine_run(e);
+    cr_assert_eq(log_.n, 3);
+    cr_assert_eq(log_.arg[0], 104);
+    cr_assert_eq(log_.arg[1], 100);
+    cr_assert_eq(log_.arg[2], 102);
+    cr_assert_eq(engine_now(e), 3.0, "cancelled timers never fire");
+    cr_assert_eq(engine_events(e), 3 + 2, "fired plus cancelled (one cancel, one replace)");
+    engine_free(e);
+}
+
+/* Differential test: timers against the lazy scheme they replace (heap
+ * events carrying a generation, stale ones ignored when they fire). The
+ * same random program (set, cancel, plain events, ties on a 1/8 grid, all
+ * from inside handlers) must fire the same events in the same order, and
+ * count the same engine_events. */
+enum { DIFF_TIMERS = 13, DIFF_FIRES = 2000 };
+
+struct diff_state {
+    bool lazy;
+    struct rng rng;
+    int kind_timer, kind_plain;
+    uint32_t gen[DIFF_TIMERS];
+    bool set[DIFF_TIMERS];
+    uint32_t next_plain;
+    struct fired *log;
+};
+
+static double diff_later(struct diff_state *s, struct engine *e)
+{
+    return engine_now(e) + floor(rng_exp(&s->rng, 1.0) * 8.0) / 8.0;
+}
+
+static void diff_set(struct diff_state *s, struct engine *e, uint32_t id, double t)
+{
+    if (s->lazy) {
+        s->gen[id]++;
+        cr_assert_eq(engine_schedule(e, t, s->kind_timer, id, s->gen[id]), 0);
+    } else {
+        cr_assert_eq(engine_timer_set(e, id, t, s->kind_timer, id, 0), 0);
+    }
+    s->set[id] = true;
+}
+
+static void diff_cancel(struct diff_state *s, struct engine *e, uint32_t id)
+{
+    if (s->lazy)
+        s->gen[id] += s->set[id];
+    else
+        engine_timer_cancel(e, id);
+    s->set[id] = false;
+}
+
+/* What every fired event does: log itself, then a few random actions. */
+static void diff_act(struct diff_state *s, struct engine *e, uint32_t arg, int kind)
+{
+    struct fired *f = s->log;
+    cr_assert_lt(f->n, 4096);
+    f->time[f->n] = engine_now(e);
+    f->arg[f->n] = arg;
+    f->kind[f->n++] = kind;
+    if (f->n >= DIFF_FIRES)
+        return;
+    for (int actions = 1 + (int)rng_below(&s->rng, 3); actions > 0; actions--) {
+        uint32_t id = (uint32_t)rng_below(&s->rng, DIFF_TIMERS);
+        double u = rng_uniform(&s->rng);
+        if (u < 0.5)
+            diff_set(s, e, id, diff_later(s, e));
+        else if (u < 0.7)
+            diff_cancel(s, e, id);
+        else
+            cr_assert_eq(engine_schedule(e, diff_later(s, e), s->kind_plain, s->next_plain++, 0), 0);
+    }
+}
+
+static void diff_timer(struct engine *e, void *ctx, uint32_t id, uint32_t gen)
+{
+    struct diff_state *s = ctx;
+    if (s->lazy && gen != s->gen[id])
+        return; /* stale */
+    s->set[id] = false;
+    diff_act(s, e, id, s->kind_timer);
+}
+
+static void diff_plain(struct engine *e, void *ctx, uint32_t arg, uint32_t gen)
+{
+    (void)gen;
+    diff_act(ctx, e, arg, ((struct diff_state *)ctx)->kind_plain);
+}
+
+static uint64_t diff_run(struct diff_state *s, struct fired *log, bool lazy)
+{
+    *s = (struct diff_state){.lazy = lazy, .log = log, .next_plain = 1000};
+    log->n = 0;
+    rng_seed(&s->rng, 7, 0, RNG_ARRIVALS, 0);
+    struct engine *e = engine_new();
+    s->kind_timer = engine_register(e, diff_timer, s);
+    s->kind_plain = engine_register(e, diff_plain, s);
+    cr_assert_eq(engine_timers_add(e, DIFF_TIMERS), 0);
+    for (uint32_t id = 0; id < DIFF_TIMERS; id += 2)
+        diff_set(s, e, id, floor(rng_uniform(&s->rng) * 16.0) / 8.0);
+    engine_schedule(e, 0.0, s->kind_plain, s->next_plain++, 0);
+    engine_run(e);
+    uint64_t events = engine_events(e);
+    engine_free(e);
+    return events;
+}
+
+Test(engine, timers_fire_like_lazy_cancellation)
+{
+    static struct diff_state s;
+    static struct fired lazy_log, timer_log;
+    uint64_t lazy_events = diff_run(&s, &lazy_log, true);
+    uint64_t timer_events = diff_run(&s, &timer_log, false);
+    cr_assert_geq(lazy_log.n, DIFF_FIRES);
+    cr_assert_eq(timer_log.n, lazy_log.n);
+    size_t ties = 0;
+    for (size_t i = 0; i < lazy_log.n; i++) {
+        cr_assert_eq(timer_log.time[i], lazy_log.time[i], "fire %zu", i);
+        cr_assert_eq(timer_log.arg[i], lazy_log.arg[i], "fire %zu", i);
+        cr_assert_eq(timer_log.kind[i], lazy_log.kind[i], "fire %zu", i);
+        ties += i > 0 && lazy_log.time[i] == lazy_log.time[i - 1];
+    }
+    cr_assert_gt(ties, 100, "the program makes ties (%zu)", ties);
+    cr_assert_eq(timer_events, lazy_events, "cancelled timers count as the stale events they were");
 }
