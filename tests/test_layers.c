@@ -479,6 +479,51 @@ Test(activations, backward_matches_finite_differences)
     }
 }
 
+/* ---- dropout ---- */
+
+struct dropout_case {
+    size_t n;
+    float p;
+    uint32_t seed;
+    float *inp, *out, *mask, *R;
+};
+
+static double dropout_loss(void *p)
+{
+    struct dropout_case *c = p;
+    struct rng r = test_rng(c->seed); // the same mask at every evaluation
+    dropout_forward(c->out, c->mask, c->inp, c->n, c->p, &r);
+    return dot_loss(c->out, c->R, c->n);
+}
+
+Test(dropout, forward_keeps_one_minus_p_scaled_and_backward_matches_finite_differences)
+{
+    struct rng r = test_rng(31);
+    struct dropout_case c = { 4000, 0.3f, 77, NULL, NULL, NULL, NULL };
+    c.inp = randn(&r, c.n);
+    c.out = malloc(sizeof(float) * c.n);
+    c.mask = malloc(sizeof(float) * c.n);
+    c.R = randn(&r, c.n);
+    dropout_loss(&c);
+    size_t zeroed = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        zeroed += c.mask[i] == 0.0f;
+        cr_expect(c.mask[i] == 0.0f || c.mask[i] == 1.0f / 0.7f, "mask %g", (double)c.mask[i]);
+        cr_expect_eq(c.out[i], c.inp[i] * c.mask[i]);
+    }
+    // Binomial(4000, 0.3): sd 29; 6 sd either side
+    cr_expect(zeroed > 1026 && zeroed < 1374, "%zu of 4000 zeroed at p = 0.3", zeroed);
+    float *dinp = malloc(sizeof(float) * c.n);
+    dropout_backward(dinp, c.R, c.mask, c.n);
+    check_grad("dropout", c.inp, 200, dinp, dropout_loss, &c);
+    // p = 0: the identity, and no draw taken from the stream
+    struct rng a = test_rng(5), b = test_rng(5);
+    dropout_forward(c.out, c.mask, c.inp, c.n, 0.0f, &a);
+    cr_expect(memcmp(c.out, c.inp, sizeof(float) * c.n) == 0);
+    cr_expect_eq(rng_next(&a), rng_next(&b));
+    free(c.inp), free(c.out), free(c.mask), free(c.R), free(dinp);
+}
+
 /* ---- losses ---- */
 
 struct ce_case {

@@ -168,12 +168,17 @@ static int server_apply(struct ssp_run *r, int p, double now, struct error *err)
     /* the gradient the worker computed: at its snapshot */
     memcpy(current, t->model->params, t->np * sizeof *current);
     memcpy(t->model->params, w->snapshot, t->np * sizeof *current);
+    struct rng masks = t->model->dropout_rng;
     int status = training_gradient(t, p, w->batch, scale, stale, &loss, err);
     memcpy(t->model->params, current, t->np * sizeof *current);
-    /* off the clock: the same examples at the current parameters */
+    /* off the clock: the same examples (and dropout masks) at the current
+     * parameters; the mask stream then goes on as if this had not run */
+    struct rng next = t->model->dropout_rng;
+    t->model->dropout_rng = masks;
     float l;
     if (!status)
         status = model_loss_and_grad(t->model, t->x, t->y, w->batch, &l, NULL, err);
+    t->model->dropout_rng = next;
     if (status)
         return status;
     for (size_t q = 0; q < t->np; q++)

@@ -51,6 +51,10 @@ static const struct config_key training_keys[] = {
      "training: partitions of a random split (iid) or of the images sorted by class"},
     {"workload.usage_window", KEY_INT, "10", 1, 1e9, 0, NULL,
      "training: window (iterations) for the fraction of partitions never used"},
+    {"workload.weight_decay", KEY_REAL, "0", 0, INFINITY, 0, NULL,
+     "training: L2 weight decay of the SGD step (g + wd * params)"},
+    {"workload.dropout", KEY_REAL, NULL, 0, 1, KEY_MAX_OPEN, NULL,
+     "training: inverted dropout rate before the classifier (default: no dropout layer)"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -182,6 +182,16 @@ int training_metrics_common(const struct training *t, struct metric_list *m)
 
 /* ---- setup ---- */
 
+/* The model; with workload.dropout (or a tuner that sets it) a dropout
+ * layer before the classifier, its masks from their own stream. */
+static int training_model_new(struct training *t, const struct params *p, struct error *err)
+{
+    const char *name = params_string(p, "workload.model");
+    if (!params_has(p, "workload.dropout"))
+        return model_new(&t->model, name, err);
+    return model_new_dropout(&t->model, name, (float)params_real(p, "workload.dropout"), err);
+}
+
 void training_free(struct training *t)
 {
     if (t->scheme)
@@ -243,7 +253,7 @@ int training_setup(struct training *t, const struct params *p, uint64_t seed, ui
     if (!status)
         status = scheme_setup(t, p, seed, point_key, err);
     if (!status)
-        status = model_new(&t->model, params_string(p, "workload.model"), err);
+        status = training_model_new(t, p, err);
     if (status)
         return status;
     t->test_count = (int)t->test->n;
@@ -253,6 +263,7 @@ int training_setup(struct training *t, const struct params *p, uint64_t seed, ui
     struct rng init;
     rng_seed(&init, seed, point_key, RNG_INIT, 0);
     model_init(t->model, &init);
+    rng_seed(&t->model->dropout_rng, seed, point_key, RNG_DROPOUT, 0);
     /* the parameter server's batches follow predicted speeds: up to the whole
      * mini-batch (or partition) on one worker */
     t->batch = params_int(p, "workload.batch");
@@ -265,6 +276,7 @@ int training_setup(struct training *t, const struct params *p, uint64_t seed, ui
     struct optim_config oc = optim_config_default(OPTIM_SGD);
     oc.lr = (float)params_real(p, "workload.learning_rate");
     oc.momentum = (float)params_real(p, "workload.momentum");
+    oc.weight_decay = (float)params_real(p, "workload.weight_decay");
     t->np = t->model->nparams;
     if ((status = optim_new(&t->optim, &oc, t->np, err)))
         return status;
