@@ -18,6 +18,7 @@
 #include "base/metrics.h"
 #include "base/params.h"
 #include "base/rng.h"
+#include "workloads/tuner.h"
 #include "workloads/workload.h"
 
 #define TRAINING_FINAL_LOSS_WINDOW 10 /* final_loss: mean loss of the last rows */
@@ -60,6 +61,19 @@ struct training {
     long windows, done;
     int status;            /* first error inside a hook */
     struct error err;
+    /* the hyperparameters now (workload keys at the start; the tuner's
+     * decisions later) and the tuner's state: training_tuner.c */
+    double setting[TUNER_KNOBS];
+    struct tuner_config tuner_cfg;
+    struct tuner *tuner;     /* NULL: no tuner */
+    int batch_part0;         /* batch_part at workload.batch */
+    double cost_scale;       /* coded task cost factor of the tuned batch (1 untuned) */
+    float *val_x;            /* (val_count, 784) held-out training images */
+    int *val_y, val_count;
+    double *worker_time;     /* (n) this window's task time per unit cost, summed */
+    long *worker_tasks;      /* (n) and counted */
+    long window_row;         /* first row of this window */
+    double window_time;      /* sim time at its start */
 };
 
 /* Partition j's gradient on its next `count` examples at the current
