@@ -159,6 +159,53 @@ Test(dense, backward_matches_finite_differences)
     free(c.inp), free(c.w), free(c.b), free(c.out), free(c.R);
 }
 
+/* L(w) + wd/2 ||w||^2: the objective SGD with L2 weight decay descends. */
+struct decay_case {
+    struct dense_case *dense;
+    float wd;
+};
+
+static double decayed_loss(void *p)
+{
+    struct decay_case *c = p;
+    double l2 = 0.0;
+    for (int i = 0; i < c->dense->OC * c->dense->C; i++)
+        l2 += (double)c->dense->w[i] * c->dense->w[i];
+    return dense_loss(c->dense) + 0.5 * c->wd * l2;
+}
+
+Test(optim, weight_decay_step_is_the_gradient_of_the_l2_objective)
+{
+    // one plain SGD step moves the weights by -lr times the gradient of
+    // L + wd/2 ||w||^2, which finite differences of that objective give
+    struct rng r = test_rng(12);
+    struct dense_case c = { .B = 3, .C = 6, .OC = 5 };
+    c.inp = randn(&r, 18), c.w = randn(&r, 30), c.b = NULL, c.out = malloc(sizeof(float) * 15);
+    c.R = randn(&r, 15);
+    float dw[30] = { 0 }, w[30], step[30];
+    dense_backward(NULL, dw, NULL, c.R, c.inp, c.w, c.B, c.C, c.OC);
+    struct optim_config cfg = optim_config_default(OPTIM_SGD);
+    cfg.lr = 0.5f, cfg.weight_decay = 0.3f;
+    struct optim *o;
+    struct error err;
+    cr_assert_eq(optim_new(&o, &cfg, 30, &err), 0);
+    memcpy(w, c.w, sizeof w);
+    optim_step(o, w, dw);
+    for (int i = 0; i < 30; i++)
+        step[i] = (c.w[i] - w[i]) / cfg.lr;
+    struct decay_case dc = { &c, cfg.weight_decay };
+    check_grad("sgd + weight decay", c.w, 30, step, decayed_loss, &dc);
+    // set later (a tuner): the next step uses the new decay
+    optim_set_weight_decay(o, 0.0f);
+    float w2[30];
+    memcpy(w2, w, sizeof w2);
+    optim_step(o, w2, dw);
+    for (int i = 0; i < 30; i++)
+        cr_expect_float_eq(w2[i], w[i] - cfg.lr * dw[i], 1e-6);
+    optim_free(o);
+    free(c.inp), free(c.w), free(c.out), free(c.R);
+}
+
 /* ---- conv2d ---- */
 
 struct conv_case {
