@@ -34,7 +34,6 @@
 #include "sim/engine.h"
 #include "workloads/ssp.h"
 #include "workloads/training_setup.h"
-#include "workloads/training_tuner.h"
 #include "traces/latency.h"
 
 struct ssp_worker {

@@ -35,7 +35,6 @@
 #include "sim/engine.h"
 #include "workloads/ssp.h"
 #include "workloads/training_setup.h"
-#include "workloads/training_tuner.h"
 #include "workloads/tuner.h"
 
 /* The workload.* keys only the training workload reads. */

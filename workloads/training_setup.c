@@ -6,7 +6,6 @@
  * ssp.c; neither knows the other's insides.
  */
 #include "workloads/training_setup.h"
-#include "workloads/training_tuner.h"
 
 #include <math.h>
 #include <stdbool.h>

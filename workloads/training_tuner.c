@@ -1,4 +1,4 @@
-/* training_tuner.c: the tuner inside the training loops (training_tuner.h).
+/* training_tuner.c: the tuner inside the training loops (training_setup.h).
  *
  * What the tuner sees of a window, and only that: the training loss and
  * staleness of the window's rows, the simulated time it took, the straggler
@@ -8,13 +8,11 @@
  * low enough the partitions are those of the untuned run). The test set is
  * never passed to it. Measuring is off the clock.
  */
-#include "workloads/training_tuner.h"
+#include "workloads/training_setup.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "workloads/training_setup.h"
 
 #define VAL_CHUNK 1000 /* validation images per forward pass */
 
