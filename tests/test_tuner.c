@@ -90,26 +90,32 @@ Test(tuner, rule_grows_the_batch_in_a_straggler_burst_and_shrinks_it_after)
     struct tuner_window w = calm(0, 0.5);
     decide(tu, &w, s);
     cr_expect_eq(s[TUNER_BATCH], 600);
-    // a burst: the slowest worker takes 70% more than the median
+    // a burst: the straggler share rises above the threshold (0.5)
     w = calm(1, 0.6);
-    w.straggler_share = 0.7;
+    w.straggler_share = 0.6;
     decide(tu, &w, s);
     cr_expect_eq(s[TUNER_BATCH], 1200, "doubled");
     cr_expect_float_eq(s[TUNER_LR], 0.2, 1e-12, "learning rate scaled linearly");
     w = calm(2, 0.7);
     w.straggler_share = 0.7;
     decide(tu, &w, s);
+    cr_expect_eq(s[TUNER_BATCH], 2400, "still rising: doubled again");
+    cr_expect_float_eq(s[TUNER_LR], 0.4, 1e-12);
     w = calm(3, 0.8);
-    w.straggler_share = 0.7;
+    w.straggler_share = 0.9;
     decide(tu, &w, s);
     cr_expect_eq(s[TUNER_BATCH], 2400, "clamped to batch_max");
-    cr_expect_float_eq(s[TUNER_LR], 0.4, 1e-12);
+    cr_expect_float_eq(s[TUNER_LR], 0.4, 1e-12, "and the learning rate with it");
+    w = calm(4, 0.82);
+    w.straggler_share = 0.9;
+    decide(tu, &w, s);
+    cr_expect_eq(s[TUNER_BATCH], 2400, "high but not rising: held");
     // in between the thresholds: held; well below: back toward the start
-    w = calm(4, 0.85);
+    w = calm(5, 0.85);
     w.straggler_share = 0.3;
     decide(tu, &w, s);
     cr_expect_eq(s[TUNER_BATCH], 2400);
-    w = calm(5, 0.9);
+    w = calm(6, 0.9);
     w.straggler_share = 0.1;
     decide(tu, &w, s);
     cr_expect_eq(s[TUNER_BATCH], 1200);
@@ -136,7 +142,11 @@ Test(tuner, rule_tightens_the_staleness_bound_when_the_loss_rises_under_stalenes
     w = calm(2, 0.6);
     w.straggler_share = 0.8;
     decide(tu, &w, s);
-    cr_expect_eq(s[TUNER_STALENESS], 2, "stragglers and a falling loss: loosened");
+    cr_expect_eq(s[TUNER_STALENESS], 2, "a straggler burst and a falling loss: loosened");
+    w = calm(3, 0.7);
+    w.straggler_share = 0.8;
+    decide(tu, &w, s);
+    cr_expect_eq(s[TUNER_STALENESS], 2, "the same share: held");
     tuner_free(tu);
 }
 

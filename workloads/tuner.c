@@ -54,7 +54,7 @@ struct tuner {
     struct rng rng;
     long windows;
     /* rule */
-    double best_val, prev_loss, prev_val;
+    double best_val, prev_loss, prev_val, prev_share;
     int since_best;
     /* lstm: steps[k] = (obs of window k, setting of window k+1), reward[k]
      * = what window k+1 delivered (filled one window later) */
@@ -248,11 +248,14 @@ static int decide_rule(struct tuner *tu, const struct tuner_window *w, double *s
         tu->since_best = 0;
         why[TUNER_LR] = "plateau: lower learning rate";
     }
-    // 2. stragglers take a large share of the time: a bigger batch (fewer
-    //    synchronisations per epoch), the learning rate scaled linearly
+    // 2. the straggler share of the time rises above the threshold: a bigger
+    //    batch (fewer synchronisations per epoch), the learning rate scaled
+    //    linearly; a share that stays high (persistent stragglers) is not a
+    //    new reason to grow again
+    bool burst = w->straggler_share > c->straggler_share && w->straggler_share > tu->prev_share;
     if (c->tuned[TUNER_BATCH]) {
         double b = s[TUNER_BATCH], nb = b;
-        if (w->straggler_share > c->straggler_share)
+        if (burst)
             nb = clamp(tu, TUNER_BATCH, 2.0 * b);
         else if (w->straggler_share < 0.5 * c->straggler_share && b > tu->start[TUNER_BATCH])
             nb = clamp(tu, TUNER_BATCH, fmax(0.5 * b, tu->start[TUNER_BATCH]));
@@ -273,7 +276,7 @@ static int decide_rule(struct tuner *tu, const struct tuner_window *w, double *s
         if (loss_rose && w->staleness > 1.0) {
             s[TUNER_STALENESS] = clamp(tu, TUNER_STALENESS, sb - 1.0);
             why[TUNER_STALENESS] = "stale updates hurt the loss: tighten";
-        } else if (!loss_rose && w->straggler_share > c->straggler_share) {
+        } else if (!loss_rose && burst) {
             s[TUNER_STALENESS] = clamp(tu, TUNER_STALENESS, sb + 1.0);
             why[TUNER_STALENESS] = "stragglers: loosen";
         }
@@ -291,6 +294,7 @@ static int decide_rule(struct tuner *tu, const struct tuner_window *w, double *s
     }
     tu->prev_loss = w->loss;
     tu->prev_val = w->val_accuracy;
+    tu->prev_share = w->straggler_share;
     for (int k = 0; k < TUNER_KNOBS; k++)
         if (c->tuned[k] && row_add(tu, w, k, s[k], why[k], err))
             return STRAG_EFAIL;

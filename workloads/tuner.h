@@ -10,8 +10,9 @@
  * input is struct tuner_window. Kinds (doc/autotune.md):
  *   fixed     the configured values, unchanged (a run is the untuned one);
  *   schedule  learning rate by step decay or cosine annealing;
- *   rule      plateau -> lower lr; stragglers -> bigger batch, lr scaled
- *             linearly; loss rising under staleness -> tighter bound;
+ *   rule      plateau -> lower lr; a rising straggler share -> bigger
+ *             batch, lr scaled linearly; loss rising under staleness ->
+ *             tighter bound;
  *             training loss down but validation down -> more regularisation;
  *   random    each tuned key drawn from its range every window;
  *   lstm      an LSTM over the window history predicts the validation gain
