@@ -304,7 +304,7 @@ set terminal pngcairo size 1000,420 font ",10"
 set output "$png.tmp"
 set multiplot layout 1,2 title "tuner decisions, LeNet5, ssp, Markov stragglers (repeat 0)"
 set xlabel "simulated time"
-set key top left
+set key outside bottom center horizontal
 set ylabel "learning rate"
 set logscale y
 plot for [k in "schedule rule random lstm"] "$dir/".k."-learning_rate.dat" using 1:2 with steps lw 2 title k

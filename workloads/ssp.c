@@ -164,7 +164,10 @@ static int server_apply(struct ssp_run *r, int p, double now, struct error *err)
     struct training *t = r->t;
     struct ssp_worker *w = &r->w[p];
     float *stale = t->grads, *fresh = t->grads + t->np, *current = t->message;
-    float scale = (float)w->cost; /* batch / B: n equal pushes make one full step */
+    /* batch / B for the batch now (workload.batch unless tuned): n equal
+     * pushes make one step of the mean gradient; the cost (time) stays
+     * relative to workload.batch */
+    float scale = (float)((double)w->batch / t->setting[TUNER_BATCH]);
     double loss;
     /* the gradient the worker computed: at its snapshot */
     memcpy(current, t->model->params, t->np * sizeof *current);

@@ -85,16 +85,16 @@ struct tuner_window {
      "learning_rate|batch|weight_decay|dropout|staleness", "tuner: the keys it sets"},            \
     {"workload.tuner.validation", KEY_INT, "1000", 1, 30000, 0, NULL,                            \
      "tuner: held-out training images its validation accuracy is measured on"},                  \
-    {"workload.tuner.lr_min", KEY_REAL, "0.001", 0, INFINITY, KEY_MIN_OPEN, NULL, "tuner: range"}, \
-    {"workload.tuner.lr_max", KEY_REAL, "1", 0, INFINITY, KEY_MIN_OPEN, NULL, "tuner: range"},    \
-    {"workload.tuner.batch_min", KEY_INT, "60", 1, 1e6, 0, NULL, "tuner: range"},               \
-    {"workload.tuner.batch_max", KEY_INT, "2400", 1, 1e6, 0, NULL, "tuner: range"},             \
-    {"workload.tuner.weight_decay_min", KEY_REAL, "1e-5", 0, INFINITY, 0, NULL, "tuner: range"}, \
-    {"workload.tuner.weight_decay_max", KEY_REAL, "0.01", 0, INFINITY, 0, NULL, "tuner: range"}, \
-    {"workload.tuner.dropout_min", KEY_REAL, "0", 0, 1, KEY_MAX_OPEN, NULL, "tuner: range"},     \
-    {"workload.tuner.dropout_max", KEY_REAL, "0.5", 0, 1, KEY_MAX_OPEN, NULL, "tuner: range"},   \
-    {"workload.tuner.staleness_min", KEY_INT, "0", 0, 1000, 0, NULL, "tuner: range"},            \
-    {"workload.tuner.staleness_max", KEY_INT, "8", 0, 1000, 0, NULL, "tuner: range"},            \
+    {"workload.tuner.lr_min", KEY_REAL, "0.001", 0, INFINITY, KEY_MIN_OPEN, NULL, "tuner: smallest learning rate it sets"}, \
+    {"workload.tuner.lr_max", KEY_REAL, "1", 0, INFINITY, KEY_MIN_OPEN, NULL, "tuner: largest learning rate it sets"},    \
+    {"workload.tuner.batch_min", KEY_INT, "60", 1, 1e6, 0, NULL, "tuner: smallest batch (>= cluster.workers)"},               \
+    {"workload.tuner.batch_max", KEY_INT, "2400", 1, 1e6, 0, NULL, "tuner: largest batch"},             \
+    {"workload.tuner.weight_decay_min", KEY_REAL, "1e-5", 0, INFINITY, 0, NULL, "tuner: smallest nonzero weight decay"}, \
+    {"workload.tuner.weight_decay_max", KEY_REAL, "0.01", 0, INFINITY, 0, NULL, "tuner: largest weight decay"}, \
+    {"workload.tuner.dropout_min", KEY_REAL, "0", 0, 1, KEY_MAX_OPEN, NULL, "tuner: smallest dropout rate"},     \
+    {"workload.tuner.dropout_max", KEY_REAL, "0.5", 0, 1, KEY_MAX_OPEN, NULL, "tuner: largest dropout rate"},   \
+    {"workload.tuner.staleness_min", KEY_INT, "0", 0, 1000, 0, NULL, "tuner: tightest ssp staleness bound"},            \
+    {"workload.tuner.staleness_max", KEY_INT, "8", 0, 1000, 0, NULL, "tuner: loosest ssp staleness bound"},            \
     {"workload.tuner.schedule", KEY_ENUM, "step", 0, 0, 0, "step|cosine",                        \
      "schedule tuner: step decay (x decay every patience windows) or cosine to lr_min"},         \
     {"workload.tuner.decay", KEY_REAL, "0.5", 0, 1, KEY_MIN_OPEN | KEY_MAX_OPEN, NULL,           \
