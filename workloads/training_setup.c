@@ -292,7 +292,7 @@ int training_setup(struct training *t, const struct params *p, uint64_t seed, ui
     oc.weight_decay = (float)params_real(p, "workload.weight_decay");
     t->np = t->model->nparams;
     if ((status = optim_new(&t->optim, &oc, t->np, err)) ||
-        (status = training_tuner_setup(t, p, seed, point_key, err)))
+        (status = training_tuner_setup(t, seed, point_key, err)))
         return status;
     size_t n = (size_t)t->n;
     t->x = malloc((size_t)t->batch_cap * FMNIST_PIXELS * sizeof *t->x);

@@ -112,8 +112,7 @@ int training_tuner_holdout(const struct training *t);
 
 /* Builds the tuner and gathers its validation images (after the model and
  * optimiser exist). Nothing without a tuner. */
-int training_tuner_setup(struct training *t, const struct params *p, uint64_t seed,
-                         uint64_t point_key, struct error *err);
+int training_tuner_setup(struct training *t, uint64_t seed, uint64_t point_key, struct error *err);
 
 /* A task of `worker` took `time_per_cost` simulated seconds per unit cost. */
 void training_tuner_observe(struct training *t, int worker, double time_per_cost);

@@ -37,8 +37,7 @@ static int double_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int training_tuner_setup(struct training *t, const struct params *p, uint64_t seed,
-                         uint64_t point_key, struct error *err)
+int training_tuner_setup(struct training *t, uint64_t seed, uint64_t point_key, struct error *err)
 {
     t->batch_part0 = t->batch_part;
     if (t->tuner_cfg.kind == TUNER_NONE)
@@ -56,7 +55,6 @@ int training_tuner_setup(struct training *t, const struct params *p, uint64_t se
     fmnist_split(N, seed, perm); /* the partitions' split: its tail is never trained on */
     fmnist_gather(t->train, perm + (N - V), V, t->val_x, t->val_y);
     free(perm);
-    (void)p;
     return tuner_new(&t->tuner, &t->tuner_cfg, t->setting, seed, point_key, err);
 }
 
