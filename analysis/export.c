@@ -105,6 +105,11 @@ static int export_bulk(struct results *r, const struct run_prefix *p, size_t def
 {
     sqlite3 *db = results_db(r);
     sqlite3_stmt *st;
+    /* a database written before the tuner table existed: no rows */
+    if (sqlite3_table_column_metadata(db, "main", export_defs[def].name, NULL, NULL, NULL, NULL,
+                                      NULL, NULL) != SQLITE_OK)
+        return error_at(err, results_path(r), 0, "no %s rows (%s)", export_defs[def].name,
+                        export_defs[def].empty_hint);
     if (sqlite3_prepare_v2(db, export_defs[def].sql, -1, &st, NULL) != SQLITE_OK)
         return error_fail(err, "%s: reading %s: %s", results_path(r), export_defs[def].name,
                           sqlite3_errmsg(db));

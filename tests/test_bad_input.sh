@@ -165,6 +165,8 @@ bad "check: --baseline twice" "stragsim check: --baseline given twice ('good.db'
 bad "check: --rtol beyond a double" "stragsim check: --rtol: '1e999' is out of range" "$S" check good.db --baseline good.db --rtol 1e999
 bad "eval: --weights twice" "stragsim eval: --weights given twice ('a.bin' and 'b.bin')" "$S" eval --model logreg --weights a.bin --weights b.bin
 bad "export: -o twice" "stragsim export: -o/--output given twice ('a.csv' and 'b.csv')" "$S" export good.db --table metrics -o a.csv -o b.csv
+bad "export: --table tuner of runs without a tuner" "good.db: no tuner rows (training runs with workload.tuner.kind write them)" \
+    "$S" export good.db --table tuner -o t.csv
 bad "trace stats: --threshold beyond a double" "stragsim trace stats: --threshold: '1e999' is out of range" "$S" trace stats x.csv --threshold 1e999
 bad "trace stats: --value twice" "stragsim trace stats: --value given twice ('t' and 'u')" "$S" trace stats x.csv --value t --value u
 bad "help: unknown command" "stragsim help: unknown command 'nope' (try stragsim --help)" "$S" help nope
