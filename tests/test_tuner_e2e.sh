@@ -100,6 +100,22 @@ else
     tap_fail "another validation set: other decisions" "$(decisions val-b.db)"
 fi
 
+# ---- under MPI the decisions travel from the rank that ran the point ----
+if command -v mpirun >/dev/null; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    export OMPI_MCA_rmaps_base_oversubscribe=1
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 mpirun --oversubscribe -np 2 \
+        "$S" run ssp.ini -o test-mpi.db -q --set workload.data_dir=data \
+        --set workload.tuner.kind=rule --set workload.tuner.window=2 \
+        --set workload.tuner.patience=1 --set workload.tuner.min_delta=0.01 \
+        --set workload.tuner.tune=learning_rate --set workload.tuner.validation=300 >mpi.out 2>&1
+    if [[ -n $(decisions test-mpi.db) && $(decisions test-mpi.db) == "$(decisions test-a.db)" ]]; then
+        tap_ok "mpirun -np 2: the same tuner decisions"
+    else
+        tap_fail "mpirun -np 2: the same tuner decisions" "$(cat mpi.out)"
+    fi
+fi
+
 # ---- export, merge, rm ----
 "$S" export test-a.db --table tuner -o tuner.csv
 header=$(head -1 tuner.csv | tr -d '\r')
