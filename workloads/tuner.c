@@ -424,6 +424,9 @@ static int decide_lstm(struct tuner *tu, const struct tuner_window *w, double *s
         tu->cap = cap;
     }
     tu->nsteps++;
+    /* this window's step with the setting kept, until a move is chosen: the
+     * padding of the first sequences reads it */
+    lstm_step_fill(tu, &tu->steps[tu->nsteps - 1], w, s);
     int rc = lstm_train(tu, err);
     if (rc)
         return rc;
