@@ -1,4 +1,4 @@
-/* export.c: writing the jobs, iterations and metrics tables of a results
+/* export.c: writing the jobs, iterations, tuner and metrics tables of a results
  * database as CSV, each row prefixed by its run (see export.h). Reads only;
  * the schema belongs to results.c. */
 #include "analysis/export.h"
@@ -13,7 +13,7 @@
 
 #include "analysis/report.h"
 
-const char export_tables[] = "jobs|iterations|metrics";
+const char export_tables[] = "jobs|iterations|tuner|metrics";
 
 /* The bulk tables: the query (run_id first, then the columns) and the
  * column names. metrics is built from the runs instead (sql NULL). */
@@ -30,6 +30,10 @@ static const struct {
      "staleness FROM iterations ORDER BY run_id, iteration",
      "iteration,sim_time,loss,accuracy,waited,residual,grad_rel_err,staleness",
      "training runs write them"},
+    {"tuner",
+     "SELECT run_id, decision, iteration, sim_time, key, value, reason FROM tuner"
+     " ORDER BY run_id, decision",
+     "decision,iteration,sim_time,key,value,reason", "training runs with workload.tuner.kind write them"},
     {"metrics", NULL, NULL, "no runs"},
 };
 
@@ -101,6 +105,11 @@ static int export_bulk(struct results *r, const struct run_prefix *p, size_t def
 {
     sqlite3 *db = results_db(r);
     sqlite3_stmt *st;
+    /* a database written before the tuner table existed: no rows */
+    if (sqlite3_table_column_metadata(db, "main", export_defs[def].name, NULL, NULL, NULL, NULL,
+                                      NULL, NULL) != SQLITE_OK)
+        return error_at(err, results_path(r), 0, "no %s rows (%s)", export_defs[def].name,
+                        export_defs[def].empty_hint);
     if (sqlite3_prepare_v2(db, export_defs[def].sql, -1, &st, NULL) != SQLITE_OK)
         return error_fail(err, "%s: reading %s: %s", results_path(r), export_defs[def].name,
                           sqlite3_errmsg(db));
@@ -124,6 +133,7 @@ static int export_bulk(struct results *r, const struct run_prefix *p, size_t def
             switch (sqlite3_column_type(st, c)) {
             case SQLITE_INTEGER: fprintf(out, "%lld", sqlite3_column_int64(st, c)); break;
             case SQLITE_FLOAT: export_number(out, sqlite3_column_double(st, c)); break;
+            case SQLITE_TEXT: report_csv_field(out, (const char *)sqlite3_column_text(st, c)); break;
             default: break; /* NULL */
             }
         }

@@ -17,7 +17,7 @@
 
 #include "analysis/results.h"
 
-/* The table names export_csv accepts: "jobs|iterations|metrics". */
+/* The table names export_csv accepts: "jobs|iterations|tuner|metrics". */
 extern const char export_tables[];
 
 /* A number that reads back to the same double: %.15g when that suffices
@@ -26,7 +26,7 @@ extern const char export_tables[];
 void export_number(FILE *out, double x);
 
 /* Writes `table` of r to out. Errors: unknown table (STRAG_EINPUT
- * "stragsim export: unknown table 'x' (expected jobs|iterations|metrics)"),
+ * "stragsim export: unknown table 'x' (expected jobs|iterations|tuner|metrics)"),
  * a table with no rows ("DB: no jobs rows ..."), SQLite failures. Write
  * errors are left flagged on out (it stops writing at the first): the
  * caller's flush and close report them (base/atomic_file.c). */

@@ -13,7 +13,7 @@
 enum {
     M_EXPERIMENTS, M_ADD_EXPERIMENT, M_FIND_EXPERIMENT, M_POINTS, M_SET_POINTS, M_RUNS,
     M_FIND_RUN, M_DIFFER, M_ADD_RUN, M_ADD_PARAMS, M_ADD_METRICS, M_ADD_JOBS, M_ADD_ITERATIONS,
-    M_COUNT
+    M_ADD_TUNER, M_COUNT
 };
 static const char *const merge_sql[M_COUNT] = {
     [M_EXPERIMENTS] = "SELECT id, name, config_hash FROM src.experiments ORDER BY id",
@@ -51,6 +51,9 @@ static const char *const merge_sql[M_COUNT] = {
     [M_ADD_ITERATIONS] = "INSERT INTO main.iterations SELECT ?1, iteration, sim_time, loss,"
                          " accuracy, waited, residual, grad_rel_err, staleness"
                          " FROM src.iterations WHERE run_id = ?2",
+    /* a database written before the tuner table existed has none: skipped */
+    [M_ADD_TUNER] = "INSERT INTO main.tuner SELECT ?1, decision, iteration, sim_time, key, value,"
+                    " reason FROM src.tuner WHERE run_id = ?2",
 };
 
 /* One input attached as `src`, its statements, and where its experiments went. */
@@ -173,7 +176,9 @@ static int runs_copy(struct merge_input *in, struct merge_summary *sum, struct e
         sqlite3_bind_int64(add, 2, id);
         status = step_done(in, add, "copying a run", err);
         int64_t run = sqlite3_last_insert_rowid(results_db(in->out));
-        for (int t = M_ADD_PARAMS; !status && t <= M_ADD_ITERATIONS; t++) {
+        for (int t = M_ADD_PARAMS; !status && t <= M_ADD_TUNER; t++) {
+            if (!in->q[t])
+                continue;
             sqlite3_bind_int64(in->q[t], 1, run);
             sqlite3_bind_int64(in->q[t], 2, id);
             status = step_done(in, in->q[t], "copying a run's rows", err);
@@ -217,7 +222,13 @@ static int input_merge(struct results *out, const char *path, size_t n,
 {
     struct merge_input in = {.out = out, .path = path};
     int status = 0;
+    char schema[32];
+    snprintf(schema, sizeof schema, "src%zu", n);
+    bool has_tuner = sqlite3_table_column_metadata(results_db(out), schema, "tuner", "run_id",
+                                                   NULL, NULL, NULL, NULL, NULL) == SQLITE_OK;
     for (int i = 0; i < M_COUNT && !status; i++) {
+        if (i == M_ADD_TUNER && !has_tuner)
+            continue;
         char *sql = sql_for_input(merge_sql[i], n);
         if (!sql)
             status = error_fail(err, "out of memory");

@@ -1,6 +1,7 @@
 /* prune.c: selects runs and deletes them with everything under them (rules
  * in prune.h). Foreign keys are on in every connection results_open makes,
- * so deleting a run cascades to its params, metrics, jobs and iterations;
+ * so deleting a run cascades to its params, metrics, jobs, iterations and
+ * tuner decisions;
  * foreign_key_check before the commit proves it did. */
 #include "analysis/prune.h"
 
@@ -68,7 +69,7 @@ int prune_select(struct results *r, const struct results_run *runs, size_t nruns
 
 /* The statements of a deletion, prepared once. */
 enum {
-    Q_PARAMS, Q_METRICS, Q_JOBS, Q_ITERATIONS, Q_DELETE_RUN, Q_LEFT, Q_DELETE_EXPERIMENT,
+    Q_PARAMS, Q_METRICS, Q_JOBS, Q_ITERATIONS, Q_TUNER, Q_DELETE_RUN, Q_LEFT, Q_DELETE_EXPERIMENT,
     Q_DELETE_POINTS, Q_COUNT
 };
 static const char *const prune_sql[Q_COUNT] = {
@@ -76,6 +77,8 @@ static const char *const prune_sql[Q_COUNT] = {
     [Q_METRICS] = "SELECT count(*) FROM metrics WHERE run_id = ?1",
     [Q_JOBS] = "SELECT count(*) FROM jobs WHERE run_id = ?1",
     [Q_ITERATIONS] = "SELECT count(*) FROM iterations WHERE run_id = ?1",
+    /* not prepared for a database written before the tuner table existed */
+    [Q_TUNER] = "SELECT count(*) FROM tuner WHERE run_id = ?1",
     [Q_DELETE_RUN] = "DELETE FROM runs WHERE id = ?1",
     /* runs of the experiment that are not picked (a temp table would be a
      * write, and a dry run writes nothing) */
@@ -154,16 +157,20 @@ int prune_delete(struct results *r, const struct prune_selection *sel,
     *counts = (struct prune_counts){.runs = npicked};
     sqlite3_stmt *q[Q_COUNT] = {0};
     int status = 0;
+    bool has_tuner = sqlite3_table_column_metadata(results_db(r), "main", "tuner", "run_id", NULL,
+                                                   NULL, NULL, NULL, NULL) == SQLITE_OK;
     for (int i = 0; i < Q_COUNT && !status; i++)
-        if (sqlite3_prepare_v2(results_db(r), prune_sql[i], -1, &q[i], NULL) != SQLITE_OK)
+        if ((i != Q_TUNER || has_tuner) && sqlite3_prepare_v2(results_db(r), prune_sql[i], -1, &q[i], NULL) != SQLITE_OK)
             status = results_sql_fail(r, "preparing the deletion", err);
     if (!status && !dry_run)
         status = exec(r, "BEGIN IMMEDIATE", "starting a transaction", err);
-    size_t *per_table[] = {&counts->params, &counts->metrics, &counts->jobs, &counts->iterations};
+    size_t *per_table[] = {&counts->params, &counts->metrics, &counts->jobs, &counts->iterations,
+                           &counts->tuner};
     for (size_t k = 0; !status && k < npicked; k++) {
         const struct results_run *run = &runs[picked[k]];
-        for (int t = Q_PARAMS; t <= Q_ITERATIONS && !status; t++)
-            status = count_rows(r, q[t], run->id, per_table[t - Q_PARAMS], err);
+        for (int t = Q_PARAMS; t <= Q_TUNER && !status; t++)
+            if (q[t])
+                status = count_rows(r, q[t], run->id, per_table[t - Q_PARAMS], err);
         if (!status && !dry_run)
             status = delete_id(r, q[Q_DELETE_RUN], run->id, err);
     }

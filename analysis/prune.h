@@ -1,6 +1,6 @@
 /* prune.h: deleting runs from a results database (`stragsim rm`): the runs
  * of one experiment, or those a --where filter selects (report's rules), with
- * everything that hangs off them (params, metrics, jobs, iterations), in one
+ * everything that hangs off them (params, metrics, jobs, iterations, tuner), in one
  * transaction. An experiment left without runs goes too. The database stays
  * consistent: PRAGMA foreign_key_check is clean afterwards, or nothing is
  * changed. A deleted point is missing again, so `run --resume` reruns it. */
@@ -23,7 +23,7 @@ struct prune_selection {
 
 /* What a deletion removes (or would). */
 struct prune_counts {
-    size_t runs, params, metrics, jobs, iterations, experiments;
+    size_t runs, params, metrics, jobs, iterations, tuner, experiments;
 };
 
 /* Indexes into runs[0..nruns) (results_read_runs) of the runs sel selects,

@@ -27,6 +27,7 @@ enum results_stmt {
     STMT_INSERT_METRIC,
     STMT_INSERT_JOB,
     STMT_INSERT_ITERATION,
+    STMT_INSERT_TUNER,
     STMT_HAS_RUN,
     STMT_COUNT
 };
@@ -42,6 +43,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_INSERT_ITERATION] = "INSERT INTO iterations(run_id, iteration, sim_time, loss, accuracy,"
                               " waited, residual, grad_rel_err, staleness)"
                               " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [STMT_INSERT_TUNER] = "INSERT INTO tuner(run_id, decision, iteration, sim_time, key, value,"
+                          " reason) VALUES(?, ?, ?, ?, ?, ?, ?)",
     [STMT_HAS_RUN] = "SELECT 1 FROM runs WHERE point_key = ?",
 };
 
@@ -99,7 +102,16 @@ static const char schema_sql[] =
     "  residual REAL,\n"
     "  grad_rel_err REAL,\n"
     "  staleness REAL,\n"
-    "  PRIMARY KEY(run_id, iteration)) WITHOUT ROWID;\n";
+    "  PRIMARY KEY(run_id, iteration)) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS tuner(\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  decision INTEGER NOT NULL,\n"
+    "  iteration INTEGER,\n"
+    "  sim_time REAL,\n"
+    "  key TEXT,\n"
+    "  value REAL,\n"
+    "  reason TEXT,\n"
+    "  PRIMARY KEY(run_id, decision)) WITHOUT ROWID;\n";
 
 struct results {
     sqlite3 *db;
@@ -578,6 +590,20 @@ static int run_insert_rows(struct results *r, int64_t experiment_id, const struc
         bind_real(st, 9, it->staleness);
         rc = stmt_run(r, st, "writing iterations", err);
     }
+
+    if (!rc && rec->ntuner && !(st = stmt_get(r, STMT_INSERT_TUNER, err)))
+        return STRAG_EFAIL;
+    for (size_t i = 0; !rc && i < rec->ntuner; i++) {
+        const struct tuner_row *d = &rec->tuner[i];
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+        sqlite3_bind_int64(st, 3, d->iteration);
+        bind_real(st, 4, d->sim_time);
+        sqlite3_bind_text(st, 5, d->key, -1, SQLITE_STATIC);
+        bind_real(st, 6, d->value);
+        sqlite3_bind_text(st, 7, d->reason, -1, SQLITE_STATIC);
+        rc = stmt_run(r, st, "writing tuner decisions", err);
+    }
     return rc;
 }
 
@@ -587,7 +613,7 @@ int results_write_run(struct results *r, int64_t experiment_id, const struct run
     if (r->read_only)
         return error_fail(err, "%s: opened read-only, cannot write a run", r->path);
     if (!rec->point_key || !rec->params || !rec->metrics || (rec->njobs && !rec->jobs) ||
-        (rec->niterations && !rec->iterations))
+        (rec->niterations && !rec->iterations) || (rec->ntuner && !rec->tuner))
         return error_fail(err, "results_write_run: incomplete run record");
 
     int rc = exec_sql(r, "BEGIN IMMEDIATE", "starting a transaction", err);

@@ -71,6 +71,7 @@ struct run_record {
     const struct metric_list *metrics;
     const struct job_row *jobs;    size_t njobs;       /* may be 0 */
     const struct iteration_row *iterations; size_t niterations; /* may be 0 */
+    const struct tuner_row *tuner; size_t ntuner;               /* may be 0 */
     double wall_seconds;
 };
 

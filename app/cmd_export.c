@@ -1,4 +1,4 @@
-/* cmd_export.c: `stragsim export DB --table jobs|iterations|metrics -o
+/* cmd_export.c: `stragsim export DB --table jobs|iterations|tuner|metrics -o
  * FILE.csv`: parses the arguments and writes the table through
  * analysis/export.c. The file is written under a temporary name and renamed
  * (base/atomic_file.c), so a failed export never leaves a half-written FILE. */
@@ -13,14 +13,14 @@
 #include "app/commands.h"
 
 static const char export_usage[] =
-    "usage: stragsim export DB --table jobs|iterations|metrics -o FILE.csv\n"
+    "usage: stragsim export DB --table jobs|iterations|tuner|metrics -o FILE.csv\n"
     "\n"
     "Writes one table of the results database DB as CSV (RFC 4180) for other\n"
     "tools. Every row starts with run_id, point_key, repeat and the params that\n"
     "vary across the runs; then the table's own columns (metrics: one column\n"
     "per metric, one row per run). Empty cells are NULL / NaN.\n"
     "\n"
-    "  --table T          jobs, iterations or metrics\n"
+    "  --table T          jobs, iterations, tuner (decisions) or metrics\n"
     "  -o, --output FILE  the CSV file ('-' for standard output)\n"
     "  -h, --help         this text\n";
 

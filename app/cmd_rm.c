@@ -30,11 +30,15 @@ static const char rm_usage[] =
     "With both --experiment and --where, a run must match both. Without either\n"
     "nothing is selected (rm never empties a database by default).\n";
 
-/* "5 runs (20 params, 40 metrics, 0 job rows, 0 iteration rows)" */
+/* "5 runs (20 params, 40 metrics, 0 job rows, 0 iteration rows)"; tuner
+ * decisions only when there are some */
 static void counts_print(const struct prune_counts *c)
 {
-    printf("%zu run%s (%zu params, %zu metrics, %zu job rows, %zu iteration rows)", c->runs,
+    printf("%zu run%s (%zu params, %zu metrics, %zu job rows, %zu iteration rows", c->runs,
            c->runs == 1 ? "" : "s", c->params, c->metrics, c->jobs, c->iterations);
+    if (c->tuner)
+        printf(", %zu tuner decisions", c->tuner);
+    printf(")");
     if (c->experiments)
         printf(" and %zu experiment%s", c->experiments, c->experiments == 1 ? "" : "s");
 }

@@ -40,8 +40,9 @@ const struct config_key driver_keys[] = {
     {"experiment.db", KEY_PATH, NULL, 0, 0, 0, NULL,
      "results database (default results.db; -o overrides)"},
     {"experiment.common_streams", KEY_BOOL, "true", 0, 0, 0, NULL,
-     "common random numbers: seed every stream without the scheme.* params, so the schemes "
-     "of a sweep meet the same arrivals, stragglers and queries (false: independent streams)"},
+     "common random numbers: seed every stream without the scheme.* and workload.tuner.* "
+     "params, so the schemes and tuners of a sweep meet the same arrivals, stragglers and "
+     "queries (false: independent streams)"},
     /* [cluster] */
     {"cluster.workers", KEY_INT, "10", 1, 100000, 0, NULL, "number of workers N"},
     {"cluster.slots", KEY_INT, "1", 1, 1024, 0, NULL, "tasks a worker runs in parallel"},
@@ -928,7 +929,8 @@ uint64_t config_stream_key(const struct params *p, int repeat)
     if (!keyed)
         return 0;
     for (size_t i = params_count(keyed); common && i-- > 0;) /* backwards: unset shifts */
-        if (strncmp(params_key_at(keyed, i), "scheme.", 7) == 0)
+        if (strncmp(params_key_at(keyed, i), "scheme.", 7) == 0 ||
+            strncmp(params_key_at(keyed, i), "workload.tuner.", 15) == 0)
             params_unset(keyed, params_key_at(keyed, i));
     char *canon = config_point_canonical(keyed);
     params_free(keyed);

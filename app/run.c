@@ -379,6 +379,8 @@ static int point_write(void *ctx, size_t i, const struct workload_output *out, d
         .njobs = out->njobs,
         .iterations = out->iterations,
         .niterations = out->niterations,
+        .tuner = out->tuner,
+        .ntuner = out->ntuner,
         .wall_seconds = wall,
     };
     const char *broken;

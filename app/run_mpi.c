@@ -9,7 +9,8 @@
  *   worker -> master  RESULT  u64 point, i32 status, f64 wall, then
  *                             status 0: u64 n, n x (u32 len, name, f64 value),
  *                                       u64 njobs, job_row[njobs],
- *                                       u64 niterations, iteration_row[niterations]
+ *                                       u64 niterations, iteration_row[niterations],
+ *                                       u64 ntuner, tuner_row[ntuner]
  *                             status > 0: the error line
  *                             RESULT_SKIPPED: nothing (the worker was signalled)
  *
@@ -173,6 +174,8 @@ static void output_put(struct wire *w, const struct workload_output *out)
     wire_put(w, out->jobs, out->njobs * sizeof *out->jobs);
     wire_put_u64(w, out->niterations);
     wire_put(w, out->iterations, out->niterations * sizeof *out->iterations);
+    wire_put_u64(w, out->ntuner);
+    wire_put(w, out->tuner, out->ntuner * sizeof *out->tuner);
 }
 
 /* Allocates `count` rows of `size` bytes and reads them; false on failure. */
@@ -206,6 +209,9 @@ static bool output_get(struct wire *w, struct workload_output *out)
     out->niterations = wire_get_u64(w);
     if (wire_get_rows(w, &rows, out->niterations, sizeof *out->iterations))
         out->iterations = rows;
+    out->ntuner = wire_get_u64(w);
+    if (wire_get_rows(w, &rows, out->ntuner, sizeof *out->tuner))
+        out->tuner = rows;
     if (w->bad)
         workload_output_free(out);
     return !w->bad;

@@ -57,4 +57,13 @@ struct iteration_row {
     double residual, grad_rel_err, staleness;
 };
 
+/* One decision of a hyperparameter tuner (the tuner table): at the end of
+ * the window ending at `iteration`, `key` was set to `value`, for `reason`. */
+struct tuner_row {
+    long iteration;
+    double sim_time, value;
+    char key[24];    /* learning_rate, batch, weight_decay, dropout, staleness */
+    char reason[64]; /* the rule that fired, "fixed", "random", ... */
+};
+
 #endif

@@ -24,6 +24,8 @@ enum rng_purpose {
     RNG_PLACEMENT = 6,  /* which worker a task goes to */
     RNG_INIT = 7,       /* model initialisation */
     RNG_SCHEME = 8,     /* a scheme's own randomness (random codes, ...) */
+    RNG_DROPOUT = 9,    /* dropout masks of a training run */
+    RNG_TUNER = 10,     /* a hyperparameter tuner (random search, exploration) */
 };
 
 struct rng {

@@ -23,6 +23,8 @@
 
 #include <stddef.h>
 
+#include "base/rng.h"
+
 /* ---- dense (fully connected): out = inp weight^T + bias ---- */
 
 // inp is (B,C), weight is (OC,C), bias is (OC) or NULL, out is (B,OC)
@@ -117,6 +119,15 @@ void tanh_backward(float *dinp, const float *dout, const float *out, size_t N);
 /* x^2: an exact polynomial activation (Lagrange coded computing needs one) */
 void square_forward(float *out, const float *inp, size_t N);
 void square_backward(float *dinp, const float *dout, const float *inp, size_t N);
+
+/* ---- inverted dropout over N floats (any shape) ----
+ * Training only (evaluation is the identity): each value is zeroed with
+ * probability p (drawn from r, one uniform per value; p = 0 draws nothing)
+ * and the rest scaled by 1/(1-p). mask (N) receives each value's factor;
+ * backward multiplies by it and may run in place (dinp == dout). */
+
+void dropout_forward(float *out, float *mask, const float *inp, size_t N, float p, struct rng *r);
+void dropout_backward(float *dinp, const float *dout, const float *mask, size_t N);
 
 /* ---- softmax cross-entropy (the loss of every classifier here) ---- */
 

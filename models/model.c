@@ -13,7 +13,9 @@
  * "relu maxpool" runs as "maxpool relu" (same values, a quarter of the work).
  * An lstm layer transposes its (B,C,1,T) input to the (B,T,C) sequence of
  * layers_lstm.c in a buffer of its own (with its hidden states and cache),
- * and copies the last hidden state out.
+ * and copies the last hidden state out. A dropout layer keeps its mask (the
+ * factor of every value) in the same per-layer slot (seq) for backward;
+ * outside model_loss_and_grad it copies its input through.
  * Workspaces grow to the largest batch seen and are then reused.
  */
 #include <ctype.h>
@@ -46,13 +48,15 @@ struct model_workspace {
     int grad_capacity;  /* batch the backward buffers hold */
     long allocations;   /* times any buffer set was (re)allocated */
     int last_batch;     /* B of the last forward (0: none) */
+    bool last_train;    /* the last forward applied dropout masks */
     const float **act;  /* [L+1] resolved activation pointers of the last forward */
     float **own;        /* [L+1] owned activation buffers (NULL: a view) */
     float *scratch;     /* conv scratch, shared by every conv layer */
     size_t scratch_size;
     float *probs;       /* (capacity, outputs) softmax */
     float **grad;       /* [L+1] gradient at each inner boundary */
-    float **seq;        /* [L] lstm: sequence (B,T,C) | hidden (B,T,H) | cache */
+    float **seq;        /* [L] lstm: sequence (B,T,C) | hidden (B,T,H) | cache;
+                           dropout: its mask (B, out_size) */
     float **seq_grad;   /* [L] lstm: dhidden (B,T,H) | scratch | dsequence (B,T,C) */
 };
 
@@ -73,6 +77,7 @@ static const char *const layer_words[] = {
     [LAYER_DENSE] = "dense",     [LAYER_CONV2D] = "conv", [LAYER_MAXPOOL] = "maxpool",
     [LAYER_AVGPOOL] = "avgpool", [LAYER_RELU] = "relu",   [LAYER_TANH] = "tanh",
     [LAYER_SQUARE] = "square",   [LAYER_FLATTEN] = "flatten", [LAYER_LSTM] = "lstm",
+    [LAYER_DROPOUT] = "dropout",
 };
 enum { LAYER_KINDS = sizeof layer_words / sizeof layer_words[0] };
 
@@ -142,6 +147,17 @@ static int spec_parse_layer(const char *word, struct layer_spec *l)
         if (*s == 's' && (s++, (l->stride = spec_read_int(&s)) < 1))
             return -1;
         break;
+    case LAYER_DROPOUT: {
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        char *end;
+        double rate = strtod(s, &end);
+        if (!(rate >= 0.0 && rate < 1.0))
+            return -1;
+        l->rate = (float)rate;
+        s = end;
+        break;
+    }
     default:
         break;
     }
@@ -202,7 +218,8 @@ static int spec_parse(const char *spec, struct act_shape *in, struct layer_spec 
         if (spec_parse_layer(word, &layers[*nlayers]))
             return error_at(err, NULL, 0,
                             "model spec '%s': bad layer '%s' (expected denseN, convNkK[sS][pP], "
-                            "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)",
+                            "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten, lstmN "
+                            "or dropoutP with P in [0, 1))",
                             spec, word);
         (*nlayers)++;
     }
@@ -251,6 +268,8 @@ static char *spec_format(struct act_shape in, const struct model_layer *layers, 
             if (rc == 0 && l->pad != 0)
                 rc = text_append(&buf, &len, &cap, "p%d", l->pad);
         }
+        if (rc == 0 && l->kind == LAYER_DROPOUT)
+            rc = text_append(&buf, &len, &cap, "%g", (double)l->rate);
         if (rc == 0 && (l->kind == LAYER_MAXPOOL || l->kind == LAYER_AVGPOOL)) {
             rc = text_append(&buf, &len, &cap, "%d", l->kernel);
             if (rc == 0 && l->stride != l->kernel)
@@ -358,6 +377,11 @@ static int model_plan(struct model *m, struct error *err)
             cur = (struct act_shape){ l->units, 1, 1 };
             break;
         }
+        case LAYER_DROPOUT:
+            if (!(l->rate >= 0.0f && l->rate < 1.0f))
+                return error_at(err, NULL, 0, "model '%s': layer %d (%s): rate %g is outside [0, 1)",
+                                m->name, i + 1, word, (double)l->rate);
+            break;
         default: /* element-wise */
             break;
         }
@@ -490,24 +514,74 @@ int model_new_layers(struct model **out, const char *name, struct act_shape inpu
     return 0;
 }
 
-int model_new(struct model **out, const char *name_or_spec, struct error *err)
+/* The layers of a table name or spec text; name is the table name or NULL. */
+static int model_parse(const char *name_or_spec, const char **name, struct act_shape *in,
+                       struct layer_spec *layers, int *n, struct error *err)
 {
-    *out = NULL;
     const char *spec = model_builtin_spec(name_or_spec);
-    const char *name = spec ? name_or_spec : NULL;
+    *name = spec ? name_or_spec : NULL;
     if (!spec) {
         if (!strchr(name_or_spec, ':'))
             return error_at(err, NULL, 0, "unknown model '%s' (known: logreg, mlp, lenet5, or a spec like '784: dense10')",
                             name_or_spec);
         spec = name_or_spec;
     }
+    return spec_parse(spec, in, layers, n, err);
+}
+
+int model_new(struct model **out, const char *name_or_spec, struct error *err)
+{
+    *out = NULL;
+    const char *name;
     struct act_shape in = { 0, 0, 0 };
     struct layer_spec layers[MODEL_MAX_LAYERS];
     int n = 0;
-    int rc = spec_parse(spec, &in, layers, &n, err);
+    int rc = model_parse(name_or_spec, &name, &in, layers, &n, err);
     if (rc)
         return rc;
     return model_new_layers(out, name, in, layers, n, err);
+}
+
+int model_new_dropout(struct model **out, const char *name_or_spec, float rate,
+                      struct error *err)
+{
+    *out = NULL;
+    const char *name;
+    struct act_shape in = { 0, 0, 0 };
+    struct layer_spec layers[MODEL_MAX_LAYERS + 1];
+    int n = 0, dropouts = 0, last_dense = -1;
+    int rc = model_parse(name_or_spec, &name, &in, layers, &n, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++) {
+        dropouts += layers[i].kind == LAYER_DROPOUT;
+        if (layers[i].kind == LAYER_DENSE)
+            last_dense = i;
+    }
+    if (dropouts == 0) {
+        if (last_dense < 0)
+            return error_at(err, NULL, 0, "model '%s': no dense layer to put dropout before",
+                            name_or_spec);
+        memmove(layers + last_dense + 1, layers + last_dense,
+                (size_t)(n - last_dense) * sizeof *layers);
+        layers[last_dense] = (struct layer_spec){ .kind = LAYER_DROPOUT };
+        n++;
+    }
+    for (int i = 0; i < n; i++)
+        if (layers[i].kind == LAYER_DROPOUT)
+            layers[i].rate = rate;
+    return model_new_layers(out, name, in, layers, n, err);
+}
+
+int model_set_dropout(struct model *m, float rate)
+{
+    int count = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].spec.kind == LAYER_DROPOUT) {
+            m->layers[i].spec.rate = rate;
+            count++;
+        }
+    return count;
 }
 
 static void model_workspace_release(struct model_workspace *ws, int nlayers)
@@ -701,6 +775,8 @@ static int workspace_grow_forward(struct model *m, int B, struct error *err)
             rc |= buffer_grow((void **)&ws->own[i + 1], sizeof(float) * L->out_size * (size_t)B);
         if (L->spec.kind == LAYER_LSTM)
             rc |= buffer_grow((void **)&ws->seq[i], sizeof(float) * lstm_forward_floats(L, B));
+        if (L->spec.kind == LAYER_DROPOUT)
+            rc |= buffer_grow((void **)&ws->seq[i], sizeof(float) * L->out_size * (size_t)B);
         if (L->spec.kind == LAYER_CONV2D && conv2d_col_size(&L->conv, B) > scratch)
             scratch = conv2d_col_size(&L->conv, B);
     }
@@ -751,8 +827,9 @@ int model_reserve(struct model *m, int max_batch, struct error *err)
 
 /* ---- passes ---- */
 
-int model_forward(struct model *m, const float *inp, int B, const float **logits,
-                  struct error *err)
+/* The forward pass; `train` applies dropout (model_loss_and_grad). */
+static int model_forward_pass(struct model *m, const float *inp, int B, bool train,
+                              const float **logits, struct error *err)
 {
     if (B < 1)
         return error_fail(err, "model_forward: batch must be >= 1, got %d", B);
@@ -795,12 +872,25 @@ int model_forward(struct model *m, const float *inp, int B, const float **logits
         case LAYER_LSTM:
             model_lstm_forward(ws, i, L, params, y, x, B);
             break;
+        case LAYER_DROPOUT:
+            if (train)
+                dropout_forward(y, ws->seq[i], x, n, L->spec.rate, &m->dropout_rng);
+            else
+                memcpy(y, x, sizeof(float) * n);
+            break;
         }
         ws->act[i + 1] = y;
     }
     ws->last_batch = B;
+    ws->last_train = train;
     *logits = ws->act[m->nlayers];
     return 0;
+}
+
+int model_forward(struct model *m, const float *inp, int B, const float **logits,
+                  struct error *err)
+{
+    return model_forward_pass(m, inp, B, false, logits, err);
 }
 
 int model_backward(struct model *m, const float *dlogits, int B, float *dinp, struct error *err)
@@ -857,6 +947,12 @@ int model_backward(struct model *m, const float *dlogits, int B, float *dinp, st
         case LAYER_LSTM:
             model_lstm_backward(ws, i, L, params, grads, dx, dy, B);
             break;
+        case LAYER_DROPOUT:
+            if (dx && ws->last_train)
+                dropout_backward(dx, dy, ws->seq[i], n);
+            else if (dx)
+                memcpy(dx, dy, sizeof(float) * n);
+            break;
         }
     }
     return 0;
@@ -884,7 +980,7 @@ int model_loss_and_grad(struct model *m, const float *inp, const int *labels, in
 {
     const float *logits;
     int rc = model_check_labels(m, labels, B, err);
-    if (rc || (rc = model_forward(m, inp, B, &logits, err)))
+    if (rc || (rc = model_forward_pass(m, inp, B, true, &logits, err)))
         return rc;
     struct model_workspace *ws = m->ws;
     *loss = crossentropy_forward(NULL, ws->probs, logits, labels, B, m->outputs);

@@ -13,13 +13,16 @@
  *   input  := N | CxHxW                  (N means N x 1 x 1)
  *   layer  := "dense"N | "conv"N"k"K["s"S]["p"P] | "maxpool"K["s"S]
  *           | "avgpool"K["s"S] | "relu" | "tanh" | "square" | "flatten"
-           | "lstm"N
+           | "lstm"N | "dropout"P
  * (conv stride defaults to 1 and padding to 0; pool stride defaults to K;
  * dense flattens a (C,H,W) input by itself, "flatten" only names the step).
  * "lstmN" reads a (C,1,T) activation as a sequence of T steps of C features
  * (PyTorch's Conv1d layout (B,C,L), so a temporal conv can feed it) and
  * outputs its last hidden state (N,1,1): "1x1x8: lstm16 dense1" reads a
- * window of 8 scalars and regresses the next one.
+ * window of 8 scalars and regresses the next one. "dropoutP" (P in [0, 1),
+ * e.g. dropout0.5) is inverted dropout: active in model_loss_and_grad only,
+ * drawing its masks from m->dropout_rng; every other pass (model_forward,
+ * model_evaluate) passes its input through.
  *
  * All weights live in one contiguous array `params` and all gradients in
  * `grads` with the same layout, so optimisers and the weights file treat them
@@ -53,6 +56,7 @@ enum layer_kind {
     LAYER_SQUARE,
     LAYER_FLATTEN,
     LAYER_LSTM,
+    LAYER_DROPOUT,
 };
 
 /* One layer of a spec. Unused fields are 0. */
@@ -62,6 +66,7 @@ struct layer_spec {
     int kernel; /* conv2d, pools: K of a K x K window */
     int stride; /* conv2d (0 = 1), pools (0 = kernel) */
     int pad;    /* conv2d: zero padding on each side */
+    float rate; /* dropout: probability of zeroing a value, [0, 1) */
 };
 
 /* Per-example activation shape (C,H,W); a flat vector of n is (n,1,1). */
@@ -97,6 +102,7 @@ struct model {
     int nlayers;
     struct model_layer *layers;
     struct model_workspace *ws;
+    struct rng dropout_rng; /* dropout masks (seed it: rng_seed(..., RNG_DROPOUT, ...)) */
 };
 
 /* Builds a model by table name ("logreg", "mlp", "lenet5") or from spec text
@@ -111,6 +117,18 @@ int model_new_layers(struct model **out, const char *name, struct act_shape inpu
                      const struct layer_spec *layers, int nlayers, struct error *err);
 
 void model_free(struct model *m);
+
+/* Like model_new with a dropout rate for the training workloads' override:
+ * every dropout layer of the spec gets `rate`; a spec without one gets one
+ * inserted before its last dense layer (the classifier), e.g. mlp becomes
+ * "784: dense200 relu dense100 relu dropoutR dense10". At rate 0 the layer
+ * is the identity and draws nothing: the same bits as the model without it. */
+int model_new_dropout(struct model **out, const char *name_or_spec, float rate,
+                      struct error *err);
+
+/* Sets the rate of every dropout layer (rate in [0, 1)); returns how many
+ * the model has. */
+int model_set_dropout(struct model *m, float rate);
 
 /* The spec text of a table model, or NULL if `name` is not in the table. */
 const char *model_builtin_spec(const char *name);

@@ -81,6 +81,11 @@ void optim_set_lr(struct optim *o, float lr)
     o->cfg.lr = lr;
 }
 
+void optim_set_weight_decay(struct optim *o, float weight_decay)
+{
+    o->cfg.weight_decay = weight_decay;
+}
+
 long optim_steps(const struct optim *o)
 {
     return o->steps;

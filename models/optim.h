@@ -53,6 +53,9 @@ void optim_reset(struct optim *o);
 /* Changes the learning rate (schedules); the state is kept. */
 void optim_set_lr(struct optim *o, float lr);
 
+/* Changes the weight decay (a tuner); the state is kept. */
+void optim_set_weight_decay(struct optim *o, float weight_decay);
+
 /* Steps taken since creation or the last reset. */
 long optim_steps(const struct optim *o);
 

@@ -43,8 +43,9 @@ parts=(
     "approx-coded|doc/approx-coded.md: approx-coded-iid, approx-coded-n, approx-coded-k, approx-coded-d, approx-coded-markov, approx-coded-alibaba, approx-coded-letcc-lambda; figures doc/figures/approx-coded-*.png"
     "training-hetero|doc/training.md: gc-hetero-exact"
     "nercc-large-s|doc/coded-inference.md: nercc-large-s, nercc-large-s-lambda0"
+    "autotune|doc/autotune.md: autotune-ssp, autotune-crc; figure doc/figures/autotune-decisions.png"
 )
-figure_parts=(quickstart training pipeline approx-coded)
+figure_parts=(quickstart training pipeline approx-coded autotune)
 
 # run DB CONFIG [ARGS...]: runs a config into $out/DB (from scratch) and
 # remembers the command, as the docs show it, for the tables of DB.
@@ -401,6 +402,59 @@ part_approx_coded() {
             --group scheme.kind --title "rmse against S stragglers of N = 48 (K = 12, LeNet5, $db)" \
             -o doc/figures/approx-coded-$db-rmse.png
     done
+}
+
+part_autotune() {
+    local doc=doc/autotune.md
+    local crc=(--set scheme.kind=crc --set workload.tuner.tune=learning_rate,batch,weight_decay,dropout)
+    # the parameter server's two models on two cores, then merged into one
+    bg=1 run autotune-mlp.db configs/autotune.ini "${CRN[@]}" --set sweep.workload.model=mlp
+    bg=1 run autotune-lenet5.db configs/autotune.ini "${CRN[@]}" --set sweep.workload.model=lenet5
+    bg=1 run autotune-crc.db configs/autotune.ini "${CRN[@]}" "${crc[@]}"
+    wait_runs
+    rm -f "$out/autotune.db"
+    "$S" merge "$out/autotune.db" "$out/autotune-mlp.db" "$out/autotune-lenet5.db" >/dev/null
+    run_cmd[autotune.db]="${run_cmd[autotune-mlp.db]}; ${run_cmd[autotune-lenet5.db]}; stragsim merge autotune.db autotune-mlp.db autotune-lenet5.db"
+    local cols=(--params workload.model,latency.kind,workload.tuner.kind
+                --metrics time_to_target,final_accuracy,sim_time)
+    table autotune-ssp $doc autotune.db --aggregate "${cols[@]}"
+    table autotune-crc $doc autotune-crc.db --aggregate "${cols[@]}"
+    autotune_figure "$out/autotune.db" doc/figures/autotune-decisions.png
+}
+
+# autotune_figure DB PNG: the learning rate and batch each tuner set over
+# simulated time (LeNet5, Markov stragglers, repeat 0), one line per tuner,
+# from the tuner table.
+autotune_figure() {
+    local db=$1 png=$2 dir
+    dir=$(mktemp -d)
+    local kind key
+    for kind in schedule rule random lstm; do
+        for key in learning_rate batch; do
+            sqlite3 -separator ' ' "$db" "SELECT t.sim_time, t.value FROM tuner t
+                JOIN runs r ON r.id = t.run_id
+                WHERE t.key = '$key' AND r.repeat = 0
+                  AND r.id IN (SELECT run_id FROM params WHERE key = 'workload.tuner.kind' AND value = '$kind')
+                  AND r.id IN (SELECT run_id FROM params WHERE key = 'workload.model' AND value = 'lenet5')
+                  AND r.id IN (SELECT run_id FROM params WHERE key = 'latency.kind' AND value = 'markov')
+                ORDER BY t.decision" >"$dir/$kind-$key.dat"
+        done
+    done
+    gnuplot <<GP
+set terminal pngcairo size 1000,420 font ",10"
+set output "$png.tmp"
+set multiplot layout 1,2 title "tuner decisions, LeNet5, ssp, Markov stragglers (repeat 0)"
+set xlabel "simulated time"
+set key outside bottom center horizontal
+set ylabel "learning rate"
+set logscale y
+plot for [k in "schedule rule random lstm"] "$dir/".k."-learning_rate.dat" using 1:2 with steps lw 2 title k
+set ylabel "batch"
+plot for [k in "schedule rule random lstm"] "$dir/".k."-batch.dat" using 1:2 with steps lw 2 title k
+unset multiplot
+GP
+    mv "$png.tmp" "$png"
+    rm -rf "$dir"
 }
 
 # ---- driver ----

@@ -174,6 +174,8 @@ bad "check: --baseline twice" "stragsim check: --baseline given twice ('good.db'
 bad "check: --rtol beyond a double" "stragsim check: --rtol: '1e999' is out of range" "$S" check good.db --baseline good.db --rtol 1e999
 bad "eval: --weights twice" "stragsim eval: --weights given twice ('a.bin' and 'b.bin')" "$S" eval --model logreg --weights a.bin --weights b.bin
 bad "export: -o twice" "stragsim export: -o/--output given twice ('a.csv' and 'b.csv')" "$S" export good.db --table metrics -o a.csv -o b.csv
+bad "export: --table tuner of runs without a tuner" "good.db: no tuner rows (training runs with workload.tuner.kind write them)" \
+    "$S" export good.db --table tuner -o t.csv
 bad "trace stats: --threshold beyond a double" "stragsim trace stats: --threshold: '1e999' is out of range" "$S" trace stats x.csv --threshold 1e999
 bad "trace stats: --value twice" "stragsim trace stats: --value given twice ('t' and 'u')" "$S" trace stats x.csv --value t --value u
 bad "help: unknown command" "stragsim help: unknown command 'nope' (try stragsim --help)" "$S" help nope
@@ -447,6 +449,42 @@ pipeline_ini pl-scheme.ini
 sed -i 's/kind = none/kind = kofn/' pl-scheme.ini
 bad "pipeline: a latency scheme" "pl-scheme.ini:6: scheme.kind: scheme 'kofn' does not run the pipeline workload" \
     "$S" run pl-scheme.ini -o new.db -q
+# ---- the hyperparameter tuner (workload.tuner.*) ----
+tuner_ini() { # FILE SCHEME LINES...: a tiny training config with a tuner, plus [workload] LINES
+    local f=$1 scheme=$2
+    shift 2
+    {
+        printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = %s\n' "$scheme"
+        printf '[workload]\nkind = training\niterations = 2\nmodel = logreg\nbatch = 8\n'
+        printf 'train_limit = 400\ntest_limit = 100\n'
+        printf '%s\n' "$@"
+    } >"$f"
+}
+tuner_ini tu-kind.ini naive "tuner.kind = bayes"
+bad "tuner: an unknown kind" "tu-kind.ini:14: workload.tuner.kind: expected one of none|fixed|schedule|rule|random|lstm, got 'bayes'" \
+    "$S" run tu-kind.ini -o new.db -q
+tuner_ini tu-win.ini naive "tuner.kind = rule" "tuner.window = 0"
+bad "tuner: window 0" "tu-win.ini:15: workload.tuner.window: must be >= 1" "$S" run tu-win.ini -o new.db -q
+tuner_ini tu-key.ini naive "tuner.kind = rule" "tuner.tune = learning_rate, momentum"
+bad "tuner: a key it cannot tune" "tu-key.ini:15: workload.tuner.tune: expected one of learning_rate|batch|weight_decay|dropout|staleness, got 'momentum'" \
+    "$S" run tu-key.ini -o new.db -q
+tuner_ini tu-stale.ini naive "tuner.kind = rule" "tuner.tune = staleness"
+bad "tuner: staleness on a workload without one (gradient codes)" \
+    "tu-stale.ini:15: workload.tuner.tune: staleness: only the ssp scheme has a staleness bound to tune" \
+    "$S" run tu-stale.ini -o new.db -q
+tuner_ini tu-range.ini ssp "tuner.kind = random" "tuner.tune = learning_rate" "tuner.lr_min = 0.5" "tuner.lr_max = 0.1"
+bad "tuner: a range with min > max" "tu-range.ini:17: workload.tuner.lr_max: 0.1 is less than workload.tuner.lr_min (0.5)" \
+    "$S" run tu-range.ini -o new.db -q
+tuner_ini tu-batch.ini ssp "tuner.kind = rule" "tuner.tune = batch" "tuner.batch_min = 2"
+bad "tuner: a batch range below one example per worker" \
+    "tu-batch.ini:16: workload.tuner.batch_min: 2 is less than one example per worker (4 workers)" \
+    "$S" run tu-batch.ini -o new.db -q
+tuner_ini tu-sched.ini naive "tuner.kind = schedule" "tuner.tune = batch"
+bad "tuner: a schedule without the learning rate" \
+    "tu-sched.ini:15: workload.tuner.tune: the schedule tuner sets learning_rate: tune it" \
+    "$S" run tu-sched.ini -o new.db -q
+tuner_ini tu-drop.ini naive "dropout = 1"
+bad "training: dropout 1" "tu-drop.ini:14: workload.dropout: must be < 1" "$S" run tu-drop.ini -o new.db -q
 
 # ---- bspline (BSCC): K > N, too few results for the spline, its own keys ----
 bspline_ini() { # FILE WORKERS LINES...: a latency config of the bspline scheme plus [scheme] LINES

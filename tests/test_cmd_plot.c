@@ -62,5 +62,5 @@ Test(cmd_export, table_to_a_file_and_unknown_table)
     cr_expect_eq(strncmp(buf, "run_id,point_key,repeat,scheme.kind,", 36), 0, "%.80s", buf);
     cr_expect_eq(RUN(cmd_export, "export", db, "--table", "events", "-o", csv), 2);
     cr_expect_str_eq(err_text, "stragsim export: unknown table 'events' (expected "
-                               "jobs|iterations|metrics)\n");
+                               "jobs|iterations|tuner|metrics)\n");
 }

@@ -159,6 +159,53 @@ Test(dense, backward_matches_finite_differences)
     free(c.inp), free(c.w), free(c.b), free(c.out), free(c.R);
 }
 
+/* L(w) + wd/2 ||w||^2: the objective SGD with L2 weight decay descends. */
+struct decay_case {
+    struct dense_case *dense;
+    float wd;
+};
+
+static double decayed_loss(void *p)
+{
+    struct decay_case *c = p;
+    double l2 = 0.0;
+    for (int i = 0; i < c->dense->OC * c->dense->C; i++)
+        l2 += (double)c->dense->w[i] * c->dense->w[i];
+    return dense_loss(c->dense) + 0.5 * c->wd * l2;
+}
+
+Test(optim, weight_decay_step_is_the_gradient_of_the_l2_objective)
+{
+    // one plain SGD step moves the weights by -lr times the gradient of
+    // L + wd/2 ||w||^2, which finite differences of that objective give
+    struct rng r = test_rng(12);
+    struct dense_case c = { .B = 3, .C = 6, .OC = 5 };
+    c.inp = randn(&r, 18), c.w = randn(&r, 30), c.b = NULL, c.out = malloc(sizeof(float) * 15);
+    c.R = randn(&r, 15);
+    float dw[30] = { 0 }, w[30], step[30];
+    dense_backward(NULL, dw, NULL, c.R, c.inp, c.w, c.B, c.C, c.OC);
+    struct optim_config cfg = optim_config_default(OPTIM_SGD);
+    cfg.lr = 0.5f, cfg.weight_decay = 0.3f;
+    struct optim *o;
+    struct error err;
+    cr_assert_eq(optim_new(&o, &cfg, 30, &err), 0);
+    memcpy(w, c.w, sizeof w);
+    optim_step(o, w, dw);
+    for (int i = 0; i < 30; i++)
+        step[i] = (c.w[i] - w[i]) / cfg.lr;
+    struct decay_case dc = { &c, cfg.weight_decay };
+    check_grad("sgd + weight decay", c.w, 30, step, decayed_loss, &dc);
+    // set later (a tuner): the next step uses the new decay
+    optim_set_weight_decay(o, 0.0f);
+    float w2[30];
+    memcpy(w2, w, sizeof w2);
+    optim_step(o, w2, dw);
+    for (int i = 0; i < 30; i++)
+        cr_expect_float_eq(w2[i], w[i] - cfg.lr * dw[i], 1e-6);
+    optim_free(o);
+    free(c.inp), free(c.w), free(c.out), free(c.R);
+}
+
 /* ---- conv2d ---- */
 
 struct conv_case {
@@ -477,6 +524,51 @@ Test(activations, backward_matches_finite_differences)
         check_grad(names[kind], c.inp, c.n, dinp, act_loss, &c);
         free(c.inp), free(c.out), free(c.R), free(dinp);
     }
+}
+
+/* ---- dropout ---- */
+
+struct dropout_case {
+    size_t n;
+    float p;
+    uint32_t seed;
+    float *inp, *out, *mask, *R;
+};
+
+static double dropout_loss(void *p)
+{
+    struct dropout_case *c = p;
+    struct rng r = test_rng(c->seed); // the same mask at every evaluation
+    dropout_forward(c->out, c->mask, c->inp, c->n, c->p, &r);
+    return dot_loss(c->out, c->R, c->n);
+}
+
+Test(dropout, forward_keeps_one_minus_p_scaled_and_backward_matches_finite_differences)
+{
+    struct rng r = test_rng(31);
+    struct dropout_case c = { 4000, 0.3f, 77, NULL, NULL, NULL, NULL };
+    c.inp = randn(&r, c.n);
+    c.out = malloc(sizeof(float) * c.n);
+    c.mask = malloc(sizeof(float) * c.n);
+    c.R = randn(&r, c.n);
+    dropout_loss(&c);
+    size_t zeroed = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        zeroed += c.mask[i] == 0.0f;
+        cr_expect(c.mask[i] == 0.0f || c.mask[i] == 1.0f / 0.7f, "mask %g", (double)c.mask[i]);
+        cr_expect_eq(c.out[i], c.inp[i] * c.mask[i]);
+    }
+    // Binomial(4000, 0.3): sd 29; 6 sd either side
+    cr_expect(zeroed > 1026 && zeroed < 1374, "%zu of 4000 zeroed at p = 0.3", zeroed);
+    float *dinp = malloc(sizeof(float) * c.n);
+    dropout_backward(dinp, c.R, c.mask, c.n);
+    check_grad("dropout", c.inp, 200, dinp, dropout_loss, &c);
+    // p = 0: the identity, and no draw taken from the stream
+    struct rng a = test_rng(5), b = test_rng(5);
+    dropout_forward(c.out, c.mask, c.inp, c.n, 0.0f, &a);
+    cr_expect(memcmp(c.out, c.inp, sizeof(float) * c.n) == 0);
+    cr_expect_eq(rng_next(&a), rng_next(&b));
+    free(c.inp), free(c.out), free(c.mask), free(c.R), free(dinp);
 }
 
 /* ---- losses ---- */

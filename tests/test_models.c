@@ -169,6 +169,7 @@ static const double *ref_forward(struct ref *R, const double *x)
                 out[i] = L->kind == LAYER_RELU ? fmax(in[i], 0.0) : L->kind == LAYER_TANH ? tanh(in[i]) : in[i] * in[i];
             break;
         case LAYER_FLATTEN:
+        case LAYER_DROPOUT: /* evaluation: the identity */
             memcpy(out, in, sizeof(double) * n);
             break;
         case LAYER_LSTM: {
@@ -422,20 +423,20 @@ Test(models, bad_names_and_specs)
     expect_build_error("784:", "model spec '784:': no layers after ':'");
     expect_build_error("784: dense10 softmax",
                        "model spec '784: dense10 softmax': bad layer 'softmax' (expected denseN, convNkK[sS][pP], "
-                       "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
+                       "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten, lstmN or dropoutP with P in [0, 1))");
     expect_build_error("784: dense", "model spec '784: dense': bad layer 'dense' (expected denseN, convNkK[sS][pP], "
-                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
+                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten, lstmN or dropoutP with P in [0, 1))");
     expect_build_error("784: relu5", "model spec '784: relu5': bad layer 'relu5' (expected denseN, convNkK[sS][pP], "
-                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
+                                     "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten, lstmN or dropoutP with P in [0, 1))");
     expect_build_error("784: dense0", "model 'custom': layer 1 (dense): needs at least 1 unit");
     expect_build_error("1x4x4: conv2k5", "model 'custom': layer 1 (conv): 2@5x5 kernel, stride 1, padding 0 does not fit a 1x4x4 input");
     expect_build_error("1x4x4: conv2k3s0", "model spec '1x4x4: conv2k3s0': bad layer 'conv2k3s0' (expected denseN, "
-                                           "convNkK[sS][pP], maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
+                                           "convNkK[sS][pP], maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten, lstmN or dropoutP with P in [0, 1))");
     expect_build_error("1x4x4: maxpool2 maxpool2 maxpool2", "model 'custom': layer 3 (maxpool): 2x2 window does not fit a 1x1 input");
     expect_build_error("1x1x8: lstm0", "model 'custom': layer 1 (lstm): needs at least 1 unit");
     expect_build_error("1x4x4: lstm3", "model 'custom': layer 1 (lstm): needs a Cx1xT input (features x 1 x steps), got 1x4x4");
     expect_build_error("1x1x8: lstm4x", "model spec '1x1x8: lstm4x': bad layer 'lstm4x' (expected denseN, convNkK[sS][pP], "
-                                        "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)");
+                                        "maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten, lstmN or dropoutP with P in [0, 1))");
     char big[1024] = "4:";
     for (int i = 0; i < 65; i++)
         strcat(big, " relu");
@@ -757,6 +758,113 @@ Test(models, evaluate_counts_loss_and_hits)
     cr_expect_eq(correct, 1); // the tie in example 3 goes to class 0 (model_argmax: first)
     cr_expect_eq(model_argmax((float[]){ 1.0f, 3.0f, 3.0f }, 3), 1);
     model_free(m);
+}
+
+/* ---- dropout ---- */
+
+/* The float loss of model_loss_and_grad with the dropout stream at `at`. */
+static double dropout_model_loss(struct model *m, const struct rng *at, const float *x,
+                                 const int *labels, int B)
+{
+    struct error err;
+    float loss;
+    m->dropout_rng = *at;
+    model_zero_grad(m);
+    cr_assert_eq(model_loss_and_grad(m, x, labels, B, &loss, NULL, &err), 0, "%s", err.msg);
+    return loss;
+}
+
+Test(models, dropout_gradient_matches_finite_differences)
+{
+    // a smooth net (tanh) so float central differences are exact enough;
+    // every evaluation replays the same masks from a saved stream
+    struct model *m = build_init("5: dense12 tanh dropout0.4 dense7 tanh dropout0.2 dense3", 8);
+    cr_expect_str_eq(m->arch, "5: dense12 tanh dropout0.4 dense7 tanh dropout0.2 dense3");
+    struct rng r, at;
+    rng_seed(&r, 4, 4, RNG_DATA, 0);
+    rng_seed(&at, 4, 4, RNG_DROPOUT, 0);
+    enum { B = 6 };
+    float *x = randn(&r, B * 5);
+    int labels[B] = { 0, 1, 2, 0, 1, 2 };
+    dropout_model_loss(m, &at, x, labels, B);
+    float *analytic = malloc(sizeof(float) * m->nparams);
+    memcpy(analytic, m->grads, sizeof(float) * m->nparams);
+    double scale = 0.0, worst = 0.0;
+    for (size_t i = 0; i < m->nparams; i++)
+        scale = fmax(scale, fabs(analytic[i]));
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < m->nparams; i++) {
+        float keep = m->params[i];
+        m->params[i] = keep + eps;
+        double up = dropout_model_loss(m, &at, x, labels, B);
+        m->params[i] = keep - eps;
+        double down = dropout_model_loss(m, &at, x, labels, B);
+        m->params[i] = keep;
+        worst = fmax(worst, fabs((up - down) / (2.0 * eps) - analytic[i]) / scale);
+    }
+    cr_expect(worst < 5e-3, "dropout model: gradient relative error %.3g", worst);
+    // the masks are random: another stream gives another gradient
+    struct rng other;
+    rng_seed(&other, 4, 5, RNG_DROPOUT, 0);
+    dropout_model_loss(m, &other, x, labels, B);
+    cr_expect(memcmp(analytic, m->grads, sizeof(float) * m->nparams) != 0);
+    free(x), free(analytic);
+    model_free(m);
+}
+
+Test(models, dropout_is_off_at_evaluation_and_free_at_rate_zero)
+{
+    struct error err;
+    struct model *plain = build_init("mlp", 9), *drop, *zero;
+    cr_assert_eq(model_new_dropout(&drop, "mlp", 0.5f, &err), 0, "%s", err.msg);
+    cr_assert_eq(model_new_dropout(&zero, "mlp", 0.0f, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(drop->arch, "784: dense200 relu dense100 relu dropout0.5 dense10");
+    cr_expect_str_eq(drop->name, "mlp");
+    cr_expect_eq(drop->nparams, plain->nparams);
+    memcpy(drop->params, plain->params, sizeof(float) * plain->nparams);
+    memcpy(zero->params, plain->params, sizeof(float) * plain->nparams);
+    rng_seed(&drop->dropout_rng, 1, 1, RNG_DROPOUT, 0);
+    rng_seed(&zero->dropout_rng, 1, 1, RNG_DROPOUT, 0);
+    struct rng r;
+    rng_seed(&r, 6, 6, RNG_DATA, 0);
+    enum { B = 16 };
+    float *x = randn(&r, (size_t)B * 784);
+    int labels[B];
+    for (int b = 0; b < B; b++)
+        labels[b] = b % 10;
+    // evaluation: the same bits as without dropout, and no mask drawn
+    const float *za, *zb;
+    float *copy = malloc(sizeof(float) * B * 10);
+    cr_assert_eq(model_forward(plain, x, B, &za, &err), 0);
+    memcpy(copy, za, sizeof(float) * B * 10);
+    struct rng before = drop->dropout_rng;
+    cr_assert_eq(model_forward(drop, x, B, &zb, &err), 0);
+    cr_expect(memcmp(copy, zb, sizeof(float) * B * 10) == 0, "dropout at evaluation");
+    double sa, sb;
+    int ca, cb;
+    cr_assert_eq(model_evaluate(plain, x, labels, B, &sa, &ca, &err), 0);
+    cr_assert_eq(model_evaluate(drop, x, labels, B, &sb, &cb, &err), 0);
+    cr_expect(sa == sb && ca == cb);
+    cr_expect_eq(rng_next(&before), rng_next(&drop->dropout_rng), "evaluation drew nothing");
+    // training at rate 0: the same loss and gradient bits as without the layer
+    float la, lb, lc;
+    model_zero_grad(plain), model_zero_grad(zero), model_zero_grad(drop);
+    cr_assert_eq(model_loss_and_grad(plain, x, labels, B, &la, NULL, &err), 0);
+    cr_assert_eq(model_loss_and_grad(zero, x, labels, B, &lb, NULL, &err), 0);
+    cr_assert_eq(model_loss_and_grad(drop, x, labels, B, &lc, NULL, &err), 0);
+    cr_expect(la == lb && memcmp(plain->grads, zero->grads, sizeof(float) * plain->nparams) == 0);
+    cr_expect(la != lc, "dropout 0.5 changes the training loss");
+    // the rate can be changed in place (the tuner's knob)
+    cr_expect_eq(model_set_dropout(drop, 0.0f), 1);
+    cr_expect_eq(model_set_dropout(plain, 0.3f), 0);
+    model_zero_grad(drop);
+    cr_assert_eq(model_loss_and_grad(drop, x, labels, B, &lc, NULL, &err), 0);
+    cr_expect(la == lc && memcmp(plain->grads, drop->grads, sizeof(float) * plain->nparams) == 0);
+    expect_build_error("4: dense3 dropout1", "model spec '4: dense3 dropout1': bad layer 'dropout1' (expected denseN, "
+                       "convNkK[sS][pP], maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten, lstmN or dropoutP "
+                       "with P in [0, 1))");
+    free(x), free(copy);
+    model_free(plain), model_free(drop), model_free(zero);
 }
 
 Test(models, sgd_training_fits_a_separable_problem)

@@ -639,7 +639,7 @@ Test(plot, export_metrics_and_jobs_as_csv)
 
     cr_expect_neq(export_to(db, "events", csv), 0);
     cr_expect_str_eq(plot_err.msg,
-                     "stragsim export: unknown table 'events' (expected jobs|iterations|metrics)");
+                     "stragsim export: unknown table 'events' (expected jobs|iterations|tuner|metrics)");
 }
 
 /* A CSV file (RFC 4180, CRLF rows) split into cells: cells[row][col]. */

@@ -29,6 +29,7 @@ void workload_output_free(struct workload_output *out)
     metric_list_clear(&out->metrics);
     free(out->jobs);
     free(out->iterations);
+    free(out->tuner);
     memset(out, 0, sizeof *out);
 }
 
@@ -59,6 +60,8 @@ static double on_duration(void *ctx, int worker, uint64_t job_index, double cost
     struct latency_sim *s = ctx;
     if (s->rows && job_index >= s->warmup)
         s->rows[job_index - s->warmup].tasks++;
+    if (s->hooks && s->hooks->cost_scale)
+        cost *= *s->hooks->cost_scale;
     return latency_draw(s->source, worker, job_index, cost);
 }
 

@@ -56,7 +56,6 @@ struct ssp_run {
     double *speed;        /* (n) scratch: predictions */
     long version, skipped, stale_max;
     double stale_sum;
-    float base_lr;
     int status;
     struct error err;
 };
@@ -107,13 +106,14 @@ static bool predicted_straggler(struct ssp_run *r, int p)
 static int batch_of(struct ssp_run *r, int p)
 {
     struct training *t = r->t;
-    int equal = (int)(t->batch / t->n);
+    long batch = lround(t->setting[TUNER_BATCH]); /* workload.batch unless tuned */
+    int equal = (int)(batch / t->n);
     if (r->cfg->action != SSP_ACTION_BATCH || !predictions(r))
-        return equal > 0 ? equal : 1;
+        return equal > 0 ? (equal < t->batch_cap ? equal : t->batch_cap) : 1;
     double total = 0.0;
     for (int q = 0; q < t->n; q++)
         total += 1.0 / r->speed[q];
-    long b = lround((double)t->batch * (1.0 / r->speed[p]) / total);
+    long b = lround((double)batch * (1.0 / r->speed[p]) / total);
     return (int)(b < 1 ? 1 : b > t->batch_cap ? t->batch_cap : b);
 }
 
@@ -123,7 +123,8 @@ static void worker_try_start(struct ssp_run *r, int p)
     struct ssp_worker *w = &r->w[p];
     struct training *t = r->t;
     while (!w->busy && w->clock < t->iterations) {
-        if (r->cfg->staleness >= 0 && w->clock - min_clock(r) > r->cfg->staleness)
+        long bound = lround(t->setting[TUNER_STALENESS]); /* scheme.staleness unless tuned */
+        if (bound >= 0 && w->clock - min_clock(r) > bound)
             return; /* blocked until the slowest catches up */
         if (r->cfg->action == SSP_ACTION_SKIP && !w->skipped_last && predicted_straggler(r, p)) {
             w->skipped_last = true;
@@ -163,17 +164,25 @@ static int server_apply(struct ssp_run *r, int p, double now, struct error *err)
     struct training *t = r->t;
     struct ssp_worker *w = &r->w[p];
     float *stale = t->grads, *fresh = t->grads + t->np, *current = t->message;
-    float scale = (float)w->cost; /* batch / B: n equal pushes make one full step */
+    /* batch / B for the batch now (workload.batch unless tuned): n equal
+     * pushes make one step of the mean gradient; the cost (time) stays
+     * relative to workload.batch */
+    float scale = (float)((double)w->batch / t->setting[TUNER_BATCH]);
     double loss;
     /* the gradient the worker computed: at its snapshot */
     memcpy(current, t->model->params, t->np * sizeof *current);
     memcpy(t->model->params, w->snapshot, t->np * sizeof *current);
+    struct rng masks = t->model->dropout_rng;
     int status = training_gradient(t, p, w->batch, scale, stale, &loss, err);
     memcpy(t->model->params, current, t->np * sizeof *current);
-    /* off the clock: the same examples at the current parameters */
+    /* off the clock: the same examples (and dropout masks) at the current
+     * parameters; the mask stream then goes on as if this had not run */
+    struct rng next = t->model->dropout_rng;
+    t->model->dropout_rng = masks;
     float l;
     if (!status)
         status = model_loss_and_grad(t->model, t->x, t->y, w->batch, &l, NULL, err);
+    t->model->dropout_rng = next;
     if (status)
         return status;
     for (size_t q = 0; q < t->np; q++)
@@ -181,8 +190,8 @@ static int server_apply(struct ssp_run *r, int p, double now, struct error *err)
     double rel = rel_diff(stale, fresh, t->np);
 
     long tau = r->version - w->version_read;
-    optim_set_lr(t->optim, r->cfg->staleness_lr && tau > 1 ? r->base_lr / (float)tau
-                                                           : r->base_lr);
+    float base_lr = (float)t->setting[TUNER_LR]; /* workload.learning_rate unless tuned */
+    optim_set_lr(t->optim, r->cfg->staleness_lr && tau > 1 ? base_lr / (float)tau : base_lr);
     optim_step(t->optim, t->model->params, stale);
     r->version++;
     r->stale_sum += (double)tau;
@@ -204,7 +213,7 @@ static int server_apply(struct ssp_run *r, int p, double now, struct error *err)
         .residual = NAN, .grad_rel_err = rel, .staleness = (double)tau,
     };
     t->done++;
-    return 0;
+    return training_tuner_window(t, t->tuner_cfg.window * t->n, t->iterations * t->n, now, err);
 }
 
 static void ssp_result(void *ctx, struct cluster *cl, const struct cluster_result *res)
@@ -212,6 +221,7 @@ static void ssp_result(void *ctx, struct cluster *cl, const struct cluster_resul
     struct ssp_run *r = ctx;
     int p = res->worker;
     struct ssp_worker *w = &r->w[p];
+    training_tuner_observe(r->t, p, (res->finished - res->started) / res->cost);
     if (!r->status)
         r->status = predictor_observe(&r->pred, p, (res->finished - res->started) / res->cost,
                                       &r->err);
@@ -271,7 +281,6 @@ static int ssp_setup(struct ssp_run *r, const struct params *p, uint64_t seed,
     struct cluster_hooks hooks = {.ctx = r, .duration = ssp_duration, .result = ssp_result};
     if (!(r->cluster = cluster_new(r->engine, &cc, &hooks)))
         return error_fail(err, "out of memory");
-    r->base_lr = (float)params_real(p, "workload.learning_rate");
     return 0;
 }
 
@@ -322,6 +331,8 @@ int training_ssp_run(struct training *t, const struct params *p, uint64_t seed,
         out->iterations = t->rows;
         out->niterations = (size_t)t->done;
         t->rows = NULL;
+        if (t->tuner)
+            out->tuner = tuner_take_rows(t->tuner, &out->ntuner);
     } else {
         workload_output_free(out);
     }

@@ -35,6 +35,7 @@
 #include "sim/engine.h"
 #include "workloads/ssp.h"
 #include "workloads/training_setup.h"
+#include "workloads/tuner.h"
 
 /* The workload.* keys only the training workload reads. */
 static const struct config_key training_keys[] = {
@@ -51,6 +52,11 @@ static const struct config_key training_keys[] = {
      "training: partitions of a random split (iid) or of the images sorted by class"},
     {"workload.usage_window", KEY_INT, "10", 1, 1e9, 0, NULL,
      "training: window (iterations) for the fraction of partitions never used"},
+    {"workload.weight_decay", KEY_REAL, "0", 0, INFINITY, 0, NULL,
+     "training: L2 weight decay of the SGD step (g + wd * params)"},
+    {"workload.dropout", KEY_REAL, NULL, 0, 1, KEY_MAX_OPEN, NULL,
+     "training: inverted dropout rate before the classifier (default: no dropout layer)"},
+    TUNER_CONFIG_KEYS,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -176,7 +182,7 @@ static int iteration_finish(struct training *t, uint64_t index, double now, stru
         .waited = t->nreported, .residual = residual, .grad_rel_err = rel, .staleness = 0.0,
     };
     t->done++;
-    return 0;
+    return training_tuner_window(t, t->tuner_cfg.window, t->iterations, now, err);
 }
 
 /* ---- job-loop hooks ---- */
@@ -187,6 +193,7 @@ static void hook_result(void *ctx, struct cluster *cl, const struct cluster_resu
     struct training *t = ctx;
     if (t->nreported < t->n)
         t->reported[t->nreported++] = r->worker;
+    training_tuner_observe(t, r->worker, (r->finished - r->started) / (r->cost * t->cost_scale));
 }
 
 static void hook_done(void *ctx, struct cluster *cl, uint32_t job, uint64_t index, double latency)
@@ -260,6 +267,7 @@ int workload_training_run(const struct params *p, uint64_t seed, uint64_t point_
     if (!status) {
         struct job_loop_hooks hooks = {
             .ctx = &t, .ops = t.ops, .scheme = t.scheme, .result = hook_result, .done = hook_done,
+            .cost_scale = t.tuner ? &t.cost_scale : NULL,
         };
         status = workload_job_loop_run(lp, seed, point_key, &hooks, out, err);
         if (t.status) { /* the hook's error explains the loop's */
@@ -276,6 +284,8 @@ int workload_training_run(const struct params *p, uint64_t seed, uint64_t point_
         out->iterations = t.rows;
         out->niterations = (size_t)t.done;
         t.rows = NULL;
+        if (t.tuner)
+            out->tuner = tuner_take_rows(t.tuner, &out->ntuner);
     } else {
         workload_output_free(out);
     }

@@ -69,6 +69,13 @@ static int partitions_setup(struct training *t, const struct params *p, uint64_t
     long limit = params_has(p, "workload.train_limit") ? params_int(p, "workload.train_limit") : 0;
     if (limit > 0 && (size_t)limit < total)
         total = (size_t)limit;
+    size_t holdout = (size_t)training_tuner_holdout(t); /* a tuner's validation images */
+    if (holdout >= t->train->n)
+        return error_at_key(err, p, "workload.tuner.validation",
+                            "%zu held-out images leave none of the %zu to train on", holdout,
+                            t->train->n);
+    if (total > t->train->n - holdout)
+        total = t->train->n - holdout;
     int size = (int)(total / (size_t)t->n);
     if (size < 1)
         return error_at_key(err, p, "workload.train_limit",
@@ -187,6 +194,16 @@ int training_metrics_common(const struct training *t, struct metric_list *m)
 
 /* ---- setup ---- */
 
+/* The model; with workload.dropout (or a tuner that sets it) a dropout
+ * layer before the classifier, its masks from their own stream. */
+static int training_model_new(struct training *t, const struct params *p, struct error *err)
+{
+    const char *name = params_string(p, "workload.model");
+    if (!params_has(p, "workload.dropout") && !t->tuner_cfg.tuned[TUNER_DROPOUT])
+        return model_new(&t->model, name, err);
+    return model_new_dropout(&t->model, name, (float)t->setting[TUNER_DROPOUT], err);
+}
+
 void training_free(struct training *t)
 {
     if (t->scheme)
@@ -207,6 +224,7 @@ void training_free(struct training *t)
     free(t->used);
     free(t->used_window);
     free(t->rows);
+    training_tuner_free(t);
 }
 
 static int scheme_setup(struct training *t, const struct params *p, uint64_t seed,
@@ -242,7 +260,9 @@ static int setup(struct training *t, const struct params *p, uint64_t seed, uint
     char dir[4096];
     if (!params_path(p, "workload.data_dir", dir, sizeof dir))
         return error_at_key(err, p, "workload.data_dir", "path too long");
-    int status = data_load(dir, err);
+    int status = training_tuner_config(t, p, err);
+    if (!status)
+        status = data_load(dir, err);
     t->train = &data.train;
     t->test = &data.test;
     if (!status)
@@ -250,7 +270,7 @@ static int setup(struct training *t, const struct params *p, uint64_t seed, uint
     if (!status && coded)
         status = scheme_setup(t, p, seed, point_key, err);
     if (!status)
-        status = model_new(&t->model, params_string(p, "workload.model"), err);
+        status = training_model_new(t, p, err);
     if (status)
         return status;
     t->test_count = (int)t->test->n;
@@ -260,11 +280,15 @@ static int setup(struct training *t, const struct params *p, uint64_t seed, uint
     struct rng init;
     rng_seed(&init, seed, point_key, RNG_INIT, 0);
     model_init(t->model, &init);
+    rng_seed(&t->model->dropout_rng, seed, point_key, RNG_DROPOUT, 0);
     /* the parameter server's batches follow predicted speeds: up to the whole
      * mini-batch (or partition) on one worker */
     t->batch = params_int(p, "workload.batch");
-    t->batch_cap = t->tr.ssp ? (int)(t->batch < t->parts[0].size ? t->batch : t->parts[0].size)
-                             : t->batch_part;
+    long most = t->batch; /* a tuner may grow the batch up to its range */
+    if (t->tuner_cfg.tuned[TUNER_BATCH] && t->tuner_cfg.max[TUNER_BATCH] > (double)most)
+        most = (long)t->tuner_cfg.max[TUNER_BATCH];
+    t->batch_cap = t->tr.ssp ? (int)(most < t->parts[0].size ? most : t->parts[0].size)
+                             : (int)(most / t->n < t->parts[0].size ? most / t->n : t->parts[0].size);
     t->nrows_max = (size_t)t->iterations * (t->tr.ssp ? (size_t)t->n : 1);
     int reserve = t->batch_cap > EVAL_CHUNK ? t->batch_cap : EVAL_CHUNK;
     if ((status = model_reserve(t->model, reserve, err)))
@@ -272,8 +296,10 @@ static int setup(struct training *t, const struct params *p, uint64_t seed, uint
     struct optim_config oc = optim_config_default(OPTIM_SGD);
     oc.lr = (float)params_real(p, "workload.learning_rate");
     oc.momentum = (float)params_real(p, "workload.momentum");
+    oc.weight_decay = (float)params_real(p, "workload.weight_decay");
     t->np = t->model->nparams;
-    if ((status = optim_new(&t->optim, &oc, t->np, err)))
+    if ((status = optim_new(&t->optim, &oc, t->np, err)) ||
+        (status = training_tuner_setup(t, seed, point_key, err)))
         return status;
     size_t n = (size_t)t->n;
     t->x = malloc((size_t)t->batch_cap * FMNIST_PIXELS * sizeof *t->x);

@@ -19,6 +19,7 @@
 #include "base/metrics.h"
 #include "base/params.h"
 #include "base/rng.h"
+#include "workloads/tuner.h"
 #include "workloads/workload.h"
 
 #define TRAINING_FINAL_LOSS_WINDOW 10 /* final_loss: mean loss of the last rows */
@@ -61,6 +62,19 @@ struct training {
     long windows, done;
     int status;            /* first error inside a hook */
     struct error err;
+    /* the hyperparameters now (workload keys at the start; the tuner's
+     * decisions later) and the tuner's state: training_tuner.c */
+    double setting[TUNER_KNOBS];
+    struct tuner_config tuner_cfg;
+    struct tuner *tuner;     /* NULL: no tuner */
+    int batch_part0;         /* batch_part at workload.batch */
+    double cost_scale;       /* coded task cost factor of the tuned batch (1 untuned) */
+    float *val_x;            /* (val_count, 784) held-out training images */
+    int *val_y, val_count;
+    double *worker_time;     /* (n) this window's task time per unit cost, summed */
+    long *worker_tasks;      /* (n) and counted */
+    long window_row;         /* first row of this window */
+    double window_time;      /* sim time at its start */
 };
 
 /* Partition j's gradient on its next `count` examples at the current
@@ -93,5 +107,34 @@ int training_setup(struct training *t, const struct params *p, uint64_t seed, ui
 int training_setup_single(struct training *t, const struct params *p, uint64_t seed,
                           uint64_t point_key, struct error *err);
 void training_free(struct training *t);
+
+/* ---- the tuner inside the loops (training_tuner.c): its keys and held-out
+ * validation images at set-up, the per-worker task times it sees, and a
+ * decision at every window's end applied to the model and optimiser. The
+ * decision rules are tuner.c. ---- */
+
+/* Reads the tuner keys and the starting setting (before the partitions:
+ * a tuner holds validation images out of the training subset). */
+int training_tuner_config(struct training *t, const struct params *p, struct error *err);
+
+/* Images held out of training for a tuner's validation (0 without one). */
+int training_tuner_holdout(const struct training *t);
+
+/* Builds the tuner and gathers its validation images (after the model and
+ * optimiser exist). Nothing without a tuner. */
+int training_tuner_setup(struct training *t, uint64_t seed, uint64_t point_key, struct error *err);
+
+/* A task of `worker` took `time_per_cost` simulated seconds per unit cost. */
+void training_tuner_observe(struct training *t, int worker, double time_per_cost);
+
+/* After row t->done - 1 at simulated time `now`: when `rows_per_window`
+ * rows have passed since the last decision (and the run goes on), measures
+ * the window, lets the tuner decide and applies the learning rate, weight
+ * decay, dropout and (coded) batch; ssp reads t->setting for its own. */
+int training_tuner_window(struct training *t, long rows_per_window, long rows_total, double now,
+                          struct error *err);
+
+void training_tuner_free(struct training *t);
+
 
 #endif

@@ -27,6 +27,8 @@ struct workload_output {
     size_t njobs;
     struct iteration_row *iterations; /* training workloads */
     size_t niterations;
+    struct tuner_row *tuner; /* training with a tuner: its decisions */
+    size_t ntuner;
 };
 
 /* A workload.kind, as the driver sees it. */
@@ -82,6 +84,7 @@ struct job_loop_hooks {
     void *scheme;
     void (*result)(void *ctx, struct cluster *cl, const struct cluster_result *r);
     void (*done)(void *ctx, struct cluster *cl, uint32_t job, uint64_t index, double latency);
+    const double *cost_scale; /* NULL, or every task's cost is multiplied by *cost_scale */
 };
 int workload_job_loop_run(const struct params *p, uint64_t seed, uint64_t point_key,
                           const struct job_loop_hooks *hooks, struct workload_output *out,
