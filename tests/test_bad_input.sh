@@ -428,7 +428,7 @@ bad "pipeline: stages that hold a layer twice" \
     "$S" run pl-twice.ini -o new.db -q
 pipeline_ini pl-parse.ini "stages = dense200 relu | dense1x00 relu dense10"
 bad "pipeline: a stage that does not parse" \
-    "pl-parse.ini:12: workload.stages: stage 2: model spec '200: dense1x00 relu dense10': bad layer 'dense1x00' (expected denseN, convNkK[sS][pP], maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten or lstmN)" \
+    "pl-parse.ini:12: workload.stages: stage 2: model spec '200: dense1x00 relu dense10': bad layer 'dense1x00' (expected denseN, convNkK[sS][pP], maxpoolK[sS], avgpoolK[sS], relu, tanh, square, flatten, lstmN or dropoutP with P in [0, 1))" \
     "$S" run pl-parse.ini -o new.db -q
 pipeline_ini pl-p.ini "stage_count = 6"
 bad "pipeline: more stages than layers" "pl-p.ini:12: workload.stage_count: 6 stages for a model of 5 layers" \
