@@ -42,8 +42,8 @@ suite_run() {
 }
 
 test_args=("$@")
-# Without link-time optimisation (release_lto): it would double the build
-# time of every test program; scripts/compare-builds.sh checks that the LTO
+# Without link-time optimisation (release_lto): it adds minutes to the links
+# of the test programs; scripts/compare-builds.sh checks that the LTO
 # build's results are the same to the bit.
 suite_run build-test -Dwerror_all=true -Drelease_lto=false || overall=1
 # No -Werror here: GCC's warnings are checked above, and sanitizer
