@@ -12,7 +12,9 @@
 
 /* REPORT_JSON: an array of one object per row, values exact (17 digits),
  * --aggregate as CSV's columns m, m_se, m_ci_low, m_ci_high. */
-enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_MARKDOWN, REPORT_JSON };
+/* REPORT_HTML_TABLE: a bare <table>, cells as text and markdown show them
+ * (the legend is the caller's: report_fold_legend). */
+enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_MARKDOWN, REPORT_JSON, REPORT_HTML_TABLE };
 
 /* Keeps runs whose param `key` equals `value` (as text, or as numbers when
  * both are numbers; key "repeat" is the run's repeat). Filters on the same key
@@ -41,6 +43,9 @@ struct report_options {
  * line "stragsim report: ...". */
 int report_write(struct results *r, const struct report_options *opt, FILE *out,
                  struct error *err);
+
+/* What a --aggregate cell means (the text under the text and markdown tables). */
+extern const char report_fold_legend[];
 
 /* The param keys that tell these runs apart: "scheme.kind" first when any run
  * has it, then every key that takes two different values among the runs
