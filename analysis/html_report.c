@@ -18,12 +18,13 @@
 #include "base/atomic_file.h"
 
 static const char page_style[] =
-    "body{font-family:sans-serif;max-width:70em;margin:1em auto;padding:0 1em;color:#222}\n"
+    "body{font-family:sans-serif;max-width:90em;margin:1em auto;padding:0 1em;color:#222}\n"
     "table{border-collapse:collapse;font-size:90%}\n"
-    "th,td{border:1px solid #bbb;padding:.2em .5em}\n"
+    "th,td{border:1px solid #bbb;padding:.2em .5em;white-space:nowrap}\n"
+    "div.table{overflow-x:auto}\n"
     "th{background:#eee}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\n"
     "pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%}\n"
-    "figure{margin:1em 0}figure svg{max-width:100%;height:auto}\n"
+    "figure{margin:1em 0}figure svg{width:800px;max-width:100%;height:auto}\n"
     "figcaption{font-size:90%;color:#444}\n";
 
 /* Metrics the trade-off figure pairs, first present wins: a latency on x,
@@ -256,13 +257,13 @@ static int write_page(struct results *r, const struct html_report_options *opt,
     fputs("</h1>\n", out);
     int rc = write_configs(r, s, out, err);
     if (!rc) {
-        fputs("<section id=\"summary\">\n<h2>Summary</h2>\n", out);
+        fputs("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"table\">\n", out);
         const struct report_options table = {
             .format = REPORT_HTML_TABLE, .where = opt->where, .nwhere = opt->nwhere,
             .aggregate = true,
         };
         rc = report_write(r, &table, out, err);
-        fputs("<p class=\"legend\">", out);
+        fputs("</div>\n<p class=\"legend\">", out);
         html_escape(out, report_fold_legend);
         fputs("</p>\n</section>\n", out);
     }
