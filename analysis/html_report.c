@@ -282,6 +282,11 @@ int html_report_write(struct results *r, const struct html_report_options *opt, 
     int rc = results_read_runs(r, &s.runs, &s.nruns, err);
     if (rc)
         return rc;
+    rc = report_where_check(s.runs, s.nruns, opt->where, opt->nwhere, results_path(r), err);
+    if (rc) {
+        selected_free(&s);
+        return rc;
+    }
     s.sel = malloc((s.nruns ? s.nruns : 1) * sizeof *s.sel);
     if (!s.sel) {
         selected_free(&s);

@@ -513,13 +513,23 @@ static int print_markdown(const struct report_table *t, FILE *out)
 
 /* Checks every named column and filter against the whole database, so a
  * typo is an error even when the filters select nothing. */
+int report_where_check(const struct results_run *runs, size_t nruns,
+                       const struct report_filter *where, size_t nwhere, const char *path,
+                       struct error *err)
+{
+    for (size_t i = 0; i < nwhere; i++)
+        if (!any_run_has_param(runs, nruns, where[i].key))
+            return error_at(err, NULL, 0, "stragsim report: --where: no param '%s' in %s",
+                            where[i].key, path);
+    return 0;
+}
+
 static int options_check(const struct results_run *runs, size_t nruns,
                          const struct report_options *opt, const char *path, struct error *err)
 {
-    for (size_t i = 0; i < opt->nwhere; i++)
-        if (!any_run_has_param(runs, nruns, opt->where[i].key))
-            return error_at(err, NULL, 0, "stragsim report: --where: no param '%s' in %s",
-                            opt->where[i].key, path);
+    int where_rc = report_where_check(runs, nruns, opt->where, opt->nwhere, path, err);
+    if (where_rc)
+        return where_rc;
     for (size_t i = 0; i < opt->nparams; i++) {
         if (!any_run_has_param(runs, nruns, opt->params[i]))
             return error_at(err, NULL, 0, "stragsim report: --params: no param '%s' in %s",

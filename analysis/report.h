@@ -58,6 +58,12 @@ int report_varying_params(const struct results_run *const *runs, size_t nruns, c
 
 /* Shared with plot and export, so runs are selected, ordered and quoted the
  * same way everywhere: */
+/* Every filter key is a param of some run (or "repeat"), else STRAG_EINPUT
+ * "stragsim report: --where: no param 'KEY' in PATH": a typo is an error even
+ * when the filters would select nothing. */
+int report_where_check(const struct results_run *runs, size_t nruns,
+                       const struct report_filter *where, size_t nwhere, const char *path,
+                       struct error *err);
 /* True when the run passes the filters (semantics of struct report_filter). */
 bool report_run_matches(const struct results_run *run, const struct report_filter *where,
                         size_t nwhere);

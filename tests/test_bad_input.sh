@@ -464,6 +464,8 @@ bad "report: --format html without -o" "stragsim report: --format html needs -o 
 bad "report: -o without --format html" "stragsim report: -o is for --format html (other formats go to standard output)" "$S" report good.db -o r.html
 bad "report: --format html --aggregate" "stragsim report: --format html takes only --where and -o (its table is --aggregate's, default columns)" "$S" report good.db --format html --aggregate -o r.html
 bad "report: --format html into a missing directory" "nodir/r.html: cannot write: No such file or directory" "$S" report good.db --format html -o nodir/r.html
+bad "report: --format html --where on a param no run has" "stragsim report: --where: no param 'nokey' in good.db" "$S" report good.db --format html -o r.html --where nokey=1
+bad "report: --format html --where that selects nothing" "good.db: no runs match the --where filters" "$S" report good.db --format html -o r.html --where scheme.kind=nothing
 bad "report: --format html, a missing database" "none.db: no such file" "$S" report none.db --format html -o r.html
 # ls, diff, rm, merge (issue #19): bad databases, experiment ids, filters
 bad "ls: a missing database" "none.db: no such file" "$S" ls none.db

@@ -68,11 +68,13 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-# check_page NAME DB POINTS FIGURE...: report DB as NAME.html, load it, check it.
+# check_page NAME DB POINTS FIGURE...: report DB (with the --where filters
+# in the array where, if any) as NAME.html, load it, check it.
+where=()
 check_page() {
     local name=$1 db=$2 points=$3
     shift 3
-    if ! out=$("$S" report "$db" --format html -o "$name.html" 2>&1); then
+    if ! out=$("$S" report "$db" --format html -o "$name.html" "${where[@]}" 2>&1); then
         tap_fail "$name: report --format html" "$out"
         return
     fi
@@ -102,6 +104,16 @@ if grep -q '±' quickstart.dom; then
     tap_ok "quickstart: repeats give intervals (mean ± half-width)"
 else
     tap_fail "quickstart: repeats give intervals (mean ± half-width)"
+fi
+
+# --where selects the table's rows and the figures' runs alike.
+where=(--where scheme.kind=berrut --where scheme.kind=uncoded)
+check_page where qs.db 2 latency-cdf tradeoff
+where=()
+if grep -q 'scheme.kind = uncoded' where.dom && ! grep -q 'scheme.kind = nercc' where.dom; then
+    tap_ok "where: the figures draw the selected schemes only"
+else
+    tap_fail "where: the figures draw the selected schemes only"
 fi
 
 # Training: a sweep over the four schemes only (iterations rows, no job rows).
