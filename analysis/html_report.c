@@ -127,8 +127,10 @@ static int inline_svg(const char *path, int index, FILE *out, struct error *err)
         len = (size_t)getdelim(&text, &cap, '\0', f); /* the SVG has no NUL: all of it */
         fclose(f);
     }
-    if (!f || !text || len == (size_t)-1)
-        return free(text), error_at(err, path, 0, "cannot read the drawn figure");
+    if (!f || !text || len == (size_t)-1) {
+        free(text);
+        return error_at(err, path, 0, "cannot read the drawn figure");
+    }
     const char *p = strstr(text, "<svg");
     if (!p) {
         free(text);
