@@ -27,7 +27,7 @@
 
 extern char **environ;
 
-enum { MAX_SERIES = 24, CDF_BODY_POINTS = 1000, CDF_TAIL_POINTS = 500 };
+enum { MAX_SERIES = PLOT_MAX_SERIES, CDF_BODY_POINTS = 1000, CDF_TAIL_POINTS = 500 };
 
 /* ---- names and labels ---- */
 
@@ -229,6 +229,7 @@ static const char *key_position(const struct plot_request *req)
     switch (req->kind) {
     case PLOT_CDF: return req->ccdf ? "top right" : "bottom right";
     case PLOT_ITERATIONS: return req->y && strcmp(req->y, "loss") == 0 ? "top right" : "bottom right";
+    case PLOT_TRADEOFF: return "outside top center horizontal";
     default: return req->group ? "outside top center horizontal" : "off";
     }
 }
@@ -1107,6 +1108,72 @@ out:
     return rc;
 }
 
+/* ---- PLOT_TRADEOFF: one metric against another, a point per run ---- */
+
+/* One series per group value (per scheme in the HTML report), one point per
+ * selected run that has both metrics: where each scheme sits between, say,
+ * tail latency and accuracy. */
+static int plot_tradeoff(struct results *r, const struct plot_request *req, struct script *sc,
+                         struct error *err)
+{
+    if (!req->x || !req->y)
+        return error_at(err, NULL, 0, "stragsim plot: a trade-off needs two metrics (x and y)");
+    struct selection s;
+    struct curve_labels cl = {0};
+    const char *group = NULL;
+    int rc = selection_load(r, req, &s, err);
+    if (!rc && req->group)
+        rc = param_resolve(s.runs, s.nruns, req->group, s.db, &group, err);
+    if (rc) {
+        selection_free(&s);
+        return rc;
+    }
+    struct labelled_run *labels = calloc(s.nsel, sizeof *labels);
+    size_t n = 0;
+    if (!labels || report_varying_params(s.sel, s.nsel, &cl.keys, &cl.nkeys, &cl.repeat_varies)) {
+        rc = error_fail(err, "out of memory");
+        goto out;
+    }
+    double x, y;
+    for (size_t i = 0; i < s.nsel && !rc; i++) {
+        if (!run_metric(s.sel[i], req->x, &x) || !run_metric(s.sel[i], req->y, &y))
+            continue;
+        labels[n] = (struct labelled_run){curve_label(&cl, s.sel[i], group, false), s.sel[i]};
+        if (!labels[n++].label)
+            rc = error_fail(err, "out of memory");
+    }
+    if (!rc && n == 0)
+        rc = error_at(err, s.db, 0, "no selected run has both metrics '%s' and '%s'", req->x,
+                      req->y);
+    if (rc)
+        goto out;
+    qsort(labels, n, sizeof *labels, label_compare);
+    for (size_t i = 0; i < n && !rc;) {
+        if (sc->nseries == MAX_SERIES) {
+            rc = error_at(err, s.db, 0, "more than %d series: narrow with --where", MAX_SERIES);
+            break;
+        }
+        script_series_begin(sc, "x y");
+        size_t end = i;
+        for (; end < n && strcmp(labels[end].label, labels[i].label) == 0; end++) {
+            run_metric(labels[end].run, req->x, &x);
+            run_metric(labels[end].run, req->y, &y);
+            put_numbers(sc->data, (double[]){x, y}, 2);
+            fputc('\n', sc->data);
+        }
+        script_series_end(sc, "1:2", "points pt 7 ps 1.5", labels[i].label);
+        i = end;
+    }
+    fprintf(sc->f, "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n");
+out:
+    for (size_t i = 0; labels && i < n; i++)
+        free(labels[i].label);
+    free(labels);
+    free(cl.keys);
+    selection_free(&s);
+    return rc;
+}
+
 static int plot_iterations(struct results *r, const struct plot_request *req, struct script *sc,
                            struct error *err)
 {
@@ -1243,6 +1310,12 @@ static int plot_draw(struct results *r, const struct plot_request *req, FILE *wa
         snprintf(ylabel, sizeof ylabel, "%s", axis_label(req->y ? req->y : ""));
         snprintf(title, sizeof title, "%s during training", axis_label(req->y ? req->y : ""));
         break;
+    case PLOT_TRADEOFF:
+        snprintf(xlabel, sizeof xlabel, "%s", axis_label(req->x ? req->x : ""));
+        snprintf(ylabel, sizeof ylabel, "%s", axis_label(req->y ? req->y : ""));
+        snprintf(title, sizeof title, "%s against %s", req->y ? req->y : "",
+                 req->x ? req->x : "");
+        break;
     }
     struct script sc;
     int rc = script_begin(&sc, req, title, xlabel, ylabel) ? error_fail(err, "out of memory") : 0;
@@ -1251,6 +1324,7 @@ static int plot_draw(struct results *r, const struct plot_request *req, FILE *wa
         case PLOT_METRIC: rc = plot_metric(r, req, warn, &sc, err); break;
         case PLOT_CDF: rc = plot_cdf(r, req, warn, &sc, err); break;
         case PLOT_ITERATIONS: rc = plot_iterations(r, req, &sc, err); break;
+        case PLOT_TRADEOFF: rc = plot_tradeoff(r, req, &sc, err); break;
         }
     }
     if (!rc && script_end(&sc))

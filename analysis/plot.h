@@ -11,6 +11,9 @@
  *                    rows (jobs table), one curve per group value.
  *   PLOT_ITERATIONS  loss or accuracy (iterations table) against simulated
  *                    time or iteration, one curve per run.
+ *   PLOT_TRADEOFF    metric y against metric x, a point per run, one series
+ *                    per group value (the HTML report: accuracy against
+ *                    tail latency per scheme).
  * Runs are selected by --where filters with report's semantics (same key:
  * any value; different keys: all hold). A param may be named by its full
  * key ("cluster.workers") or, when unambiguous, by its last part
@@ -38,12 +41,16 @@
 #include "analysis/report.h"
 #include "analysis/results.h"
 
-enum plot_kind { PLOT_METRIC, PLOT_CDF, PLOT_ITERATIONS };
+/* Series (curves, lines) one figure draws at most: more cannot be told apart. */
+enum { PLOT_MAX_SERIES = 24 };
+
+enum plot_kind { PLOT_METRIC, PLOT_CDF, PLOT_ITERATIONS, PLOT_TRADEOFF };
 
 struct plot_request {
     enum plot_kind kind;
-    const char *x;     /* METRIC: param key; ITERATIONS: "sim_time" (NULL) or "iteration" */
-    const char *y;     /* METRIC: metric name; ITERATIONS: loss|accuracy|residual|...  */
+    const char *x;     /* METRIC: param key; ITERATIONS: "sim_time" (NULL) or "iteration";
+                        * TRADEOFF: metric name */
+    const char *y;     /* METRIC, TRADEOFF: metric name; ITERATIONS: loss|accuracy|...  */
     const char *group; /* param key or NULL (CDF/ITERATIONS: NULL labels by varying params) */
     const struct report_filter *where;
     size_t nwhere;

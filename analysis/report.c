@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/aggregate.h"
+#include "analysis/html_escape.h"
 #include "analysis/json.h"
 #include "base/metrics.h"
 
@@ -512,13 +513,23 @@ static int print_markdown(const struct report_table *t, FILE *out)
 
 /* Checks every named column and filter against the whole database, so a
  * typo is an error even when the filters select nothing. */
+int report_where_check(const struct results_run *runs, size_t nruns,
+                       const struct report_filter *where, size_t nwhere, const char *path,
+                       struct error *err)
+{
+    for (size_t i = 0; i < nwhere; i++)
+        if (!any_run_has_param(runs, nruns, where[i].key))
+            return error_at(err, NULL, 0, "stragsim report: --where: no param '%s' in %s",
+                            where[i].key, path);
+    return 0;
+}
+
 static int options_check(const struct results_run *runs, size_t nruns,
                          const struct report_options *opt, const char *path, struct error *err)
 {
-    for (size_t i = 0; i < opt->nwhere; i++)
-        if (!any_run_has_param(runs, nruns, opt->where[i].key))
-            return error_at(err, NULL, 0, "stragsim report: --where: no param '%s' in %s",
-                            opt->where[i].key, path);
+    int where_rc = report_where_check(runs, nruns, opt->where, opt->nwhere, path, err);
+    if (where_rc)
+        return where_rc;
     for (size_t i = 0; i < opt->nparams; i++) {
         if (!any_run_has_param(runs, nruns, opt->params[i]))
             return error_at(err, NULL, 0, "stragsim report: --params: no param '%s' in %s",
@@ -614,6 +625,31 @@ static int print_json(const struct report_table *t, FILE *out)
     return ferror(out) ? -1 : 0;
 }
 
+/* An HTML <table> (no page around it: analysis/html_report.c), every cell
+ * escaped; numeric columns carry class "num"; a missing value is "-". */
+static int print_html(const struct report_table *t, FILE *out)
+{
+    fputs("<table>\n<thead><tr>", out);
+    for (size_t c = 0; c < t->ncols; c++) {
+        fputs(t->numeric[c] ? "<th class=\"num\">" : "<th>", out);
+        html_escape(out, t->header[c]);
+        fputs("</th>", out);
+    }
+    fputs("</tr></thead>\n<tbody>\n", out);
+    for (size_t r = 0; r < t->nrows; r++) {
+        fputs("<tr>", out);
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *cell = t->cells[r * t->ncols + c];
+            fputs(t->numeric[c] ? "<td class=\"num\">" : "<td>", out);
+            html_escape(out, cell ? cell : "-");
+            fputs("</td>", out);
+        }
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody>\n</table>\n", out);
+    return ferror(out) ? -1 : 0;
+}
+
 static int table_print(const struct report_table *t, enum report_format format, FILE *out)
 {
     if (format == REPORT_JSON)
@@ -629,6 +665,8 @@ static int table_print(const struct report_table *t, enum report_format format, 
         return print_csv(t, out);
     case REPORT_MARKDOWN:
         return print_markdown(t, out);
+    case REPORT_HTML_TABLE:
+        return print_html(t, out);
     case REPORT_TEXT:
     default:
         return print_text(t, out);
@@ -636,7 +674,7 @@ static int table_print(const struct report_table *t, enum report_format format, 
 }
 
 /* What the folded cells mean, under the text and markdown tables. */
-static const char fold_legend[] =
+const char report_fold_legend[] =
     "n: repeats per point; a cell is the mean ± the half-width of its 95% confidence interval\n"
     "(Student t with n - 1 degrees of freedom, standard error s/sqrt(n)); a cell without ±\n"
     "has one repeat (no interval).\n";
@@ -731,8 +769,9 @@ int report_write(struct results *r, const struct report_options *opt, FILE *out,
     }
     if (!oom)
         oom = table_print(&table, opt->format, out) != 0;
-    if (!oom && opt->aggregate && !fold.csv && table.ncols > 0)
-        fprintf(out, "\n%s", fold_legend);
+    if (!oom && opt->aggregate && !fold.csv && opt->format != REPORT_HTML_TABLE &&
+        table.ncols > 0)
+        fprintf(out, "\n%s", report_fold_legend);
     rc = oom ? error_fail(err, "out of memory") : 0;
 
     free(row_point);

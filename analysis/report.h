@@ -12,7 +12,9 @@
 
 /* REPORT_JSON: an array of one object per row, values exact (17 digits),
  * --aggregate as CSV's columns m, m_se, m_ci_low, m_ci_high. */
-enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_MARKDOWN, REPORT_JSON };
+/* REPORT_HTML_TABLE: a bare <table>, cells as text and markdown show them
+ * (the legend is the caller's: report_fold_legend). */
+enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_MARKDOWN, REPORT_JSON, REPORT_HTML_TABLE };
 
 /* Keeps runs whose param `key` equals `value` (as text, or as numbers when
  * both are numbers; key "repeat" is the run's repeat). Filters on the same key
@@ -42,6 +44,9 @@ struct report_options {
 int report_write(struct results *r, const struct report_options *opt, FILE *out,
                  struct error *err);
 
+/* What a --aggregate cell means (the text under the text and markdown tables). */
+extern const char report_fold_legend[];
+
 /* The param keys that tell these runs apart: "scheme.kind" first when any run
  * has it, then every key that takes two different values among the runs
  * that have it (a key only some runs have, such as one scheme's own key,
@@ -53,6 +58,12 @@ int report_varying_params(const struct results_run *const *runs, size_t nruns, c
 
 /* Shared with plot and export, so runs are selected, ordered and quoted the
  * same way everywhere: */
+/* Every filter key is a param of some run (or "repeat"), else STRAG_EINPUT
+ * "stragsim report: --where: no param 'KEY' in PATH": a typo is an error even
+ * when the filters would select nothing. */
+int report_where_check(const struct results_run *runs, size_t nruns,
+                       const struct report_filter *where, size_t nwhere, const char *path,
+                       struct error *err);
 /* True when the run passes the filters (semantics of struct report_filter). */
 bool report_run_matches(const struct results_run *run, const struct report_filter *where,
                         size_t nwhere);

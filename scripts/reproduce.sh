@@ -36,7 +36,7 @@ CRN=(--set experiment.repeats=$R --set experiment.common_streams=true)
 # ---- parts: NAME|what it writes ----
 parts=(
     "coded-inference|doc/coded-inference.md: approxifer, approxifer-k12, nercc-vs-bacc, nercc-lambda0, byzantine, barycentric, letcc, letcc-nodes, bspline, bspline-linear"
-    "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figure doc/figures/quickstart-cdf.png"
+    "quickstart|doc/coded-inference.md: quickstart; README.md: readme-quickstart; figures doc/figures/quickstart-cdf.png, quickstart-report.png"
     "learned-codes|doc/learned-codes.md: parm, split, split-stragglers, learned-lagrange"
     "training|doc/training.md: gc-bimodal, alibaba, ssp, gc-hetero; figures doc/figures/training-*.png"
     "pipeline|doc/pipeline.md: dp-vs-pp-markov, dp-vs-pp-trace, dp-vs-pp-speedup; figure doc/figures/pipeline-accuracy.png"
@@ -183,6 +183,12 @@ part_quickstart() {
         latency_mean,latency_p50,latency_p99,latency_p999,worker_seconds,accuracy,agreement,rmse
     "$S" plot "$out/quickstart.db" --where repeat=0 --cdf --group scheme.kind --logx \
         -o doc/figures/quickstart-cdf.png
+    # The HTML report of the same database (named as the reader would, from
+    # its directory) and a screenshot of it in headless Chromium.
+    (cd "$out" && "$S" report quickstart.db --format html -o quickstart-report.html)
+    chromium --headless --disable-gpu --no-sandbox --hide-scrollbars --window-size=1400,2500 \
+        --user-data-dir="$out/chromium-profile" --screenshot="$root/doc/figures/quickstart-report.png" \
+        "file://$out/quickstart-report.html" 2>/dev/null
     # README's worked example: the config as it is (one repeat), its query.
     run results.db configs/quickstart.ini
     query readme-quickstart README.md results.db "

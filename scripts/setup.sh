@@ -2,7 +2,8 @@
 # setup.sh: installs, idempotently, every Debian 12 package stragsim needs to
 # build, test and run its quickstart (OpenMPI included: the MPI runner and
 # its test; numpy and scipy: the tests' reference oracles in tests/oracles/,
-# never stragsim itself); `--bench` adds the benchmark peers (SimPy, PyTorch), `--fuzz`
+# never stragsim itself; chromium: the headless browser that loads
+# `report --format html` pages in tests/test_html_report.sh); `--bench` adds the benchmark peers (SimPy, PyTorch), `--fuzz`
 # clang and its libFuzzer runtime (fuzz/run.sh). Runs apt-get only when something is missing; uses sudo
 # when not root.
 set -euo pipefail
@@ -13,6 +14,7 @@ packages=(
   libsqlite3-dev sqlite3 gnuplot-nox dataset-fashion-mnist
   libopenmpi-dev openmpi-bin
   python3-numpy python3-scipy
+  chromium
 )
 case "${1:-}" in
 --bench) packages+=(python3 python3-simpy3 python3-torch python3-numpy) ;;

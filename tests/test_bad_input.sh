@@ -552,6 +552,14 @@ bad "db: check against a directory" "dir.db: is a directory" "$S" check good.db 
 bad "db: check --intervals without repeats" "stragsim check: --intervals needs repeats (experiment.repeats >= 2): scheme.kind=kofn has one run in good.db" "$S" check good.db --baseline good.db --intervals
 bad "db: check --intervals with --rtol" "stragsim check: --rtol does not apply with --intervals (intervals are compared by overlap)" "$S" check good.db --baseline good.db --intervals --rtol 0.1
 bad "db: report --aggregate --params repeat" "stragsim report: --params: repeat is folded by --aggregate" "$S" report good.db --aggregate --params repeat
+# report --format html (issue #19): -o needed and only there, its own options, an unwritable page
+bad "report: --format html without -o" "stragsim report: --format html needs -o FILE.html" "$S" report good.db --format html
+bad "report: -o without --format html" "stragsim report: -o is for --format html (other formats go to standard output)" "$S" report good.db -o r.html
+bad "report: --format html --aggregate" "stragsim report: --format html takes only --where and -o (its table is --aggregate's, default columns)" "$S" report good.db --format html --aggregate -o r.html
+bad "report: --format html into a missing directory" "nodir/r.html: cannot write: No such file or directory" "$S" report good.db --format html -o nodir/r.html
+bad "report: --format html --where on a param no run has" "stragsim report: --where: no param 'nokey' in good.db" "$S" report good.db --format html -o r.html --where nokey=1
+bad "report: --format html --where that selects nothing" "good.db: no runs match the --where filters" "$S" report good.db --format html -o r.html --where scheme.kind=nothing
+bad "report: --format html, a missing database" "none.db: no such file" "$S" report none.db --format html -o r.html
 # ls, diff, rm, merge (issue #19): bad databases, experiment ids, filters
 bad "ls: a missing database" "none.db: no such file" "$S" ls none.db
 bad "ls: a text file" "text.db: not a stragsim results database (file is not a database)" "$S" ls text.db

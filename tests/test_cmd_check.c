@@ -206,7 +206,7 @@ Test(cmd_report, usage_errors)
     const char *a = db_path("a.db"), *none = db_path("none.db");
     db_build(a, base_points, NBASE, "");
     cr_assert_eq(run(cmd_report, "report", NULL), 2);
-    cr_assert_eq(run(cmd_report, "report", a, "--format", "html", NULL), 2);
+    cr_assert_eq(run(cmd_report, "report", a, "--format", "pdf", NULL), 2);
     cr_assert_eq(run(cmd_report, "report", a, "--metrics", "latency_p98", NULL), 2);
     cr_assert_eq(run(cmd_report, "report", a, "--where", "scheme.kind", NULL), 2);
     cr_assert_eq(run(cmd_report, "report", a, "--where", "scheme.n=3", NULL), 2);
@@ -217,7 +217,7 @@ Test(cmd_report, usage_errors)
     char want[2048];
     snprintf(want, sizeof want,
              "stragsim report: missing DB (usage: stragsim report DB [options])\n"
-             "stragsim report: --format must be text, csv, markdown or json, got 'html'\n"
+             "stragsim report: --format must be text, csv, markdown, json or html, got 'pdf'\n"
              "stragsim report: --metrics: no metric 'latency_p98' in %s\n"
              "stragsim report: --where expects key=value, got 'scheme.kind'\n"
              "stragsim report: --where: no param 'scheme.n' in %s\n"

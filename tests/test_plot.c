@@ -182,6 +182,44 @@ Test(plot, training_curve_from_iterations)
     cr_expect(file_has(svg, "training loss"));
 }
 
+Test(plot, tradeoff_is_a_point_per_run_and_a_series_per_group)
+{
+    const char *db = make_db(), *svg = tmp_path("trade.svg"), *dat = tmp_path("trade.dat");
+    cr_assert_eq(draw(db, (struct plot_request){.kind = PLOT_TRADEOFF, .x = "latency_se",
+                                                .y = "latency_mean", .group = "scheme.kind",
+                                                .output = svg, .data = dat}),
+                 0, "%s", plot_err.msg);
+    cr_expect(file_has(svg, "scheme.kind = kofn"));
+    cr_expect(file_has(svg, "mean job latency (s)"), "no y label");
+    /* Series in label order (kofn, uncoded); the training run has neither
+     * metric and is left out. Each run: x = 0.005, y = w/10 + 0.01 rep + s. */
+    static struct series d[4];
+    cr_assert_eq(read_data(dat, d, 4), 2, "one block per scheme");
+    static const int ws[] = {4, 8, 16};
+    for (int c = 0; c < 2; c++) {
+        int s = c == 0 ? 1 : 0; /* make_db's index of the scheme */
+        cr_assert_eq(d[c].nrows, 6, "series %d", c);
+        bool seen[3][2] = {{false}};
+        for (size_t i = 0; i < d[c].nrows; i++) {
+            cr_expect_eq(d[c].rows[i][0], 0.005);
+            for (int w = 0; w < 3; w++)
+                for (int rep = 0; rep < 2; rep++)
+                    if (d[c].rows[i][1] == ws[w] / 10.0 + 0.01 * rep + s)
+                        seen[w][rep] = true;
+        }
+        for (int w = 0; w < 3; w++)
+            for (int rep = 0; rep < 2; rep++)
+                cr_expect(seen[w][rep], "series %d: no point for w %d repeat %d", c, ws[w], rep);
+    }
+    cr_expect_eq(draw(db, (struct plot_request){.kind = PLOT_TRADEOFF, .x = "latency_se",
+                                                .y = "final_loss", .output = svg}),
+                 STRAG_EINPUT);
+    char want[512];
+    snprintf(want, sizeof want, "%s: no selected run has both metrics 'latency_se' and "
+             "'final_loss'", db);
+    cr_expect_str_eq(plot_err.msg, want);
+}
+
 Test(plot, errors_are_one_line)
 {
     const char *db = make_db(), *svg = tmp_path("x.svg");
