@@ -814,9 +814,10 @@ static int point_check_scheme(struct params *p, const char *file, const char *di
  *     markov's active.* and slow.* by the i.i.d. kinds they name);
  *   scheme.*: scheme_common_keys, and the keys of the point's own scheme
  *     (its ops->keys); learned_config_keys' scheme.* only `stragsim train` reads;
- *   workload.*: every workload, except the rows of workload_scope below and
+ *   workload.*: every workload, except the rows of workload_scope below,
  *     the keys of a workload's own table (workload_registry[i]->keys: that
- *     workload only);
+ *     workload only) and workload.tuner.* other than its kind (only with a
+ *     tuner);
  *   train.*: never (only `stragsim train`).
  * Each key's own definition is the one of its table for the point: the
  * scheme's own row for a scheme key (several schemes declare one key with
@@ -839,6 +840,15 @@ static const struct {
     {"workload.partitions", SCHEME_TRAINING, NULL, NULL},
 };
 
+/* The tuner's settings (window, ranges, ...) when there is no tuner. */
+static bool tuner_key_idle(const struct params *p, const char *key)
+{
+    if (strncmp(key, "workload.tuner.", 15) != 0 || strcmp(key, "workload.tuner.kind") == 0)
+        return false;
+    const char *kind = params_get(p, "workload.tuner.kind");
+    return !kind || strcmp(kind, "none") == 0;
+}
+
 static unsigned workload_bit(const struct params *p)
 {
     const struct workload_ops *wl = workload_find(params_get(p, "workload.kind"));
@@ -859,6 +869,8 @@ static const struct config_key *point_key_def(const struct params *p, const char
         return latency_key_applies(p, key) ? config_key_find(latency_keys, key) : NULL;
     if (strncmp(key, "workload.", 9) == 0) {
         unsigned bit = workload_bit(p);
+        if (tuner_key_idle(p, key))
+            return NULL;
         for (size_t w = 0; workload_registry[w]; w++) {
             const struct config_key *k = config_key_find(workload_registry[w]->keys, key);
             if (k)

@@ -183,6 +183,29 @@ Test(config, default_values_do_not_enter_the_point_key)
     free(other);
 }
 
+Test(config, tuner_settings_without_a_tuner_leave_the_point_key)
+{
+    /* workload.tuner.window is read only when there is a tuner: without one
+     * it reaches no simulation, so it must neither split points nor be
+     * stored; with a tuner it must do both */
+    const char *base = "[scheme]\nkind = naive\n[workload]\nkind = training\n";
+    char *plain = first_point_key(base);
+    char text[256];
+    snprintf(text, sizeof text, "%stuner.window = 7\n", base);
+    char *idle = first_point_key(text);
+    snprintf(text, sizeof text, "%stuner.kind = rule\n", base);
+    char *rule = first_point_key(text);
+    snprintf(text, sizeof text, "%stuner.kind = rule\ntuner.window = 7\n", base);
+    char *rule7 = first_point_key(text);
+    cr_expect_str_eq(plain, idle);
+    cr_expect_str_neq(plain, rule);
+    cr_expect_str_neq(rule, rule7);
+    free(plain);
+    free(idle);
+    free(rule);
+    free(rule7);
+}
+
 Test(config, point_key_is_hash_of_canonical_params_and_repeat)
 {
     struct config *c = load_ok("[experiment]\nrepeats = 2\n[workload]\nkind = latency\n", NULL, 0);
