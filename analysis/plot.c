@@ -655,6 +655,16 @@ static int selection_load(struct results *r, const struct plot_request *req, str
     return 0;
 }
 
+/* selection_load, and the param named by --group (NULL without one). */
+static int selection_load_grouped(struct results *r, const struct plot_request *req,
+                                  struct selection *s, const char **group, struct error *err)
+{
+    int rc = selection_load(r, req, s, err);
+    if (!rc && req->group)
+        rc = param_resolve(s->runs, s->nruns, req->group, s->db, group, err);
+    return rc;
+}
+
 /* "k=v, k2=v2" of the params that vary among the selected runs except
  * `skip` (and repeat), for a run: tells curves apart when there is no
  * --group. Caller frees. */
@@ -1038,9 +1048,7 @@ static int plot_cdf(struct results *r, const struct plot_request *req, FILE *war
     struct selection s;
     struct curve_labels cl = {0};
     const char *group = NULL;
-    int rc = selection_load(r, req, &s, err);
-    if (!rc && req->group)
-        rc = param_resolve(s.runs, s.nruns, req->group, s.db, &group, err);
+    int rc = selection_load_grouped(r, req, &s, &group, err);
     if (rc) {
         selection_free(&s);
         return rc;
@@ -1121,9 +1129,7 @@ static int plot_tradeoff(struct results *r, const struct plot_request *req, stru
     struct selection s;
     struct curve_labels cl = {0};
     const char *group = NULL;
-    int rc = selection_load(r, req, &s, err);
-    if (!rc && req->group)
-        rc = param_resolve(s.runs, s.nruns, req->group, s.db, &group, err);
+    int rc = selection_load_grouped(r, req, &s, &group, err);
     if (rc) {
         selection_free(&s);
         return rc;
@@ -1189,9 +1195,7 @@ static int plot_iterations(struct results *r, const struct plot_request *req, st
     struct selection s;
     struct curve_labels cl = {0};
     const char *group = NULL;
-    int rc = selection_load(r, req, &s, err);
-    if (!rc && req->group)
-        rc = param_resolve(s.runs, s.nruns, req->group, s.db, &group, err);
+    int rc = selection_load_grouped(r, req, &s, &group, err);
     if (!rc && report_varying_params(s.sel, s.nsel, &cl.keys, &cl.nkeys, &cl.repeat_varies))
         rc = error_fail(err, "out of memory");
     if (rc) {
