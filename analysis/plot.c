@@ -655,13 +655,16 @@ static int selection_load(struct results *r, const struct plot_request *req, str
     return 0;
 }
 
-/* selection_load, and the param named by --group (NULL without one). */
+/* selection_load, and the param named by --group (NULL without one); on
+ * failure the selection is already freed. */
 static int selection_load_grouped(struct results *r, const struct plot_request *req,
                                   struct selection *s, const char **group, struct error *err)
 {
     int rc = selection_load(r, req, s, err);
     if (!rc && req->group)
         rc = param_resolve(s->runs, s->nruns, req->group, s->db, group, err);
+    if (rc)
+        selection_free(s);
     return rc;
 }
 
@@ -1049,10 +1052,8 @@ static int plot_cdf(struct results *r, const struct plot_request *req, FILE *war
     struct curve_labels cl = {0};
     const char *group = NULL;
     int rc = selection_load_grouped(r, req, &s, &group, err);
-    if (rc) {
-        selection_free(&s);
+    if (rc)
         return rc;
-    }
     /* Sorted by label so equal labels (repeats of one point, runs of one
      * group) are adjacent and pooled into one curve. */
     struct labelled_run *labels = calloc(s.nsel, sizeof *labels);
@@ -1130,10 +1131,8 @@ static int plot_tradeoff(struct results *r, const struct plot_request *req, stru
     struct curve_labels cl = {0};
     const char *group = NULL;
     int rc = selection_load_grouped(r, req, &s, &group, err);
-    if (rc) {
-        selection_free(&s);
+    if (rc)
         return rc;
-    }
     struct labelled_run *labels = calloc(s.nsel, sizeof *labels);
     size_t n = 0;
     if (!labels || report_varying_params(s.sel, s.nsel, &cl.keys, &cl.nkeys, &cl.repeat_varies)) {
@@ -1196,11 +1195,11 @@ static int plot_iterations(struct results *r, const struct plot_request *req, st
     struct curve_labels cl = {0};
     const char *group = NULL;
     int rc = selection_load_grouped(r, req, &s, &group, err);
-    if (!rc && report_varying_params(s.sel, s.nsel, &cl.keys, &cl.nkeys, &cl.repeat_varies))
-        rc = error_fail(err, "out of memory");
-    if (rc) {
-        selection_free(&s);
+    if (rc)
         return rc;
+    if (report_varying_params(s.sel, s.nsel, &cl.keys, &cl.nkeys, &cl.repeat_varies)) {
+        selection_free(&s);
+        return error_fail(err, "out of memory");
     }
     /* Column names come from the fixed lists above, never from the user. */
     char sql[160];
