@@ -893,6 +893,12 @@ int model_forward(struct model *m, const float *inp, int B, const float **logits
     return model_forward_pass(m, inp, B, false, logits, err);
 }
 
+int model_forward_train(struct model *m, const float *inp, int B, const float **logits,
+                        struct error *err)
+{
+    return model_forward_pass(m, inp, B, true, logits, err);
+}
+
 int model_backward(struct model *m, const float *dlogits, int B, float *dinp, struct error *err)
 {
     struct model_workspace *ws = m->ws;

@@ -151,6 +151,12 @@ int model_reserve(struct model *m, int max_batch, struct error *err);
 int model_forward(struct model *m, const float *inp, int B, const float **logits,
                   struct error *err);
 
+/* Like model_forward with dropout active, drawing its masks from
+ * m->dropout_rng: the forward of a training pass whose loss the caller
+ * computes (a pipeline stage); model_backward follows it as usual. */
+int model_forward_train(struct model *m, const float *inp, int B, const float **logits,
+                        struct error *err);
+
 /* Backward pass after model_forward on the same inp and B: dlogits is
  * (B, outputs). Accumulates (+=) into m->grads. dinp (B, input_size) receives
  * the gradient w.r.t. the input, or pass NULL to skip it. The input given to

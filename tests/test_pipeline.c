@@ -231,7 +231,7 @@ Test(pipeline_stages, weights_equal_single_worker_gradient_accumulation)
         for (int i = 0; i < B; i++)
             y[i] = (int)(rng_next(&r) % 10);
         double loss;
-        cr_assert_eq(pipeline_stages_gradient(&st, x, y, B, M, full->grads, &loss, &err), 0);
+        cr_assert_eq(pipeline_stages_gradient(&st, x, y, B, M, NULL, full->grads, &loss, &err), 0);
         optim_step(opt, full->params, full->grads);
         pipeline_stages_load(&st, full->params);
         /* one worker: the micro-batches' mean-loss gradients, weighted b/B */

@@ -77,6 +77,8 @@ struct pipeline_run {
     struct predictor pred; /* rebalance: per-stage-worker time per unit cost */
     bool pred_ready;
     int P, M, B;
+    int B0, M0, micro_cap; /* the configured batch and micro-batches; the largest micro-batch */
+    double task_least;     /* this stage task's least replica draw so far (the tuner's) */
     enum pipeline_schedule schedule;
     double backward_share, delay, bandwidth; /* bandwidth 0: infinite */
     double *forward_cost, *backward_cost, *transfer; /* (P x M) */
@@ -98,12 +100,34 @@ static void costs_fill(struct pipeline_run *r)
         for (int m = 0; m < r->M; m++) {
             size_t at = (size_t)k * r->M + m;
             double b = pipeline_micro_size(r->B, r->M, m);
-            double share = s->flops[k] / r->layers.total_flops * b / r->B;
+            /* a tuned batch costs in proportion (cost_scale: B over the configured) */
+            double share = s->flops[k] / r->layers.total_flops * b / r->B * r->t.cost_scale;
             r->forward_cost[at] = share * (1.0 - r->backward_share);
             r->backward_cost[at] = share * r->backward_share;
             double bytes = k + 1 < r->P ? 4.0 * b * s->input_floats[k + 1] : 0.0;
             r->transfer[at] = r->delay + (r->bandwidth > 0 ? bytes / r->bandwidth : 0.0);
         }
+}
+
+/* The micro-batches of a batch of B: the configured micro-batch size kept
+ * (a tuned batch is more or fewer micro-batches, not bigger ones). */
+static int micro_count(const struct pipeline_run *r, int B)
+{
+    if (B == r->B0)
+        return r->M0;
+    long M = lround((double)B * r->M0 / r->B0);
+    return M < 1 ? 1 : M > B ? B : (int)M;
+}
+
+/* The stage models of split `first`, for the largest micro-batch any
+ * batch the run may take cuts, at the dropout rate of the setting. */
+static int stages_build(struct pipeline_run *r, const int *first, struct error *err)
+{
+    int status = pipeline_stages_build(&r->stages, &r->layers, r->t.model, first, r->P,
+                                       r->micro_cap, err);
+    if (!status)
+        pipeline_stages_set_dropout(&r->stages, (float)r->t.setting[TUNER_DROPOUT]);
+    return status;
 }
 
 /* The first split: workload.stages, or balanced into stage_count stages. */
@@ -187,9 +211,20 @@ static int run_setup(struct pipeline_run *r, const struct params *p, uint64_t se
     r->backward_share = ratio / (1.0 + ratio);
     r->delay = params_real(p, "cluster.network_delay");
     r->bandwidth = params_has(p, "cluster.bandwidth") ? params_real(p, "cluster.bandwidth") : 0.0;
-    int micro_max = pipeline_micro_size(r->B, r->M, r->M - 1); /* the last is the largest */
-    if ((status = pipeline_stages_build(&r->stages, &r->layers, r->t.model, first, r->P,
-                                        micro_max, err)))
+    r->B0 = r->B;
+    r->M0 = r->M;
+    /* a tuner's batch runs up to the buffers' t.batch_cap: the most
+     * micro-batches and the largest one (the last is the largest) over them */
+    int B_low = r->t.tuner_cfg.tuned[TUNER_BATCH] ? (int)r->t.tuner_cfg.min[TUNER_BATCH] : r->B;
+    int B_high = r->t.tuner_cfg.tuned[TUNER_BATCH] ? r->t.batch_cap : r->B;
+    int M_most = r->M;
+    r->micro_cap = 0;
+    for (int b = B_low < r->B ? B_low : r->B; b <= B_high; b++) {
+        int m = micro_count(r, b), size = pipeline_micro_size(b, m, m - 1);
+        r->micro_cap = size > r->micro_cap ? size : r->micro_cap;
+        M_most = m > M_most ? m : M_most;
+    }
+    if ((status = stages_build(r, first, err)))
         return status;
     if ((status = latency_new(p, workers, seed, point_key, &r->source, err)))
         return status;
@@ -198,11 +233,11 @@ static int run_setup(struct pipeline_run *r, const struct params *p, uint64_t se
             return status;
         r->pred_ready = true;
     }
-    size_t pm = (size_t)r->P * (size_t)r->M;
+    size_t pm = (size_t)r->P * (size_t)M_most;
     r->forward_cost = malloc(pm * sizeof *r->forward_cost);
     r->backward_cost = malloc(pm * sizeof *r->backward_cost);
     r->transfer = malloc(pm * sizeof *r->transfer);
-    r->scratch = malloc(pipeline_timing_scratch_bytes(r->P, r->M));
+    r->scratch = malloc(pipeline_timing_scratch_bytes(r->P, M_most));
     if (!r->forward_cost || !r->backward_cost || !r->transfer || !r->scratch)
         return error_fail(err, "out of memory");
     costs_fill(r);
@@ -220,6 +255,11 @@ static double stage_duration(void *ctx, int stage, int replica, double cost)
     double d = latency_draw(r->source, worker, r->iteration, cost);
     if (r->pred_ready && cost > 0 && !r->status)
         r->status = predictor_observe(&r->pred, stage, d / cost, &r->err);
+    /* the tuner sees the stage's time (the winning replica's: the others
+     * are cancelled before they report) */
+    r->task_least = replica == 0 ? d : fmin(r->task_least, d);
+    if (replica == r->cfg.replicas - 1 && cost > 0)
+        training_tuner_observe(&r->t, stage, r->task_least / cost);
     return d;
 }
 
@@ -247,12 +287,29 @@ static int rebalance(struct pipeline_run *r, double *move_time, struct error *er
         return 0;
     *move_time = r->delay + (r->bandwidth > 0 ? moved / r->bandwidth : 0.0);
     pipeline_stages_free(&r->stages);
-    int status = pipeline_stages_build(&r->stages, &r->layers, r->t.model, first, r->P,
-                                       pipeline_micro_size(r->B, r->M, r->M - 1), err);
+    int status = stages_build(r, first, err);
     if (status)
         return status;
     costs_fill(r);
     r->rebalances++;
+    return 0;
+}
+
+/* At a window's end the tuner decides (training_tuner.c: learning rate,
+ * weight decay and dropout into the full model and optimiser); the stages
+ * take its dropout rate, and a new batch its micro-batches and costs. */
+static int tuner_window(struct pipeline_run *r, double now, struct error *err)
+{
+    struct training *t = &r->t;
+    int status = training_tuner_window(t, t->tuner_cfg.window, t->iterations, now, err);
+    if (status || !t->tuner)
+        return status;
+    pipeline_stages_set_dropout(&r->stages, (float)t->setting[TUNER_DROPOUT]);
+    if (t->batch_part != r->B) {
+        r->B = t->batch_part;
+        r->M = micro_count(r, r->B);
+        costs_fill(r);
+    }
     return 0;
 }
 
@@ -269,8 +326,8 @@ static int iteration_run(struct pipeline_run *r, long it, double *now, struct er
     }
     double loss;
     training_examples_next(t, 0, r->B);
-    int status = pipeline_stages_gradient(&r->stages, t->x, t->y, r->B, r->M, t->model->grads,
-                                          &loss, err);
+    int status = pipeline_stages_gradient(&r->stages, t->x, t->y, r->B, r->M,
+                                          &t->model->dropout_rng, t->model->grads, &loss, err);
     if (status)
         return status;
     optim_step(t->optim, t->model->params, t->model->grads);
@@ -314,7 +371,7 @@ static int iteration_run(struct pipeline_run *r, long it, double *now, struct er
         .staleness = 0.0,
     };
     t->done++;
-    return 0;
+    return tuner_window(r, *now, err);
 }
 
 static int run_metrics(const struct pipeline_run *r, struct metric_list *m)
@@ -363,6 +420,8 @@ static int pipeline_run(const struct params *p, uint64_t seed, uint64_t point_ke
         out->iterations = r->t.rows;
         out->niterations = (size_t)r->t.done;
         r->t.rows = NULL;
+        if (r->t.tuner)
+            out->tuner = tuner_take_rows(r->t.tuner, &out->ntuner);
     } else {
         workload_output_free(out);
     }

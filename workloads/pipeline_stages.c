@@ -5,6 +5,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,11 @@ int pipeline_layers_read(const struct model *full, struct pipeline_layers *l, st
         int status = words_model(in, &l->words[i], 1, &one, err);
         if (status)
             return status;
-        /* element-wise and pooling layers: one FLOP per input element */
-        l->flops[i] = one->flops > 0 ? one->flops : (double)one->input_size;
+        /* element-wise and pooling layers: one FLOP per input element;
+         * dropout none, so that a dropout layer at rate 0 (the tuner's
+         * starting point) leaves the split and every stage time as without it */
+        bool dropout = strncmp(l->words[i], "dropout", 7) == 0;
+        l->flops[i] = one->flops > 0 ? one->flops : dropout ? 0.0 : (double)one->input_size;
         l->params[i] = one->nparams;
         l->total_flops += l->flops[i];
         in = model_output_shape(one);
@@ -230,8 +234,15 @@ void pipeline_stages_load(struct pipeline_stages *s, const float *params)
                s->models[k]->nparams * sizeof *params);
 }
 
+void pipeline_stages_set_dropout(struct pipeline_stages *s, float rate)
+{
+    for (int k = 0; k < s->count; k++)
+        model_set_dropout(s->models[k], rate);
+}
+
 int pipeline_stages_gradient(struct pipeline_stages *s, const float *x, const int *y, int B,
-                             int M, float *full_grads, double *loss, struct error *err)
+                             int M, struct rng *dropout_rng, float *full_grads, double *loss,
+                             struct error *err)
 {
     int P = s->count, V = s->classes;
     for (int k = 0; k < P; k++)
@@ -243,7 +254,12 @@ int pipeline_stages_gradient(struct pipeline_stages *s, const float *x, const in
             continue;
         const float *act = x + (size_t)start * (size_t)s->input_floats[0];
         for (int k = 0; k < P; k++) {
-            int status = model_forward(s->models[k], act, b, &act, err);
+            struct model *stage = s->models[k];
+            if (dropout_rng)
+                stage->dropout_rng = *dropout_rng;
+            int status = model_forward_train(stage, act, b, &act, err);
+            if (dropout_rng)
+                *dropout_rng = stage->dropout_rng;
             if (status)
                 return status;
         }

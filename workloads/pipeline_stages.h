@@ -76,11 +76,18 @@ void pipeline_stages_load(struct pipeline_stages *s, const float *params);
 
 /* One iteration's gradient: the B examples x (B, input), labels y cut into
  * M micro-batches (sizes B*(m+1)/M - B*m/M), each forwarded through the
- * stages in order and back, the gradients accumulated so that full_grads
- * (the full model's layout) receives the gradient of the mean loss over
- * the B examples; *loss gets that mean loss. */
+ * stages in order (dropout active) and back, the gradients accumulated so
+ * that full_grads (the full model's layout) receives the gradient of the
+ * mean loss over the B examples; *loss gets that mean loss. Dropout masks
+ * come from *dropout_rng (NULL: each stage model's own), micro-batch after
+ * micro-batch: with one dropout layer the masks one worker draws for the
+ * whole batch. */
 int pipeline_stages_gradient(struct pipeline_stages *s, const float *x, const int *y, int B,
-                             int M, float *full_grads, double *loss, struct error *err);
+                             int M, struct rng *dropout_rng, float *full_grads, double *loss,
+                             struct error *err);
+
+/* Sets every stage's dropout layers to `rate` (the tuner's setting). */
+void pipeline_stages_set_dropout(struct pipeline_stages *s, float rate);
 
 /* Micro-batch m's examples: [start, start + size). */
 static inline int pipeline_micro_start(int B, int M, int m) { return (int)((long)B * m / M); }

@@ -298,6 +298,7 @@ static int setup(struct training *t, const struct params *p, uint64_t seed, uint
     oc.momentum = (float)params_real(p, "workload.momentum");
     oc.weight_decay = (float)params_real(p, "workload.weight_decay");
     t->np = t->model->nparams;
+    t->tuner_workers = coded ? t->n : (int)params_int(p, "cluster.workers");
     if ((status = optim_new(&t->optim, &oc, t->np, err)) ||
         (status = training_tuner_setup(t, seed, point_key, err)))
         return status;

@@ -71,8 +71,9 @@ struct training {
     double cost_scale;       /* coded task cost factor of the tuned batch (1 untuned) */
     float *val_x;            /* (val_count, 784) held-out training images */
     int *val_y, val_count;
-    double *worker_time;     /* (n) this window's task time per unit cost, summed */
-    long *worker_tasks;      /* (n) and counted */
+    int tuner_workers;       /* entries of the two below: the workers (pipeline: the stages) */
+    double *worker_time;     /* (tuner_workers) this window's task time per unit cost, summed */
+    long *worker_tasks;      /* (tuner_workers) and counted */
     long window_row;         /* first row of this window */
     double window_time;      /* sim time at its start */
 };
@@ -124,7 +125,8 @@ int training_tuner_holdout(const struct training *t);
  * optimiser exist). Nothing without a tuner. */
 int training_tuner_setup(struct training *t, uint64_t seed, uint64_t point_key, struct error *err);
 
-/* A task of `worker` took `time_per_cost` simulated seconds per unit cost. */
+/* A task of `worker` (pipeline: of stage `worker`) took `time_per_cost`
+ * simulated seconds per unit cost. */
 void training_tuner_observe(struct training *t, int worker, double time_per_cost);
 
 /* After row t->done - 1 at simulated time `now`: when `rows_per_window`

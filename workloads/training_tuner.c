@@ -46,8 +46,8 @@ int training_tuner_setup(struct training *t, uint64_t seed, uint64_t point_key, 
     int *perm = malloc(N * sizeof *perm);
     t->val_x = malloc(V * FMNIST_PIXELS * sizeof *t->val_x);
     t->val_y = malloc(V * sizeof *t->val_y);
-    t->worker_time = calloc((size_t)t->n, sizeof *t->worker_time);
-    t->worker_tasks = calloc((size_t)t->n, sizeof *t->worker_tasks);
+    t->worker_time = calloc((size_t)t->tuner_workers, sizeof *t->worker_time);
+    t->worker_tasks = calloc((size_t)t->tuner_workers, sizeof *t->worker_tasks);
     if (!perm || !t->val_x || !t->val_y || !t->worker_time || !t->worker_tasks) {
         free(perm);
         return error_fail(err, "out of memory");
@@ -85,9 +85,9 @@ static int validation_accuracy(struct training *t, double *accuracy, struct erro
  * the share of a synchronous iteration the slowest adds (0: none seen). */
 static double straggler_share(struct training *t)
 {
-    double means[t->n];
+    double means[t->tuner_workers];
     int k = 0;
-    for (int w = 0; w < t->n; w++)
+    for (int w = 0; w < t->tuner_workers; w++)
         if (t->worker_tasks[w] > 0)
             means[k++] = t->worker_time[w] / (double)t->worker_tasks[w];
     if (k == 0)
@@ -125,14 +125,19 @@ int training_tuner_window(struct training *t, long rows_per_window, long rows_to
     w.loss /= (double)rows;
     w.staleness /= (double)rows;
     w.straggler_share = straggler_share(t);
+    double means[t->tuner_workers]; /* the per-worker series (lstm_input = per_worker) */
+    for (int i = 0; i < t->tuner_workers; i++)
+        means[i] = t->worker_tasks[i] > 0 ? t->worker_time[i] / (double)t->worker_tasks[i] : NAN;
+    w.workers = t->tuner_workers;
+    w.worker_time = means;
     int status = validation_accuracy(t, &w.val_accuracy, err);
     if (!status)
         status = tuner_decide(t->tuner, &w, t->setting, err);
     if (status)
         return status;
     setting_apply(t);
-    memset(t->worker_time, 0, (size_t)t->n * sizeof *t->worker_time);
-    memset(t->worker_tasks, 0, (size_t)t->n * sizeof *t->worker_tasks);
+    memset(t->worker_time, 0, (size_t)t->tuner_workers * sizeof *t->worker_time);
+    memset(t->worker_tasks, 0, (size_t)t->tuner_workers * sizeof *t->worker_tasks);
     t->window_row = t->done;
     t->window_time = now;
     return 0;

@@ -19,6 +19,7 @@
 #include "models/layers.h"
 #include "models/model.h"
 #include "models/optim.h"
+#include "workloads/tuner_conv.h"
 
 const char *const tuner_knob_names[TUNER_KNOBS] = {
     [TUNER_LR] = "learning_rate", [TUNER_BATCH] = "batch", [TUNER_WEIGHT_DECAY] = "weight_decay",
@@ -48,6 +49,9 @@ struct lstm_step {
     float f[LSTM_FEATURES];
 };
 
+/* per_worker: the convolution's channels are the LSTM's input rows after the summary's */
+enum { CONV_SERIES_FIRST = LSTM_FEATURES }; /* the conv channels follow the summary rows */
+
 struct tuner {
     struct tuner_config cfg;
     double start[TUNER_KNOBS];
@@ -65,6 +69,12 @@ struct tuner {
     size_t nsteps, cap;
     double time_ref, last_val;
     float *batch_in, *batch_out;
+    int nfeat;               /* LSTM input rows: LSTM_FEATURES (+ conv channels) */
+    /* per_worker: the convolution, its optimiser, the series (cap x workers)
+     * and the LSTM's input gradient (LSTM_SAMPLES x nfeat x history) */
+    struct tuner_conv conv;
+    struct optim *conv_opt;
+    float *series, *dinp;
     /* rows */
     struct tuner_row *rows;
     size_t nrows, rows_cap;
@@ -92,6 +102,10 @@ int tuner_config_read(const struct params *p, bool ssp, struct tuner_config *cfg
     cfg->hidden = (int)params_int(p, "workload.tuner.lstm_hidden");
     cfg->history = (int)params_int(p, "workload.tuner.lstm_history");
     cfg->lstm_lr = params_real(p, "workload.tuner.lstm_lr");
+    cfg->per_worker = strcmp(params_string(p, "workload.tuner.lstm_input"), "per_worker") == 0;
+    cfg->conv_channels = (int)params_int(p, "workload.tuner.conv_channels");
+    cfg->conv_kernel = (int)params_int(p, "workload.tuner.conv_kernel");
+    cfg->workers = (int)params_int(p, "cluster.workers");
     start[TUNER_LR] = params_real(p, "workload.learning_rate");
     start[TUNER_BATCH] = (double)params_int(p, "workload.batch");
     start[TUNER_WEIGHT_DECAY] = params_real(p, "workload.weight_decay");
@@ -113,6 +127,9 @@ int tuner_config_read(const struct params *p, bool ssp, struct tuner_config *cfg
     if (cfg->tuned[TUNER_STALENESS] && start[TUNER_STALENESS] < 0)
         return error_at_key(err, p, "workload.tuner.tune",
                             "staleness: scheme.staleness is unbounded (< 0), nothing to tune");
+    if (cfg->per_worker && cfg->kind != TUNER_LSTM)
+        return error_at_key(err, p, "workload.tuner.lstm_input",
+                            "per_worker: only the lstm tuner reads it (workload.tuner.kind = lstm)");
     if (cfg->kind == TUNER_SCHEDULE && !cfg->tuned[TUNER_LR])
         return error_at_key(err, p, "workload.tuner.tune",
                             "the schedule tuner sets learning_rate: tune it");
@@ -326,12 +343,38 @@ static void lstm_input(const struct tuner *tu, size_t last, const struct lstm_st
         for (int f = 0; f < LSTM_FEATURES; f++)
             in[(size_t)f * T + t] = st->f[f];
     }
+    if (tu->cfg.per_worker) /* the convolution's channels: rows LSTM_FEATURES .. nfeat - 1 */
+        tuner_conv_forward(&tu->conv, tu->series, last, T, in + (size_t)CONV_SERIES_FIRST * T);
+}
+
+/* Appends step k's per-worker series: log of each worker's time over the
+ * median worker's (0 for a worker that ran nothing). */
+static void series_fill(struct tuner *tu, size_t k, const struct tuner_window *w)
+{
+    int W = tu->cfg.workers, n = 0;
+    double sorted[W];
+    float *z = tu->series + k * (size_t)W;
+    for (int i = 0; i < W && i < w->workers; i++)
+        if (isfinite(w->worker_time[i]) && w->worker_time[i] > 0)
+            sorted[n++] = w->worker_time[i];
+    for (int i = 1; i < n; i++) /* insertion sort: a few workers */
+        for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+            double x = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = x;
+        }
+    double median = n ? sorted[n / 2] : 1.0;
+    for (int i = 0; i < W; i++) {
+        bool seen = i < w->workers && isfinite(w->worker_time[i]) && w->worker_time[i] > 0;
+        z[i] = seen ? (float)log(w->worker_time[i] / median) : 0.0f;
+    }
 }
 
 static int lstm_setup(struct tuner *tu, struct error *err)
 {
     char spec[64];
-    snprintf(spec, sizeof spec, "%dx1x%d: lstm%d dense1", LSTM_FEATURES, tu->cfg.history, tu->cfg.hidden);
+    tu->nfeat = LSTM_FEATURES + (tu->cfg.per_worker ? tu->cfg.conv_channels : 0);
+    snprintf(spec, sizeof spec, "%dx1x%d: lstm%d dense1", tu->nfeat, tu->cfg.history, tu->cfg.hidden);
     struct optim_config oc = optim_config_default(OPTIM_ADAM);
     oc.lr = (float)tu->cfg.lstm_lr;
     int rc = model_new(&tu->net, spec, err);
@@ -341,14 +384,21 @@ static int lstm_setup(struct tuner *tu, struct error *err)
         rc = model_reserve(tu->net, GRID_MAX > LSTM_SAMPLES ? GRID_MAX : LSTM_SAMPLES, err);
     if (rc)
         return rc;
-    tu->batch_in = malloc(sizeof(float) * GRID_MAX * LSTM_FEATURES * (size_t)tu->cfg.history);
+    tu->batch_in = malloc(sizeof(float) * GRID_MAX * (size_t)tu->nfeat * (size_t)tu->cfg.history);
     tu->batch_out = malloc(sizeof(float) * GRID_MAX);
     if (!tu->batch_in || !tu->batch_out)
         return error_fail(err, "out of memory");
     struct rng init = tu->rng;
     model_init(tu->net, &init);
     rng_next(&tu->rng); /* the exploration draws start after the init's */
-    return 0;
+    if (!tu->cfg.per_worker)
+        return 0;
+    /* the convolution's weights continue the init stream; Adam like the LSTM's */
+    tu->dinp = malloc(sizeof(float) * LSTM_SAMPLES * (size_t)tu->nfeat * (size_t)tu->cfg.history);
+    if (!tu->dinp || tuner_conv_init(&tu->conv, tu->cfg.conv_channels, tu->cfg.conv_kernel,
+                                     tu->cfg.workers, &init))
+        return error_fail(err, "out of memory");
+    return optim_new(&tu->conv_opt, &oc, tu->conv.nparams, err);
 }
 
 /* A few Adam steps on the most recent LSTM_SAMPLES (sequence, reward) pairs. */
@@ -359,22 +409,32 @@ static int lstm_train(struct tuner *tu, struct error *err)
         return 0;
     size_t from = have > LSTM_SAMPLES ? have - LSTM_SAMPLES : 0;
     int B = (int)(have - from), T = tu->cfg.history;
+    size_t stride = (size_t)tu->nfeat * T;
     float target[LSTM_SAMPLES];
-    for (int b = 0; b < B; b++) {
-        lstm_input(tu, from + (size_t)b, &tu->steps[from + (size_t)b],
-                   tu->batch_in + (size_t)b * LSTM_FEATURES * T);
+    for (int b = 0; b < B; b++)
         target[b] = (float)tu->reward[from + (size_t)b];
-    }
     for (int step = 0; step < LSTM_TRAIN_STEPS; step++) {
+        /* every step: the convolution's channels move with its weights */
+        for (int b = 0; (step == 0 || tu->cfg.per_worker) && b < B; b++)
+            lstm_input(tu, from + (size_t)b, &tu->steps[from + (size_t)b],
+                       tu->batch_in + (size_t)b * stride);
         const float *out;
         int rc = model_forward(tu->net, tu->batch_in, B, &out, err);
         if (rc)
             return rc;
         mse_backward(tu->batch_out, out, target, (size_t)B, 1.0f / (float)B);
         model_zero_grad(tu->net);
-        if ((rc = model_backward(tu->net, tu->batch_out, B, NULL, err)))
+        if ((rc = model_backward(tu->net, tu->batch_out, B, tu->cfg.per_worker ? tu->dinp : NULL,
+                                 err)))
             return rc;
         optim_step(tu->opt, tu->net->params, tu->net->grads);
+        if (!tu->cfg.per_worker)
+            continue;
+        memset(tu->conv.grads, 0, tu->conv.nparams * sizeof *tu->conv.grads);
+        for (int b = 0; b < B; b++)
+            tuner_conv_backward(&tu->conv, tu->series, from + (size_t)b, T,
+                                tu->dinp + (size_t)b * stride + (size_t)CONV_SERIES_FIRST * T);
+        optim_step(tu->conv_opt, tu->conv.params, tu->conv.grads);
     }
     return 0;
 }
@@ -418,11 +478,19 @@ static int decide_lstm(struct tuner *tu, const struct tuner_window *w, double *s
         double *rw = st ? realloc(tu->reward, cap * sizeof *rw) : NULL;
         if (st)
             tu->steps = st;
-        if (!st || !rw)
+        if (rw)
+            tu->reward = rw;
+        float *z = rw && tu->cfg.per_worker
+                       ? realloc(tu->series, cap * (size_t)tu->cfg.workers * sizeof *z)
+                       : NULL;
+        if (z)
+            tu->series = z;
+        if (!st || !rw || (tu->cfg.per_worker && !z))
             return error_fail(err, "out of memory");
-        tu->reward = rw;
         tu->cap = cap;
     }
+    if (tu->cfg.per_worker)
+        series_fill(tu, tu->nsteps, w);
     tu->nsteps++;
     /* this window's step with the setting kept, until a move is chosen: the
      * padding of the first sequences reads it */
@@ -446,7 +514,7 @@ static int decide_lstm(struct tuner *tu, const struct tuner_window *w, double *s
     for (int c = 0; c < n; c++) {
         candidate(tu, c, s, cand);
         lstm_step_fill(tu, &st, w, cand);
-        lstm_input(tu, tu->nsteps - 1, &st, tu->batch_in + (size_t)c * LSTM_FEATURES * T);
+        lstm_input(tu, tu->nsteps - 1, &st, tu->batch_in + (size_t)c * tu->nfeat * T);
     }
     const float *pred;
     if ((rc = model_forward(tu->net, tu->batch_in, n, &pred, err)))
@@ -496,6 +564,10 @@ void tuner_free(struct tuner *tu)
     free(tu->reward);
     free(tu->batch_in);
     free(tu->batch_out);
+    tuner_conv_free(&tu->conv);
+    optim_free(tu->conv_opt);
+    free(tu->series);
+    free(tu->dinp);
     free(tu->rows);
     free(tu);
 }

@@ -18,7 +18,9 @@
  *   lstm      an LSTM over the window history predicts the validation gain
  *             per simulated second of each candidate on a small grid; the
  *             best is taken (epsilon-greedy) and the LSTM trained online on
- *             what each window delivered.
+ *             what each window delivered; with lstm_input = per_worker a
+ *             1-D convolution over each worker's time series feeds it too
+ *             (tuner_conv.h: the paper's ConvLSTM).
  * No SQLite, no clock of its own, nothing of the cluster: the loops call it.
  */
 #ifndef STRAG_TUNER_H
@@ -61,6 +63,9 @@ struct tuner_config {
     double epsilon;              /* lstm: exploration probability */
     int hidden, history;         /* lstm: units, windows it reads */
     double lstm_lr;              /* lstm: Adam step size */
+    bool per_worker;             /* lstm: a convolution over the per-worker series too */
+    int conv_channels, conv_kernel; /* its filters and their length (windows) */
+    int workers;                 /* the series' width (cluster.workers) */
 };
 
 /* What the loop measured over the last window. */
@@ -72,6 +77,8 @@ struct tuner_window {
     double val_accuracy;     /* on held-out training images */
     double straggler_share;  /* (max - median) / max of per-worker mean task time per unit cost */
     double staleness;        /* mean staleness of the applied updates (0: synchronous) */
+    int workers;             /* entries of worker_time (0: none) */
+    const double *worker_time; /* per worker (pipeline: stage) mean task time per unit cost; NaN: no task */
 };
 
 /* The workload.tuner.* rows of a training workload's key table. At their
@@ -111,7 +118,13 @@ struct tuner_window {
     {"workload.tuner.lstm_history", KEY_INT, "4", 1, 64, 0, NULL,                                \
      "lstm tuner: windows it reads"},                                                            \
     {"workload.tuner.lstm_lr", KEY_REAL, "0.01", 0, INFINITY, KEY_MIN_OPEN, NULL,                \
-     "lstm tuner: Adam step size of its online training"}
+     "lstm tuner: Adam step size of its online training"},                                       \
+    {"workload.tuner.lstm_input", KEY_ENUM, "summary", 0, 0, 0, "summary|per_worker",            \
+     "lstm tuner: window summaries, or also a 1-D convolution over each worker's time series (ConvLSTM)"}, \
+    {"workload.tuner.conv_channels", KEY_INT, "4", 1, 64, 0, NULL,                               \
+     "lstm tuner, per_worker: convolution filters"},                                             \
+    {"workload.tuner.conv_kernel", KEY_INT, "3", 1, 64, 0, NULL,                                 \
+     "lstm tuner, per_worker: filter length in windows"}
 
 struct tuner;
 
