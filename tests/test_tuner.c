@@ -2,13 +2,20 @@
  * training): the rule tuner's plateau, straggler-burst, staleness and
  * overfitting rules as doc/autotune.md documents them, the fixed tuner's
  * no-op, the random tuner's ranges and its one row per key per window, the
- * schedules, and the lstm tuner's grid and its online training.
+ * schedules, and the lstm tuner's grid and its online training; the
+ * per-worker convolution of lstm_input = per_worker (tuner_conv.h): its
+ * gradient, alone and through the LSTM behind it, against central finite
+ * differences, and the tuner reading the per-worker series.
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "base/rng.h"
+#include "models/model.h"
 #include "workloads/tuner.h"
+#include "workloads/tuner_conv.h"
 
 static struct tuner_config config(enum tuner_kind kind)
 {
@@ -278,4 +285,169 @@ Test(tuner, window_must_be_positive)
     struct error err;
     cr_expect_eq(tuner_new(&tu, &c, start, 1, 2, &err), STRAG_EFAIL);
     cr_expect_null(tu);
+}
+
+/* ---- the per-worker convolution (lstm_input = per_worker) ---- */
+
+enum { CV_C = 3, CV_K = 2, CV_W = 4, CV_T = 4, CV_S = 6, CV_SUMMARY = 2 };
+
+static void conv_random(struct tuner_conv *cv, float *z, struct rng *r)
+{
+    cr_assert_eq(tuner_conv_init(cv, CV_C, CV_K, CV_W, r), 0);
+    for (size_t i = 0; i < cv->nparams; i++) /* biases too, so that no gradient is trivially 0 */
+        cv->params[i] = (float)(rng_uniform(r) - 0.5);
+    for (int i = 0; i < CV_S * CV_W; i++)
+        z[i] = (float)(2.0 * rng_uniform(r) - 1.0);
+}
+
+/* sum over (c, t) of weight[c t] F[c t], for the sequences ending at step 5 and step 1
+ * (the second reads the clamped steps before 0) */
+static double conv_loss(const struct tuner_conv *cv, const float *z, const float *weight)
+{
+    double loss = 0;
+    size_t lasts[2] = { 5, 1 };
+    for (int q = 0; q < 2; q++) {
+        float F[CV_C * CV_T];
+        tuner_conv_forward(cv, z, lasts[q], CV_T, F);
+        for (int i = 0; i < CV_C * CV_T; i++)
+            loss += (double)weight[i] * F[i];
+    }
+    return loss;
+}
+
+static void expect_close(double analytic, double numeric, size_t i)
+{
+    cr_expect(fabs(analytic - numeric) <= 2e-3 + 2e-2 * fabs(numeric),
+              "parameter %zu: backward %g, finite differences %g", i, analytic, numeric);
+}
+
+Test(tuner_conv, gradient_matches_finite_differences)
+{
+    struct rng r;
+    rng_seed(&r, 7, 8, 0, 0);
+    struct tuner_conv cv;
+    float z[CV_S * CV_W], weight[CV_C * CV_T];
+    conv_random(&cv, z, &r);
+    for (int i = 0; i < CV_C * CV_T; i++)
+        weight[i] = (float)(rng_uniform(&r) - 0.5);
+    tuner_conv_backward(&cv, z, 5, CV_T, weight);
+    tuner_conv_backward(&cv, z, 1, CV_T, weight);
+    double largest = 0;
+    for (size_t i = 0; i < cv.nparams; i++) {
+        float keep = cv.params[i];
+        const double eps = 1e-3;
+        cv.params[i] = keep + (float)eps;
+        double up = conv_loss(&cv, z, weight);
+        cv.params[i] = keep - (float)eps;
+        double down = conv_loss(&cv, z, weight);
+        cv.params[i] = keep;
+        double numeric = (up - down) / (2 * eps);
+        expect_close(cv.grads[i], numeric, i);
+        largest = fmax(largest, fabs(numeric));
+    }
+    cr_expect_gt(largest, 0.1, "the check saw real gradients");
+    tuner_conv_free(&cv);
+}
+
+/* 0.5 sum_b (out_b - target_b)^2 of the LSTM over (summary rows, conv channels) */
+static double chain_loss(struct model *net, const struct tuner_conv *cv, const float *z,
+                         const float *summary, const float *target, float *in, float *dout)
+{
+    size_t lasts[2] = { 5, 2 }, stride = (size_t)(CV_SUMMARY + CV_C) * CV_T;
+    for (int b = 0; b < 2; b++) {
+        memcpy(in + b * stride, summary + b * CV_SUMMARY * CV_T, sizeof(float) * CV_SUMMARY * CV_T);
+        tuner_conv_forward(cv, z, lasts[b], CV_T, in + b * stride + CV_SUMMARY * CV_T);
+    }
+    const float *out;
+    struct error err;
+    cr_assert_eq(model_forward(net, in, 2, &out, &err), 0, "%s", err.msg);
+    double loss = 0;
+    for (int b = 0; b < 2; b++) {
+        loss += 0.5 * ((double)out[b] - target[b]) * ((double)out[b] - target[b]);
+        if (dout)
+            dout[b] = out[b] - target[b];
+    }
+    return loss;
+}
+
+Test(tuner_conv, gradient_through_the_lstm_matches_finite_differences)
+{
+    struct rng r;
+    rng_seed(&r, 9, 10, 0, 0);
+    struct tuner_conv cv;
+    float z[CV_S * CV_W];
+    conv_random(&cv, z, &r);
+    struct model *net;
+    struct error err;
+    char spec[64];
+    snprintf(spec, sizeof spec, "%dx1x%d: lstm6 dense1", CV_SUMMARY + CV_C, CV_T);
+    cr_assert_eq(model_new(&net, spec, &err), 0, "%s", err.msg);
+    model_init(net, &r);
+    size_t stride = (size_t)(CV_SUMMARY + CV_C) * CV_T;
+    float summary[2 * CV_SUMMARY * CV_T], target[2] = { 1.5f, -1.0f }, in[2 * stride],
+        dinp[2 * stride], dout[2];
+    for (int i = 0; i < 2 * CV_SUMMARY * CV_T; i++)
+        summary[i] = (float)rng_uniform(&r);
+    chain_loss(net, &cv, z, summary, target, in, dout);
+    model_zero_grad(net);
+    cr_assert_eq(model_backward(net, dout, 2, dinp, &err), 0, "%s", err.msg);
+    size_t lasts[2] = { 5, 2 };
+    for (int b = 0; b < 2; b++)
+        tuner_conv_backward(&cv, z, lasts[b], CV_T, dinp + b * stride + CV_SUMMARY * CV_T);
+    double largest = 0;
+    for (size_t i = 0; i < cv.nparams; i++) {
+        float keep = cv.params[i];
+        const double eps = 1e-3;
+        cv.params[i] = keep + (float)eps;
+        double up = chain_loss(net, &cv, z, summary, target, in, NULL);
+        cv.params[i] = keep - (float)eps;
+        double down = chain_loss(net, &cv, z, summary, target, in, NULL);
+        cv.params[i] = keep;
+        double numeric = (up - down) / (2 * eps);
+        expect_close(cv.grads[i], numeric, i);
+        largest = fmax(largest, fabs(numeric));
+    }
+    cr_expect_gt(largest, 0.01, "the check saw real gradients");
+    model_free(net);
+    tuner_conv_free(&cv);
+}
+
+/* 30 windows of a world whose validation gain peaks at the middle of the
+ * lr range (so the tuner keeps moving), worker 0 slow in every other window
+ * (`pattern`) or never, the straggler share the same: the lr decisions of
+ * a per_worker lstm tuner. */
+static void per_worker_decisions(bool pattern, double *lr)
+{
+    struct tuner_config c = config(TUNER_LSTM);
+    c.tuned[TUNER_LR] = true;
+    c.per_worker = true;
+    c.conv_channels = 2;
+    c.conv_kernel = 2;
+    c.workers = CV_W;
+    struct tuner *tu = make(&c);
+    double s[TUNER_KNOBS];
+    memcpy(s, start, sizeof s);
+    double acc = 0.3;
+    for (long k = 0; k < 30; k++) {
+        double times[CV_W] = { pattern && k % 2 ? 5.0 : 1.0, 1.0, 1.0, 1.0 };
+        struct tuner_window w = calm(k, acc);
+        w.workers = CV_W;
+        w.worker_time = times;
+        decide(tu, &w, s);
+        lr[k] = s[TUNER_LR];
+        double x = log10(s[TUNER_LR] / 0.001) / 3.0; /* 0 .. 1 over the range */
+        acc += 0.02 * (1.0 - 2.0 * fabs(x - 0.5));
+    }
+    tuner_free(tu);
+}
+
+Test(tuner_conv, per_worker_lstm_reads_the_per_worker_series)
+{
+    // the same summaries, other per-worker series: other decisions
+    double a[30], b[30], a2[30];
+    per_worker_decisions(true, a);
+    per_worker_decisions(true, a2);
+    per_worker_decisions(false, b);
+    cr_expect_eq(memcmp(a, a2, sizeof a), 0, "the same series: the same decisions");
+    cr_expect_neq(memcmp(a, b, sizeof a), 0, "another series: other decisions");
 }
