@@ -485,6 +485,18 @@ bad "tuner: a schedule without the learning rate" \
     "$S" run tu-sched.ini -o new.db -q
 tuner_ini tu-drop.ini naive "dropout = 1"
 bad "training: dropout 1" "tu-drop.ini:14: workload.dropout: must be < 1" "$S" run tu-drop.ini -o new.db -q
+tuner_ini tu-pw.ini naive "tuner.kind = rule" "tuner.lstm_input = per_worker"
+bad "tuner: per_worker input to a tuner other than lstm" \
+    "tu-pw.ini:15: workload.tuner.lstm_input: per_worker: only the lstm tuner reads it (workload.tuner.kind = lstm)" \
+    "$S" run tu-pw.ini -o new.db -q
+pipeline_ini pl-tstale.ini "tuner.kind = rule" "tuner.tune = learning_rate, staleness"
+bad "pipeline tuner: a key the pipeline does not have (staleness)" \
+    "pl-tstale.ini:13: workload.tuner.tune: staleness: only the ssp scheme has a staleness bound to tune" \
+    "$S" run pl-tstale.ini -o new.db -q
+pipeline_ini pl-drop.ini "dropout = 0.2" "stages = dense200 relu | dense100 relu dense10"
+bad "pipeline: dropout with stages that leave its layer out" \
+    "pl-drop.ini:13: workload.stages: stage 2's layer 'dense10' is not the model's layer 5 ('dropout0.2'): the stages must cover the model's layers once, in order" \
+    "$S" run pl-drop.ini -o new.db -q
 
 # ---- bspline (BSCC): K > N, too few results for the spline, its own keys ----
 bspline_ini() { # FILE WORKERS LINES...: a latency config of the bspline scheme plus [scheme] LINES

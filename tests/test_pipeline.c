@@ -5,7 +5,8 @@
  * replication as the least of r exponential draws on every stage task;
  * the weights after k iterations of the staged forward and backward passes
  * against one worker accumulating the micro-batches' gradients (float32
- * rounding); the FLOP-balanced split; and whole runs through the workload:
+ * rounding), and with dropout and weight decay against one worker training
+ * on the whole batch; the FLOP-balanced split; and whole runs through the workload:
  * schedules and mitigations that share a point's streams end with the same
  * weights, and rebalancing moves work off a persistently slow worker.
  * The whole runs need the Fashion-MNIST files (workload.data_dir's default).
@@ -259,6 +260,91 @@ Test(pipeline_stages, weights_equal_single_worker_gradient_accumulation)
     }
     free(x);
     free(acc);
+    optim_free(opt);
+    optim_free(ref_opt);
+    pipeline_stages_free(&st);
+    model_free(full);
+    model_free(ref);
+}
+
+/* Dropout and weight decay: the stages, drawing their masks micro-batch
+ * after micro-batch from one stream, against one worker training on the
+ * whole batch with the same stream (model_loss_and_grad), K SGD steps
+ * with weight decay; the layer sits between stages 3 and 4 here. */
+Test(pipeline_stages, dropout_and_weight_decay_equal_single_worker_training)
+{
+    enum { B = 24, M = 5, K = 3 };
+    struct error err;
+    struct model *full, *ref;
+    cr_assert_eq(model_new_dropout(&full, "lenet5", 0.3f, &err), 0, "%s", err.msg);
+    cr_assert_eq(model_new_dropout(&ref, "lenet5", 0.3f, &err), 0, "%s", err.msg);
+    struct rng r;
+    rng_seed(&r, 5, 6, 0, 0);
+    model_init(full, &r);
+    memcpy(ref->params, full->params, full->nparams * sizeof(float));
+    rng_seed(&full->dropout_rng, 5, 6, RNG_DROPOUT, 0);
+    rng_seed(&ref->dropout_rng, 5, 6, RNG_DROPOUT, 0);
+    struct pipeline_layers layers;
+    cr_assert_eq(pipeline_layers_read(full, &layers, &err), 0, "%s", err.msg);
+    int first[PIPELINE_LAYERS_MAX + 1], P;
+    cr_assert_eq(pipeline_split_parse(&layers,
+                                      "conv6k5p2 relu maxpool2 | conv16k5 relu | maxpool2 "
+                                      "dense120 relu dense84 relu | dropout0.3 dense10",
+                                      8, first, &P, &err),
+                 0, "%s", err.msg);
+    struct pipeline_stages st;
+    cr_assert_eq(pipeline_stages_build(&st, &layers, full, first, P, B / M + 1, &err), 0, "%s",
+                 err.msg);
+    struct optim_config oc = optim_config_default(OPTIM_SGD);
+    oc.lr = 0.1f;
+    oc.momentum = 0.5f;
+    oc.weight_decay = 0.01f;
+    struct optim *opt, *ref_opt;
+    cr_assert_eq(optim_new(&opt, &oc, full->nparams, &err), 0);
+    cr_assert_eq(optim_new(&ref_opt, &oc, full->nparams, &err), 0);
+    float *x = malloc(B * 784 * sizeof *x);
+    int y[B];
+    double moved = 0;
+    for (int k = 0; k < K; k++) {
+        for (int i = 0; i < B * 784; i++)
+            x[i] = (float)rng_uniform(&r);
+        for (int i = 0; i < B; i++)
+            y[i] = (int)(rng_next(&r) % 10);
+        double loss;
+        cr_assert_eq(pipeline_stages_gradient(&st, x, y, B, M, &full->dropout_rng, full->grads,
+                                              &loss, &err),
+                     0, "%s", err.msg);
+        optim_step(opt, full->params, full->grads);
+        pipeline_stages_load(&st, full->params);
+        float ref_loss;
+        model_zero_grad(ref);
+        cr_assert_eq(model_loss_and_grad(ref, x, y, B, &ref_loss, NULL, &err), 0, "%s", err.msg);
+        optim_step(ref_opt, ref->params, ref->grads);
+        cr_assert_float_eq(loss, ref_loss, 1e-5, "iteration %d: loss %g against %g", k, loss,
+                           ref_loss);
+        double worst = 0, scale = 0;
+        for (size_t q = 0; q < full->nparams; q++) {
+            worst = fmax(worst, fabs(full->params[q] - ref->params[q]));
+            scale = fmax(scale, fabs(ref->params[q]));
+        }
+        cr_assert(worst <= 1e-5 * scale, "iteration %d: max difference %g (largest weight %g)", k,
+                  worst, scale);
+    }
+    /* the streams moved alike: the next draw is the same */
+    cr_assert_eq(rng_next(&full->dropout_rng), rng_next(&ref->dropout_rng));
+    /* and dropout was on: without it the loss differs */
+    struct model *plain;
+    cr_assert_eq(model_new(&plain, "lenet5", &err), 0);
+    memcpy(plain->params, ref->params, ref->nparams * sizeof(float));
+    float with, without;
+    model_zero_grad(ref);
+    model_zero_grad(plain);
+    cr_assert_eq(model_loss_and_grad(ref, x, y, B, &with, NULL, &err), 0);
+    cr_assert_eq(model_loss_and_grad(plain, x, y, B, &without, NULL, &err), 0);
+    moved = fabs((double)with - without);
+    cr_assert_gt(moved, 1e-6, "dropout changed nothing");
+    model_free(plain);
+    free(x);
     optim_free(opt);
     optim_free(ref_opt);
     pipeline_stages_free(&st);

@@ -3,7 +3,9 @@
 # fixed tuner reproduces the untuned run bit for bit (parameter server and a
 # gradient code); the tuner never reads the test set (its decisions do not
 # move when the test set does, and do move when its validation set does);
-# the tuner table goes through export, merge and rm. Bad input:
+# the tuner table goes through export, merge and rm; the same for the
+# pipeline workload (fixed == untuned with dropout tuned, the test set
+# never read), and its per_worker (ConvLSTM) lstm tuner runs. Bad input:
 # test_bad_input.sh; the decision rules: test_tuner.c.
 source "$(dirname "$0")/tap.sh"
 command -v sqlite3 >/dev/null || tap_skip_all "sqlite3 not found"
@@ -102,6 +104,83 @@ if ((other)); then
     tap_ok "another validation set: other decisions (the test above can fail)"
 else
     tap_fail "another validation set: other decisions" "$(decisions val-100.db)"
+fi
+
+# ---- the pipeline (model-parallel) workload ----
+cat >pp.ini <<INI
+[experiment]
+name = tuner-pp
+seed = 5
+[cluster]
+workers = 3
+[latency]
+kind = markov
+p_active_to_slow = 0.1
+p_slow_to_active = 0.3
+active.kind = shifted_exp
+active.shift = 1
+active.rate = 1
+slow.kind = shifted_exp
+slow.shift = 5
+slow.rate = 0.2
+[workload]
+kind = pipeline
+model = mlp
+iterations = 24
+batch = 32
+microbatches = 4
+learning_rate = 0.1
+eval_every = 6
+train_limit = 4000
+test_limit = 300
+[scheme]
+kind = none
+INI
+"$S" run pp.ini -o pp-plain.db -q || tap_fail "pipeline: the untuned run"
+"$S" run pp.ini -o pp-fixed.db -q --set workload.tuner.kind=fixed --set workload.tuner.window=4 \
+    --set workload.tuner.tune=learning_rate,batch,weight_decay,dropout || tap_fail "pipeline: the fixed tuner's run"
+n=$(sqlite3 pp-fixed.db "SELECT count(*) FROM tuner")
+if [[ $(rows pp-plain.db) == "$(rows pp-fixed.db)" && $n == 20 ]]; then
+    tap_ok "pipeline: a fixed tuner (learning_rate,batch,weight_decay,dropout) reproduces the untuned run bit for bit"
+else
+    tap_fail "pipeline: a fixed tuner reproduces the untuned run" "$n decisions (want 5 x 4)"
+fi
+pp_rule() { # DB SETTINGS...: the rule tuner on the pipeline, every key, a quick plateau rule
+    local db=$1
+    shift
+    "$S" run pp.ini -o "$db" -q --set workload.data_dir=data --set workload.tuner.kind=rule \
+        --set workload.tuner.window=2 --set workload.tuner.patience=1 \
+        --set workload.tuner.min_delta=0.01 --set workload.tuner.straggler_share=0.3 \
+        --set workload.tuner.batch_min=16 --set workload.tuner.batch_max=128 \
+        --set workload.tuner.tune=learning_rate,batch,weight_decay,dropout "$@"
+}
+pp_rule pp-test-b.db --set workload.tuner.validation=300 # the swapped test set (above)
+ln -sf "$real"/t10k-images-idx3-ubyte.gz data/t10k-images-idx3-ubyte.gz
+ln -sf "$real"/t10k-labels-idx1-ubyte.gz data/t10k-labels-idx1-ubyte.gz
+pp_rule pp-test-a.db --set workload.tuner.validation=300
+pp_rule pp-val.db --set workload.tuner.validation=100
+if [[ $(acc pp-test-a.db) != "$(acc pp-test-b.db)" && $(losses pp-test-a.db) == "$(losses pp-test-b.db)" &&
+      $(decisions pp-test-a.db) == "$(decisions pp-test-b.db)" && -n $(decisions pp-test-a.db) ]]; then
+    tap_ok "pipeline: another test set, other test accuracies, the same training and decisions"
+else
+    tap_fail "pipeline: another test set, the same training and decisions" \
+        "test accuracies: $(acc pp-test-a.db) vs $(acc pp-test-b.db)"
+fi
+if [[ $(decisions pp-test-a.db) != "$(decisions pp-val.db)" ]]; then
+    tap_ok "pipeline: another validation set, other decisions (the test above can fail)"
+else
+    tap_fail "pipeline: another validation set, other decisions" "$(decisions pp-val.db)"
+fi
+"$S" run pp.ini -o pp-conv.db -q --set workload.tuner.kind=lstm --set workload.tuner.window=2 \
+    --set workload.tuner.lstm_input=per_worker --set workload.tuner.tune=learning_rate,batch ||
+    tap_fail "pipeline: the per_worker lstm tuner's run"
+"$S" run pp.ini -o pp-lstm.db -q --set workload.tuner.kind=lstm --set workload.tuner.window=2 \
+    --set workload.tuner.tune=learning_rate,batch
+n=$(sqlite3 pp-conv.db "SELECT count(*) FROM tuner")
+if [[ $n == 22 && $(decisions pp-conv.db) != "$(decisions pp-lstm.db)" ]]; then
+    tap_ok "pipeline: the per_worker (ConvLSTM) tuner decides every window, not as the summary one"
+else
+    tap_fail "pipeline: the per_worker (ConvLSTM) tuner" "$n decisions (want 11 x 2)"
 fi
 
 # ---- under MPI the decisions travel from the rank that ran the point ----
