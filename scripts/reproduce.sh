@@ -44,6 +44,7 @@ parts=(
     "training-hetero|doc/training.md: gc-hetero-exact"
     "nercc-large-s|doc/coded-inference.md: nercc-large-s, nercc-large-s-lambda0"
     "autotune|doc/autotune.md: autotune-ssp, autotune-crc; figure doc/figures/autotune-decisions.png"
+    "autotune-pp|doc/autotune.md: autotune-pp"
 )
 figure_parts=(quickstart training pipeline approx-coded autotune)
 
@@ -426,6 +427,22 @@ part_autotune() {
     table autotune-ssp $doc autotune.db --aggregate "${cols[@]}"
     table autotune-crc $doc autotune-crc.db --aggregate "${cols[@]}"
     autotune_figure "$out/autotune.db" doc/figures/autotune-decisions.png
+}
+
+# The model-parallel half: the pipeline's five tuners, and the lstm tuner
+# with the per-stage convolution (lstm_input = per_worker), merged.
+part_autotune_pp() {
+    local doc=doc/autotune.md
+    bg=1 run autotune-pp-tuners.db configs/autotune-pp.ini "${CRN[@]}"
+    bg=1 run autotune-pp-conv.db configs/autotune-pp.ini "${CRN[@]}" \
+        --set sweep.workload.tuner.kind=lstm --set workload.tuner.lstm_input=per_worker
+    wait_runs
+    rm -f "$out/autotune-pp.db"
+    "$S" merge "$out/autotune-pp.db" "$out/autotune-pp-tuners.db" "$out/autotune-pp-conv.db" >/dev/null
+    run_cmd[autotune-pp.db]="${run_cmd[autotune-pp-tuners.db]}; ${run_cmd[autotune-pp-conv.db]}; stragsim merge autotune-pp.db autotune-pp-tuners.db autotune-pp-conv.db"
+    table autotune-pp $doc autotune-pp.db --aggregate \
+        --params latency.kind,workload.tuner.kind,workload.tuner.lstm_input \
+        --metrics time_to_target,iterations_to_target,final_accuracy,sim_time
 }
 
 # autotune_figure DB PNG: the learning rate and batch each tuner set over
