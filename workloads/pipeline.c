@@ -29,6 +29,14 @@
  * cross the network: network_delay + their bytes / bandwidth, during which
  * nothing runs).
  *
+ * Regularisation and tuning (doc/autotune.md): workload.weight_decay in the
+ * optimiser, workload.dropout a layer of the stage that holds it (masks
+ * from the full model's stream, micro-batch after micro-batch), and the
+ * tuner (training_tuner.c) every workload.tuner.window iterations: it sees
+ * the window's loss, validation accuracy, time and each stage's task time
+ * per unit cost, and sets the learning rate, weight decay, dropout and
+ * batch (micro-batches of the configured size; costs in proportion).
+ *
  * Metrics: iterations, iteration_time_mean, iteration_time_se,
  * bubble_fraction (1 - busy stage time / (P x iteration time), summed over
  * iterations), throughput (images per simulated time unit),
@@ -86,7 +94,7 @@ struct pipeline_run {
     uint64_t iteration;
     int status;
     struct error err;
-    double time_sum, time_sq, busy_sum, span_sum, move_time, peak_bytes, worker_seconds;
+    double time_sum, time_sq, busy_sum, span_sum, move_time, peak_bytes, worker_seconds, images;
     long rebalances, tasks;
 };
 
@@ -355,6 +363,7 @@ static int iteration_run(struct pipeline_run *r, long it, double *now, struct er
     r->worker_seconds += out.worker_seconds;
     r->tasks += 2L * r->P * r->M * r->cfg.replicas;
     r->span_sum += span * r->P;
+    r->images += r->B;
     for (int k = 0; k < r->P; k++) {
         double bytes = 4.0 * out.peak_inflight[k] * r->stages.input_floats[k] *
                        (double)pipeline_micro_size(r->B, r->M, r->M - 1);
@@ -384,7 +393,7 @@ static int run_metrics(const struct pipeline_run *r, struct metric_list *m)
               metric_list_set(m, "iteration_time_se",
                               n > 1 ? sqrt(var / n) : metric_undefined()) |
               metric_list_set(m, "bubble_fraction", 1.0 - r->busy_sum / r->span_sum) |
-              metric_list_set(m, "throughput", (double)r->B * n / sim_time) |
+              metric_list_set(m, "throughput", r->images / sim_time) |
               metric_list_set(m, "peak_activation_bytes", r->peak_bytes) |
               metric_list_set(m, "stages", r->P) |
               metric_list_set(m, "rebalances", (double)r->rebalances) |
