@@ -6,9 +6,10 @@
  * the weights after k iterations of the staged forward and backward passes
  * against one worker accumulating the micro-batches' gradients (float32
  * rounding), and with dropout and weight decay against one worker training
- * on the whole batch; the FLOP-balanced split; and whole runs through the workload:
- * schedules and mitigations that share a point's streams end with the same
- * weights, and rebalancing moves work off a persistently slow worker.
+ * on the whole batch; the FLOP-balanced split; and whole runs through the
+ * workload: schedules and mitigations that share a point's streams end with
+ * the same weights, rebalancing moves work off a persistently slow worker,
+ * and a tuned batch is more micro-batches of the configured size.
  * The whole runs need the Fashion-MNIST files (workload.data_dir's default).
  */
 #include <criterion/criterion.h>
@@ -540,6 +541,52 @@ Test(pipeline_run, rebalance_moves_work_off_a_slow_worker)
     /* same weights: re-splitting does not change the computation */
     cr_assert_eq(metric_list_get(&a.metrics, "final_loss"),
                  metric_list_get(&b.metrics, "final_loss"));
+    workload_output_free(&a);
+    workload_output_free(&b);
+}
+
+Test(pipeline_run, a_tuned_batch_is_more_micro_batches_of_the_same_size)
+{
+    /* three stage workers, the second 8x slow from iteration 4 on (a
+     * replayed trace, so every duration is its cost times the trace's
+     * value): the rule tuner doubles the batch at the window that sees it
+     * (32 in 4 micro-batches -> 64), and from then on an iteration is one
+     * of a configured batch of 64 in 8 micro-batches of the same 8
+     * images, at twice its cost (a batch costs in proportion to the
+     * configured 32) */
+    char csv[64], ini[1024], trace[512] = "w,it,t\n";
+    for (int w = 0; w < 3; w++)
+        for (int it = 0; it < 12; it++)
+            snprintf(trace + strlen(trace), sizeof trace - strlen(trace), "%d,%d,%d\n", w, it,
+                     w == 1 && it >= 4 ? 8 : 1);
+    file_write(trace, ".csv", csv);
+    snprintf(ini, sizeof ini,
+             "[cluster]\nworkers = 3\n[latency]\nkind = replay\nfile = %s\n"
+             "worker_column = w\niteration_column = it\nvalue_column = t\n"
+             "[scheme]\nkind = none\n"
+             "[workload]\nkind = pipeline\nmodel = lenet5\niterations = 12\nbatch = 32\n"
+             "microbatches = 4\ntrain_limit = 2000\ntest_limit = 200\neval_every = 6\n",
+             csv);
+    const char *tuned[] = {"workload.tuner.kind=rule", "workload.tuner.window=2",
+                           "workload.tuner.tune=batch", "workload.tuner.batch_min=16",
+                           "workload.tuner.batch_max=64", "workload.tuner.validation=100"};
+    const char *big[] = {"workload.batch=64", "workload.microbatches=8"};
+    struct workload_output a, b;
+    pipeline_ok(ini, tuned, 6, &a);
+    pipeline_ok(ini, big, 2, &b);
+    unlink(csv);
+    /* one row per window (5 windows: after iterations 2, 4, ..., 10) */
+    cr_assert_eq(a.ntuner, 5u);
+    cr_assert_eq(a.tuner[1].value, 32.0, "the calm windows hold the batch");
+    cr_assert_eq(a.tuner[2].value, 64.0, "%s", a.tuner[2].reason);
+    cr_assert_eq(a.tuner[2].iteration, 5);
+    cr_assert_eq(a.tuner[4].value, 64.0, "a share that stays high does not grow it again");
+    for (int it = 6; it < 12; it++) {
+        double ta = a.iterations[it].sim_time - a.iterations[it - 1].sim_time;
+        double tb = b.iterations[it].sim_time - b.iterations[it - 1].sim_time;
+        cr_assert(fabs(ta - 2.0 * tb) <= 1e-12 * tb, "iteration %d: %.17g against 2 x %.17g", it,
+                  ta, tb);
+    }
     workload_output_free(&a);
     workload_output_free(&b);
 }
