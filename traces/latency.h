@@ -49,6 +49,7 @@
 
 #include "base/error.h"
 #include "base/params.h"
+#include "base/rng.h"
 
 struct latency_source;
 
@@ -105,6 +106,22 @@ static inline double latency_draw(struct latency_source *s, int worker, uint64_t
                                   double cost)
 {
     return s->ops->draw(s, worker, iteration, cost);
+}
+
+/* The common hot case without the indirect calls: an i.i.d. exp or
+ * shifted_exp source. When `s` is one, fills *out and returns true; a draw
+ * is then latency_shifted_exp_draw(out, worker, cost), bit for bit what
+ * latency_draw returns, from the same stream. */
+struct latency_shifted_exp {
+    double shift, rate;
+    struct rng *streams; /* [workers], the source's own */
+};
+bool latency_as_shifted_exp(const struct latency_source *s, struct latency_shifted_exp *out);
+
+static inline double latency_shifted_exp_draw(const struct latency_shifted_exp *d, int worker,
+                                              double cost)
+{
+    return cost * (d->shift + rng_exp(&d->streams[worker], d->rate));
 }
 
 static inline double latency_max(const struct latency_source *s) { return s->ops->max(s); }

@@ -37,6 +37,8 @@ struct latency_sim {
     const struct scheme_ops *ops;
     void *scheme;
     struct latency_source *source;
+    struct latency_shifted_exp direct; /* source's draws inline, when direct_draws */
+    bool direct_draws;
     struct arrivals *arrivals;
     struct engine *engine;
     struct cluster *cluster;
@@ -62,6 +64,8 @@ static double on_duration(void *ctx, int worker, uint64_t job_index, double cost
         s->rows[job_index - s->warmup].tasks++;
     if (s->hooks && s->hooks->cost_scale)
         cost *= *s->hooks->cost_scale;
+    if (s->direct_draws)
+        return latency_shifted_exp_draw(&s->direct, worker, cost);
     return latency_draw(s->source, worker, job_index, cost);
 }
 
@@ -191,6 +195,8 @@ static int sim_setup(struct latency_sim *s, const struct params *p, uint64_t see
     }
     if (!status)
         status = latency_new(p, workers, seed, point_key, &s->source, err);
+    if (!status)
+        s->direct_draws = latency_as_shifted_exp(s->source, &s->direct);
     if (!status)
         status = arrivals_new(p, seed, point_key, &s->arrivals, err);
     if (status)
