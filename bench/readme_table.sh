@@ -83,7 +83,7 @@ bench_split_python() {
     _out=$1
     shift
     "${PYTHON:-/usr/bin/python3}" - "$@" > "$_out" 2> /dev/null <<'PYEOF' || echo "(cProfile failed)" > "$_out"
-import collections, cProfile, io, os, pstats, runpy, sys
+import collections, cProfile, io, os, pstats, re, runpy, sys
 script, sys.argv = sys.argv[1], sys.argv[1:]
 prof = cProfile.Profile()
 sys.stdout = io.StringIO()  # the program's own output is not the profile
@@ -94,8 +94,11 @@ except SystemExit:
 sys.stdout = sys.__stdout__
 own = collections.Counter()
 for (path, _, func), (_, _, tottime, _, _) in pstats.Stats(prof).stats.items():
-    if path == "~":  # built-ins: name them by what they are
-        own["builtins (" + func.strip("<>").split(" ")[-1].split(".")[0] + ")"] += tottime
+    if "importlib" in path or re.match(r"<built-in method (_imp|marshal)\.", func):
+        own["imports"] += tottime  # loading modules (torch's shared objects)
+    elif path == "~":  # built-ins: by the library they belong to
+        lib = re.search(r"\b(torch|numpy|_heapq|heapq|random|math|zlib|collections)\b", func)
+        own[(lib.group(1) if lib else "other") + " built-ins"] += tottime
     else:
         parts = path.split(os.sep)
         pkg = next((p for p in parts if p in ("simpy", "torch", "numpy")), None)
