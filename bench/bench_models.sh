@@ -23,8 +23,11 @@
 # short interruptions, not a steady load; read `uptime` (printed first and
 # last) before trusting a number.
 #
+# The table also goes into README.md between <!-- bench:lenet5 --> and
+# <!-- /bench:lenet5 --> (bench/readme_table.sh).
+#
 # Environment: PYTHON (default /usr/bin/python3, Debian's, which has torch),
-# BATCH (default 256), REPEATS (default 3).
+# BATCH (default 256), REPEATS (default 3), BENCH_README (readme_table.sh).
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -88,15 +91,16 @@ EOF
 done
 
 echo "forward FLOPs per image: $flops (a multiply-add is 2); SGEMM peak 1 thread" \
-     "$(value sgemm_gflops "$TMP/peak1") GFLOP/s, 2 threads $(value sgemm_gflops "$TMP/peak2") GFLOP/s"
-echo
+     "$(value sgemm_gflops "$TMP/peak1") GFLOP/s, 2 threads $(value sgemm_gflops "$TMP/peak2") GFLOP/s" |
+    tee "$TMP/table"
+echo | tee -a "$TMP/table"
 awk -v f="$flops" '
     NR == 1 { printf "%-18s %7s %12s %8s %6s %12s %8s %6s\n", "contender", "threads",
               "infer img/s", "GFLOP/s", "peak", "train img/s", "GFLOP/s", "peak" }
     { gi = f * $3 / 1e9; gt = 3 * f * $4 / 1e9;
       printf "%-18s %7d %12.0f %8.2f %5.1f%% %12.0f %8.2f %5.1f%%\n", $1, $2, $3, gi,
-             100 * gi / $5, $4, gt, 100 * gt / $5 }' "$TMP/rows"
-echo
+             100 * gi / $5, $4, gt, 100 * gt / $5 }' "$TMP/rows" | tee -a "$TMP/table"
+echo | tee -a "$TMP/table"
 awk '$1 == "stragsim" { si[$2] = $3; st[$2] = $4 }
      $1 != "stragsim" { ti[$2] = $3; tt[$2] = $4 }
      END { for (t = 1; t <= 2; t++)
@@ -104,5 +108,9 @@ awk '$1 == "stragsim" { si[$2] = $3; st[$2] = $4 }
                       t, (t > 1 ? "s" : ""), si[t] / ti[t], st[t] / tt[t];
            printf "targets at 2 threads: inference >= 1.5x (%s), training >= 1.2x (%s)\n",
                   (si[2] / ti[2] >= 1.5 ? "met" : "MISSED"), (st[2] / tt[2] >= 1.2 ? "met" : "MISSED") }' \
-    "$TMP/rows"
+    "$TMP/rows" | tee -a "$TMP/table"
 uptime
+
+. "$SRC/bench/readme_table.sh"
+{ echo '```'; cat "$TMP/table"; echo '```'; } > "$TMP/table.md"
+bench_readme_write lenet5 "$TMP/table.md" "meson compile -C build bench-models"

@@ -12,10 +12,18 @@
 #    The figure is jobs per CPU second (user + system): on a shared machine
 #    wall time measures the neighbours. Wall seconds are printed too. Mean
 #    latencies must agree within standard errors (the z column).
+# 3. where each contender's time goes: a second, untimed run of each under
+#    perf (stragsim, bench_kofn: CPU samples by function, grouped into
+#    engine, cluster, draws, ...) or cProfile (SimPy, SIMPY_PROFILE_JOBS
+#    jobs: own time per source file), see readme_table.sh.
+# The table and the hold-model line go into README.md between
+# <!-- bench:kofn-queue --> and <!-- /bench:kofn-queue --> (readme_table.sh).
 #
 # Environment: BENCH_JOBS (stragsim and bench_kofn, default 1000000),
 # SIMPY_JOBS (default 100000), BENCH_EVENTS (hold model, default 20000000),
-# PYTHON (default /usr/bin/python3, Debian's, which has simpy).
+# SIMPY_PROFILE_JOBS (default 20000), BENCH_PROFILE=0 (no profiles),
+# BENCH_README (readme_table.sh), PYTHON (default /usr/bin/python3,
+# Debian's, which has simpy).
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -27,12 +35,15 @@ BUILD=$2
 BENCH_JOBS=${BENCH_JOBS:-1000000}
 SIMPY_JOBS=${SIMPY_JOBS:-100000}
 BENCH_EVENTS=${BENCH_EVENTS:-20000000}
+SIMPY_PROFILE_JOBS=${SIMPY_PROFILE_JOBS:-20000}
+BENCH_PROFILE=${BENCH_PROFILE:-1}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+. "$SRC/bench/readme_table.sh"
 
 echo "== event engine: hold model =="
-"$BUILD/bench/bench_engine" 1000 "$BENCH_EVENTS"
+"$BUILD/bench/bench_engine" 1000 "$BENCH_EVENTS" | tee "$TMP/hold"
 echo
 
 echo "== kofn-queue: 12 workers, Poisson 0.5, 9 of 12, 0.2 + Exp(1.25) =="
@@ -82,3 +93,60 @@ awk 'NR == 1 { base = $2 / $4; bm = $5; bse = $6
               $1, $2, $3, $4, rate, $5, $6, base / rate, z }' "$TMP/rows"
 echo "(stragsim/: stragsim's jobs per CPU second over this one's;"
 echo " z: this mean latency minus stragsim's, in standard errors; |z| < 4 agrees)"
+
+# ---- where the time goes: untimed runs under a profiler ----
+# kofn.buckets: function names (after LTO's inlining) -> parts of the simulator.
+for name in $(awk '{ print $1 }' "$TMP/rows"); do
+    split="$TMP/split-$name"
+    if [ "$BENCH_PROFILE" = 0 ]; then
+        echo "-" > "$split"
+        continue
+    fi
+    case $name in
+    stragsim)
+        OPENBLAS_NUM_THREADS=1 bench_split_perf "$split" "$SRC/bench/kofn.buckets" \
+            "$BUILD/stragsim" run "$SRC/configs/bench-kofn-queue.ini" -o "$TMP/profile.db" \
+            --quiet --set workload.jobs="$BENCH_JOBS" ;;
+    bench_kofn)
+        bench_split_perf "$split" "$SRC/bench/kofn.buckets" "$BUILD/bench/bench_kofn" "$BENCH_JOBS" ;;
+    simpy-*)
+        bench_split_python "$split" "$SRC/bench/simpy_kofn.py" --jobs "$SIMPY_PROFILE_JOBS" \
+            --model "${name#simpy-}" ;;
+    esac
+    echo "profile $name: $(cat "$split")"
+done
+
+# ---- the README block ----
+{
+    awk '/^engine  *[0-9]/ { e = $(NF - 2) } /^bare binary heap  *[0-9]/ { b = $(NF - 2) }
+         END { printf "Hold model, 10^3 pending events: the engine runs %.1f M events/s, ", e
+               printf "a bare binary heap %.1f M/s in the same run (%.2fx).\n\n", b, e / b }' "$TMP/hold"
+    echo "| contender | jobs | jobs/CPU-s | stragsim is | mean latency ± SE | where the CPU time goes |"
+    echo "|---|---|---|---|---|---|"
+    while read -r name jobs wall cpu mean se; do
+        case $name in
+        stragsim) label='`stragsim run configs/bench-kofn-queue.ini`' ;;
+        bench_kofn) label='the same model straight on `sim/cluster.h` (`bench_kofn`)' ;;
+        simpy-idiomatic) label='SimPy, idiomatic (processes, Resources, interrupts)' ;;
+        simpy-callbacks) label='SimPy, bare timeouts and callbacks' ;;
+        *) label=$name ;;
+        esac
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$jobs" "$cpu" "$mean" "$se" "$(cat "$TMP/split-$name")"
+    done < "$TMP/rows" | awk -F '\t' '
+        function commas(x,   s, out) {
+            s = sprintf("%.0f", x); out = ""
+            while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+            return s out }
+        { rate = $2 / $3
+          if (NR == 1) base = rate
+          ratio = base / rate
+          printf "| %s | %s | %s | %s | %.4f ± %.4f | %s |\n", $1, commas($2), commas(rate),
+                 NR == 1 ? "-" : sprintf(ratio >= 10 ? "**%.1fx**" : "%.1fx", ratio), $4, $5, $6 }'
+    echo
+    echo "Jobs per CPU second (user + system), the contenders run one after the other." \
+         "The profiles come from separate, untimed runs (SimPy at $SIMPY_PROFILE_JOBS jobs):" \
+         "for stragsim and \`bench_kofn\`, perf's CPU samples by function after inlining" \
+         "(bench/kofn.buckets; \`scheme\` includes the submits inlined into the scheme's job start, \`bench_kofn\`'s engine loop is inlined into \`main\`);" \
+         "for SimPy, cProfile's own time per source file."
+} > "$TMP/table.md"
+bench_readme_write kofn-queue "$TMP/table.md" "meson compile -C build bench-engine"

@@ -233,6 +233,18 @@ static double iid_max(const struct latency_source *s)
 
 static const struct latency_ops iid_ops = {iid_draw, iid_mean, iid_free, iid_max};
 
+bool latency_as_shifted_exp(const struct latency_source *s, struct latency_shifted_exp *out)
+{
+    if (s->ops != &iid_ops)
+        return false;
+    const struct iid_source *is = (const struct iid_source *)s;
+    if (is->dist.family != DIST_SHIFTED_EXP)
+        return false;
+    /* the same sum and product as dist_sample and iid_draw */
+    *out = (struct latency_shifted_exp){is->dist.shift, is->dist.rate, is->streams};
+    return true;
+}
+
 /* One create for all six kinds: latency.kind says which distribution. */
 static int iid_create(const struct params *p, int workers, uint64_t seed, uint64_t point_key,
                       struct latency_source **out, struct error *err)

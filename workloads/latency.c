@@ -37,6 +37,11 @@ struct latency_sim {
     const struct scheme_ops *ops;
     void *scheme;
     struct latency_source *source;
+    /* exp / shifted_exp sources: draws inline, each worker's next unit
+     * draw taken one task ahead (ahead[worker]), so its latency is off the
+     * path from a task's start to its completion time; NULL otherwise */
+    struct latency_shifted_exp direct;
+    double *ahead;
     struct arrivals *arrivals;
     struct engine *engine;
     struct cluster *cluster;
@@ -62,6 +67,11 @@ static double on_duration(void *ctx, int worker, uint64_t job_index, double cost
         s->rows[job_index - s->warmup].tasks++;
     if (s->hooks && s->hooks->cost_scale)
         cost *= *s->hooks->cost_scale;
+    if (s->ahead) {
+        double unit = s->ahead[worker];
+        s->ahead[worker] = latency_shifted_exp_unit(&s->direct, worker);
+        return cost * unit;
+    }
     return latency_draw(s->source, worker, job_index, cost);
 }
 
@@ -168,6 +178,7 @@ static void sim_free(struct latency_sim *s)
     if (s->scheme && !s->hooks) /* hooks: the caller owns the scheme */
         s->ops->free(s->scheme);
     latency_free(s->source);
+    free(s->ahead);
     arrivals_free(s->arrivals);
     stats_free(s->latencies);
     free(s->rows);
@@ -191,6 +202,13 @@ static int sim_setup(struct latency_sim *s, const struct params *p, uint64_t see
     }
     if (!status)
         status = latency_new(p, workers, seed, point_key, &s->source, err);
+    if (!status && latency_as_shifted_exp(s->source, &s->direct)) {
+        s->ahead = malloc((size_t)workers * sizeof *s->ahead);
+        if (!s->ahead)
+            return error_fail(err, "out of memory");
+        for (int w = 0; w < workers; w++)
+            s->ahead[w] = latency_shifted_exp_unit(&s->direct, w);
+    }
     if (!status)
         status = arrivals_new(p, seed, point_key, &s->arrivals, err);
     if (status)
