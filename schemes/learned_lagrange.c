@@ -9,7 +9,8 @@
  * scheme.design = feature: each worker gets the job's K images, runs the
  * trained feature extractor on them and encodes the features itself; the
  * master interpolates and decodes. A task's cost is then its FLOPs over K
- * passes of the base model (workload.model), the rule the input design's
+ * passes of the base model (workload.model, also on the latency workload),
+ * the rule the input design's
  * 1/K follows when its worker has the base model's shape (the default).
  * Metrics: master_flops_per_query, worker_flops_per_query (all N tasks)
  * and task_flops (one worker's), from llc_flops_of.
@@ -95,11 +96,7 @@ static int ll_create(const struct scheme_env *env, void **self, struct error *er
                             "%s", e.msg);
     double cost = 1.0 / s->shape.K;
     if (s->shape.design == LLC_DESIGN_FEATURE && !params_has(p, "scheme.task_cost")) {
-        struct model *base;
-        if (!params_has(p, "workload.model"))
-            return error_at_key(err, p, "scheme.design",
-                                "the feature design costs a task by its FLOPs over the base "
-                                "model's: give workload.model or scheme.task_cost");
+        struct model *base; /* workload.model always has a value (default mlp) */
         if ((rc = model_new(&base, params_string(p, "workload.model"), &e)))
             return error_at_key(err, p, "workload.model", "%s", e.msg);
         cost = llc_flops_of(s->nets).worker_task / (s->shape.K * base->flops);

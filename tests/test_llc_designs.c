@@ -201,3 +201,82 @@ Test(llc_feature, gradients_flow_through_encoding_and_interpolation)
     free(gd);
     llc_nets_free(c.n);
 }
+
+/* ---- one trained weights set served at several (N, R): flexibility ---- */
+
+static struct fmnist test_set;
+static char weights_dir[4096];
+
+static void load_test_set(void)
+{
+    struct error err;
+    cr_assert_eq(fmnist_load(NULL, FMNIST_TEST, &test_set, &err), STRAG_OK, "%s", err.msg);
+    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
+    cr_assert_not_null(root, "STRAGSIM_SOURCE_ROOT is not set (run through meson test)");
+    snprintf(weights_dir, sizeof weights_dir, "%s/models/weights", root);
+}
+
+static void free_test_set(void) { fmnist_free(&test_set); }
+
+TestSuite(llc_flexible, .init = load_test_set, .fini = free_test_set);
+
+struct served {
+    int N, R;
+    long correct; /* of the 10,000 test images (seed 1's random R-subsets) */
+};
+
+/* Serves the weights `stem` (trained at N = 8, K = 4, R = 6) at each
+ * served[i]'s (N, R): the nodes, E and D_F change, the weights do not.
+ * Exact counts as for the other shipped files (test_learned.c: a kernel
+ * may round one near-tie the other way), and each within `drop` of the
+ * trained point's accuracy. */
+static void serve_at(struct llc_shape shape, const char *stem, const struct served *served,
+                     int count, double drop)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", weights_dir, stem);
+    double trained = NAN;
+    for (int i = 0; i < count; i++) {
+        shape.N = served[i].N;
+        shape.R = served[i].R;
+        struct llc_nets *n;
+        struct error err;
+        cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
+        cr_assert_eq(llc_nets_load(n, path, &err), STRAG_OK, "%s", err.msg);
+        double acc;
+        cr_assert_eq(llc_evaluate(n, &test_set, NULL, test_set.n, 1, &acc, &err), STRAG_OK, "%s",
+                     err.msg);
+        long got = lround(acc * 10000);
+        cr_log_info("%s served at N=%d R=%d: %ld", stem, shape.N, shape.R, got);
+        cr_expect(labs(got - served[i].correct) <= 1, "%s at N=%d R=%d: %ld correct, not %ld",
+                  stem, shape.N, shape.R, got, served[i].correct);
+        if (shape.N == 8 && shape.R == 6)
+            trained = acc;
+        else
+            cr_expect_geq(acc, trained - drop, "%s at N=%d R=%d: %.4f, trained point %.4f", stem,
+                          shape.N, shape.R, acc, trained);
+        llc_nets_free(n);
+    }
+}
+
+/* first the trained point (N = 8, R = 6) */
+static const struct served input_points[] = {
+    {8, 6, 8662}, {8, 4, 8636}, {8, 8, 8672}, {12, 8, 8631}, {16, 8, 8552},
+};
+static const struct served feature_points[] = {
+    {8, 6, 8815}, {8, 4, 8807}, {8, 8, 8819}, {12, 8, 8800}, {16, 8, 8757},
+};
+
+Test(llc_flexible, input_design_weights_serve_other_n_and_r)
+{
+    struct llc_shape shape = {4, 8, 6, LLC_DEFAULT_WORKER, LLC_DEFAULT_DECODER,
+                              LLC_DESIGN_INPUT, NULL};
+    serve_at(shape, "llc-n8-k4-r6", input_points, 5, 0.02);
+}
+
+Test(llc_flexible, feature_design_weights_serve_other_n_and_r)
+{
+    struct llc_shape shape = {4, 8, 6, "dense64 relu dense10", LLC_DEFAULT_DECODER,
+                              LLC_DESIGN_FEATURE, "dense64 relu"};
+    serve_at(shape, "llc-feature-n8-k4-r6", feature_points, 5, 0.02);
+}
