@@ -10,8 +10,8 @@
  * trained feature extractor on them and encodes the features itself; the
  * master interpolates and decodes. A task's cost is then its FLOPs over K
  * passes of the base model (workload.model, also on the latency workload),
- * the rule the input design's
- * 1/K follows when its worker has the base model's shape (the default).
+ * the rule the input design's 1/K follows when its worker has the base
+ * model's shape (the default).
  * Metrics: master_flops_per_query, worker_flops_per_query (all N tasks)
  * and task_flops (one worker's), from llc_flops_of.
  * Weights: <scheme.learned_weights>.{worker,decoder[,feature]}.bin
