@@ -7,7 +7,9 @@
  * of both designs against hand computation from the layer shapes. Shipped
  * weights: one trained set of each design served at several (N, R) without
  * retraining (the paper's flexibility), each its exact count of correct
- * test images. */
+ * test images; the scheme's serving path of the feature design (a job's
+ * images carried in the task inputs, each worker extracting and encoding)
+ * gives the logits of the model functions, and its FLOP metrics. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +18,9 @@
 
 #include "models/weights.h"
 #include "schemes/learned_lagrange_model.h"
+#include "schemes/scheme.h"
+#include "base/metrics.h"
+#include "base/params.h"
 #include "base/rng.h"
 
 static void random_images(float *x, int n, uint64_t seed)
@@ -279,4 +284,69 @@ Test(llc_flexible, feature_design_weights_serve_other_n_and_r)
     struct llc_shape shape = {4, 8, 6, "dense64 relu dense10", LLC_DEFAULT_DECODER,
                               LLC_DESIGN_FEATURE, "dense64 relu"};
     serve_at(shape, "llc-feature-n8-k4-r6", feature_points, 5, 0.02);
+}
+
+/* ---- the scheme serving the feature design ---- */
+
+Test(llc_flexible, the_scheme_serves_the_feature_design_as_the_model_computes)
+{
+    char stem[8192];
+    snprintf(stem, sizeof stem, "%s/llc-feature-n8-k4-r6", weights_dir);
+    const char *kv[][2] = {
+        {"scheme.kind", "learned-lagrange"}, {"scheme.design", "feature"},
+        {"scheme.stragglers", "2"}, {"scheme.recovery_threshold", "6"},
+        {"scheme.feature_model", "dense64 relu"}, {"scheme.worker_model", "dense64 relu dense10"},
+        {"scheme.decoder_model", LLC_DEFAULT_DECODER}, {"scheme.learned_weights", stem},
+        {"workload.queries", "4"}, {"workload.model", "mlp"},
+    };
+    struct params *p = params_new();
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        cr_assert_eq(params_set(p, kv[i][0], kv[i][1], "test.ini", (int)i + 1), 0);
+    const struct scheme_ops *ops = scheme_find("learned-lagrange");
+    cr_assert_not_null(ops);
+    void *self = NULL;
+    struct error err;
+    struct scheme_env env = {.params = p, .workers = 8, .seed = 1, .point_key = 1};
+    cr_assert_eq(ops->create(&env, &self, &err), STRAG_OK, "%s", err.msg);
+    struct scheme_infer inf = {.queries = 4, .input_size = FMNIST_PIXELS, .outputs = 10};
+    cr_assert_eq(ops->infer_prepare(self, &inf, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(inf.coded, 8);
+
+    static float X[4 * FMNIST_PIXELS], Xc[8 * FMNIST_PIXELS];
+    float Yc[8 * 10], Y[4 * 10];
+    memcpy(X, test_set.images, sizeof X);
+    ops->infer_encode(self, X, FMNIST_PIXELS, Xc);
+    cr_assert_eq(ops->infer_forward(self, Xc, 1, Yc, &err), STRAG_OK, "%s", err.msg);
+    int returned[6] = {0, 1, 3, 4, 6, 7};
+    float g[6 * 10];
+    for (int l = 0; l < 6; l++)
+        memcpy(g + l * 10, Yc + returned[l] * 10, 10 * sizeof *g);
+    cr_assert_eq(ops->infer_decode(self, returned, 6, Yc, 10, Y, &err), STRAG_OK, "%s", err.msg);
+
+    /* the same from the model functions */
+    struct llc_shape shape = {4, 8, 6, "dense64 relu dense10", LLC_DEFAULT_DECODER,
+                              LLC_DESIGN_FEATURE, "dense64 relu"};
+    struct llc_nets *n;
+    cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(llc_nets_load(n, stem, &err), STRAG_OK, "%s", err.msg);
+    /* all 8 workers in one batch, as served (a GEMM's rounding may depend
+     * on the batch), then the returned rows */
+    int all[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    float all_g[8 * 10], want_g[6 * 10], want[4 * 10];
+    cr_assert_eq(llc_workers_forward(n, X, all, 8, all_g, &err), STRAG_OK, "%s", err.msg);
+    for (int l = 0; l < 6; l++)
+        memcpy(want_g + l * 10, all_g + returned[l] * 10, 10 * sizeof *want_g);
+    cr_assert_eq(memcmp(g, want_g, sizeof g), 0, "worker outputs differ");
+    cr_assert_eq(llc_decode(n, returned, 6, want_g, want, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(memcmp(Y, want, sizeof Y), 0, "decoded logits differ");
+    llc_nets_free(n);
+
+    struct metric_list m = {0};
+    ops->add_metrics(self, &m);
+    cr_assert_float_eq(metric_list_get(&m, "task_flops"), 411392.0, 1e-9);
+    cr_assert_float_eq(metric_list_get(&m, "master_flops_per_query"), 10720.0 / 4, 1e-9);
+    cr_assert_float_eq(metric_list_get(&m, "worker_flops_per_query"), 411392.0 * 8 / 4, 1e-9);
+    metric_list_clear(&m);
+    ops->free(self);
+    params_free(p);
 }
