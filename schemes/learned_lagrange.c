@@ -89,11 +89,16 @@ static int ll_create(const struct scheme_env *env, void **self, struct error *er
     int rc = llc_shape_design(p, &s->shape, err);
     if (rc)
         return rc;
+    if (s->shape.design == LLC_DESIGN_FEATURE) { /* its own key for a bad extractor spec */
+        struct model *f;
+        if (learned_net_new(&f, s->shape.feature_model ? s->shape.feature_model
+                                                       : LLC_DEFAULT_FEATURE,
+                            (struct act_shape){1, FMNIST_ROWS, FMNIST_COLS}, 1, 42, &e))
+            return error_at_key(err, p, "scheme.feature_model", "%s", e.msg);
+        model_free(f);
+    }
     if ((rc = llc_nets_new(&s->shape, 1, &s->nets, &e)))
-        return error_at_key(err, p,
-                            s->shape.design == LLC_DESIGN_FEATURE ? "scheme.feature_model"
-                                                                  : "scheme.worker_model",
-                            "%s", e.msg);
+        return error_at_key(err, p, "scheme.worker_model", "%s", e.msg);
     double cost = 1.0 / s->shape.K;
     if (s->shape.design == LLC_DESIGN_FEATURE && !params_has(p, "scheme.task_cost")) {
         struct model *base; /* workload.model always has a value (default mlp) */

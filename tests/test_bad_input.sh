@@ -600,7 +600,7 @@ elif (($(id -u) != 0)); then
     bad "db: -o a read-only database" "ro.db: cannot write: permission denied" "$S" run ok.ini -o ro.db -q
 fi
 # ---- learned-lagrange's design keys: an unknown design, a feature extractor
-# in the input design, K > N in the feature design, a bad feature spec
+# in the input design, K > N in the feature design, bad feature and worker specs
 llc_ini() { # FILE LINES...: a small learned-lagrange config (6 workers, K = 2) plus [scheme] LINES
     local f=$1
     shift
@@ -626,4 +626,8 @@ llc_ini llcs.ini "design = feature" "feature_model = dense0 relu"
 bad "learned-lagrange: a bad feature extractor spec" \
     "llcs.ini:14: scheme.feature_model: model 'custom': layer 1 (dense): needs at least 1 unit" \
     "$S" run llcs.ini -o new.db -q
+llc_ini llcw.ini "design = feature" "worker_model = dense0 relu"
+bad "learned-lagrange: a bad worker spec in the feature design is the worker's" \
+    "llcw.ini:14: scheme.worker_model: model 'custom': layer 1 (dense): needs at least 1 unit" \
+    "$S" run llcw.ini -o new.db -q
 tap_done
