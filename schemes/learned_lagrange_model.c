@@ -1,7 +1,8 @@
 /* llc_model.c: learned Lagrange coding: nodes and matrices (through
- * code_lagrange.c), the worker and decoder networks, end-to-end training
- * with the interpolation in the loop, evaluation (llc_model.h), and the
- * trainer `stragsim train` runs from a config's keys. */
+ * code_lagrange.c), the worker and decoder networks (and the feature
+ * extractor of the feature design), end-to-end training with the encoding
+ * and interpolation in the loop, evaluation, FLOP counts (llc_model.h),
+ * and the trainer `stragsim train` runs from a config's keys. */
 #include "schemes/learned_lagrange_model.h"
 
 #include <math.h>
