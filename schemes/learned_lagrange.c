@@ -6,12 +6,21 @@
  * (default N - scheme.stragglers), and the master interpolates those R to
  * the data nodes and runs the trained decoder. Comparable with `berrut` and
  * `lagrange` at equal (N, K, S).
- * Weights: <scheme.learned_weights>.{worker,decoder}.bin (`stragsim train`
- * with train.target = learned-lagrange).
+ * scheme.design = feature: each worker gets the job's K images, runs the
+ * trained feature extractor on them and encodes the features itself; the
+ * master interpolates and decodes. A task's cost is then its FLOPs over K
+ * passes of the base model (workload.model, also on the latency workload),
+ * the rule the input design's 1/K follows when its worker has the base
+ * model's shape (the default).
+ * Metrics: master_flops_per_query, worker_flops_per_query (all N tasks)
+ * and task_flops (one worker's), from llc_flops_of.
+ * Weights: <scheme.learned_weights>.{worker,decoder[,feature]}.bin
+ * (`stragsim train` with train.target = learned-lagrange).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/model.h"
 #include "schemes/common/fanout.h"
 #include "schemes/learned_lagrange_model.h"
 #include "schemes/scheme.h"
@@ -35,6 +44,11 @@ static const struct config_key learned_lagrange_keys[] = {
      "split, learned-lagrange: master decoder network spec (input size prepended without ':')"},
     {"scheme.learned_weights", KEY_PATH, NULL, 0, 0, 0, NULL,
      "stem of a learned code's weights files: <stem>.<part>.bin per network"},
+    {"scheme.design", KEY_ENUM, "input", 0, 0, 0, "input|feature",
+     "learned-lagrange: the master encodes images (input) or workers encode features (feature)"},
+    {"scheme.feature_model", KEY_STRING, NULL, 0, 0, 0, NULL,
+     "learned-lagrange, design = feature: feature extractor spec on an image ('784: ' "
+     "prepended; default " LLC_DEFAULT_FEATURE ")"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -72,13 +86,34 @@ static int ll_create(const struct scheme_env *env, void **self, struct error *er
                             params_has(p, "scheme.recovery_threshold") ? "scheme.recovery_threshold"
                                                                        : "scheme.stragglers",
                             "%s", e.msg);
+    int rc = llc_shape_design(p, &s->shape, err);
+    if (rc)
+        return rc;
+    if (s->shape.design == LLC_DESIGN_FEATURE) { /* its own key for a bad extractor spec */
+        struct model *f;
+        if (learned_net_new(&f, s->shape.feature_model ? s->shape.feature_model
+                                                       : LLC_DEFAULT_FEATURE,
+                            (struct act_shape){1, FMNIST_ROWS, FMNIST_COLS}, 1, 42, &e))
+            return error_at_key(err, p, "scheme.feature_model", "%s", e.msg);
+        model_free(f);
+    }
+    if ((rc = llc_nets_new(&s->shape, 1, &s->nets, &e)))
+        return error_at_key(err, p, "scheme.worker_model", "%s", e.msg);
+    double cost = 1.0 / s->shape.K;
+    if (s->shape.design == LLC_DESIGN_FEATURE && !params_has(p, "scheme.task_cost")) {
+        struct model *base; /* workload.model always has a value (default mlp) */
+        if ((rc = model_new(&base, params_string(p, "workload.model"), &e)))
+            return error_at_key(err, p, "workload.model", "%s", e.msg);
+        cost = llc_flops_of(s->nets).worker_task / (s->shape.K * base->flops);
+        model_free(base);
+    }
     s->rows = malloc((size_t)N * sizeof *s->rows);
     if (!s->rows)
         return error_fail(err, "out of memory");
     for (int w = 0; w < N; w++)
         s->rows[w] = w;
     s->fan = (struct fanout){.workers = N, .need = s->shape.R,
-                             .cost = scheme_task_cost(p, 1.0 / s->shape.K)};
+                             .cost = scheme_task_cost(p, cost)};
     return STRAG_OK;
 }
 
@@ -98,10 +133,7 @@ static int ll_infer_prepare(void *self, struct scheme_infer *inf, struct error *
         return error_at_key(err, p, "scheme.learned_weights",
                             "missing: the stem of the worker and decoder weights "
                             "(train.target = learned-lagrange)");
-    struct error e;
-    int rc = llc_nets_new(&s->shape, 1, &s->nets, &e);
-    if (rc)
-        return error_at_key(err, p, "scheme.worker_model", "%s", e.msg);
+    int rc;
     if ((rc = llc_nets_load(s->nets, stem, err)))
         return rc;
     if (s->nets->worker->outputs != inf->outputs)
@@ -112,20 +144,37 @@ static int ll_infer_prepare(void *self, struct scheme_infer *inf, struct error *
     return STRAG_OK;
 }
 
+/* Input design: Xc (N x 784) the coded queries. Feature design: a worker's
+ * input is the whole job (it reads the raw images), so Xc carries the K
+ * images in its first K rows (K <= N, llc_shape_design) and zeros after;
+ * ll_infer_forward does each worker's feature extraction and encoding. */
 static void ll_infer_encode(const void *self, const float *X, int d, float *Xc)
 {
     const struct learned_lagrange *s = self;
-    (void)d; /* d = 784, checked at prepare */
-    llc_encode(s->nets, X, s->rows, s->shape.N, Xc);
+    if (s->shape.design == LLC_DESIGN_FEATURE) {
+        size_t given = (size_t)s->shape.K * d, all = (size_t)s->shape.N * d;
+        memcpy(Xc, X, given * sizeof *Xc);
+        memset(Xc + given, 0, (all - given) * sizeof *Xc);
+        return;
+    }
+    llc_encode(s->nets, X, s->rows, s->shape.N, Xc); /* d = 784, checked at prepare */
 }
 
 static int ll_infer_forward(void *self, const float *Xc, int jobs, float *Yc, struct error *err)
 {
     struct learned_lagrange *s = self;
+    int N = s->shape.N, m = s->nets->worker->outputs;
+    if (s->shape.design == LLC_DESIGN_FEATURE) {
+        int rc = STRAG_OK;
+        for (int b = 0; !rc && b < jobs; b++)
+            rc = llc_workers_forward(s->nets, Xc + (size_t)b * N * FMNIST_PIXELS, s->rows, N,
+                                     Yc + (size_t)b * N * m, err);
+        return rc;
+    }
     const float *out;
-    int rc = model_forward(s->nets->worker, Xc, jobs * s->shape.N, &out, err);
+    int rc = model_forward(s->nets->worker, Xc, jobs * N, &out, err);
     if (!rc)
-        memcpy(Yc, out, (size_t)jobs * s->shape.N * s->nets->worker->outputs * sizeof *Yc);
+        memcpy(Yc, out, (size_t)jobs * N * m * sizeof *Yc);
     return rc;
 }
 
@@ -141,6 +190,15 @@ static int ll_infer_decode(void *self, const int *returned, int nf, const float 
     return llc_decode(s->nets, returned, nf, g, Y, err);
 }
 
+static void ll_add_metrics(const void *self, struct metric_list *out)
+{
+    const struct learned_lagrange *s = self;
+    struct llc_flops f = llc_flops_of(s->nets);
+    metric_list_set(out, "master_flops_per_query", f.master_job / s->shape.K);
+    metric_list_set(out, "worker_flops_per_query", f.worker_task * s->shape.N / s->shape.K);
+    metric_list_set(out, "task_flops", f.worker_task);
+}
+
 const struct scheme_ops scheme_learned_lagrange = {
     .name = "learned-lagrange",
     .summary = "Lagrange-encoded queries, a trained worker network, interpolation of the "
@@ -151,6 +209,7 @@ const struct scheme_ops scheme_learned_lagrange = {
     .job_state_size = fanout_job_state_size,
     .job_start = fanout_job_start,
     .on_result = fanout_on_result,
+    .add_metrics = ll_add_metrics,
     .free = ll_free,
     .infer_prepare = ll_infer_prepare,
     .infer_encode = ll_infer_encode,

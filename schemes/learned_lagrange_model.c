@@ -1,7 +1,8 @@
 /* llc_model.c: learned Lagrange coding: nodes and matrices (through
- * code_lagrange.c), the worker and decoder networks, end-to-end training
- * with the interpolation in the loop, evaluation (llc_model.h), and the
- * trainer `stragsim train` runs from a config's keys. */
+ * code_lagrange.c), the worker and decoder networks (and the feature
+ * extractor of the feature design), end-to-end training with the encoding
+ * and interpolation in the loop, evaluation, FLOP counts (llc_model.h),
+ * and the trainer `stragsim train` runs from a config's keys. */
 #include "schemes/learned_lagrange_model.h"
 
 #include <math.h>
@@ -34,6 +35,7 @@ void llc_nets_free(struct llc_nets *n)
     free(n->alpha);
     free(n->z);
     free(n->E);
+    model_free(n->feature);
     model_free(n->worker);
     model_free(n->decoder);
     free(n);
@@ -52,6 +54,7 @@ int llc_nets_new(const struct llc_shape *s, uint64_t seed, struct llc_nets **out
     n->K = s->K;
     n->N = s->N;
     n->R = s->R;
+    n->design = s->design;
     n->alpha = malloc((size_t)s->K * sizeof *n->alpha);
     n->z = malloc((size_t)s->N * sizeof *n->z);
     n->E = malloc((size_t)s->N * s->K * sizeof *n->E);
@@ -62,9 +65,16 @@ int llc_nets_new(const struct llc_shape *s, uint64_t seed, struct llc_nets **out
         lagrange_chebyshev_nodes(s->N, n->z);
         rc = lagrange_encoder(n->alpha, s->K, n->z, s->N, n->E, err);
     }
+    struct act_shape image = {1, FMNIST_ROWS, FMNIST_COLS}, coded = image;
+    if (!rc && s->design == LLC_DESIGN_FEATURE) {
+        rc = learned_net_new(&n->feature, s->feature_model ? s->feature_model : LLC_DEFAULT_FEATURE,
+                             image, seed, 42, err);
+        if (!rc)
+            coded = model_output_shape(n->feature);
+    }
+    n->width = coded.c * coded.h * coded.w;
     if (!rc)
-        rc = learned_net_new(&n->worker, s->worker_model,
-                             (struct act_shape){1, FMNIST_ROWS, FMNIST_COLS}, seed, 40, err);
+        rc = learned_net_new(&n->worker, s->worker_model, coded, seed, 40, err);
     if (!rc)
         rc = learned_net_new(&n->decoder, s->decoder_model,
                              (struct act_shape){n->worker->outputs, 1, 1}, seed, 41, err);
@@ -87,6 +97,12 @@ int llc_nets_load(struct llc_nets *n, const char *stem, struct error *err)
     int rc = weights_load(n->worker, path, err);
     if (rc)
         return rc;
+    if (n->feature) {
+        if (!learned_weights_path(path, sizeof path, stem, "feature"))
+            return error_at(err, stem, 0, "path too long");
+        if ((rc = weights_load(n->feature, path, err)))
+            return rc;
+    }
     if (!learned_weights_path(path, sizeof path, stem, "decoder"))
         return error_at(err, stem, 0, "path too long");
     return weights_load(n->decoder, path, err);
@@ -94,16 +110,56 @@ int llc_nets_load(struct llc_nets *n, const char *stem, struct error *err)
 
 void llc_encode(const struct llc_nets *n, const float *x, const int *used, int count, float *out)
 {
+    size_t w = (size_t)n->width;
     for (int l = 0; l < count; l++) {
-        float *u = out + (size_t)l * FMNIST_PIXELS;
-        memset(u, 0, FMNIST_PIXELS * sizeof *u);
+        float *u = out + (size_t)l * w;
+        memset(u, 0, w * sizeof *u);
         for (int j = 0; j < n->K; j++) {
             float e = (float)n->E[(size_t)used[l] * n->K + j];
-            const float *xj = x + (size_t)j * FMNIST_PIXELS;
-            for (int p = 0; p < FMNIST_PIXELS; p++)
+            const float *xj = x + (size_t)j * w;
+            for (size_t p = 0; p < w; p++)
                 u[p] += e * xj[p];
         }
     }
+}
+
+int llc_workers_forward(struct llc_nets *n, const float *x, const int *used, int count,
+                        float *g, struct error *err)
+{
+    size_t w = (size_t)n->width;
+    float *f = NULL, *u = malloc((size_t)count * w * sizeof *u);
+    const float *out;
+    int rc = u ? STRAG_OK : error_fail(err, "out of memory");
+    if (!rc && n->feature) {
+        f = malloc((size_t)n->K * w * sizeof *f);
+        rc = f ? model_forward(n->feature, x, n->K, &out, err) : error_fail(err, "out of memory");
+        if (!rc)
+            memcpy(f, out, (size_t)n->K * w * sizeof *f);
+    }
+    if (!rc) {
+        llc_encode(n, f ? f : x, used, count, u);
+        rc = model_forward(n->worker, u, count, &out, err);
+    }
+    if (!rc)
+        memcpy(g, out, (size_t)count * n->worker->outputs * sizeof *g);
+    free(f);
+    free(u);
+    return rc;
+}
+
+struct llc_flops llc_flops_of(const struct llc_nets *n)
+{
+    double K = n->K, interpolate = 2.0 * K * n->R * n->worker->outputs,
+           decode = K * n->decoder->flops;
+    if (n->design == LLC_DESIGN_FEATURE)
+        return (struct llc_flops){
+            .master_job = interpolate + decode,
+            .worker_task = K * n->feature->flops + 2.0 * K * n->width + n->worker->flops,
+        };
+    return (struct llc_flops){
+        .master_job = 2.0 * n->N * K * FMNIST_PIXELS + interpolate + decode,
+        .worker_task = n->worker->flops,
+    };
 }
 
 int llc_decoder_matrix(const struct llc_nets *n, const int *used, int count, float *D,
@@ -155,8 +211,9 @@ struct llc_step {
     int *order, *labels;  /* B*K */
     int *used;            /* B x R */
     float *x;             /* B*K x 784 */
+    float *f, *df;        /* feature design: B*K x width features and their gradient */
     float *D;             /* B x K x R */
-    float *u;             /* B*R x 784 */
+    float *u, *du;        /* B*R x width coded vectors and their gradient */
     float *g;             /* B*R x d */
     float *y;             /* B*K x d */
     float *probs, *dlogits; /* B*K x C */
@@ -170,8 +227,11 @@ static void step_free(struct llc_step *t)
     free(t->labels);
     free(t->used);
     free(t->x);
+    free(t->f);
+    free(t->df);
     free(t->D);
     free(t->u);
+    free(t->du);
     free(t->g);
     free(t->y);
     free(t->probs);
@@ -183,13 +243,17 @@ static void step_free(struct llc_step *t)
 static bool step_alloc(struct llc_step *t, const struct llc_nets *n, int B)
 {
     size_t K = (size_t)n->K, R = (size_t)n->R, d = (size_t)n->worker->outputs;
+    size_t w = (size_t)n->width, fw = n->feature ? w : 0;
     *t = (struct llc_step){
         .order = malloc(B * K * sizeof(int)),
         .labels = malloc(B * K * sizeof(int)),
         .used = malloc(B * R * sizeof(int)),
         .x = malloc(B * K * FMNIST_PIXELS * sizeof(float)),
         .D = malloc(B * K * R * sizeof(float)),
-        .u = malloc(B * R * FMNIST_PIXELS * sizeof(float)),
+        .f = malloc(B * K * fw * sizeof(float) + 1),
+        .df = malloc(B * K * fw * sizeof(float) + 1),
+        .u = malloc(B * R * w * sizeof(float)),
+        .du = malloc(B * R * fw * sizeof(float) + 1),
         .g = malloc(B * R * d * sizeof(float)),
         .y = malloc(B * K * d * sizeof(float)),
         .probs = malloc(B * K * FMNIST_CLASSES * sizeof(float)),
@@ -197,7 +261,8 @@ static bool step_alloc(struct llc_step *t, const struct llc_nets *n, int B)
         .dy = malloc(B * K * d * sizeof(float)),
         .dg = malloc(B * R * d * sizeof(float)),
     };
-    return t->order && t->labels && t->used && t->x && t->D && t->u && t->g && t->y &&
+    return t->order && t->labels && t->used && t->x && t->f && t->df && t->D && t->u && t->du &&
+           t->g && t->y &&
            t->probs && t->dlogits && t->dy && t->dg;
 }
 
@@ -224,20 +289,28 @@ static void draw_subset(struct rng *r, int N, int R, int *used)
 }
 
 /* Forward of B groups (images in t->x, labels in t->labels): draws the
- * subsets (r NULL: t->used is already set), encodes, runs workers,
- * interpolates, runs the decoder. *logits points into the decoder
- * (B*K x C). */
+ * subsets (r NULL: t->used is already set), extracts features (feature
+ * design), encodes, runs workers, interpolates, runs the decoder. *logits
+ * points into the decoder (B*K x C). */
 static int step_forward(struct llc_nets *n, struct llc_step *t, int B, struct rng *r,
                         const float **logits, struct error *err)
 {
     int K = n->K, R = n->R, d = n->worker->outputs;
+    size_t w = (size_t)n->width;
     int rc = STRAG_OK;
+    const float *coded_from = t->x; /* B*K x width: the images or their features */
+    if (n->feature) {
+        const float *f;
+        if ((rc = model_forward(n->feature, t->x, B * K, &f, err)))
+            return rc;
+        memcpy(t->f, f, (size_t)B * K * w * sizeof *t->f);
+        coded_from = t->f;
+    }
     for (int b = 0; !rc && b < B; b++) {
         int *used = t->used + (size_t)b * R;
         if (r)
             draw_subset(r, n->N, R, used);
-        llc_encode(n, t->x + (size_t)b * K * FMNIST_PIXELS, used, R,
-                   t->u + (size_t)b * R * FMNIST_PIXELS);
+        llc_encode(n, coded_from + (size_t)b * K * w, used, R, t->u + (size_t)b * R * w);
         rc = llc_decoder_matrix(n, used, R, t->D + (size_t)b * K * R, err);
     }
     const float *g;
@@ -253,8 +326,9 @@ static int step_forward(struct llc_nets *n, struct llc_step *t, int B, struct rn
 }
 
 /* After step_forward: the mean cross-entropy into *loss and its gradient
- * into both networks' (zeroed) grads, through the interpolation:
- * dg_l = sum_j D[j,l] dy_j, i.e. D^T dy. */
+ * into the networks' (zeroed) grads, through the interpolation:
+ * dg_l = sum_j D[j,l] dy_j, i.e. D^T dy, and in the feature design through
+ * the encoding: df_j = sum_l E[used_l,j] du_l. */
 static int step_backward(struct llc_nets *n, struct llc_step *t, int B, const float *logits,
                          double *loss, struct error *err)
 {
@@ -263,6 +337,8 @@ static int step_backward(struct llc_nets *n, struct llc_step *t, int B, const fl
                          t->dlogits, NULL);
     model_zero_grad(n->decoder);
     model_zero_grad(n->worker);
+    if (n->feature)
+        model_zero_grad(n->feature);
     int rc = model_backward(n->decoder, t->dlogits, rows, t->dy, err);
     if (rc)
         return rc;
@@ -278,7 +354,25 @@ static int step_backward(struct llc_nets *n, struct llc_step *t, int B, const fl
             }
         }
     }
-    return model_backward(n->worker, t->dg, B * R, NULL, err);
+    if (!n->feature)
+        return model_backward(n->worker, t->dg, B * R, NULL, err);
+    if ((rc = model_backward(n->worker, t->dg, B * R, t->du, err)))
+        return rc;
+    size_t w = (size_t)n->width;
+    for (int b = 0; b < B; b++) {
+        const int *used = t->used + (size_t)b * R;
+        for (int j = 0; j < K; j++) {
+            float *df = t->df + ((size_t)b * K + j) * w;
+            memset(df, 0, w * sizeof *df);
+            for (int l = 0; l < R; l++) {
+                float e = (float)n->E[(size_t)used[l] * K + j];
+                const float *du = t->du + ((size_t)b * R + l) * w;
+                for (size_t p = 0; p < w; p++)
+                    df[p] += e * du[p];
+            }
+        }
+    }
+    return model_backward(n->feature, t->df, B * K, NULL, err);
 }
 
 int llc_loss_and_grad(struct llc_nets *n, const float *x, const int *labels, int B,
@@ -339,7 +433,7 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
 {
     *out = NULL;
     struct llc_nets *n = NULL;
-    struct optim *ow = NULL, *od = NULL;
+    struct optim *ow = NULL, *od = NULL, *of = NULL;
     int *train = NULL, *val = NULL;
     size_t ntrain, nval;
     struct llc_step t = {0};
@@ -356,6 +450,8 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
         rc = optim_new(&ow, &c->opt.optim, n->worker->nparams, err);
     if (!rc)
         rc = optim_new(&od, &c->opt.optim, n->decoder->nparams, err);
+    if (!rc && n->feature)
+        rc = optim_new(&of, &c->opt.optim, n->feature->nparams, err);
     if (rc)
         goto done;
     learned_set_threads(c->opt.threads);
@@ -384,6 +480,10 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
             optim_set_lr(od, lr);
             optim_step(ow, n->worker->params, n->worker->grads);
             optim_step(od, n->decoder->params, n->decoder->grads);
+            if (of) {
+                optim_set_lr(of, lr);
+                optim_step(of, n->feature->params, n->feature->grads);
+            }
         }
         struct learned_epoch rec = {
             .epoch = epoch, .epochs = c->opt.epochs, .loss = loss_sum / (double)groups,
@@ -403,11 +503,30 @@ int llc_train(const struct llc_train_config *c, const struct fmnist *data, struc
 done:
     optim_free(ow);
     optim_free(od);
+    optim_free(of);
     step_free(&t);
     llc_nets_free(n);
     free(train);
     free(val);
     return rc;
+}
+
+int llc_shape_design(const struct params *p, struct llc_shape *s, struct error *err)
+{
+    const char *design = learned_string_or(p, "scheme.design", "input");
+    s->design = strcmp(design, "feature") == 0 ? LLC_DESIGN_FEATURE : LLC_DESIGN_INPUT;
+    s->feature_model = params_has(p, "scheme.feature_model")
+                           ? params_string(p, "scheme.feature_model")
+                           : NULL;
+    if (s->feature_model && s->design != LLC_DESIGN_FEATURE)
+        return error_at_key(err, p, "scheme.feature_model",
+                            "a feature extractor needs scheme.design = feature");
+    if (s->design == LLC_DESIGN_FEATURE && s->K > s->N)
+        return error_at_key(err, p, "workload.queries",
+                            "the feature design sends each of the N = %d workers the K = %d "
+                            "images of a job; it needs K <= N",
+                            s->N, s->K);
+    return STRAG_OK;
 }
 
 int llc_train_command(const struct learned_train_env *env, struct error *err)
@@ -431,21 +550,27 @@ int llc_train_command(const struct learned_train_env *env, struct error *err)
             return rc;
         c.worker_init = init;
     }
+    int rc = llc_shape_design(p, &c.shape, err);
+    if (rc)
+        return rc;
     struct error e;
     if (llc_check(&c.shape, &e))
         return error_at_key(err, p, "scheme.recovery_threshold", "%s", e.msg);
     struct llc_nets *nets = NULL;
-    int rc = learned_located(
+    rc = learned_located(
         env, llc_train(&c, env->train, &nets, env->progress, env->progress_ctx, err), err);
     if (!rc)
         rc = env->save(env->ctx, nets->worker, "worker", err);
     if (!rc)
         rc = env->save(env->ctx, nets->decoder, "decoder", err);
+    if (!rc && nets->feature)
+        rc = env->save(env->ctx, nets->feature, "feature", err);
     double acc = 0;
     if (!rc)
         rc = llc_evaluate(nets, env->test, NULL, env->test->n, env->opt.seed, &acc, err);
     if (!rc && env->log)
-        fprintf(env->log, "test: N=%d K=%d R=%d accuracy=%.4f\n", c.shape.N, c.shape.K,
+        fprintf(env->log, "test: %s N=%d K=%d R=%d accuracy=%.4f\n",
+                c.shape.design == LLC_DESIGN_FEATURE ? "feature" : "input", c.shape.N, c.shape.K,
                 c.shape.R, acc);
     llc_nets_free(nets);
     return rc;

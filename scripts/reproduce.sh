@@ -45,6 +45,7 @@ parts=(
     "nercc-large-s|doc/coded-inference.md: nercc-large-s, nercc-large-s-lambda0"
     "autotune|doc/autotune.md: autotune-ssp, autotune-crc; figure doc/figures/autotune-decisions.png"
     "autotune-pp|doc/autotune.md: autotune-pp"
+    "llc-designs|doc/learned-codes.md: llc-designs, llc-flexibility"
 )
 figure_parts=(quickstart training pipeline approx-coded autotune)
 
@@ -59,9 +60,9 @@ run() {
     shift 2
     set -- "$@" ${REPRODUCE_RUN_ARGS:-}
     if [[ -n ${more:-} ]]; then
-        run_cmd[$db]+="; stragsim run $cfg -o $db${*:+ $*}"
+        run_cmd[$db]+="; stragsim run $cfg -o $db$(shown "$@")"
     else
-        run_cmd[$db]="stragsim run $cfg -o $db${*:+ $*}"
+        run_cmd[$db]="stragsim run $cfg -o $db$(shown "$@")"
         rm -f "$out/$db" "$out/$db-wal" "$out/$db-shm"
     fi
     if [[ -n ${bg:-} ]]; then
@@ -70,6 +71,14 @@ run() {
     else
         "$S" run "$cfg" -o "$out/$db" --quiet "$@"
     fi
+}
+# shown ARGS...: the arguments, each after a space; one with a space or a
+# quote in it (a model spec) is quoted as a shell would take it back.
+shown() {
+    local a
+    for a in "$@"; do
+        if [[ $a =~ [[:space:]\'\"\\] ]]; then printf ' %q' "$a"; else printf ' %s' "$a"; fi
+    done
 }
 # `bg=1 run ...` runs in the background (2 cores, and `stragsim run` uses
 # one); wait_runs waits for them and fails when any failed.
@@ -443,6 +452,42 @@ part_autotune_pp() {
     table autotune-pp $doc autotune-pp.db --aggregate \
         --params latency.kind,workload.tuner.kind,workload.tuner.lstm_input \
         --metrics time_to_target,iterations_to_target,final_accuracy,sim_time
+}
+
+# learned-lagrange's two system designs (input: the master encodes images;
+# feature: workers extract and encode features) with one trained weights
+# set each (trained at N = 8, K = 4, R = 6): side by side at that point,
+# then served at other (N, R) without retraining.
+part_llc_designs() {
+    local doc=doc/learned-codes.md
+    local input=(configs/learned-lagrange-fmnist.ini --set sweep.scheme.kind=learned-lagrange)
+    local feature=(configs/learned-lagrange-feature-fmnist.ini)
+    local feature32=(configs/learned-lagrange-feature-fmnist.ini
+        --set "scheme.feature_model=dense32 relu"
+        --set scheme.learned_weights=models/weights/llc-feature32-n8-k4-r6)
+    run llc-designs.db "${input[@]}" "${CRN[@]}"
+    more=1 run llc-designs.db "${feature[@]}" "${CRN[@]}"
+    more=1 run llc-designs.db "${feature32[@]}" "${CRN[@]}"
+    table llc-designs $doc llc-designs.db --aggregate \
+        --params scheme.design,scheme.feature_model --metrics \
+        accuracy,latency_p50,latency_p99,master_flops_per_query,task_flops,worker_flops_per_query
+    local n r design first=
+    for n in 8 12 16; do
+        case $n in 8) r=4,5,6,7,8 ;; 12) r=6,8,10,12 ;; 16) r=8,12,16 ;; esac
+        for design in input feature feature32; do
+            case $design in
+            input) set -- "${input[@]}" ;;
+            feature) set -- "${feature[@]}" ;;
+            feature32) set -- "${feature32[@]}" ;;
+            esac
+            more=$first run llc-flex.db "$@" "${CRN[@]}" --set cluster.workers=$n \
+                --set sweep.scheme.recovery_threshold=$r
+            first=1
+        done
+    done
+    table llc-flexibility $doc llc-flex.db --aggregate \
+        --params scheme.design,scheme.feature_model,cluster.workers,scheme.recovery_threshold \
+        --metrics accuracy,latency_p50,latency_p99
 }
 
 # autotune_figure DB PNG: the learning rate and batch each tuner set over

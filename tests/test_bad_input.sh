@@ -611,4 +611,35 @@ elif (($(id -u) != 0)); then
     chmod 444 ro.db
     bad "db: -o a read-only database" "ro.db: cannot write: permission denied" "$S" run ok.ini -o ro.db -q
 fi
+# ---- learned-lagrange's design keys: an unknown design, a feature extractor
+# in the input design, K > N in the feature design, bad feature and worker specs
+llc_ini() { # FILE LINES...: a small learned-lagrange config (6 workers, K = 2) plus [scheme] LINES
+    local f=$1
+    shift
+    {
+        printf '[cluster]\nworkers = 6\n[latency]\nkind = exp\n'
+        printf '[workload]\nkind = inference\njobs = 20\nmodel = mlp\nqueries = 2\n'
+        printf '[scheme]\nkind = learned-lagrange\nlearned_weights = %s/llc-n8-k4-r6\n' "$wdir"
+        printf '%s\n' "$@"
+    } >"$f"
+}
+llc_ini llcd.ini "design = bogus"
+bad "learned-lagrange: an unknown design" \
+    "llcd.ini:13: scheme.design: expected one of input|feature, got 'bogus'" "$S" run llcd.ini -o new.db -q
+llc_ini llcf.ini "feature_model = dense64 relu"
+bad "learned-lagrange: a feature extractor in the input design" \
+    "llcf.ini:13: scheme.feature_model: a feature extractor needs scheme.design = feature" \
+    "$S" run llcf.ini -o new.db -q
+llc_ini llck.ini "design = feature" "[sweep]" "workload.queries = 8"
+bad "learned-lagrange: K > N in the feature design" \
+    "llck.ini:15: workload.queries: the feature design sends each of the N = 6 workers the K = 8 images of a job; it needs K <= N" \
+    "$S" run llck.ini -o new.db -q
+llc_ini llcs.ini "design = feature" "feature_model = dense0 relu"
+bad "learned-lagrange: a bad feature extractor spec" \
+    "llcs.ini:14: scheme.feature_model: model 'custom': layer 1 (dense): needs at least 1 unit" \
+    "$S" run llcs.ini -o new.db -q
+llc_ini llcw.ini "design = feature" "worker_model = dense0 relu"
+bad "learned-lagrange: a bad worker spec in the feature design is the worker's" \
+    "llcw.ini:14: scheme.worker_model: model 'custom': layer 1 (dense): needs at least 1 unit" \
+    "$S" run llcw.ini -o new.db -q
 tap_done

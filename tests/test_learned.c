@@ -245,7 +245,7 @@ Test(llc, a_linear_worker_is_recovered_from_any_r_at_least_k)
 {
     /* g linear without bias: g(u(z)) has degree K-1 in z, so R >= K results
      * interpolate it exactly back at the data nodes. */
-    struct llc_shape shape = {3, 6, 4, "dense10", "dense10"};
+    struct llc_shape shape = {3, 6, 4, "dense10", "dense10", LLC_DESIGN_INPUT, NULL};
     struct llc_nets *n;
     struct error err;
     cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
@@ -274,7 +274,7 @@ Test(llc, a_linear_worker_is_recovered_from_any_r_at_least_k)
 
 Test(llc, bad_parameters_are_named)
 {
-    struct llc_shape shape = {4, 8, 9, "dense10", "dense10"};
+    struct llc_shape shape = {4, 8, 9, "dense10", "dense10", LLC_DESIGN_INPUT, NULL};
     struct error err;
     cr_assert_eq(llc_check(&shape, &err), STRAG_EINPUT);
     cr_assert_str_eq(err.msg, "recovery threshold R = 9 must be in 1..8 (the workers)");
@@ -405,7 +405,8 @@ Test(shipped, split_four_nodes_one_straggler)
 
 Test(shipped, learned_lagrange_classifies)
 {
-    struct llc_shape shape = {4, 8, 6, LLC_DEFAULT_WORKER, LLC_DEFAULT_DECODER};
+    struct llc_shape shape = {4, 8, 6, LLC_DEFAULT_WORKER, LLC_DEFAULT_DECODER,
+                              LLC_DESIGN_INPUT, NULL};
     struct llc_nets *n;
     struct error err;
     char stem[8192];
@@ -701,7 +702,8 @@ static double llc_case_loss(void *ctx)
 Test(llc, gradients_flow_through_the_interpolation)
 {
     static struct llc_case c = {.labels = {1, 4, 7, 2, 9, 0}, .used = {0, 1, 3, 4, 1, 2, 3, 5}};
-    struct llc_shape shape = {3, 6, 4, "dense8 tanh dense6", "dense8 tanh dense10"};
+    struct llc_shape shape = {3, 6, 4, "dense8 tanh dense6", "dense8 tanh dense10",
+                              LLC_DESIGN_INPUT, NULL};
     struct error err;
     cr_assert_eq(llc_nets_new(&shape, 3, &c.n, &err), STRAG_OK, "%s", err.msg);
     random_images(c.x, 6, 11);
