@@ -44,6 +44,7 @@ parts=(
     "training-hetero|doc/training.md: gc-hetero-exact"
     "nercc-large-s|doc/coded-inference.md: nercc-large-s, nercc-large-s-lambda0"
     "autotune|doc/autotune.md: autotune-ssp, autotune-crc; figure doc/figures/autotune-decisions.png"
+    "split-nodes|doc/learned-codes.md: split-nodes, split-erasure"
 )
 figure_parts=(quickstart training pipeline approx-coded autotune)
 
@@ -236,6 +237,28 @@ part_learned_codes() {
     done
     table learned-lagrange $doc llc.db --aggregate \
         --params cluster.workers,workload.queries,scheme.stragglers,scheme.kind --metrics accuracy
+}
+
+part_split_nodes() {
+    local doc=doc/learned-codes.md p
+    # N = 4 by straggler count: MLP nodes against CNN nodes, each learned
+    # decoder against its own averaging baseline.
+    run split-nodes.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    more=1 run split-nodes.db configs/split-cnn-fmnist.ini "${CRN[@]}" \
+        --set sweep.scheme.stragglers=0,1,2,3
+    table split-nodes $doc split-nodes.db --aggregate \
+        --params scheme.node_model,scheme.stragglers,scheme.combine --metrics accuracy
+    # N = 4 MLP decoders trained over every mask with up to one erasure
+    # (split-n4, with averaging) and under independent erasures at p.
+    run split-erasure.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    for p in 0.1 0.25 0.5; do
+        more=1 run split-erasure.db configs/split-erasure-fmnist.ini "${CRN[@]}" \
+            --set scheme.learned_weights=models/weights/split-n4-p$p
+    done
+    table split-erasure $doc split-erasure.db --aggregate \
+        --params scheme.learned_weights,scheme.stragglers,scheme.combine --metrics accuracy
 }
 
 part_training() {
