@@ -131,10 +131,12 @@ int split_nets_new(const struct split_shape *shape, bool baseline, uint64_t seed
     s->patch_w = FMNIST_COLS / shape->grid_cols;
     struct act_shape patch = {1, s->patch_h, s->patch_w};
     for (int i = 0; !rc && i < s->nodes; i++) {
-        rc = learned_net_new(&s->node[i], shape->node_model, patch, seed, 10 + (uint64_t)i, err);
+        /* the streams of N <= 7 kept; beyond, ranges that cannot meet */
+        uint64_t node_stream = i < 7 ? 10 + (uint64_t)i : 100 + (uint64_t)i;
+        uint64_t avg_stream = i < 7 ? 30 + (uint64_t)i : 200 + (uint64_t)i;
+        rc = learned_net_new(&s->node[i], shape->node_model, patch, seed, node_stream, err);
         if (!rc && baseline)
-            rc = learned_net_new(&s->avg[i], shape->node_model, patch, seed, 30 + (uint64_t)i,
-                                 err);
+            rc = learned_net_new(&s->avg[i], shape->node_model, patch, seed, avg_stream, err);
         if (!rc && baseline && s->avg[i]->outputs != FMNIST_CLASSES)
             rc = error_at(err, NULL, 0,
                           "node model '%s': the averaging baseline needs %d outputs, has %d",

@@ -82,7 +82,8 @@ int split_tile(int nodes, const char *tiling, int grid_rows, int *rows, int *col
 void split_patch(const struct split_nets *s, int i, const float *image, float *patch);
 
 /* Builds the networks of `shape` initialised from `seed` (node i from
- * stream index 10+i, decoder 20, baseline node i 30+i), with baseline
+ * stream index 10+i, decoder 20, baseline node i 30+i; for i >= 7, node
+ * 100+i and baseline 200+i, so no two networks share a stream), with baseline
  * classifiers when `baseline`. Every node must output the same size, and
  * baseline nodes must output FMNIST_CLASSES. */
 int split_nets_new(const struct split_shape *shape, bool baseline, uint64_t seed,

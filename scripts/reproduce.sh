@@ -44,7 +44,7 @@ parts=(
     "training-hetero|doc/training.md: gc-hetero-exact"
     "nercc-large-s|doc/coded-inference.md: nercc-large-s, nercc-large-s-lambda0"
     "autotune|doc/autotune.md: autotune-ssp, autotune-crc; figure doc/figures/autotune-decisions.png"
-    "split-nodes|doc/learned-codes.md: split-nodes, split-erasure"
+    "split-nodes|doc/learned-codes.md: split-nodes, split-erasure, split-tilings"
 )
 figure_parts=(quickstart training pipeline approx-coded autotune)
 
@@ -257,6 +257,19 @@ part_split_nodes() {
     more=1 run split-erasure.db configs/split-erasure-fmnist.ini "${CRN[@]}"
     table split-erasure $doc split-erasure.db --aggregate \
         --params scheme.learned_weights,scheme.stragglers,scheme.combine --metrics accuracy
+    # Tilings with MLP nodes: N = 4 quadrants (split-n4) against N = 4 row
+    # strips, and N = 14 (the auto 7 x 2 grid of 4x14 tiles).
+    run split-tilings.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    more=1 run split-tilings.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set scheme.tiling=rows --set scheme.learned_weights=models/weights/split-n4-rows \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    more=1 run split-tilings.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set cluster.workers=14 --set scheme.patches=14 \
+        --set scheme.learned_weights=models/weights/split-n14 \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    table split-tilings $doc split-tilings.db --aggregate \
+        --params scheme.patches,scheme.tiling,scheme.stragglers,scheme.combine --metrics accuracy
 }
 
 part_training() {

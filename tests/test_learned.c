@@ -3,11 +3,14 @@
  * exact reconstruction of a linear bias-free model by `add`, the bias
  * identity, the subtraction decoder, and the serving rules on a real engine
  * and cluster (cancel the parity, decode and cancel the straggler, equal
- * resources). Split: patch geometry, an erased node cannot reach the
- * decoder, the joint gradient against central differences. Learned
+ * resources). Split: tiling geometry against hand-placed patches (every
+ * pixel in exactly one), the tilings that do not tile named, a CNN node
+ * against direct loops, an erased node cannot reach the decoder, the joint
+ * gradient against central differences. Learned
  * Lagrange: a linear worker is recovered exactly from any R >= K workers,
  * the gradient through the interpolation against central differences.
- * `stragsim train`: exact messages, a tiny run writing every network,
+ * `stragsim train`: exact messages, a tiny run writing every network, a
+ * CNN split code over column strips trained then loaded and served,
  * byte-identical reruns. Shipped weights on the Fashion-MNIST test set: the
  * ParM paper's orderings, split above averaging with one straggler (and
  * within 3 points of the full-image MLP without stragglers), and each
