@@ -37,8 +37,8 @@
 #include "schemes/common/learned.h"
 #include "base/error.h"
 
-/* 28 strips of one pixel row: the most a 32-bit erasure mask and the
- * straggler counts of split_eval need. */
+/* The finest tiling by rows: 28 strips one pixel high (an erasure mask is
+ * an unsigned of 32 bits). */
 enum { SPLIT_MAX_NODES = 28 };
 
 #define SPLIT_DEFAULT_NODE "dense128 relu dense10"
@@ -73,7 +73,7 @@ extern const char split_tilings[];
 /* The R x C grid of `nodes` patches under `tiling` ("auto", "rows", "cols"
  * or "grid" with R = grid_rows; grid_rows is read for "grid" only) into
  * *rows, *cols. STRAG_EINPUT without a location when it does not tile the
- * 28x28 image, e.g. "5 rows do not tile 28 pixel rows (28 is not a
+ * 28x28 image, e.g. "5 rows do not tile the 28x28 image (28 is not a
  * multiple of 5)"; *grid_at says whether the fault is grid_rows's. */
 int split_tile(int nodes, const char *tiling, int grid_rows, int *rows, int *cols,
                bool *grid_at, struct error *err);
