@@ -1,6 +1,7 @@
 /* split.c: the `split` scheme (Krishna and Natarajan, "Distributed
  * Inference With Straggler Mitigation", 2019) serving side. A job is one
- * query; its image is cut into N = scheme.patches patches (split_model.h),
+ * query; its image is cut into N = scheme.patches patches, tiled as
+ * scheme.tiling says (split_model.h),
  * worker i runs node network i on patch i (a task of cost 1/N), the job is
  * done at N - scheme.stragglers results, and the master combines what
  * arrived: `learned` (the trained decoder, stragglers' outputs zeroed) or
@@ -28,8 +29,13 @@ struct split {
 };
 
 static const struct config_key split_keys[] = {
-    {"scheme.patches", KEY_INT, "4", 2, 7, 0, NULL,
-     "split: image patches, one per worker: 2 (halves), 4 (quadrants) or 7 (strips)"},
+    {"scheme.patches", KEY_INT, "4", 2, SPLIT_MAX_NODES, 0, NULL,
+     "split: image patches, one per worker, tiling the 28x28 image (scheme.tiling)"},
+    {"scheme.tiling", KEY_ENUM, "auto", 0, 0, 0, split_tilings,
+     "split: the patches' grid: N x 1 strips (rows), 1 x N (cols), grid_rows x N/grid_rows "
+     "(grid), or the squarest with rows >= columns (auto: 2 halves, 4 quadrants, 7 strips)"},
+    {"scheme.grid_rows", KEY_INT, NULL, 1, 28, 0, NULL,
+     "split, tiling = grid: rows of the patch grid (columns: scheme.patches / grid_rows)"},
     {"scheme.node_model", KEY_STRING, SPLIT_DEFAULT_NODE, 0, 0, 0, NULL,
      "split: node network spec; without 'IN:' the patch shape is prepended"},
     {"scheme.decoder_model", KEY_STRING, SPLIT_DEFAULT_DECODER, 0, 0, 0, NULL,
@@ -70,9 +76,9 @@ static int split_create(const struct scheme_env *env, void **self, struct error 
         .mask_input = params_bool(p, "scheme.mask_input"),
     };
     s->average = strcmp(params_string(p, "scheme.combine"), "average") == 0;
-    struct error e;
-    if (split_check(s->shape.nodes, &e))
-        return error_at_key(err, p, "scheme.patches", "%s", e.msg);
+    int rc = split_tile_params(p, s->shape.nodes, &s->shape.grid_rows, &s->shape.grid_cols, err);
+    if (rc)
+        return rc;
     if (env->workers != s->shape.nodes)
         return error_at_key(err, p, "cluster.workers",
                             "split needs one worker per patch (%d), got %d", s->shape.nodes,

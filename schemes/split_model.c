@@ -13,11 +13,74 @@
 #include "base/clock.h"
 #include "base/rng.h"
 
-int split_check(int nodes, struct error *err)
+const char split_tilings[] = "auto|rows|cols|grid";
+
+/* Whether an R x C grid cuts 28x28 into equal tiles. */
+static bool grid_tiles(int rows, int cols)
 {
-    if (nodes != 2 && nodes != 4 && nodes != 7)
-        return error_at(err, NULL, 0, "nodes must be 2, 4 or 7, got %d", nodes);
-    return STRAG_OK;
+    return rows > 0 && cols > 0 && FMNIST_ROWS % rows == 0 && FMNIST_COLS % cols == 0;
+}
+
+int split_tile(int nodes, const char *tiling, int grid_rows, int *rows, int *cols,
+               bool *grid_at, struct error *err)
+{
+    *rows = *cols = 0;
+    *grid_at = false;
+    if (nodes < 2 || nodes > SPLIT_MAX_NODES)
+        return error_at(err, NULL, 0, "patches must be in 2..%d, got %d", SPLIT_MAX_NODES,
+                        nodes);
+    if (strcmp(tiling, "rows") == 0 || strcmp(tiling, "cols") == 0) {
+        if (FMNIST_ROWS % nodes != 0)
+            return error_at(err, NULL, 0,
+                            "%d %s do not tile the 28x28 image (28 is not a multiple of %d)",
+                            nodes, tiling, nodes);
+        *rows = tiling[0] == 'r' ? nodes : 1;
+        *cols = tiling[0] == 'r' ? 1 : nodes;
+        return STRAG_OK;
+    }
+    if (strcmp(tiling, "grid") == 0) {
+        *grid_at = true;
+        if (grid_rows < 1)
+            return error_at(err, NULL, 0, "tiling grid needs grid_rows (the grid's rows)");
+        if (nodes % grid_rows != 0)
+            return error_at(err, NULL, 0, "grid_rows = %d does not divide patches = %d",
+                            grid_rows, nodes);
+        if (!grid_tiles(grid_rows, nodes / grid_rows))
+            return error_at(err, NULL, 0,
+                            "a %d x %d grid does not tile the 28x28 image (28 is not a "
+                            "multiple of both)",
+                            grid_rows, nodes / grid_rows);
+        *rows = grid_rows;
+        *cols = nodes / grid_rows;
+        return STRAG_OK;
+    }
+    if (strcmp(tiling, "auto") != 0)
+        return error_at(err, NULL, 0, "tiling must be one of %s, got '%s'", split_tilings,
+                        tiling);
+    /* the squarest R x C with R >= C: the fewest rows from sqrt(N) up */
+    for (int r = 1; r <= nodes; r++)
+        if (nodes % r == 0 && r >= nodes / r && grid_tiles(r, nodes / r)) {
+            *rows = r;
+            *cols = nodes / r;
+            return STRAG_OK;
+        }
+    return error_at(err, NULL, 0,
+                    "no grid of %d equal patches tiles the 28x28 image (patch rows and "
+                    "columns must divide 28)",
+                    nodes);
+}
+
+int split_tile_params(const struct params *p, int nodes, int *rows, int *cols,
+                      struct error *err)
+{
+    const char *tiling = learned_string_or(p, "scheme.tiling", "auto");
+    bool grid = strcmp(tiling, "grid") == 0, grid_at;
+    int grid_rows = grid ? (int)learned_int_or(p, "scheme.grid_rows", 0) : 0;
+    struct error e;
+    if (!split_tile(nodes, tiling, grid_rows, rows, cols, &grid_at, &e))
+        return STRAG_OK;
+    const char *key = !grid_at ? "scheme.patches" : grid_rows ? "scheme.grid_rows" : "scheme.tiling";
+    return error_at_key(err, p, key, "%s", e.msg);
 }
 
 /* Patch i's top-left corner. */
@@ -53,22 +116,27 @@ int split_nets_new(const struct split_shape *shape, bool baseline, uint64_t seed
                    struct split_nets **out, struct error *err)
 {
     *out = NULL;
-    int rc = split_check(shape->nodes, err);
-    if (rc)
-        return rc;
+    int rc = STRAG_OK;
+    if (shape->nodes < 2 || shape->nodes > SPLIT_MAX_NODES ||
+        shape->grid_rows * shape->grid_cols != shape->nodes ||
+        !grid_tiles(shape->grid_rows, shape->grid_cols))
+        return error_at(err, NULL, 0, "%d patches in a %d x %d grid do not tile 28x28",
+                        shape->nodes, shape->grid_rows, shape->grid_cols);
     struct split_nets *s = calloc(1, sizeof *s);
     if (!s)
         return error_fail(err, "out of memory");
     s->nodes = shape->nodes;
     s->mask_input = shape->mask_input;
-    s->patch_h = shape->nodes == 2 ? 14 : shape->nodes == 4 ? 14 : 4;
-    s->patch_w = shape->nodes == 4 ? 14 : 28;
+    s->patch_h = FMNIST_ROWS / shape->grid_rows;
+    s->patch_w = FMNIST_COLS / shape->grid_cols;
     struct act_shape patch = {1, s->patch_h, s->patch_w};
     for (int i = 0; !rc && i < s->nodes; i++) {
-        rc = learned_net_new(&s->node[i], shape->node_model, patch, seed, 10 + (uint64_t)i, err);
+        /* the streams of N <= 7 kept; beyond, ranges that cannot meet */
+        uint64_t node_stream = i < 7 ? 10 + (uint64_t)i : 100 + (uint64_t)i;
+        uint64_t avg_stream = i < 7 ? 30 + (uint64_t)i : 200 + (uint64_t)i;
+        rc = learned_net_new(&s->node[i], shape->node_model, patch, seed, node_stream, err);
         if (!rc && baseline)
-            rc = learned_net_new(&s->avg[i], shape->node_model, patch, seed, 30 + (uint64_t)i,
-                                 err);
+            rc = learned_net_new(&s->avg[i], shape->node_model, patch, seed, avg_stream, err);
         if (!rc && baseline && s->avg[i]->outputs != FMNIST_CLASSES)
             rc = error_at(err, NULL, 0,
                           "node model '%s': the averaging baseline needs %d outputs, has %d",
@@ -181,6 +249,66 @@ static int popcount(unsigned x)
     return n;
 }
 
+/* C(n, k), exact in a double for n <= SPLIT_MAX_NODES. */
+static double binomial(int n, int k)
+{
+    double c = 1;
+    for (int j = 0; j < k; j++)
+        c = c * (n - j) / (j + 1);
+    return c;
+}
+
+/* Every mask of N nodes with e bits set, in increasing order (Gosper's next
+ * subset of the same size), into masks; returns C(N, e). */
+static int masks_of_weight(int N, int e, unsigned *masks)
+{
+    int M = 0;
+    for (unsigned m = (1u << e) - 1; m < (1u << N);) {
+        masks[M++] = m;
+        if (m == 0)
+            break;
+        unsigned low = m & -m, up = m + low;
+        m = (((up ^ m) >> 2) / low) | up;
+    }
+    return M;
+}
+
+/* Every mask of N nodes with e bits set for e = 0..N-1 (e = N is no
+ * prediction), or SPLIT_EVAL_MASKS random ones of weight e where there are
+ * more (a partial Fisher-Yates over the nodes, stream (1, 0,
+ * RNG_STRAGGLERS, 100 + e): the same masks every call). masks must hold
+ * N * SPLIT_EVAL_MASKS; returns how many, counting each weight in per[e]. */
+static int eval_masks(int N, unsigned *masks, double *per)
+{
+    int M = 0;
+    for (int e = 0; e < N; e++) {
+        double count = binomial(N, e);
+        if (count <= SPLIT_EVAL_MASKS) {
+            M += masks_of_weight(N, e, masks + M);
+            per[e] = count;
+            continue;
+        }
+        struct rng r;
+        rng_seed(&r, 1, 0, RNG_STRAGGLERS, 100 + (uint64_t)e);
+        for (int k = 0; k < SPLIT_EVAL_MASKS; k++) {
+            int order[SPLIT_MAX_NODES];
+            for (int i = 0; i < N; i++)
+                order[i] = i;
+            unsigned m = 0;
+            for (int j = 0; j < e; j++) {
+                int pick = j + (int)rng_below(&r, (uint64_t)(N - j));
+                int t = order[j];
+                order[j] = order[pick];
+                order[pick] = t;
+                m |= 1u << order[j];
+            }
+            masks[M++] = m;
+        }
+        per[e] = SPLIT_EVAL_MASKS;
+    }
+    return M;
+}
+
 int split_evaluate(struct split_nets *s, const struct fmnist *data, const int *idx, size_t n,
                    struct split_eval *out, struct error *err)
 {
@@ -188,6 +316,8 @@ int split_evaluate(struct split_nets *s, const struct fmnist *data, const int *i
     int N = s->nodes, O = s->node_out;
     double hits[SPLIT_MAX_NODES] = {0}, avg_hits[SPLIT_MAX_NODES] = {0};
     double masks_of[SPLIT_MAX_NODES] = {0};
+    unsigned masks[SPLIT_MAX_NODES * SPLIT_EVAL_MASKS];
+    int M = eval_masks(N, masks, masks_of);
     int *order = malloc(CHUNK * sizeof *order), *labels = malloc(CHUNK * sizeof *labels);
     float *x = malloc((size_t)CHUNK * FMNIST_PIXELS * sizeof *x);
     float *z = malloc((size_t)N * CHUNK * O * sizeof *z);
@@ -197,8 +327,6 @@ int split_evaluate(struct split_nets *s, const struct fmnist *data, const int *i
     int rc = STRAG_OK;
     if (!order || !labels || !x || !z || !za || !logits || !patches)
         rc = error_fail(err, "out of memory");
-    for (unsigned m = 0; m < (1u << N) - 1; m++)
-        masks_of[popcount(m)] += 1;
     for (size_t i0 = 0; !rc && i0 < n; i0 += CHUNK) {
         int B = (int)(n - i0 < CHUNK ? n - i0 : CHUNK);
         for (int b = 0; b < B; b++)
@@ -212,8 +340,8 @@ int split_evaluate(struct split_nets *s, const struct fmnist *data, const int *i
             if (!rc)
                 memcpy(za + (size_t)i * B * C, o, (size_t)B * C * sizeof *za);
         }
-        /* every mask except "all erased" */
-        for (unsigned m = 0; !rc && m < (1u << N) - 1; m++) {
+        for (int k = 0; !rc && k < M; k++) {
+            unsigned m = masks[k];
             int e = popcount(m);
             rc = split_decode(s, z, B, m, logits, err);
             for (int b = 0; !rc && b < B; b++) {
@@ -244,13 +372,29 @@ int split_evaluate(struct split_nets *s, const struct fmnist *data, const int *i
     return rc;
 }
 
-/* The training masks: every bitmask of N nodes with at most s bits set. */
+double split_train_masks(int nodes, int stragglers)
+{
+    double M = 0;
+    for (int e = 0; e <= stragglers && e <= nodes; e++)
+        M += binomial(nodes, e);
+    return M;
+}
+
+static int mask_order(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return (x > y) - (x < y);
+}
+
+/* The training masks: every bitmask of N nodes with at most s bits set, in
+ * increasing order (the rows' order within an image); masks holds
+ * split_train_masks(N, s). */
 static int exhaustive_masks(int N, int s, unsigned *masks)
 {
     int M = 0;
-    for (unsigned m = 0; m < (1u << N); m++)
-        if (popcount(m) <= s)
-            masks[M++] = m;
+    for (int e = 0; e <= s && e <= N; e++)
+        M += masks_of_weight(N, e, masks + M);
+    qsort(masks, (size_t)M, sizeof *masks, mask_order);
     return M;
 }
 
@@ -379,12 +523,15 @@ int split_train(const struct split_train_config *c, const struct fmnist *data,
     int *train = NULL, *val = NULL;
     size_t ntrain, nval;
     struct split_step t = {0};
-    unsigned masks[1u << SPLIT_MAX_NODES];
+    unsigned masks[SPLIT_TRAIN_MASKS];
+    bool random_mode = c->erasure_prob > 0;
+    if (!random_mode && split_train_masks(c->shape.nodes, c->stragglers) > SPLIT_TRAIN_MASKS)
+        return error_at(err, NULL, 0, "%.0f masks per image (at most %d)",
+                        split_train_masks(c->shape.nodes, c->stragglers), SPLIT_TRAIN_MASKS);
     int rc = split_nets_new(&c->shape, c->baseline, c->opt.seed, &s, err);
     if (rc)
         return rc;
     int N = s->nodes, B = c->opt.batch;
-    bool random_mode = c->erasure_prob > 0;
     int M = random_mode ? 1 : exhaustive_masks(N, c->stragglers, masks);
     int val_stragglers = random_mode ? 1 : (c->stragglers > 0 ? c->stragglers : 0);
     rc = learned_split(&c->opt, data, &train, &ntrain, &val, &nval, err);
@@ -491,14 +638,20 @@ int split_train_command(const struct learned_train_env *env, struct error *err)
         .baseline = !params_has(p, "scheme.baseline") || params_bool(p, "scheme.baseline"),
         .opt = env->opt,
     };
-    struct error e;
-    if (split_check(c.shape.nodes, &e))
-        return error_at_key(err, p, "scheme.patches", "%s", e.msg);
+    int rc = split_tile_params(p, c.shape.nodes, &c.shape.grid_rows, &c.shape.grid_cols, err);
+    if (rc)
+        return rc;
     if (c.stragglers >= c.shape.nodes)
         return error_at_key(err, p, "scheme.train_stragglers", "must be below scheme.nodes (%d)",
                             c.shape.nodes);
+    if (c.erasure_prob == 0 && split_train_masks(c.shape.nodes, c.stragglers) > SPLIT_TRAIN_MASKS)
+        return error_at_key(err, p, "scheme.train_stragglers",
+                            "%d patches with up to %d erasures are %.0f masks per image (at "
+                            "most %d): lower it, or set scheme.erasure_prob",
+                            c.shape.nodes, c.stragglers,
+                            split_train_masks(c.shape.nodes, c.stragglers), SPLIT_TRAIN_MASKS);
     struct split_nets *nets = NULL;
-    int rc = learned_located(
+    rc = learned_located(
         env, split_train(&c, env->train, &nets, env->progress, env->progress_ctx, err), err);
     char part[32];
     for (int i = 0; !rc && i < nets->nodes; i++) {

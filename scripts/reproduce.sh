@@ -46,6 +46,7 @@ parts=(
     "autotune|doc/autotune.md: autotune-ssp, autotune-crc; figure doc/figures/autotune-decisions.png"
     "autotune-pp|doc/autotune.md: autotune-pp"
     "llc-designs|doc/learned-codes.md: llc-designs, llc-flexibility"
+    "split-nodes|doc/learned-codes.md: split-nodes, split-erasure, split-tilings"
 )
 figure_parts=(quickstart training pipeline approx-coded autotune)
 
@@ -246,6 +247,39 @@ part_learned_codes() {
     done
     table learned-lagrange $doc llc.db --aggregate \
         --params cluster.workers,workload.queries,scheme.stragglers,scheme.kind --metrics accuracy
+}
+
+part_split_nodes() {
+    local doc=doc/learned-codes.md
+    # N = 4 by straggler count: MLP nodes against CNN nodes, each learned
+    # decoder against its own averaging baseline.
+    run split-nodes.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    more=1 run split-nodes.db configs/split-cnn-fmnist.ini "${CRN[@]}" \
+        --set sweep.scheme.stragglers=0,1,2,3
+    table split-nodes $doc split-nodes.db --aggregate \
+        --params scheme.node_model,scheme.stragglers,scheme.combine --metrics accuracy
+    # N = 4 MLP decoders trained over every mask with up to one erasure
+    # (split-n4, with averaging) and under independent erasures at p = 0.1,
+    # 0.25, 0.5 (the erasure config's sweep).
+    run split-erasure.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    more=1 run split-erasure.db configs/split-erasure-fmnist.ini "${CRN[@]}"
+    table split-erasure $doc split-erasure.db --aggregate \
+        --params scheme.learned_weights,scheme.stragglers,scheme.combine --metrics accuracy
+    # Tilings with MLP nodes: N = 4 quadrants (split-n4) against N = 4 row
+    # strips, and N = 14 (the auto 7 x 2 grid of 4x14 tiles).
+    run split-tilings.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    more=1 run split-tilings.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set scheme.tiling=rows --set scheme.learned_weights=models/weights/split-n4-rows \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    more=1 run split-tilings.db configs/split-fmnist.ini "${CRN[@]}" \
+        --set cluster.workers=14 --set scheme.patches=14 \
+        --set scheme.learned_weights=models/weights/split-n14 \
+        --set sweep.scheme.kind=split --set sweep.scheme.stragglers=0,1,2,3
+    table split-tilings $doc split-tilings.db --aggregate \
+        --params scheme.patches,scheme.tiling,scheme.stragglers,scheme.combine --metrics accuracy
 }
 
 part_training() {

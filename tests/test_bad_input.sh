@@ -407,6 +407,54 @@ bad "run: a bad workload.partitions in the second point (nothing written)" \
     "parts.ini:13: workload.partitions: must equal cluster.workers (4): gradient codes use one partition per worker" \
     "$S" run parts.ini -o new.db -q
 
+split_ini() { # FILE LINES...: a small split inference config (4 workers, MLP nodes) plus [scheme] LINES
+    local f=$1
+    shift
+    {
+        printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n'
+        printf '[workload]\nkind = inference\njobs = 20\nmodel = mlp\nweights = %s/mlp.bin\nqueries = 1\n' "$wdir"
+        printf '[scheme]\nkind = split\nlearned_weights = %s/split-n4\n' "$wdir"
+        printf '%s\n' "$@"
+    } >"$f"
+}
+split_ini sp5.ini "patches = 5"
+bad "split: 5 patches tile no grid" \
+    "sp5.ini:14: scheme.patches: no grid of 5 equal patches tiles the 28x28 image (patch rows and columns must divide 28)" \
+    "$S" run sp5.ini -o new.db -q
+split_ini sprows.ini "patches = 8" "tiling = rows"
+bad "split: 8 row strips do not tile 28 rows" \
+    "sprows.ini:14: scheme.patches: 8 rows do not tile the 28x28 image (28 is not a multiple of 8)" \
+    "$S" run sprows.ini -o new.db -q
+split_ini spgrid.ini "tiling = grid"
+bad "split: tiling grid without grid_rows" \
+    "spgrid.ini:14: scheme.tiling: tiling grid needs grid_rows (the grid's rows)" \
+    "$S" run spgrid.ini -o new.db -q
+split_ini spgr3.ini "tiling = grid" "grid_rows = 3"
+bad "split: grid_rows does not divide patches" \
+    "spgr3.ini:15: scheme.grid_rows: grid_rows = 3 does not divide patches = 4" \
+    "$S" run spgr3.ini -o new.db -q
+split_ini spgr8.ini "patches = 8" "tiling = grid" "grid_rows = 8"
+bad "split: an 8 x 1 grid does not tile 28 rows" \
+    "spgr8.ini:16: scheme.grid_rows: a 8 x 1 grid does not tile the 28x28 image (28 is not a multiple of both)" \
+    "$S" run spgr8.ini -o new.db -q
+split_ini sptil.ini "tiling = diagonal"
+bad "split: an unknown tiling" \
+    "sptil.ini:14: scheme.tiling: expected one of auto|rows|cols|grid, got 'diagonal'" \
+    "$S" run sptil.ini -o new.db -q
+split_ini spgr0.ini "tiling = grid" "grid_rows = 0"
+bad "split: grid_rows 0" "spgr0.ini:15: scheme.grid_rows: must be >= 1" "$S" run spgr0.ini -o new.db -q
+split_ini sp29.ini "[sweep]" "scheme.patches = 4, 29"
+bad "split: 29 patches in a sweep (nothing written)" "sp29.ini:15: scheme.patches: must be <= 28" \
+    "$S" run sp29.ini -o new.db -q
+split_ini spcnn.ini "node_model = conv4k3 relu maxpool2 dense10" "patches = 28" "tiling = rows"
+sed -i 's/^workers = 4$/workers = 28/' spcnn.ini
+bad "split: a CNN node's kernel taller than its 1-row strip" \
+    "spcnn.ini:14: scheme.node_model: model 'custom': layer 1 (conv): 4@3x3 kernel, stride 1, padding 0 does not fit a 1x1x28 input" \
+    "$S" run spcnn.ini -o new.db -q
+printf '[scheme]\nkind = split\npatches = 28\ntiling = rows\nlearned_weights = nowhere\ntrain_stragglers = 3\n[train]\ntarget = split\n' >sptrain.ini
+bad "split train: too many straggler masks" \
+    "sptrain.ini:6: scheme.train_stragglers: 28 patches with up to 3 erasures are 3683 masks per image (at most 256): lower it, or set scheme.erasure_prob" \
+    "$S" train sptrain.ini -q
 # ---- pipeline: a split that does not cover the layers once, P > layers, M > batch, a stage
 # that does not parse, a scheme of another workload ----
 pipeline_ini() { # FILE LINES...: a pipeline config of the mlp (5 layers) plus [workload] LINES

@@ -3,11 +3,14 @@
  * exact reconstruction of a linear bias-free model by `add`, the bias
  * identity, the subtraction decoder, and the serving rules on a real engine
  * and cluster (cancel the parity, decode and cancel the straggler, equal
- * resources). Split: patch geometry, an erased node cannot reach the
- * decoder, the joint gradient against central differences. Learned
+ * resources). Split: tiling geometry against hand-placed patches (every
+ * pixel in exactly one), the tilings that do not tile named, a CNN node
+ * against direct loops, an erased node cannot reach the decoder, the joint
+ * gradient against central differences. Learned
  * Lagrange: a linear worker is recovered exactly from any R >= K workers,
  * the gradient through the interpolation against central differences.
- * `stragsim train`: exact messages, a tiny run writing every network,
+ * `stragsim train`: exact messages, a tiny run writing every network, a
+ * CNN split code over column strips trained then loaded and served,
  * byte-identical reruns. Shipped weights on the Fashion-MNIST test set: the
  * ParM paper's orderings, split above averaging with one straggler (and
  * within 3 points of the full-image MLP without stragglers), and each
@@ -164,43 +167,178 @@ Test(parm, bad_parameters_are_named)
     cr_assert_eq(e, PARM_CONCAT);
 }
 
-static struct split_nets *make_split(int nodes, bool mask_input)
+/* Split networks over N patches tiled as `tiling` says (grid: grid_rows). */
+static struct split_nets *make_split_tiled(int nodes, const char *tiling, int grid_rows,
+                                           const char *node_model, bool mask_input)
 {
-    struct split_shape shape = {nodes, "dense8 relu dense10", "dense16 relu dense10", mask_input};
-    struct split_nets *s;
+    struct split_shape shape = {.nodes = nodes, .node_model = node_model,
+                                .decoder_model = "dense16 relu dense10", .mask_input = mask_input};
     struct error err;
+    bool grid_at;
+    cr_assert_eq(split_tile(nodes, tiling, grid_rows, &shape.grid_rows, &shape.grid_cols,
+                            &grid_at, &err),
+                 STRAG_OK, "%s", err.msg);
+    struct split_nets *s;
     cr_assert_eq(split_nets_new(&shape, false, 7, &s, &err), STRAG_OK, "%s", err.msg);
     return s;
 }
+
+static struct split_nets *make_split(int nodes, bool mask_input)
+{
+    return make_split_tiled(nodes, "auto", 0, "dense8 relu dense10", mask_input);
+}
+
+/* Tilings with their patches written out by hand: patch `index` is the
+ * h x w block whose top-left pixel is (y0, x0). */
+static const struct tiling_case {
+    int nodes;
+    const char *tiling;
+    int grid_rows;
+    int h, w;             /* every patch's shape */
+    int index, y0, x0;    /* one patch's place */
+} tiling_cases[] = {
+    {2, "auto", 0, 14, 28, 1, 14, 0},   /* today's halves: top, bottom */
+    {4, "auto", 0, 14, 14, 1, 0, 14},   /* quadrants: 1 is the top right */
+    {4, "auto", 0, 14, 14, 2, 14, 0},   /* 2 the bottom left */
+    {7, "auto", 0, 4, 28, 5, 20, 0},    /* strips of 4 rows */
+    {14, "auto", 0, 4, 14, 3, 4, 14},   /* 7 x 2: patch 3 is row 1, right half */
+    {28, "auto", 0, 4, 7, 27, 24, 21},  /* 7 x 4 */
+    {16, "auto", 0, 7, 7, 6, 7, 14},    /* 4 x 4 */
+    {2, "cols", 0, 28, 14, 1, 0, 14},   /* left, right */
+    {4, "rows", 0, 7, 28, 3, 21, 0},
+    {4, "cols", 0, 28, 7, 2, 0, 14},
+    {28, "rows", 0, 1, 28, 13, 13, 0},  /* one pixel row each */
+    {8, "grid", 2, 14, 7, 5, 14, 7},    /* 2 x 4: 5 is row 1, column 1 */
+    {8, "grid", 4, 7, 14, 5, 14, 14},   /* 4 x 2: 5 is row 2, column 1 */
+    {28, "grid", 4, 7, 4, 9, 7, 8},     /* 4 x 7: 9 is row 1, column 2 */
+};
 
 Test(split, patches_tile_the_image)
 {
     float img[FMNIST_PIXELS];
     for (int i = 0; i < FMNIST_PIXELS; i++)
         img[i] = (float)i;
-    int nodes[] = {2, 4, 7};
-    for (int t = 0; t < 3; t++) {
-        struct split_nets *s = make_split(nodes[t], false);
+    for (size_t t = 0; t < sizeof tiling_cases / sizeof tiling_cases[0]; t++) {
+        const struct tiling_case *c = &tiling_cases[t];
+        struct split_nets *s = make_split_tiled(c->nodes, c->tiling, c->grid_rows,
+                                                "dense8 relu dense10", false);
+        cr_assert_eq(s->patch_h, c->h, "case %zu", t);
+        cr_assert_eq(s->patch_w, c->w, "case %zu", t);
         int P = s->patch_h * s->patch_w;
-        cr_assert_eq(P * nodes[t], FMNIST_PIXELS);
         /* every pixel lands in exactly one patch */
         int seen[FMNIST_PIXELS] = {0};
         float patch[FMNIST_PIXELS];
-        for (int i = 0; i < nodes[t]; i++) {
+        for (int i = 0; i < c->nodes; i++) {
             split_patch(s, i, img, patch);
             for (int q = 0; q < P; q++)
                 seen[(int)patch[q]]++;
         }
         for (int q = 0; q < FMNIST_PIXELS; q++)
-            cr_assert_eq(seen[q], 1, "N=%d pixel %d", nodes[t], q);
+            cr_assert_eq(seen[q], 1, "case %zu: N=%d pixel %d", t, c->nodes, q);
+        /* the hand-placed patch, pixel by pixel */
+        split_patch(s, c->index, img, patch);
+        for (int y = 0; y < c->h; y++)
+            for (int x = 0; x < c->w; x++)
+                cr_assert_float_eq(patch[y * c->w + x], (c->y0 + y) * 28 + c->x0 + x, 0,
+                                   "case %zu: (%d, %d)", t, y, x);
         split_nets_free(s);
     }
-    /* N = 4: quadrant 1 is the top right, starting at column 14 */
-    struct split_nets *s = make_split(4, false);
-    float patch[196];
-    split_patch(s, 1, img, patch);
-    cr_assert_float_eq(patch[0], 14, 1e-6);
-    cr_assert_float_eq(patch[14], 28 + 14, 1e-6);
+}
+
+Test(split, tilings_that_do_not_tile_are_named)
+{
+    static const struct {
+        int nodes;
+        const char *tiling;
+        int grid_rows;
+        bool grid_at;
+        const char *msg;
+    } cases[] = {
+        {3, "auto", 0, false, "no grid of 3 equal patches tiles the 28x28 image (patch rows "
+                              "and columns must divide 28)"},
+        {6, "auto", 0, false, "no grid of 6 equal patches tiles the 28x28 image (patch rows "
+                              "and columns must divide 28)"},
+        {5, "rows", 0, false, "5 rows do not tile the 28x28 image (28 is not a multiple of 5)"},
+        {8, "cols", 0, false, "8 cols do not tile the 28x28 image (28 is not a multiple of 8)"},
+        {8, "grid", 0, true, "tiling grid needs grid_rows (the grid's rows)"},
+        {8, "grid", 3, true, "grid_rows = 3 does not divide patches = 8"},
+        {8, "grid", 8, true, "a 8 x 1 grid does not tile the 28x28 image (28 is not a multiple "
+                             "of both)"},
+        {1, "auto", 0, false, "patches must be in 2..28, got 1"},
+        {29, "rows", 0, false, "patches must be in 2..28, got 29"},
+        {4, "diagonal", 0, false, "tiling must be one of auto|rows|cols|grid, got 'diagonal'"},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        struct error err;
+        int rows = -1, cols = -1;
+        bool grid_at = !cases[t].grid_at;
+        cr_assert_eq(split_tile(cases[t].nodes, cases[t].tiling, cases[t].grid_rows, &rows,
+                                &cols, &grid_at, &err),
+                     STRAG_EINPUT, "case %zu", t);
+        cr_assert_str_eq(err.msg, cases[t].msg, "case %zu", t);
+        cr_assert_eq(grid_at, cases[t].grid_at, "case %zu", t);
+    }
+    /* today's patch counts keep today's tiles */
+    int rows, cols;
+    bool grid_at;
+    struct error err;
+    int want[3][3] = {{2, 2, 1}, {4, 2, 2}, {7, 7, 1}};
+    for (int t = 0; t < 3; t++) {
+        cr_assert_eq(split_tile(want[t][0], "auto", 0, &rows, &cols, &grid_at, &err), STRAG_OK);
+        cr_assert(rows == want[t][1] && cols == want[t][2], "N=%d: %d x %d", want[t][0], rows,
+                  cols);
+    }
+}
+
+/* A CNN node (conv 3x3 pad 1, ReLU, 2x2 max pooling, dense) on a 7x14
+ * patch against the same net written as plain loops over its weights
+ * (PyTorch layouts: conv (OC,1,3,3), dense (10, OC*H*W) over (C,H,W)). */
+Test(split, a_cnn_node_matches_direct_loops)
+{
+    enum { OC = 3, H = 7, W = 14, PH = 3, PW = 7 };
+    struct split_nets *s = make_split_tiled(8, "grid", 4, "conv3k3p1 relu maxpool2 dense10", false);
+    cr_assert_eq(s->patch_h, H);
+    cr_assert_eq(s->patch_w, W);
+    float x[2 * FMNIST_PIXELS], z[8 * 2 * 10];
+    random_images(x, 2, 21);
+    struct error err;
+    cr_assert_eq(split_nodes_forward(s, x, 2, z, &err), STRAG_OK, "%s", err.msg);
+    const int node = 5; /* grid row 2, column 1: pixels (14.., 14..) */
+    const struct model *m = s->node[node];
+    const float *cw = m->params + m->tensors[0].offset, *cb = m->params + m->tensors[1].offset;
+    const float *dw = m->params + m->tensors[2].offset, *db = m->params + m->tensors[3].offset;
+    cr_assert_eq(m->tensors[0].count, (size_t)OC * 9);
+    cr_assert_eq(m->tensors[2].count, (size_t)10 * OC * PH * PW);
+    for (int b = 0; b < 2; b++) {
+        const float *img = x + b * FMNIST_PIXELS;
+        double conv[OC][H][W], pooled[OC][PH][PW];
+        for (int o = 0; o < OC; o++)
+            for (int y = 0; y < H; y++)
+                for (int xx = 0; xx < W; xx++) {
+                    double a = cb[o];
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            int py = y + ky - 1, px = xx + kx - 1;
+                            if (py >= 0 && py < H && px >= 0 && px < W)
+                                a += cw[o * 9 + ky * 3 + kx] * img[(14 + py) * 28 + 14 + px];
+                        }
+                    conv[o][y][xx] = a > 0 ? a : 0;
+                }
+        for (int o = 0; o < OC; o++) /* floor: row 6 is dropped */
+            for (int y = 0; y < PH; y++)
+                for (int xx = 0; xx < PW; xx++)
+                    pooled[o][y][xx] = fmax(fmax(conv[o][2 * y][2 * xx], conv[o][2 * y][2 * xx + 1]),
+                                            fmax(conv[o][2 * y + 1][2 * xx],
+                                                 conv[o][2 * y + 1][2 * xx + 1]));
+        for (int c = 0; c < 10; c++) {
+            double a = db[c];
+            for (int o = 0; o < OC; o++)
+                for (int y = 0; y < PH; y++)
+                    for (int xx = 0; xx < PW; xx++)
+                        a += dw[c * OC * PH * PW + (o * PH + y) * PW + xx] * pooled[o][y][xx];
+            cr_assert_float_eq(z[(node * 2 + b) * 10 + c], a, 1e-4, "image %d class %d", b, c);
+        }
+    }
     split_nets_free(s);
 }
 
@@ -228,9 +366,12 @@ Test(split, an_erased_node_cannot_reach_the_decoder)
 Test(split, bad_parameters_are_named)
 {
     struct error err;
-    cr_assert_eq(split_check(3, &err), STRAG_EINPUT);
-    cr_assert_str_eq(err.msg, "nodes must be 2, 4 or 7, got 3");
-    struct split_shape shape = {4, "dense8 relu dense10", "dense16 relu dense10", false};
+    struct split_shape shape = {4, 2, 2, "dense8 relu dense10", "dense16 relu dense10", false};
+    struct split_nets *bad;
+    shape.grid_cols = 1;
+    cr_assert_eq(split_nets_new(&shape, false, 1, &bad, &err), STRAG_EINPUT);
+    cr_assert_str_eq(err.msg, "4 patches in a 2 x 1 grid do not tile 28x28");
+    shape.grid_cols = 2;
     shape.node_model = "dense8 relu dense5";
     struct split_nets *s;
     cr_assert_eq(split_nets_new(&shape, true, 1, &s, &err), STRAG_EINPUT);
@@ -375,7 +516,7 @@ Test(shipped, parm_degraded_accuracy_orderings)
 
 Test(shipped, split_four_nodes_one_straggler)
 {
-    struct split_shape shape = {4, SPLIT_DEFAULT_NODE, SPLIT_DEFAULT_DECODER, false};
+    struct split_shape shape = {4, 2, 2, SPLIT_DEFAULT_NODE, SPLIT_DEFAULT_DECODER, false};
     struct split_nets *s;
     struct error err;
     char stem[8192];
@@ -616,6 +757,59 @@ Test(learned_cli, split_trains_and_writes_every_network)
     cr_assert_eq(RUN(cmd_train, "train", cfg, "--quiet", "--force"), 0, "%s", err_text);
 }
 
+/* Train a CNN-node split code over 4 column strips, then: the networks
+ * loaded back score on the test set what the trainer logged, and `run`
+ * serves them (tiling and node spec from the config, as at training). */
+Test(learned_cli, split_cnn_columns_train_then_serve)
+{
+    const char *cfg = tmp_path("c.ini");
+    const char *scheme = "[scheme]\nkind = split\npatches = 4\ntiling = cols\n"
+                         "node_model = conv2k3p1 relu maxpool2 dense10\nlearned_weights = cnn\n";
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[cluster]\nworkers = 4\n[latency]\nkind = exp\nrate = 1\n"
+             "[workload]\nkind = inference\nmodel = mlp\nweights = %s/mlp.bin\nqueries = 1\n"
+             "jobs = 30\n%s[train]\ntarget = split\nepochs = 1\nlimit = 2048\n"
+             "learning_rate = 0.01\n"
+             "validation = 200\n",
+             weights_dir, scheme);
+    write_text(cfg, text);
+    cr_assert_eq(RUN(cmd_train, "train", cfg), 0, "%s", err_text);
+    double logged[4];
+    for (int e = 0; e < 4; e++) {
+        char key[32];
+        snprintf(key, sizeof key, "test: stragglers=%d accuracy=", e);
+        const char *at = strstr(err_text, key);
+        cr_assert_not_null(at, "%s", err_text);
+        logged[e] = atof(at + strlen(key));
+    }
+    struct split_shape shape = {.nodes = 4, .grid_rows = 1, .grid_cols = 4,
+                                .node_model = "conv2k3p1 relu maxpool2 dense10",
+                                .decoder_model = SPLIT_DEFAULT_DECODER};
+    struct split_nets *nets;
+    struct error err;
+    cr_assert_eq(split_nets_new(&shape, true, 1, &nets, &err), STRAG_OK, "%s", err.msg);
+    cr_assert_eq(nets->patch_h, 28);
+    cr_assert_eq(nets->patch_w, 7);
+    cr_assert_eq(split_nets_load(nets, tmp_path("cnn"), &err), STRAG_OK, "%s", err.msg);
+    struct fmnist test;
+    cr_assert_eq(fmnist_load(NULL, FMNIST_TEST, &test, &err), STRAG_OK, "%s", err.msg);
+    struct split_eval ev;
+    cr_assert_eq(split_evaluate(nets, &test, NULL, test.n, &ev, &err), STRAG_OK, "%s", err.msg);
+    for (int e = 0; e < 4; e++)
+        cr_expect_float_eq(ev.accuracy[e], logged[e], 0.6e-4, "%d stragglers", e);
+    cr_expect_gt(ev.accuracy[0], 0.3, "one epoch on 2048 images learns something: %.4f",
+                 ev.accuracy[0]);
+    fmnist_free(&test);
+    split_nets_free(nets);
+    /* the same weights under another tiling are another network's shape */
+    cr_assert_eq(RUN(cmd_run, "run", cfg, "-o", tmp_path("c.db"), "--quiet"), 0, "%s", err_text);
+    cr_assert_eq(RUN(cmd_run, "run", cfg, "-o", tmp_path("c2.db"), "--quiet", "--set",
+                     "scheme.tiling=rows"),
+                 2);
+    cr_assert(strstr(err_text, "architecture is '1x28x7: "), "%s", err_text);
+}
+
 Test(learned_cli, parm_needs_k_queries_per_job)
 {
     const char *cfg = tmp_path("r.ini");
@@ -742,7 +936,7 @@ Test(split, joint_gradients_respect_the_masks)
 {
     /* masks: none, node 0, node 2, nodes 1 and 3 erased */
     static struct split_case c = {.labels = {3, 8, 5}, .masks = {0, 1, 4, 10}};
-    struct split_shape shape = {4, "dense6 tanh dense5", "dense8 tanh dense10", true};
+    struct split_shape shape = {4, 2, 2, "dense6 tanh dense5", "dense8 tanh dense10", true};
     struct error err;
     cr_assert_eq(split_nets_new(&shape, false, 5, &c.s, &err), STRAG_OK, "%s", err.msg);
     random_images(c.x, 3, 12);

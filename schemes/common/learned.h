@@ -8,7 +8,7 @@
  * Naming rule: a learned code stores each of its networks in its own
  * weights file (models/weights.h format) named "<stem>.<part>.bin", where
  * <stem> is the scheme.learned_weights key and <part> names the network
- * ("parity"; "node0".."node6", "decoder", "avg0".. for split; "worker",
+ * ("parity"; "node0".."node<N-1>", "decoder", "avg0".. for split; "worker",
  * "decoder" for learned-lagrange). Each file's architecture string is its
  * network's spec, so a file loaded into the wrong network is refused.
  *
