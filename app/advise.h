@@ -55,7 +55,8 @@ struct advise_spec {
     const char *metrics[ADVISE_METRICS_MAX];
     size_t nmetrics;
     size_t worker_seconds_at, accuracy_at; /* indices into metrics; SIZE_MAX: none */
-    long jobs;                             /* workload.jobs (jobs of one batch) */
+    long jobs;         /* jobs of one batch: workload.jobs (training: workload.iterations) */
+    const char *unit;  /* what jobs counts: "jobs" or "iterations" */
 };
 
 /* Reads and checks config c's [advise] section into s. Errors are one line

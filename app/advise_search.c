@@ -264,8 +264,8 @@ int advise_search(const struct advise_search_options *o, const struct advise_spe
     for (int round = 0; !status; round++) {
         out->rounds = round + 1;
         if (o->explain)
-            fprintf(o->explain, "round %d: %zu candidates x %zu batches (%ld jobs each)\n",
-                    round + 1, left, batches, s->jobs);
+            fprintf(o->explain, "round %d: %zu candidates x %zu batches (%ld %s each)\n",
+                    round + 1, left, batches, s->jobs, s->unit);
         size_t kept = 0;
         for (size_t i = 0; !status && i < left; i++) {
             struct advise_candidate *a = &cands[idx[i]];

@@ -243,7 +243,9 @@ int advise_spec_load(const struct config *c, struct advise_spec *s, struct error
     if (s->max_batches < s->first_batches)
         return error_at_key(err, p, "advise.max_batches", "%ld is less than advise.batches (%ld)",
                             s->max_batches, s->first_batches);
-    s->jobs = params_int(p, "workload.jobs");
+    bool training = wl->scheme_bit == SCHEME_TRAINING;
+    s->jobs = params_int(p, training ? "workload.iterations" : "workload.jobs");
+    s->unit = training ? "iterations" : "jobs";
     metric_track(s, s->objective);
     s->worker_seconds_at = metric_track(s, "worker_seconds");
     s->accuracy_at = workload_metrics[row].accuracy

@@ -82,9 +82,9 @@ static bool dominates(const struct advise_spec *s, const struct advise_candidate
         struct ci ca, cb;
         advise_metric_ci(a, at[k], a->batches, &ca);
         advise_metric_ci(b, at[k], b->batches, &cb);
-        if (isnan(ca.mean) || isnan(cb.mean))
-            continue;
-        double x = k == 2 ? -ca.mean : ca.mean, y = k == 2 ? -cb.mean : cb.mean;
+        /* a metric that is not there (a target never reached) is the worst */
+        double x = isnan(ca.mean) ? INFINITY : k == 2 ? -ca.mean : ca.mean;
+        double y = isnan(cb.mean) ? INFINITY : k == 2 ? -cb.mean : cb.mean;
         if (x > y)
             return false;
         better |= x < y;
@@ -96,8 +96,8 @@ static void front_print(const struct advise_spec *s, const struct advise_candida
                         size_t n, const struct advise_outcome *out, FILE *f)
 {
     fprintf(f, "Pareto front (%s and worker_seconds%s; means ± 95%% half-widths over batches of "
-               "%ld jobs):\n",
-            s->objective, s->accuracy_at != SIZE_MAX ? " against accuracy" : "", s->jobs);
+               "%ld %s):\n",
+            s->objective, s->accuracy_at != SIZE_MAX ? " against accuracy" : "", s->jobs, s->unit);
     fprintf(f, "%-34s %7s  %-20s %-20s %-20s %s\n", "candidate", "batches", s->objective,
             s->accuracy_at != SIZE_MAX ? s->metrics[s->accuracy_at] : "accuracy",
             "worker_seconds", "status");
@@ -145,8 +145,8 @@ static void advice_print(const struct advise_spec *s, const struct advise_candid
     advise_metric_ci(best, 0, best->batches, &obj);
     ci_cell(&obj, t, sizeof t);
     fprintf(f, "\nrecommended: %s\n", best->label);
-    fprintf(f, "  %s %s over %zu batches (%zu jobs)\n", s->objective, t, best->batches,
-            best->batches * (size_t)s->jobs);
+    fprintf(f, "  %s %s over %zu batches (%zu %s)\n", s->objective, t, best->batches,
+            best->batches * (size_t)s->jobs, s->unit);
     struct advise_feasibility fe;
     advise_feasibility(s, best, best->batches, &fe);
     if (fe.binding != SIZE_MAX) {
@@ -174,9 +174,10 @@ static void advice_print(const struct advise_spec *s, const struct advise_candid
     } else {
         fprintf(f, "  runner-up: none (no other candidate meets the constraints)\n");
     }
-    fprintf(f, "  search: %d rounds, %zu batches (%zu jobs) over %zu valid candidates; an "
+    fprintf(f, "  search: %d round%s, %zu batches (%zu %s) over %zu valid candidates; an "
                "exhaustive sweep at %zu batches each: %zu batches (%.2f of it)\n",
-            out->rounds, out->batches_run, out->batches_run * (size_t)s->jobs, valid,
+            out->rounds, out->rounds == 1 ? "" : "s", out->batches_run,
+            out->batches_run * (size_t)s->jobs, s->unit, valid,
             best->batches, out->exhaustive_batches,
             out->exhaustive_batches ? (double)out->batches_run / (double)out->exhaustive_batches
                                     : NAN);

@@ -62,7 +62,7 @@ static const struct config_key barycentric_keys[] = {
 };
 /* advise's grid (scheme.h) */
 static const struct scheme_search_axis barycentric_search[] = {
-    {"scheme.d", "0..2"},
+    {"scheme.d", "1..2"},
     {"scheme.stragglers", "1..n/4"},
     {NULL, NULL},
 };

@@ -30,7 +30,7 @@ static const struct config_key replication_keys[] = {
 };
 /* advise's grid (scheme.h) */
 static const struct scheme_search_axis replication_search[] = {
-    {"scheme.r", "1..n"},
+    {"scheme.r", "2..n"},
     {NULL, NULL},
 };
 
