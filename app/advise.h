@@ -95,6 +95,7 @@ struct advise_outcome {
     ptrdiff_t best, runner_up; /* candidate indices; -1: none */
     bool separated;            /* the leader's interval beat every other survivor's */
     bool budget_spent, max_batches_reached, stopped;
+    bool no_objective; /* not even the leader has the objective in every batch */
     int rounds;
     size_t batches_run;        /* batches evaluated (each once, reused ones included) */
     size_t exhaustive_batches; /* valid candidates x the best's batches */

@@ -333,8 +333,11 @@ int advise_search(const struct advise_search_options *o, const struct advise_spe
     }
     if (!status && !out->stopped && left) {
         struct advise_feasibility f;
+        struct ci obj;
         advise_feasibility(s, &cands[idx[0]], cands[idx[0]].batches, &f);
-        if (f.by_means)
+        advise_metric_ci(&cands[idx[0]], 0, cands[idx[0]].batches, &obj);
+        out->no_objective = isnan(obj.mean);
+        if (f.by_means && !out->no_objective)
             out->best = (ptrdiff_t)idx[0];
     }
     if (!status && out->best >= 0) {

@@ -326,8 +326,13 @@ int cmd_advise(int argc, char **argv)
         fputc('\n', stdout);
     front_print(&spec, cands, n, &out, stdout);
     if (out.best < 0) {
-        fprintf(stderr, "stragsim advise: no candidate meets the constraints%s\n",
-                spec.nconstraints ? " (the front above shows how near they came)" : "");
+        if (out.no_objective)
+            fprintf(stderr, "stragsim advise: no candidate has %s in every batch (a target never "
+                            "reached?)\n",
+                    spec.objective);
+        else
+            fprintf(stderr, "stragsim advise: no candidate meets the constraints%s\n",
+                    spec.nconstraints ? " (the front above shows how near they came)" : "");
         advise_candidates_free(cands, n);
         return 1;
     }

@@ -9,7 +9,8 @@
 # (the n - k cancelled workers are busy until the k-th result). The test
 # computes the best k with awk and asks advise for it: unconstrained, and
 # under a worker_seconds bound that rules the unconstrained best out. Also:
-# an infeasible constraint exits 1 with its message; the same seed gives the
+# an infeasible constraint exits 1 with its message, so does a training target
+# never reached; the same seed gives the
 # same advice; a rerun reuses every batch; the ini it writes runs the same
 # points; the search costs at most 3/4 of an exhaustive sweep of its
 # candidates at the winner's batches (job counts read from the database).
@@ -76,6 +77,18 @@ if ((status == 1)) && [[ $(cat inf.err) == "stragsim advise: no candidate meets 
     tap_ok "an infeasible constraint: exit 1 with its message"
 else
     tap_fail "an infeasible constraint: exit 1 with its message" "status $status" "$(cat inf.err)"
+fi
+
+# training whose target is never reached: no time_to_target, no advice
+printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[workload]\nkind = training\nmodel = logreg\n' >train.ini
+printf 'iterations = 5\neval_every = 5\nbatch = 16\ntarget_accuracy = 0.99\n' >>train.ini
+printf '[advise]\nobjective = time_to_target\nschemes = naive\nbatches = 2\nmax_batches = 2\n' >>train.ini
+"$STRAGSIM" advise train.ini --db train.db >train.out 2>train.err
+status=$?
+if ((status == 1)) && [[ $(cat train.err) == "stragsim advise: no candidate has time_to_target in every batch (a target never reached?)" ]]; then
+    tap_ok "a training target never reached: exit 1 with its message"
+else
+    tap_fail "a training target never reached: exit 1 with its message" "status $status" "$(cat train.out train.err)"
 fi
 
 "$STRAGSIM" advise k10.ini --db again.db -o again.ini >again.out 2>&1
