@@ -79,6 +79,21 @@ else
     tap_fail "an infeasible constraint: exit 1 with its message" "status $status" "$(cat inf.err)"
 fi
 
+# the grids (scheme.h) at n = 12: replication r = 2..n, of which 2, 3, 4, 6
+# and 12 divide 12 (the six others are refused by the scheme, listed, not
+# run); barycentric d = 1..2 x stragglers = 1..n/4 = 1..3
+printf '[cluster]\nworkers = 12\n[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 50\n' >grid.ini
+printf '[advise]\nschemes = replication, barycentric\n' >>grid.ini
+"$STRAGSIM" advise grid.ini --db grid.db --explain >grid.out 2>&1
+refused=$(sed -n 's/^  not valid here: replication r=\([0-9]*\): .* does not divide cluster.workers (12)$/\1/p' grid.out | tr '\n' ' ')
+first=$(sed -n 's/^round 1: \([0-9]*\) candidates x 3 batches (50 jobs each)$/\1/p' grid.out)
+if [[ $first == 17 && $refused == "5 7 8 9 10 11 " ]] &&
+    (($(sqlite3 grid.db 'SELECT count(DISTINCT scheme) FROM runs') == 2)); then
+    tap_ok "the grids: 17 candidates at n = 12, replication r = 5, 7-11 refused and not run"
+else
+    tap_fail "the grids: 17 candidates at n = 12" "round 1: '$first', refused: '$refused'" "$(cat grid.out)"
+fi
+
 # training whose target is never reached: no time_to_target, no advice
 printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[workload]\nkind = training\nmodel = logreg\n' >train.ini
 printf 'iterations = 5\neval_every = 5\nbatch = 16\ntarget_accuracy = 0.99\n' >>train.ini
