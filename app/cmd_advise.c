@@ -18,7 +18,6 @@
 #include "app/stop.h"
 #include "base/atomic_file.h"
 #include "schemes/scheme.h"
-#include "traces/latency.h"
 #include "workloads/workload.h"
 
 static const char advise_usage[] =
