@@ -27,8 +27,8 @@ write_ini() { # FILE WORKERS RATE [ADVISE LINE]...
     if (($#)); then printf '%s\n' "$@" >>"$f"; fi
 }
 
-# closed_form N RATE [WS_BOUND]: "K GAP": the best k (latency, under the bound) and
-# the relative gap to the next best
+# closed_form N RATE [WS_BOUND]: "K GAP LATENCY": the best k (latency, under the
+# bound), the relative gap to the next best, and its mean latency
 closed_form() {
     awk -v n="$1" -v r="$2" -v bound="${3:-inf}" 'BEGIN {
         H[0] = 0; for (i = 1; i <= n; i++) H[i] = H[i - 1] + 1 / i
@@ -40,14 +40,14 @@ closed_form() {
             if (bound != "inf" && ws > bound) continue
             if (lat < best) { second = best; best = lat; bk = k } else if (lat < second) second = lat
         }
-        printf "%d %.4f\n", bk, (second - best) / best }'
+        printf "%d %.4f %.4f\n", bk, (second - best) / best, best }'
 }
 
 recommended() { sed -n 's/^recommended: kofn k=\([0-9]*\)$/\1/p' "$1"; }
 
 for case in "6 2" "10 1"; do
     set -- $case
-    read -r want gap < <(closed_form "$1" "$2")
+    read -r want gap _ < <(closed_form "$1" "$2")
     write_ini "k$1.ini" "$1" "$2"
     "$STRAGSIM" advise "k$1.ini" --db "k$1.db" -o "best$1.ini" >"k$1.out" 2>"k$1.err"
     status=$?
@@ -60,7 +60,7 @@ for case in "6 2" "10 1"; do
 done
 
 # under worker_seconds <= 2.18 (between the closed-form 2.25 of k=8 and 2.11 of k=9)
-read -r want gap < <(closed_form 10 1 2.18)
+read -r want gap _ < <(closed_form 10 1 2.18)
 write_ini ws.ini 10 1 'constraints = worker_seconds <= 2.18'
 "$STRAGSIM" advise ws.ini --db ws.db >ws.out 2>ws.err
 got=$(recommended ws.out)
@@ -77,6 +77,21 @@ if ((status == 1)) && [[ $(cat inf.err) == "stragsim advise: no candidate meets 
     tap_ok "an infeasible constraint: exit 1 with its message"
 else
     tap_fail "an infeasible constraint: exit 1 with its message" "status $status" "$(cat inf.err)"
+fi
+
+# a cluster-size range ([sweep] cluster.workers = 4, 8): the candidates are
+# k-of-n at each size; the closed-form best of both sizes is at n = 8
+read -r want4 _ lat4 < <(closed_form 4 2)
+read -r want8 _ lat8 < <(closed_form 8 2)
+write_ini sweep.ini 6 2
+printf '[sweep]\ncluster.workers = 4, 8\n' >>sweep.ini
+"$STRAGSIM" advise sweep.ini --db sweep.db -o sweep-best.ini >sweep.out 2>&1
+got=$(sed -n 's/^recommended: kofn k=\([0-9]*\) (cluster.workers=8)$/\1/p' sweep.out)
+if [[ $got == "$want8" ]] && grep -qx 'workers = 8' sweep-best.ini &&
+    awk -v a="$lat8" -v b="$lat4" 'BEGIN { exit !(a < b) }'; then
+    tap_ok "cluster.workers = 4, 8: advise picks n = 8, k = $want8 (closed form $lat8 against $lat4 at n = 4, k = $want4)"
+else
+    tap_fail "cluster.workers = 4, 8: advise picks n = 8, k = $want8" "got '$got'" "$(cat sweep.out)"
 fi
 
 # the grids (scheme.h) at n = 12: replication r = 2..n, of which 2, 3, 4, 6
