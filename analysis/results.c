@@ -29,6 +29,7 @@ enum results_stmt {
     STMT_INSERT_ITERATION,
     STMT_INSERT_TUNER,
     STMT_HAS_RUN,
+    STMT_RUN_METRIC,
     STMT_COUNT
 };
 
@@ -46,6 +47,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_INSERT_TUNER] = "INSERT INTO tuner(run_id, decision, iteration, sim_time, key, value,"
                           " reason) VALUES(?, ?, ?, ?, ?, ?, ?)",
     [STMT_HAS_RUN] = "SELECT 1 FROM runs WHERE point_key = ?",
+    [STMT_RUN_METRIC] = "SELECT m.value FROM runs r JOIN metrics m ON m.run_id = r.id"
+                        " WHERE r.point_key = ? AND m.name = ?",
 };
 
 /* params and metrics keep their rowid so that reading back in rowid order
@@ -512,6 +515,22 @@ bool results_has_run(struct results *r, const char *point_key)
         return false;
     sqlite3_bind_text(st, 1, point_key, -1, SQLITE_STATIC);
     bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return found;
+}
+
+bool results_run_metric(struct results *r, const char *point_key, const char *name,
+                        double *value)
+{
+    struct error ignored;
+    sqlite3_stmt *st = stmt_get(r, STMT_RUN_METRIC, &ignored);
+    if (!st || !point_key || !name)
+        return false;
+    sqlite3_bind_text(st, 1, point_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    if (found)
+        *value = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 0);
     sqlite3_reset(st);
     return found;
 }

@@ -63,6 +63,11 @@ int results_experiment_points(struct results *r, int64_t experiment_id, size_t p
 /* True when a run with this point key is already stored. */
 bool results_has_run(struct results *r, const char *point_key);
 
+/* Metric `name` of the run with this point key into *value (NAN when stored
+ * as NULL); false when there is no such run or metric. */
+bool results_run_metric(struct results *r, const char *point_key, const char *name,
+                        double *value);
+
 struct run_record {
     const char *point_key;
     int repeat;

@@ -17,5 +17,6 @@ int cmd_ls(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_advise(int argc, char **argv);
 
 #endif

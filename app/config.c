@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/advise.h"
 #include "schemes/common/learned.h"
 #include "schemes/scheme.h"
 #include "base/rng.h"
@@ -107,10 +108,10 @@ const struct config_key driver_keys[] = {
  * through workload_registry[i]->keys and scheme_registry[i]->keys (see
  * key_defs below). */
 const struct config_key *const config_tables[] = {driver_keys, latency_keys, scheme_common_keys,
-                                                  learned_config_keys, NULL};
+                                                  learned_config_keys, advise_keys, NULL};
 
 static const char *const sections[] = {"experiment", "cluster", "latency", "workload",
-                                       "train",      "scheme",  "sweep"};
+                                       "train",      "scheme",  "sweep",   "advise"};
 
 /* Keys the point key ignores (they do not change a run's numbers) and that
  * cannot be swept. */
@@ -818,7 +819,8 @@ static int point_check_scheme(struct params *p, const char *file, const char *di
  *     the keys of a workload's own table (workload_registry[i]->keys: that
  *     workload only) and workload.tuner.* other than its kind (only with a
  *     tuner);
- *   train.*: never (only `stragsim train`).
+ *   train.*: never (only `stragsim train`); advise.*: never (only
+ *     `stragsim advise`).
  * Each key's own definition is the one of its table for the point: the
  * scheme's own row for a scheme key (several schemes declare one key with
  * different defaults), else its only row. */
@@ -858,7 +860,7 @@ static unsigned workload_bit(const struct params *p)
 /* The definition of `key` that applies to point p, or NULL if none does. */
 static const struct config_key *point_key_def(const struct params *p, const char *key)
 {
-    if (strncmp(key, "train.", 6) == 0)
+    if (strncmp(key, "train.", 6) == 0 || strncmp(key, "advise.", 7) == 0)
         return NULL;
     if (strncmp(key, "scheme.", 7) == 0) {
         const struct scheme_ops *ops = scheme_find(params_get(p, "scheme.kind"));

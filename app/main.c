@@ -30,6 +30,7 @@ static const struct {
     {"diff", cmd_diff, "show two results databases side by side"},
     {"rm", cmd_rm, "delete runs (an experiment, or by params) from a database"},
     {"merge", cmd_merge, "combine results databases into one"},
+    {"advise", cmd_advise, "search the schemes for the one to run (objective, constraints)"},
 };
 
 static void usage(FILE *f)

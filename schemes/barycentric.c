@@ -60,6 +60,12 @@ static const struct config_key barycentric_keys[] = {
     LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis barycentric_search[] = {
+    {"scheme.d", "1..2"},
+    {"scheme.stragglers", "1..n/4"},
+    {NULL, NULL},
+};
 
 static int barycentric_build(void *ctx, const int *returned, int nf, double *D,
                              struct error *err)
@@ -225,6 +231,7 @@ const struct scheme_ops scheme_barycentric = {
                "results, a deadline, or the first of the two",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = barycentric_keys,
+    .search = barycentric_search,
     .create = barycentric_create,
     .job_state_size = barycentric_job_state_size,
     .job_start = barycentric_job_start,

@@ -47,6 +47,11 @@ static const struct config_key berrut_keys[] = {
     LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis berrut_search[] = {
+    {"scheme.stragglers", "1..n/4"},
+    {NULL, NULL},
+};
 
 static int berrut_build(void *ctx, const int *returned, int nf, double *D, struct error *err)
 {
@@ -207,6 +212,7 @@ const struct scheme_ops scheme_berrut = {
     .summary = "Berrut approximate coded inference (BACC / ApproxIFER), wait for N - S",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = berrut_keys,
+    .search = berrut_search,
     .create = berrut_create,
     LINEAR_CODE_LATENCY_OPS,
     .add_metrics = berrut_add_metrics,

@@ -49,6 +49,11 @@ static const struct config_key bspline_keys[] = {
     LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis bspline_search[] = {
+    {"scheme.stragglers", "1..n/4"},
+    {NULL, NULL},
+};
 
 static int bspline_build(void *ctx, const int *returned, int nf, double *D, struct error *err)
 {
@@ -198,6 +203,7 @@ const struct scheme_ops scheme_bspline = {
     .summary = "BSCC: interpolatory encoder, cubic B-spline interpolation decoder, wait for N - S",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = bspline_keys,
+    .search = bspline_search,
     .create = bspline_create,
     LINEAR_CODE_LATENCY_OPS,
     .add_metrics = bspline_add_metrics,

@@ -93,6 +93,12 @@ static const struct config_key approx_keys[] = {
     {"scheme.degree", KEY_INT, "2", 1, 1e6, 0, NULL, "partitions per worker (graph degree d)"},
     KEY_DECODER("optimal"), KEYS_TRAINING, KEY_END};
 
+/* advise's grid (scheme.h) for the schemes that tolerate s stragglers */
+static const struct scheme_search_axis stragglers_search[] = {
+    {"scheme.stragglers", "1..n/4"},
+    {NULL, NULL},
+};
+
 /* ---- create / free ---- */
 
 static void gradient_free(void *self)
@@ -273,12 +279,13 @@ static int gradient_train_prepare(void *self, struct scheme_train *tr, struct er
     return 0;
 }
 
-#define GRADIENT_OPS(var, kind_name, what, key_table, create_fn)                                 \
+#define GRADIENT_OPS(var, kind_name, what, key_table, grid, create_fn)                              \
     const struct scheme_ops var = {                                                              \
         .name = kind_name,                                                                       \
         .summary = what,                                                                         \
         .workloads = SCHEME_TRAINING | SCHEME_LATENCY,                                           \
         .keys = key_table,                                                                       \
+        .search = grid,                                                                          \
         .create = create_fn,                                                                     \
         .job_state_size = gradient_job_state_size,                                               \
         .job_start = gradient_job_start,                                                         \
@@ -290,12 +297,12 @@ static int gradient_train_prepare(void *self, struct scheme_train *tr, struct er
     }
 
 GRADIENT_OPS(scheme_naive, "naive", "gradient descent waiting for all n partition gradients",
-             naive_keys, naive_create);
+             naive_keys, NULL, naive_create);
 GRADIENT_OPS(scheme_ignore, "ignore", "ignore stragglers: first n-s gradients, rescaled",
-             ignore_keys, ignore_create);
+             ignore_keys, stragglers_search, ignore_create);
 GRADIENT_OPS(scheme_frc, "frc", "fractional-repetition gradient code (Tandon et al.)", frc_keys,
-             frc_create);
+             stragglers_search, frc_create);
 GRADIENT_OPS(scheme_crc, "crc", "cyclic-repetition gradient code, random-H construction",
-             crc_keys, crc_create);
+             crc_keys, stragglers_search, crc_create);
 GRADIENT_OPS(scheme_approx_gc, "approx-gc", "approximate gradient code on a d-regular graph",
-             approx_keys, approx_create);
+             approx_keys, stragglers_search, approx_create);

@@ -60,6 +60,11 @@ static const struct config_key hedged_keys[] = {
      "hedged: recent job latencies the percentile is taken over"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis hedged_search[] = {
+    {"scheme.percentile", "50,75,90,95,99"},
+    {NULL, NULL},
+};
 
 static void hedged_free(void *self)
 {
@@ -231,6 +236,7 @@ const struct scheme_ops scheme_hedged = {
     .summary = "one task, a backup on another worker after a delay or a latency percentile",
     .workloads = SCHEME_LATENCY,
     .keys = hedged_keys,
+    .search = hedged_search,
     .create = hedged_create,
     .job_state_size = hedged_job_state_size,
     .job_start = hedged_job_start,

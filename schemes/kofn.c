@@ -10,6 +10,11 @@ static const struct config_key kofn_keys[] = {
      "kofn: results needed per job (each task has cost 1/k)"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis kofn_search[] = {
+    {"scheme.k", "1..n"},
+    {NULL, NULL},
+};
 
 static int kofn_create(const struct scheme_env *env, void **self, struct error *err)
 {
@@ -28,6 +33,7 @@ const struct scheme_ops scheme_kofn = {
     .summary = "one task of cost 1/k to every worker, done at k results",
     .workloads = SCHEME_LATENCY,
     .keys = kofn_keys,
+    .search = kofn_search,
     .create = kofn_create,
     .job_state_size = fanout_job_state_size,
     .job_start = fanout_job_start,

@@ -35,6 +35,11 @@ static const struct config_key lagrange_keys[] = {
     LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis lagrange_search[] = {
+    {"scheme.stragglers", "1..n/4"},
+    {NULL, NULL},
+};
 
 /* The `recovery` results to interpolate: all of F, or R spread evenly over it. */
 static int lagrange_pick(const struct lagrange *s, const int *returned, int nf, int *used)
@@ -175,6 +180,7 @@ const struct scheme_ops scheme_lagrange = {
     .summary = "Lagrange coded computing: exact for polynomial models, approximate otherwise",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = lagrange_keys,
+    .search = lagrange_search,
     .create = lagrange_create,
     LINEAR_CODE_LATENCY_OPS,
     .add_metrics = lagrange_add_metrics,

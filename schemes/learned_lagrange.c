@@ -51,6 +51,11 @@ static const struct config_key learned_lagrange_keys[] = {
      "prepended; default " LLC_DEFAULT_FEATURE ")"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis learned_lagrange_search[] = {
+    {"scheme.stragglers", "1..n/4"},
+    {NULL, NULL},
+};
 
 static void ll_free(void *self)
 {
@@ -205,6 +210,7 @@ const struct scheme_ops scheme_learned_lagrange = {
                "first R results and a trained decoder",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = learned_lagrange_keys,
+    .search = learned_lagrange_search,
     .create = ll_create,
     .job_state_size = fanout_job_state_size,
     .job_start = fanout_job_start,

@@ -57,6 +57,11 @@ static const struct config_key letcc_keys[] = {
     LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis letcc_search[] = {
+    {"scheme.stragglers", "1..n/4"},
+    {NULL, NULL},
+};
 
 static int letcc_build(void *ctx, const int *returned, int nf, double *D, struct error *err)
 {
@@ -173,6 +178,7 @@ const struct scheme_ops scheme_letcc = {
     .summary = "learning-theoretic coded inference (smoothing splines, lambda from N and S)",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = letcc_keys,
+    .search = letcc_search,
     .create = letcc_create,
     LINEAR_CODE_LATENCY_OPS,
     .add_metrics = letcc_add_metrics,

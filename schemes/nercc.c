@@ -54,6 +54,11 @@ static const struct config_key nercc_keys[] = {
     LINEAR_CODE_SIZE_KEY,
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis nercc_search[] = {
+    {"scheme.stragglers", "1..n/4"},
+    {NULL, NULL},
+};
 
 static int nercc_build(void *ctx, const int *returned, int nf, double *D, struct error *err)
 {
@@ -278,6 +283,7 @@ const struct scheme_ops scheme_nercc = {
     .summary = "nested-regression coded inference (smoothing-spline encoder and decoder)",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = nercc_keys,
+    .search = nercc_search,
     .create = nercc_create,
     LINEAR_CODE_LATENCY_OPS,
     .add_metrics = nercc_add_metrics,

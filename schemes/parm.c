@@ -77,6 +77,11 @@ static const struct config_key parm_keys[] = {
      "stem of a learned code's weights files: <stem>.<part>.bin per network"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis parm_search[] = {
+    {"scheme.k", "2..4"},
+    {NULL, NULL},
+};
 
 static void parm_free(void *self)
 {
@@ -345,6 +350,7 @@ const struct scheme_ops scheme_parm = {
     .summary = "ParM parity models: k queries + 1 learned parity query, decode by subtraction",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = parm_keys,
+    .search = parm_search,
     .create = parm_create,
     .job_state_size = parm_job_state_size,
     .job_start = parm_job_start,

@@ -28,6 +28,11 @@ static const struct config_key replication_keys[] = {
      "replication: copies of each part (must divide cluster.workers)"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis replication_search[] = {
+    {"scheme.r", "2..n"},
+    {NULL, NULL},
+};
 
 static int replication_create(const struct scheme_env *env, void **self, struct error *err)
 {
@@ -101,6 +106,7 @@ const struct scheme_ops scheme_replication = {
     .summary = "workers/r parts, each on r workers, done when every part has a result",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE, /* inference: exact outputs */
     .keys = replication_keys,
+    .search = replication_search,
     .create = replication_create,
     .job_state_size = replication_job_state_size,
     .job_start = replication_job_start,

@@ -84,12 +84,26 @@ struct scheme_pipeline {
     double rebalance_alpha; /* weight of the newest time in the per-worker EWMA speed */
 };
 
+/* One axis of the parameter grid `stragsim advise` searches for a scheme
+ * (app/advise_spec.c), declared beside the scheme's key table: `key` is one
+ * of the scheme's keys and `values` its candidate values, a comma-separated
+ * list whose items are a number, n (cluster.workers), n-I or n/I (integer
+ * division, at least 1), or an integer range A..B of those. Candidates the
+ * scheme refuses at a cluster size (k > n, r not dividing n) are dropped
+ * there. A NULL-key-terminated table; a scheme without one is searched at
+ * its defaults only. */
+struct scheme_search_axis {
+    const char *key;
+    const char *values;
+};
+
 struct learned_train_env;
 struct scheme_ops {
     const char *name;    /* the scheme.kind value */
     const char *summary; /* one line for `config --list` */
     unsigned workloads;  /* bitmask of enum scheme_workload it serves */
     const struct config_key *keys; /* scheme.* keys it reads; NULL-name-terminated */
+    const struct scheme_search_axis *search; /* advise's grid over keys; NULL: defaults only */
 
     int (*create)(const struct scheme_env *env, void **self, struct error *err);
     size_t (*job_state_size)(const void *self);

@@ -50,6 +50,11 @@ static const struct config_key split_keys[] = {
      "stem of a learned code's weights files: <stem>.<part>.bin per network"},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };
+/* advise's grid (scheme.h) */
+static const struct scheme_search_axis split_search[] = {
+    {"scheme.patches", "2..4"},
+    {NULL, NULL},
+};
 
 static void split_free(void *self)
 {
@@ -179,6 +184,7 @@ const struct scheme_ops scheme_split = {
     .summary = "image split over N nodes, a learned decoder over the arrived node outputs",
     .workloads = SCHEME_LATENCY | SCHEME_INFERENCE,
     .keys = split_keys,
+    .search = split_search,
     .create = split_create,
     .job_state_size = fanout_job_state_size,
     .job_start = fanout_job_start,

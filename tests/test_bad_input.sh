@@ -690,4 +690,24 @@ llc_ini llcw.ini "design = feature" "worker_model = dense0 relu"
 bad "learned-lagrange: a bad worker spec in the feature design is the worker's" \
     "llcw.ini:14: scheme.worker_model: model 'custom': layer 1 (dense): needs at least 1 unit" \
     "$S" run llcw.ini -o new.db -q
+# advise: the [advise] section (the key is on line 16 of each file)
+advise_ini() { { cat ok.ini; printf '[advise]\n%s\n' "$2"; } >"$1"; }
+advise_ini adv_obj.ini 'objective = latency_p98'
+bad "advise: an unknown objective" "adv_obj.ini:16: advise.objective: expected one of latency_p99|latency_mean|latency_p50|latency_p999|worker_seconds|time_to_target, got 'latency_p98'" "$S" advise adv_obj.ini --db new.db
+advise_ini adv_obj_wl.ini 'objective = time_to_target'
+bad "advise: an objective the workload does not have" "adv_obj_wl.ini:16: advise.objective: the latency workload has no metric 'time_to_target' (known: latency_mean, latency_p50, latency_p99, latency_p999, worker_seconds)" "$S" advise adv_obj_wl.ini --db new.db
+advise_ini adv_op.ini 'constraints = latency_p99 < 2'
+bad "advise: a constraint without >= or <=" "adv_op.ini:16: advise.constraints: expected METRIC >= X or METRIC <= X, got 'latency_p99 < 2'" "$S" advise adv_op.ini --db new.db
+advise_ini adv_num.ini 'constraints = latency_p99 <= fast'
+bad "advise: a constraint without a number" "adv_num.ini:16: advise.constraints: expected a number after '<=', got 'fast'" "$S" advise adv_num.ini --db new.db
+advise_ini adv_metric.ini 'constraints = accuracy >= 0.9'
+bad "advise: a constraint on a metric the workload does not have" "adv_metric.ini:16: advise.constraints: unknown metric 'accuracy' for the latency workload (known: latency_mean, latency_p50, latency_p99, latency_p999, worker_seconds)" "$S" advise adv_metric.ini --db new.db
+advise_ini adv_scheme.ini 'schemes = kofn, nosuch'
+bad "advise: an unknown scheme" "adv_scheme.ini:16: advise.schemes: unknown scheme 'nosuch'" "$S" advise adv_scheme.ini --db new.db
+advise_ini adv_serve.ini 'schemes = ssp'
+bad "advise: a scheme that does not run the workload" "adv_serve.ini:16: advise.schemes: scheme 'ssp' does not run the latency workload" "$S" advise adv_serve.ini --db new.db
+advise_ini adv_budget.ini 'budget = 0'
+bad "advise: a budget of 0" "adv_budget.ini:16: advise.budget: must be > 0" "$S" advise adv_budget.ini --db new.db
+advise_ini adv_batches.ini 'max_batches = 2'
+bad "advise: max_batches below batches" "adv_batches.ini:16: advise.max_batches: 2 is less than advise.batches (3)" "$S" advise adv_batches.ini --db new.db
 tap_done
