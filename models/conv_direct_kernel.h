@@ -5,7 +5,9 @@
  * group) and its operations:
  *   cd_vec, CD_V, CD_ZERO(), CD_LOADU(p), CD_STOREU(p, v), CD_BCAST(f),
  *   CD_FMA(a, b, c) = a*b + c rounded once, CD_ADD(a, b),
- *   CD_MAX(a, b) = a > b ? a : b (lane-wise), CD_NO, CD_NP (register tile:
+ *   CD_MAX(a, b) = a > b ? a : b (lane-wise), CD_IN_REGISTER(v) (keeps a
+ *   loaded input in a register: folded into each FMA as a memory operand,
+ *   it would be loaded once per output channel), CD_NO, CD_NP (register tile:
  *   output channels x output pixels of a row), CD_NAME(x) (suffixes x).
  * Each output is computed in the same order whatever CD_V is:
  *   acc = 0; for c, ky, kx (ascending): acc = fma(w, x, acc); out = acc + bias
@@ -51,6 +53,7 @@ static void CD_NAME(conv_direct_band)(float *band, const float *pk, const float 
                             wv[i] = CD_BCAST(wo[i][tap + kx]);
                         for (int q = 0; q < CD_NP; q++) {
                             cd_vec x = CD_LOADU(row + (size_t)(q * S + kx) * CD_V);
+                            CD_IN_REGISTER(x);
                             for (int i = 0; i < CD_NO; i++)
                                 acc[i][q] = CD_FMA(wv[i], x, acc[i][q]);
                         }

@@ -85,6 +85,7 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #define CD_FMA(a, b, c) fmaf((a), (b), (c))
 #define CD_ADD(a, b) ((a) + (b))
 #define CD_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define CD_IN_REGISTER(v) ((void)0)
 #include "models/conv_direct_kernel.h"
 #undef CD_NAME
 #undef CD_V
@@ -97,6 +98,7 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #undef CD_FMA
 #undef CD_ADD
 #undef CD_MAX
+#undef CD_IN_REGISTER
 #undef cd_vec
 
 #ifdef CONV_DIRECT_X86
@@ -114,6 +116,7 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #define CD_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define CD_ADD(a, b) _mm256_add_ps((a), (b))
 #define CD_MAX(a, b) _mm256_max_ps((a), (b))
+#define CD_IN_REGISTER(v) __asm__("" : "+x"(v))
 #include "models/conv_direct_kernel.h"
 #pragma GCC pop_options
 #undef CD_NAME
@@ -128,13 +131,14 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #undef CD_FMA
 #undef CD_ADD
 #undef CD_MAX
+#undef CD_IN_REGISTER
 
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 #define CD_NAME(x) x##_avx512
 #define CD_V 16
 #define CD_NO 2
-#define CD_NP 10
+#define CD_NP 5
 #define cd_vec __m512
 #define CD_ZERO() _mm512_setzero_ps()
 #define CD_LOADU(p) _mm512_loadu_ps(p)
@@ -143,6 +147,7 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #define CD_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define CD_ADD(a, b) _mm512_add_ps((a), (b))
 #define CD_MAX(a, b) _mm512_max_ps((a), (b))
+#define CD_IN_REGISTER(v) __asm__("" : "+v"(v))
 #include "models/conv_direct_kernel.h"
 #pragma GCC pop_options
 #endif
@@ -157,7 +162,7 @@ static const struct {
     [CONV2D_IM2COL] = { "im2col", 0, 0, 0 },
     [CONV2D_PORTABLE] = { "portable", 1, 2, 5 },
     [CONV2D_AVX2] = { "avx2", 8, 2, 5 },
-    [CONV2D_AVX512] = { "avx512", 16, 2, 10 },
+    [CONV2D_AVX512] = { "avx512", 16, 2, 5 },
 };
 enum { CONV2D_PATHS = sizeof conv_paths / sizeof conv_paths[0] };
 
