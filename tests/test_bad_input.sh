@@ -599,4 +599,5 @@ elif (($(id -u) != 0)); then
     chmod 444 ro.db
     bad "db: -o a read-only database" "ro.db: cannot write: permission denied" "$S" run ok.ini -o ro.db -q
 fi
+bad "env: STRAGSIM_CONV names no conv path" "STRAGSIM_CONV: 'fast' is not one of auto, im2col, portable, avx2, avx512" env STRAGSIM_CONV=fast "$S" run ok.ini -o new.db -q
 tap_done
