@@ -256,6 +256,8 @@ void conv2d_forward_fused(float *out, float *scratch, const float *inp, const fl
     enum conv2d_path path = d->path;
     if (path == CONV2D_IM2COL || !conv2d_path_supported(path))
         path = CONV2D_PORTABLE; // callers check conv2d_is_direct; stay correct anyway
+    if (path == CONV2D_AVX512 && B <= conv_paths[CONV2D_AVX2].V && conv2d_path_supported(CONV2D_AVX2))
+        path = CONV2D_AVX2; // the same bits, with fewer empty lanes
     struct conv_direct_plan p;
     conv_direct_plan_make(&p, d, ep, conv_paths[path].NP);
     switch (path) {
