@@ -8,7 +8,8 @@
  *   CD_MAX(a, b) = a > b ? a : b (lane-wise), CD_IN_REGISTER(v) (keeps a
  *   loaded input in a register: folded into each FMA as a memory operand,
  *   it would be loaded once per output channel), CD_NO, CD_NP (register tile:
- *   output channels x output pixels of a row), CD_NAME(x) (suffixes x).
+ *   output channels x output pixels of a row), CD_NAME(x) (suffixes x),
+ *   CD_TARGET (the functions' target attribute, or nothing).
  * Each output is computed in the same order whatever CD_V is:
  *   acc = 0; for c, ky, kx (ascending): acc = fma(w, x, acc); out = acc + bias
  * then the optional max pool (-FLT_MAX, then each window value in row-major
@@ -21,7 +22,7 @@
  * py*SP .. py*SP+KP-1 into band (CD_NO, KP, OWX, CD_V), bias added. Output
  * channels past OC repeat the last one and pixels past OW read the zero
  * margin: both are computed and never stored. */
-static void CD_NAME(conv_direct_band)(float *band, const float *pk, const float *weight,
+CD_TARGET static void CD_NAME(conv_direct_band)(float *band, const float *pk, const float *weight,
                                       const float *bias, int o0, int py,
                                       const struct conv_direct_plan *p)
 {
@@ -39,8 +40,8 @@ static void CD_NAME(conv_direct_band)(float *band, const float *pk, const float 
         for (int ox0 = 0; ox0 < p->OWX; ox0 += CD_NP) {
             // most of the running time is spent here
             cd_vec acc[CD_NO][CD_NP];
-            for (int i = 0; i < CD_NO; i++)
-                for (int q = 0; q < CD_NP; q++)
+            _Pragma("GCC unroll 16") for (int i = 0; i < CD_NO; i++)
+                _Pragma("GCC unroll 16") for (int q = 0; q < CD_NP; q++)
                     acc[i][q] = CD_ZERO();
             for (int c = 0; c < d->C; c++) {
                 for (int ky = 0; ky < K; ky++) {
@@ -48,22 +49,23 @@ static void CD_NAME(conv_direct_band)(float *band, const float *pk, const float 
                         pk + ((size_t)(c * p->HP + oy * S + ky) * p->WPX + (size_t)ox0 * S) * CD_V;
                     const int tap = c * KK + ky * K;
                     for (int kx = 0; kx < K; kx++) {
+                        // the tile loops unrolled at any -O level, so acc stays in registers
                         cd_vec wv[CD_NO];
-                        for (int i = 0; i < CD_NO; i++)
+                        _Pragma("GCC unroll 16") for (int i = 0; i < CD_NO; i++)
                             wv[i] = CD_BCAST(wo[i][tap + kx]);
-                        for (int q = 0; q < CD_NP; q++) {
+                        _Pragma("GCC unroll 16") for (int q = 0; q < CD_NP; q++) {
                             cd_vec x = CD_LOADU(row + (size_t)(q * S + kx) * CD_V);
                             CD_IN_REGISTER(x);
-                            for (int i = 0; i < CD_NO; i++)
+                            _Pragma("GCC unroll 16") for (int i = 0; i < CD_NO; i++)
                                 acc[i][q] = CD_FMA(wv[i], x, acc[i][q]);
                         }
                     }
                 }
             }
-            for (int i = 0; i < CD_NO; i++) {
+            _Pragma("GCC unroll 16") for (int i = 0; i < CD_NO; i++) {
                 cd_vec b = CD_BCAST(bo[i]);
                 float *dst = band + ((size_t)(i * p->KP + r) * p->OWX + ox0) * CD_V;
-                for (int q = 0; q < CD_NP; q++)
+                _Pragma("GCC unroll 16") for (int q = 0; q < CD_NP; q++)
                     CD_STOREU(dst + (size_t)q * CD_V, CD_ADD(acc[i][q], b));
             }
         }
@@ -72,7 +74,7 @@ static void CD_NAME(conv_direct_band)(float *band, const float *pk, const float 
 
 /* The group's outputs (images b0 .. b0+nb-1) from the packed input pk:
  * out (B, OC, PH, PW) = relu?(pool(conv + bias)). */
-static void CD_NAME(conv_direct_group)(float *out, const float *pk, float *band,
+CD_TARGET static void CD_NAME(conv_direct_group)(float *out, const float *pk, float *band,
                                        const float *weight, const float *bias,
                                        const struct conv_direct_plan *p, int b0, int nb)
 {
@@ -102,7 +104,7 @@ static void CD_NAME(conv_direct_group)(float *out, const float *pk, float *band,
     }
 }
 
-static void CD_NAME(conv_direct_run)(float *out, float *scratch, const float *inp,
+CD_TARGET static void CD_NAME(conv_direct_run)(float *out, float *scratch, const float *inp,
                                      const float *weight, const float *bias,
                                      const struct conv_direct_plan *p, int B)
 {

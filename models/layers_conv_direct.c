@@ -74,6 +74,7 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 /* ---- the template, once per instruction set ---- */
 
 #define CD_NAME(x) x##_portable
+#define CD_TARGET
 #define CD_V 1
 #define CD_NO 2
 #define CD_NP 5
@@ -88,6 +89,7 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #define CD_IN_REGISTER(v) ((void)0)
 #include "models/conv_direct_kernel.h"
 #undef CD_NAME
+#undef CD_TARGET
 #undef CD_V
 #undef CD_NO
 #undef CD_NP
@@ -102,9 +104,8 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #undef cd_vec
 
 #ifdef CONV_DIRECT_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
 #define CD_NAME(x) x##_avx2
+#define CD_TARGET __attribute__((target("avx2,fma")))
 #define CD_V 8
 #define CD_NO 2
 #define CD_NP 5
@@ -118,8 +119,8 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #define CD_MAX(a, b) _mm256_max_ps((a), (b))
 #define CD_IN_REGISTER(v) __asm__("" : "+x"(v))
 #include "models/conv_direct_kernel.h"
-#pragma GCC pop_options
 #undef CD_NAME
+#undef CD_TARGET
 #undef CD_V
 #undef CD_NO
 #undef CD_NP
@@ -133,9 +134,8 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #undef CD_MAX
 #undef CD_IN_REGISTER
 
-#pragma GCC push_options
-#pragma GCC target("avx512f")
 #define CD_NAME(x) x##_avx512
+#define CD_TARGET __attribute__((target("avx512f")))
 #define CD_V 16
 #define CD_NO 2
 #define CD_NP 5
@@ -149,7 +149,6 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #define CD_MAX(a, b) _mm512_max_ps((a), (b))
 #define CD_IN_REGISTER(v) __asm__("" : "+v"(v))
 #include "models/conv_direct_kernel.h"
-#pragma GCC pop_options
 #endif
 
 /* ---- paths ---- */
