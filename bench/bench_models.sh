@@ -92,7 +92,8 @@ EOF
     epoch_rate() { sed -n 's/^epoch .*(\([0-9.]*\) s)$/\1/p' "$1" |
                    awk 'NR == 1 || $1 < min { min = $1 } END { printf "%.0f", 60000 / min }'; }
     "$STRAGSIM" train "$TMP/train$t.ini" 2> "$TMP/train$t.log"
-    STRAGSIM_CONV=im2col "$STRAGSIM" train "$TMP/train$t.ini" 2> "$TMP/train$t-im2col.log"
+    STRAGSIM_CONV=im2col "$STRAGSIM" train "$TMP/train$t.ini" -o "$TMP/lenet5-$t-im2col.bin" \
+        2> "$TMP/train$t-im2col.log"
     echo "stragsim-$direct $t $infer $(epoch_rate "$TMP/train$t.log") $peak" >> "$TMP/rows"
     echo "stragsim-im2col $t $infer_im2col $(epoch_rate "$TMP/train$t-im2col.log") $peak" >> "$TMP/rows"
 
