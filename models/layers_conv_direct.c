@@ -71,7 +71,10 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
         }
 }
 
-/* ---- the template, once per instruction set ---- */
+/* ---- the template, once per instruction set ----
+ * Portable C rounds each multiply-add once with fmaf, as the FMA
+ * instructions do (glibc computes it exactly even without hardware FMA:
+ * slowly, with the same bits). */
 
 #define CD_NAME(x) x##_portable
 #define CD_TARGET
