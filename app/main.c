@@ -3,10 +3,12 @@
  * the exit status (0 ok, 1 failed check, 2 bad usage or bad input); output
  * that could not be written (a full disk, a closed pipe) is exit status 2. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/atomic_file.h"
 #include "app/commands.h"
+#include "models/layers.h"
 
 #ifndef STRAGSIM_VERSION
 #define STRAGSIM_VERSION "unknown"
@@ -83,8 +85,32 @@ static int help(int argc, char **argv)
     return 2;
 }
 
+/* STRAGSIM_CONV picks the conv forward of every model (README): auto (the
+ * default: the widest direct path this CPU runs), im2col, portable, avx2 or
+ * avx512. Returns 0, or -1 after printing what is wrong. */
+static int conv_path_from_env(void)
+{
+    const char *value = getenv("STRAGSIM_CONV");
+    enum conv2d_path path;
+    if (!value || !*value)
+        return 0;
+    if (conv2d_path_parse(value, &path)) {
+        fprintf(stderr, "STRAGSIM_CONV: '%s' is not one of auto, im2col, portable, avx2, avx512\n",
+                value);
+        return -1;
+    }
+    if (!conv2d_path_supported(path)) {
+        fprintf(stderr, "STRAGSIM_CONV: this CPU cannot run '%s'\n", value);
+        return -1;
+    }
+    conv2d_path_set_default(path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (conv_path_from_env())
+        return 2;
     if (argc < 2) {
         usage(stderr);
         return 2;

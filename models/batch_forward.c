@@ -83,7 +83,7 @@ static void *member_run(void *arg)
         size_t first = b * bf->batch;
         int B = (int)(bf->rows - first < bf->batch ? bf->rows - first : bf->batch);
         const float *logits;
-        w->rc = model_forward(w->m, bf->x + first * (size_t)m->input_size, B, &logits, &w->err);
+        w->rc = model_infer(w->m, bf->x + first * (size_t)m->input_size, B, &logits, &w->err);
         if (!w->rc)
             memcpy(bf->out + first * (size_t)m->outputs, logits,
                    (size_t)B * (size_t)m->outputs * sizeof *logits);

@@ -3,7 +3,7 @@
  *
  * The rows of a call are cut into batches of `batch` rows from the first
  * row on (the last batch may be short); each batch is one
- * model_forward on one thread, over a replica of the model that holds the
+ * model_infer on one thread, over a replica of the model that holds the
  * same weights. A row's outputs therefore depend only on the weights, the
  * rows of its batch and the cut, never on the number of threads or on what
  * ran before (OpenBLAS must run single-threaded meanwhile: see

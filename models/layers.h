@@ -11,7 +11,8 @@
  *     workers can be summed before an optimiser step;
  *   - no function allocates: scratch (im2col columns, the LSTM's cache) is
  *     passed in, sized by conv2d_col_size and lstm_cache/scratch_size.
- * Dense, conv2d and lstm run on cblas_sgemm; the number of threads is
+ * Dense, lstm and conv2d's backward (and its im2col forward) run on
+ * cblas_sgemm; conv2d's direct forward runs on the calling thread. The number of threads is
  * whatever the caller gave OpenBLAS (openblas_set_num_threads). Nothing here spawns
  * threads of its own. Flatten has no function: in row-major order (B,C,H,W)
  * already is (B,C*H*W), so the model treats it as a view.
@@ -21,6 +22,7 @@
 #ifndef STRAG_LAYERS_H
 #define STRAG_LAYERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/rng.h"
@@ -37,6 +39,26 @@ void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout
 
 /* ---- conv2d: square kernels, equal stride and zero padding on both axes ---- */
 
+/* How conv2d_forward computes: im2col + cblas_sgemm (the reference, and
+ * the backward of every path), or direct kernels vectorised across images
+ * (layers_conv_direct.c) in portable C, AVX2+FMA or AVX-512. The direct
+ * paths give the same bits as each other; they differ from im2col at float
+ * rounding. */
+enum conv2d_path { CONV2D_IM2COL, CONV2D_PORTABLE, CONV2D_AVX2, CONV2D_AVX512 };
+
+/* "im2col", "portable", "avx2", "avx512" */
+const char *conv2d_path_name(enum conv2d_path path);
+/* Those names and "auto" (conv2d_path_best); returns 0, or -1 if unknown. */
+int conv2d_path_parse(const char *name, enum conv2d_path *out);
+/* Whether this CPU runs the path (im2col and portable: always). */
+bool conv2d_path_supported(enum conv2d_path path);
+/* The widest direct path this CPU runs. */
+enum conv2d_path conv2d_path_best(void);
+/* The path conv2d_dims_make gives new layers: conv2d_path_best unless set
+ * (the app sets it from STRAGSIM_CONV before building models). */
+enum conv2d_path conv2d_path_default(void);
+void conv2d_path_set_default(enum conv2d_path path);
+
 struct conv2d_dims {
     int C, H, W;    /* input channels and size */
     int OC, K;      /* output channels, kernel size (K x K) */
@@ -46,10 +68,21 @@ struct conv2d_dims {
      * output row is PITCH columns wide, PITCH >= OW; PC = OH * PITCH */
     int HP, WP;     /* padded input size (H + 2 pad, W + 2 pad) */
     int PITCH, PC;
+    enum conv2d_path path; /* conv2d_path_default() when made; callers may change it */
+};
+
+/* A fused epilogue of the direct paths: out = relu?(maxpool(conv + bias)).
+ * pool_k = 0: no pool; else a pool_k x pool_k max pool with stride pool_s. */
+struct conv2d_epilogue {
+    int pool_k, pool_s;
+    bool relu;
 };
 
 /* Fills d (including OH, OW). Returns 0, or -1 if the kernel does not fit. */
 int conv2d_dims_make(struct conv2d_dims *d, int C, int H, int W, int OC, int K, int stride, int pad);
+
+/* Whether conv2d_forward runs a direct path (and conv2d_forward_fused may be used). */
+bool conv2d_is_direct(const struct conv2d_dims *d);
 
 /* Floats of scratch that conv2d_forward/backward need for a batch of B
  * (the same for both; nothing in it survives a call, so one buffer can serve
@@ -60,6 +93,15 @@ size_t conv2d_col_size(const struct conv2d_dims *d, int B);
 // out is (B,OC,OH,OW); col is scratch of conv2d_col_size(d, B) floats.
 void conv2d_forward(float *out, float *col, const float *inp, const float *weight,
                     const float *bias, const struct conv2d_dims *d, int B);
+// a direct path only: inp is (B,C,H,W), out is (B,OC,PH,PW) =
+// relu?(maxpool(conv(inp) + bias)) with the epilogue ep (NULL: none, out is
+// (B,OC,OH,OW)); the same bits as conv2d_forward, maxpool_forward and
+// relu_forward one after the other. scratch as for conv2d_forward.
+void conv2d_forward_fused(float *out, float *scratch, const float *inp, const float *weight,
+                          const float *bias, const struct conv2d_dims *d, int B,
+                          const struct conv2d_epilogue *ep);
+/* Floats of scratch the direct paths need (any B; part of conv2d_col_size). */
+size_t conv2d_direct_scratch_size(const struct conv2d_dims *d);
 // dout is (B,OC,OH,OW), inp is the forward's input (B,C,H,W); dinp (B,C,H,W)
 // is written (NULL: skipped); dweight (OC,C,K,K) and dbias (OC, or NULL) are
 // accumulated. col is scratch of conv2d_col_size(d, B) floats.

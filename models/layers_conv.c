@@ -1,4 +1,7 @@
-/* layers_conv.c: 2-D convolution as im2col + cblas_sgemm.
+/* layers_conv.c: 2-D convolution as im2col + cblas_sgemm: the backward of
+ * every path and the reference forward (the direct forward paths are in
+ * layers_conv_direct.c; conv2d_forward hands over to them unless the layer's
+ * path is im2col).
  *
  * The batch goes through in chunks of a few images. A chunk is unrolled into
  * a column matrix col (C*K*K, nb*PC) and each pass is a GEMM:
@@ -37,7 +40,13 @@ int conv2d_dims_make(struct conv2d_dims *d, int C, int H, int W, int OC, int K, 
                                .HP = H + 2 * pad, .WP = W + 2 * pad };
     d->PITCH = stride == 1 ? d->WP : d->OW;
     d->PC = d->OH * d->PITCH;
+    d->path = conv2d_path_default();
     return 0;
+}
+
+bool conv2d_is_direct(const struct conv2d_dims *d)
+{
+    return d->path != CONV2D_IM2COL && conv2d_path_supported(d->path);
 }
 
 /* Sum of n floats in 8 independent lanes: one running sum is a chain of
@@ -76,9 +85,12 @@ size_t conv2d_col_size(const struct conv2d_dims *d, int B)
     // for one chunk of images: col or dcol (CKK, ld), then tmp (OC, ld), then
     // the padded input or its gradient (chunk, C, HP, WP); the largest chunk
     // any thread count uses, so the caller may change threads afterwards
+    // (the direct forward's scratch, if larger, for any path)
     int chunk = conv2d_chunk_for(d, B, CONV_CHUNK_THREADS_MAX);
-    return ((size_t)d->C * d->K * d->K + (size_t)d->OC) * conv2d_ld(d, chunk) +
-           (size_t)chunk * d->C * d->HP * d->WP;
+    size_t im2col = ((size_t)d->C * d->K * d->K + (size_t)d->OC) * conv2d_ld(d, chunk) +
+                    (size_t)chunk * d->C * d->HP * d->WP;
+    size_t direct = conv2d_direct_scratch_size(d);
+    return im2col > direct ? im2col : direct;
 }
 
 /* Where the padded-input scratch starts inside col / dcol. */
@@ -223,6 +235,10 @@ void conv2d_forward(float *out, float *col, const float *inp, const float *weigh
                     const float *bias, const struct conv2d_dims *d, int B)
 {
     // inp is (B,C,H,W), weight is (OC,C,K,K), bias is (OC) or NULL, out is (B,OC,OH,OW)
+    if (conv2d_is_direct(d)) {
+        conv2d_forward_fused(out, col, inp, weight, bias, d, B, NULL);
+        return;
+    }
     const int CKK = d->C * d->K * d->K, P = d->OH * d->OW;
     const int chunk = conv2d_chunk(d, B);
     const size_t ld = conv2d_ld(d, chunk);

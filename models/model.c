@@ -827,10 +827,38 @@ int model_reserve(struct model *m, int max_batch, struct error *err)
 
 /* ---- passes ---- */
 
-/* The forward pass; `train` applies dropout (model_loss_and_grad). */
-static int model_forward_pass(struct model *m, const float *inp, int B, bool train,
+/* Inference only: a direct conv layer followed by a max pool and/or a ReLU
+ * runs them in its own pass (conv2d_forward_fused: the same bits); returns
+ * the last layer fused (i: none) and fills *ep. */
+static int model_fuse_conv(const struct model *m, int i, struct conv2d_epilogue *ep)
+{
+    *ep = (struct conv2d_epilogue){ 0 };
+    if (!conv2d_is_direct(&m->layers[i].conv))
+        return i;
+    int j = i + 1;
+    if (j < m->nlayers && m->layers[j].spec.kind == LAYER_MAXPOOL) {
+        ep->pool_k = m->layers[j].spec.kernel;
+        ep->pool_s = m->layers[j].spec.stride;
+        j++;
+    }
+    if (j < m->nlayers && m->layers[j].spec.kind == LAYER_RELU) {
+        ep->relu = true;
+        j++;
+    }
+    return j - 1;
+}
+
+enum forward_kind {
+    FORWARD_KEEP,  /* keeps every activation for model_backward */
+    FORWARD_TRAIN, /* the same, with dropout applied */
+    FORWARD_INFER, /* fuses conv layers with what follows; no backward */
+};
+
+/* The forward pass (see enum forward_kind). */
+static int model_forward_pass(struct model *m, const float *inp, int B, enum forward_kind kind,
                               const float **logits, struct error *err)
 {
+    const bool train = kind == FORWARD_TRAIN;
     if (B < 1)
         return error_fail(err, "model_forward: batch must be >= 1, got %d", B);
     int rc = workspace_grow_forward(m, B, err);
@@ -845,6 +873,20 @@ static int model_forward_pass(struct model *m, const float *inp, int B, bool tra
         // in place: the buffer is a workspace (never the caller's input), see model_plan_in_place
         float *y = L->in_place ? (float *)x : ws->own[i + 1];
         size_t n = L->out_size * (size_t)B;
+        struct conv2d_epilogue ep;
+        int last;
+        if (kind == FORWARD_INFER && L->spec.kind == LAYER_CONV2D && (last = model_fuse_conv(m, i, &ep)) > i) {
+            // the fused layers' output goes where the last of them would put it
+            int owner = last;
+            while (m->layers[owner].in_place)
+                owner--;
+            y = ws->own[owner + 1];
+            conv2d_forward_fused(y, ws->scratch, x, params + L->weight, params + L->bias, &L->conv, B, &ep);
+            for (; i < last; i++)
+                ws->act[i + 1] = NULL; // not computed: no backward after an inference pass
+            ws->act[i + 1] = y;
+            continue;
+        }
         switch (L->spec.kind) {
         case LAYER_DENSE:
             dense_forward(y, x, params + L->weight, params + L->bias, B, (int)L->in_size, L->spec.units);
@@ -881,7 +923,7 @@ static int model_forward_pass(struct model *m, const float *inp, int B, bool tra
         }
         ws->act[i + 1] = y;
     }
-    ws->last_batch = B;
+    ws->last_batch = kind == FORWARD_INFER ? 0 : B;
     ws->last_train = train;
     *logits = ws->act[m->nlayers];
     return 0;
@@ -890,7 +932,12 @@ static int model_forward_pass(struct model *m, const float *inp, int B, bool tra
 int model_forward(struct model *m, const float *inp, int B, const float **logits,
                   struct error *err)
 {
-    return model_forward_pass(m, inp, B, false, logits, err);
+    return model_forward_pass(m, inp, B, FORWARD_KEEP, logits, err);
+}
+
+int model_infer(struct model *m, const float *inp, int B, const float **logits, struct error *err)
+{
+    return model_forward_pass(m, inp, B, FORWARD_INFER, logits, err);
 }
 
 int model_forward_train(struct model *m, const float *inp, int B, const float **logits,
@@ -903,8 +950,8 @@ int model_backward(struct model *m, const float *dlogits, int B, float *dinp, st
 {
     struct model_workspace *ws = m->ws;
     if (B < 1 || B != ws->last_batch)
-        return error_fail(err, "model_backward: batch %d does not match the last forward (%d)", B,
-                          ws->last_batch);
+        return error_fail(err, "model_backward: batch %d does not match the last forward (%d%s)", B,
+                          ws->last_batch, ws->last_batch ? "" : ": none, or an inference pass");
     int rc = workspace_grow_backward(m, B, err);
     if (rc)
         return rc;
@@ -986,7 +1033,7 @@ int model_loss_and_grad(struct model *m, const float *inp, const int *labels, in
 {
     const float *logits;
     int rc = model_check_labels(m, labels, B, err);
-    if (rc || (rc = model_forward_pass(m, inp, B, true, &logits, err)))
+    if (rc || (rc = model_forward_pass(m, inp, B, FORWARD_TRAIN, &logits, err)))
         return rc;
     struct model_workspace *ws = m->ws;
     *loss = crossentropy_forward(NULL, ws->probs, logits, labels, B, m->outputs);
@@ -1002,7 +1049,7 @@ int model_evaluate(struct model *m, const float *inp, const int *labels, int B, 
 {
     const float *logits;
     int rc = model_check_labels(m, labels, B, err);
-    if (rc || (rc = model_forward(m, inp, B, &logits, err)))
+    if (rc || (rc = model_infer(m, inp, B, &logits, err)))
         return rc;
     float mean = crossentropy_forward(NULL, m->ws->probs, logits, labels, B, m->outputs);
     if (loss_sum)

@@ -156,6 +156,12 @@ int model_forward(struct model *m, const float *inp, int B, const float **logits
  * computes (a pipeline stage); model_backward follows it as usual. */
 int model_forward_train(struct model *m, const float *inp, int B, const float **logits,
                         struct error *err);
+/* Like model_forward, for inference only: a conv layer on a direct path
+ * (layers.h) runs a max pool and/or ReLU that follows it in the same pass
+ * (the same bits as model_forward), so the activations between them are not
+ * kept and model_backward fails until the next model_forward. */
+int model_infer(struct model *m, const float *inp, int B, const float **logits,
+                struct error *err);
 
 /* Backward pass after model_forward on the same inp and B: dlogits is
  * (B, outputs). Accumulates (+=) into m->grads. dinp (B, input_size) receives
@@ -171,7 +177,7 @@ int model_backward(struct model *m, const float *dlogits, int B, float *dinp,
 int model_loss_and_grad(struct model *m, const float *inp, const int *labels, int B,
                         float *loss, int *correct, struct error *err);
 
-/* Forward and cross-entropy only (evaluation): *loss_sum gets the SUM of the
+/* model_infer and cross-entropy only (evaluation): *loss_sum gets the SUM of the
  * per-example losses, *correct the number of argmax hits (either may be NULL). */
 int model_evaluate(struct model *m, const float *inp, const int *labels, int B,
                    double *loss_sum, int *correct, struct error *err);

@@ -710,4 +710,5 @@ advise_ini adv_budget.ini 'budget = 0'
 bad "advise: a budget of 0" "adv_budget.ini:16: advise.budget: must be > 0" "$S" advise adv_budget.ini --db new.db
 advise_ini adv_batches.ini 'max_batches = 2'
 bad "advise: max_batches below batches" "adv_batches.ini:16: advise.max_batches: 2 is less than advise.batches (3)" "$S" advise adv_batches.ini --db new.db
+bad "env: STRAGSIM_CONV names no conv path" "STRAGSIM_CONV: 'fast' is not one of auto, im2col, portable, avx2, avx512" env STRAGSIM_CONV=fast "$S" run ok.ini -o new.db -q
 tap_done
