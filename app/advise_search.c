@@ -277,7 +277,7 @@ int advise_search(const struct advise_search_options *o, const struct advise_spe
             }
             if (rc == STRAG_EINPUT && round == 0) { /* the scheme refuses this point */
                 a->invalid = true;
-                snprintf(a->why, sizeof a->why, "%s", e.msg);
+                snprintf(a->why, sizeof a->why, "%.*s", (int)sizeof a->why - 1, e.msg);
                 if (!first_invalid.msg[0])
                     first_invalid = e;
                 if (o->explain)

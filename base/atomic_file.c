@@ -166,6 +166,13 @@ int atomic_stdout_check(const char *command, struct error *err)
         failed = true, e = errno;
     if (!failed)
         return 0;
+    /* stdio drops a failed buffer and keeps only the flag (a long line that
+     * bypassed the buffer leaves nothing to flush): an empty write asks the
+     * descriptor for the reason without writing anything (ENOSPC on a full
+     * device; a regular file or a pipe answers 0, and the reason stays
+     * unknown). */
+    if (!e && write(fileno(stdout), "", 0) < 0)
+        e = errno;
     clearerr(stdout); /* in-process callers (tests) go on using it */
     return error_at(err, NULL, 0, "stragsim %s: cannot write standard output: %s", command,
                     reason(e));

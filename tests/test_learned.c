@@ -765,7 +765,7 @@ Test(learned_cli, split_cnn_columns_train_then_serve)
     const char *cfg = tmp_path("c.ini");
     const char *scheme = "[scheme]\nkind = split\npatches = 4\ntiling = cols\n"
                          "node_model = conv2k3p1 relu maxpool2 dense10\nlearned_weights = cnn\n";
-    char text[2048];
+    char text[8192];
     snprintf(text, sizeof text,
              "[cluster]\nworkers = 4\n[latency]\nkind = exp\nrate = 1\n"
              "[workload]\nkind = inference\nmodel = mlp\nweights = %s/mlp.bin\nqueries = 1\n"
