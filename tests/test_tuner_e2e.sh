@@ -158,7 +158,7 @@ pp_rule pp-test-b.db --set workload.tuner.validation=300 # the swapped test set 
 ln -sf "$real"/t10k-images-idx3-ubyte.gz data/t10k-images-idx3-ubyte.gz
 ln -sf "$real"/t10k-labels-idx1-ubyte.gz data/t10k-labels-idx1-ubyte.gz
 pp_rule pp-test-a.db --set workload.tuner.validation=300
-pp_rule pp-val.db --set workload.tuner.validation=100
+for v in 20 50 100; do pp_rule pp-val-$v.db --set workload.tuner.validation=$v; done
 if [[ $(acc pp-test-a.db) != "$(acc pp-test-b.db)" && $(losses pp-test-a.db) == "$(losses pp-test-b.db)" &&
       $(decisions pp-test-a.db) == "$(decisions pp-test-b.db)" && -n $(decisions pp-test-a.db) ]]; then
     tap_ok "pipeline: another test set, other test accuracies, the same training and decisions"
@@ -166,10 +166,13 @@ else
     tap_fail "pipeline: another test set, the same training and decisions" \
         "test accuracies: $(acc pp-test-a.db) vs $(acc pp-test-b.db)"
 fi
-if [[ $(decisions pp-test-a.db) != "$(decisions pp-val.db)" ]]; then
+# (as above: any one validation set may happen to agree)
+other=0
+for v in 20 50 100; do [[ $(decisions pp-test-a.db) != "$(decisions pp-val-$v.db)" ]] && other=1; done
+if ((other)); then
     tap_ok "pipeline: another validation set, other decisions (the test above can fail)"
 else
-    tap_fail "pipeline: another validation set, other decisions" "$(decisions pp-val.db)"
+    tap_fail "pipeline: another validation set, other decisions" "$(decisions pp-val-100.db)"
 fi
 "$S" run pp.ini -o pp-conv.db -q --set workload.tuner.kind=lstm --set workload.tuner.window=2 \
     --set workload.tuner.lstm_input=per_worker --set workload.tuner.tune=learning_rate,batch ||
