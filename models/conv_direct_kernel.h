@@ -15,7 +15,8 @@
  * then the optional max pool (-FLT_MAX, then each window value in row-major
  * order, v > best ? v : best) and ReLU (v > 0 ? v : 0), as maxpool_forward
  * and relu_forward do; lanes never mix, so every instruction set gives the
- * same bits. Does not pack the input (conv_direct_pack does).
+ * same bits. Does not pack the input (conv_direct_pack does). Undefines
+ * its parameters at the end, so the next instruction set can define them.
  */
 
 /* One pooled row band of one block of CD_NO output channels: the conv rows
@@ -116,3 +117,18 @@ CD_TARGET static void CD_NAME(conv_direct_run)(float *out, float *scratch, const
         CD_NAME(conv_direct_group)(out, pk, band, weight, bias, p, b0, nb);
     }
 }
+
+#undef CD_NAME
+#undef CD_TARGET
+#undef CD_V
+#undef CD_NO
+#undef CD_NP
+#undef cd_vec
+#undef CD_ZERO
+#undef CD_LOADU
+#undef CD_STOREU
+#undef CD_BCAST
+#undef CD_FMA
+#undef CD_ADD
+#undef CD_MAX
+#undef CD_IN_REGISTER

@@ -91,20 +91,6 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #define CD_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define CD_IN_REGISTER(v) ((void)0)
 #include "models/conv_direct_kernel.h"
-#undef CD_NAME
-#undef CD_TARGET
-#undef CD_V
-#undef CD_NO
-#undef CD_NP
-#undef CD_ZERO
-#undef CD_LOADU
-#undef CD_STOREU
-#undef CD_BCAST
-#undef CD_FMA
-#undef CD_ADD
-#undef CD_MAX
-#undef CD_IN_REGISTER
-#undef cd_vec
 
 #ifdef CONV_DIRECT_X86
 #define CD_NAME(x) x##_avx2
@@ -122,20 +108,6 @@ static void conv_direct_pack(float *pk, const float *inp, const struct conv_dire
 #define CD_MAX(a, b) _mm256_max_ps((a), (b))
 #define CD_IN_REGISTER(v) __asm__("" : "+x"(v))
 #include "models/conv_direct_kernel.h"
-#undef CD_NAME
-#undef CD_TARGET
-#undef CD_V
-#undef CD_NO
-#undef CD_NP
-#undef cd_vec
-#undef CD_ZERO
-#undef CD_LOADU
-#undef CD_STOREU
-#undef CD_BCAST
-#undef CD_FMA
-#undef CD_ADD
-#undef CD_MAX
-#undef CD_IN_REGISTER
 
 #define CD_NAME(x) x##_avx512
 #define CD_TARGET __attribute__((target("avx512f")))
