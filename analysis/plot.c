@@ -1338,3 +1338,87 @@ static int plot_draw(struct results *r, const struct plot_request *req, FILE *wa
     free(gnuplot);
     return rc;
 }
+
+/* ---- labelled points with error bars (stragsim advise --plot) ---- */
+
+static void put_point(FILE *f, const struct plot_point *p)
+{
+    double row[6] = {p->x, p->xlo, p->xhi, p->y, p->ylo, p->yhi};
+    put_numbers(f, row, 6);
+    fputc(' ', f);
+    put_data_label(f, p->label);
+    fputc('\n', f);
+}
+
+bool plot_output_known(const char *output)
+{
+    return terminal_for(output) != NULL;
+}
+
+int plot_points_make(const struct plot_points *pp, FILE *warn, struct error *err)
+{
+    struct plot_request req = {.kind = PLOT_TRADEOFF, .output = pp->output,
+                               .gnuplot = pp->gnuplot, .data = pp->data};
+    if (pp->data && !plot_text_safe(pp->data))
+        return error_at(err, NULL, 0, "the data file's name may not contain control characters "
+                                      "or backquotes");
+    if (!terminal_for(pp->output))
+        return error_at(err, pp->output, 0, "unknown output extension (expected .png or .svg)");
+    if (!pp->n)
+        return error_at(err, pp->output, 0, "no evaluated points to plot");
+    char *gnuplot = find_program(pp->gnuplot ? pp->gnuplot : "gnuplot");
+    if (!gnuplot)
+        return error_at(err, NULL, 0, "stragsim plot: gnuplot not found (apt-get install "
+                                      "gnuplot-nox)");
+    struct script sc;
+    int rc = 0;
+    if (script_begin(&sc, &req, pp->title, pp->xlabel, pp->ylabel))
+        rc = error_fail(err, "out of memory");
+    if (!rc) {
+        /* constraint lines: numbers only, never text */
+        for (size_t i = 0; i < pp->nhlines; i++)
+            fprintf(sc.f, "set arrow from graph 0, first %.17g to graph 1, first %.17g nohead "
+                          "dt 2 lc rgb 'red'\n", pp->hlines[i], pp->hlines[i]);
+        for (size_t i = 0; i < pp->nvlines; i++)
+            fprintf(sc.f, "set arrow from first %.17g, graph 0 to first %.17g, graph 1 nohead "
+                          "dt 2 lc rgb 'red'\n", pp->vlines[i], pp->vlines[i]);
+        script_series_begin(&sc, "x xlo xhi y ylo yhi label");
+        for (size_t i = 0; i < pp->n; i++)
+            put_point(sc.data, &pp->points[i]);
+        script_series_end(&sc, "1:4:2:3:5:6", "xyerrorbars pt 7 ps 0.6", "evaluated");
+        /* the front joined in x order (picked here, so callers need not sort) */
+        script_series_begin(&sc, "x xlo xhi y ylo yhi label (Pareto front, by x)");
+        double last = -INFINITY;
+        for (size_t k = 0; k < pp->n; k++) {
+            ptrdiff_t next = -1;
+            for (size_t i = 0; i < pp->n; i++)
+                if (pp->points[i].front && pp->points[i].x > last &&
+                    (next < 0 || pp->points[i].x < pp->points[next].x))
+                    next = (ptrdiff_t)i;
+            if (next < 0)
+                break;
+            put_point(sc.data, &pp->points[next]);
+            last = pp->points[next].x;
+        }
+        int front = sc.nseries;
+        script_series_end(&sc, "1:4", "linespoints pt 6 ps 1.2", "Pareto front");
+        fprintf(sc.plot, ", \\\n     data index %d using 1:4:7 with labels left offset char 1,0.6 "
+                         "font ',8' notitle", front);
+        ptrdiff_t marked = -1;
+        for (size_t i = 0; i < pp->n; i++)
+            if (pp->points[i].marked)
+                marked = (ptrdiff_t)i;
+        if (marked >= 0) {
+            script_series_begin(&sc, "x xlo xhi y ylo yhi label (recommended)");
+            put_point(sc.data, &pp->points[marked]);
+            script_series_end(&sc, "1:4", "points pt 3 ps 3 lc rgb 'black'", "recommended");
+        }
+        if (script_end(&sc))
+            rc = error_fail(err, "out of memory");
+    }
+    if (!rc)
+        rc = gnuplot_run(gnuplot, &req, &sc, warn, err);
+    script_free(&sc);
+    free(gnuplot);
+    return rc;
+}

@@ -80,4 +80,29 @@ bool plot_text_safe(const char *s);
 
 int plot_make(struct results *r, const struct plot_request *req, FILE *warn, struct error *err);
 
+/* Labelled points with 95% error bars on both axes (stragsim advise
+ * --plot): every point, the `front` ones joined in x order and labelled,
+ * the `marked` one ringed, dashed lines at hlines (y) and vlines (x).
+ * Labels reach gnuplot only as data-file text; titles through the same
+ * quoting as plot_make. Errors as plot_make's (STRAG_EINPUT: unknown
+ * extension, gnuplot not found, failing, output not writable). */
+struct plot_point {
+    const char *label;
+    double x, xlo, xhi, y, ylo, yhi;
+    bool front, marked;
+};
+struct plot_points {
+    const struct plot_point *points;
+    size_t n;
+    const double *hlines, *vlines;
+    size_t nhlines, nvlines;
+    const char *output, *title, *xlabel, *ylabel;
+    const char *data;    /* NULL, or where to keep the data file (as plot_request's) */
+    const char *gnuplot; /* NULL: "gnuplot" from PATH */
+};
+/* Whether output names a figure plot_make can write (.png or .svg): checked
+ * before work that the figure would come after. */
+bool plot_output_known(const char *output);
+int plot_points_make(const struct plot_points *pp, FILE *warn, struct error *err);
+
 #endif

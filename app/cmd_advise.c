@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analysis/aggregate.h"
+#include "analysis/plot.h"
 #include "app/advise.h"
 #include "app/cli.h"
 #include "app/commands.h"
@@ -21,7 +22,7 @@
 #include "workloads/workload.h"
 
 static const char advise_usage[] =
-    "usage: stragsim advise CONFIG.ini [-o BEST.ini] [--db DB] [--explain]\n"
+    "usage: stragsim advise CONFIG.ini [-o BEST.ini] [--db DB] [--explain] [--plot FIG]\n"
     "\n"
     "Which scheme, with which parameters, to run for the config's workers\n"
     "(latency source or trace), workload, model, load and cluster. The config's\n"
@@ -50,6 +51,10 @@ static const char advise_usage[] =
     "  --db DB           results database (default: experiment.db, else results.db)\n"
     "  --explain         print the rounds: every candidate's objective, and why\n"
     "                    each dropped one was dropped\n"
+    "  --plot FIG.png    draw every evaluated candidate (.png or .svg): objective\n"
+    "                    against accuracy (else worker_seconds), 95% bars, the\n"
+    "                    Pareto front joined and labelled, recommended ringed,\n"
+    "                    constraint lines dashed; its data beside it in FIG.dat\n"
     "  -h, --help        this text\n"
     "\n"
     "The advice depends only on the config and its seed, unless the budget ends\n"
@@ -130,6 +135,72 @@ static void front_print(const struct advise_spec *s, const struct advise_candida
         fprintf(f, "%-34s %7zu  %-20s %-20s %-20s %s\n", a->label, a->batches, c1, c2, c3,
                 status);
     }
+}
+
+/* The interval's bounds; one batch (no interval): the mean, so no bar. */
+static void ci_bounds(const struct ci *c, double *lo, double *hi)
+{
+    double h = isnan(c->half_width) ? 0 : c->half_width;
+    *lo = c->mean - h;
+    *hi = c->mean + h;
+}
+
+/* --plot: every evaluated candidate, objective against accuracy (else
+ * worker_seconds), the undominated ones joined, constraint lines on the
+ * plotted metrics. */
+static int front_plot(const struct advise_spec *s, const struct advise_candidate *cands,
+                      size_t n, const struct advise_outcome *out, const char *path,
+                      struct error *err)
+{
+    size_t ym = s->accuracy_at != SIZE_MAX ? s->accuracy_at : s->worker_seconds_at;
+    struct plot_point *pts = calloc(n ? n : 1, sizeof *pts);
+    double hl[ADVISE_CONSTRAINTS_MAX], vl[ADVISE_CONSTRAINTS_MAX];
+    size_t np = 0, nh = 0, nv = 0;
+    if (!pts)
+        return error_fail(err, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const struct advise_candidate *a = &cands[i];
+        if (a->invalid || !a->batches)
+            continue;
+        bool dominated = false;
+        for (size_t j = 0; j < n && !dominated; j++)
+            dominated = j != i && !cands[j].invalid && cands[j].batches &&
+                        dominates(s, &cands[j], a);
+        struct ci x, y;
+        advise_metric_ci(a, 0, a->batches, &x);
+        advise_metric_ci(a, ym, a->batches, &y);
+        struct plot_point *p = &pts[np++];
+        *p = (struct plot_point){.label = a->label, .x = x.mean, .y = y.mean,
+                                 .front = !dominated, .marked = (ptrdiff_t)i == out->best};
+        ci_bounds(&x, &p->xlo, &p->xhi);
+        ci_bounds(&y, &p->ylo, &p->yhi);
+    }
+    for (size_t k = 0; k < s->nconstraints; k++) {
+        if (strcmp(s->constraints[k].metric, s->metrics[ym]) == 0)
+            hl[nh++] = s->constraints[k].bound;
+        else if (strcmp(s->constraints[k].metric, s->objective) == 0)
+            vl[nv++] = s->constraints[k].bound;
+    }
+    char title[160];
+    snprintf(title, sizeof title, "advise: %s against %s (95%% intervals)", s->objective,
+             s->metrics[ym]);
+    struct plot_points pp = {.points = pts, .n = np, .hlines = hl, .nhlines = nh, .vlines = vl,
+                             .nvlines = nv, .output = path, .title = title,
+                             .xlabel = s->objective, .ylabel = s->metrics[ym]};
+    /* the data beside the figure (FIG.dat): what was drawn, one row a point */
+    char *data = malloc(strlen(path) + 5);
+    if (!data) {
+        free(pts);
+        return error_fail(err, "out of memory");
+    }
+    strcpy(data, path);
+    char *dot = strrchr(data, '.');
+    strcpy(dot ? dot : data + strlen(data), ".dat");
+    pp.data = data;
+    int rc = plot_points_make(&pp, stderr, err);
+    free(data);
+    free(pts);
+    return rc;
 }
 
 static void advice_print(const struct advise_spec *s, const struct advise_candidate *cands,
@@ -259,13 +330,14 @@ static int best_params(const char *config_path, const struct advise_candidate *a
 
 int cmd_advise(int argc, char **argv)
 {
-    const char *best_path = NULL, *db_path = NULL;
+    const char *best_path = NULL, *db_path = NULL, *plot_path = NULL;
     bool explain = false;
     const struct cli_option options[] = {
         {.name = "output", .letter = 'o', .kind = CLI_ONCE, .to = &best_path,
          .label = "-o/--output"},
         {.name = "db", .kind = CLI_ONCE, .to = &db_path},
         {.name = "explain", .kind = CLI_FLAG, .to = &explain},
+        {.name = "plot", .kind = CLI_ONCE, .to = &plot_path},
         {0},
     };
     const struct cli_command cmd = {.name = "advise", .options = options, .usage = advise_usage,
@@ -277,6 +349,16 @@ int cmd_advise(int argc, char **argv)
     if (status >= 0)
         return status;
     const char *config_path = argv[first];
+    if (plot_path && !plot_output_known(plot_path)) {
+        fprintf(stderr, "%s: unknown output extension (expected .png or .svg)\n", plot_path);
+        return 2;
+    }
+    if (plot_path && !plot_text_safe(plot_path)) {
+        fprintf(stderr, "%s: --plot: a figure's name may not contain control characters or "
+                        "backquotes (its data file's name goes into the gnuplot script)\n",
+                plot_path);
+        return 2;
+    }
 
     struct error err;
     struct config *c = NULL, *with_scheme = NULL;
@@ -324,6 +406,11 @@ int cmd_advise(int argc, char **argv)
     if (explain)
         fputc('\n', stdout);
     front_print(&spec, cands, n, &out, stdout);
+    if (plot_path && (rc = front_plot(&spec, cands, n, &out, plot_path, &err))) {
+        fprintf(stderr, "%s\n", err.msg);
+        advise_candidates_free(cands, n);
+        return rc == STRAG_EINPUT ? 2 : 1;
+    }
     if (out.best < 0) {
         if (out.no_objective)
             fprintf(stderr, "stragsim advise: no candidate has %s in every batch (a target never "

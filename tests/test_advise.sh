@@ -142,4 +142,33 @@ if [[ $searched == "$runs" ]] && ((4 * searched <= 3 * exhaustive)); then
 else
     tap_fail "the search costs at most 3/4 of an exhaustive sweep" "searched $searched (runs $runs), exhaustive $exhaustive"
 fi
+# --plot: the figure and its data (FIG.dat: block 0 a row per evaluated candidate,
+# block 1 the front, block 2 the recommendation); hostile names run nothing
+if command -v gnuplot >/dev/null; then
+    "$STRAGSIM" advise k10.ini --db k10.db --explain --plot fig.png >plot.out 2>&1
+    evaluated=$(sed -n 's/^round 1: \([0-9]*\) candidates x .*/\1/p' plot.out)
+    front=$(sed -n '/^Pareto front/,/^$/p' plot.out | grep -c '^kofn')
+    rows=$(awk '/^# series 1/ { exit } /^[0-9]/ { n++ } END { print n + 0 }' fig.dat)
+    front_rows=$(awk '/^# series 1/ { f = 1; next } /^# series 2/ { f = 0 } f && /^[0-9]/ { n++ } END { print n + 0 }' fig.dat)
+    marked=$(awk '/^# series 2/ { getline; print $NF }' fig.dat | tr -dc '0-9')
+    tap_check "--plot fig.png: a PNG, the recommendation k=$marked marked" \
+        test "$(head -c 8 fig.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a -a \
+        "$marked" = "$(recommended plot.out)"
+    tap_check "fig.dat: a row per evaluated candidate ($rows of $evaluated), the front's $front_rows as the table's $front" \
+        test -n "$evaluated" -a "$rows" = "$evaluated" -a "$front_rows" = "$front"
+    "$STRAGSIM" advise k10.ini --db k10.db --plot fig.svg >/dev/null 2>&1
+    tap_check "--plot fig.svg: an SVG" grep -q '<svg' fig.svg
+    hostile=$'x\'; system("touch PWNED1"); print \'"; system("touch PWNED2") #.svg'
+    "$STRAGSIM" advise k10.ini --db k10.db --plot "$hostile" >/dev/null 2>&1
+    status=$?
+    "$STRAGSIM" advise k10.ini --db k10.db --plot 'y`touch PWNED3`.svg' >/dev/null 2>y.err
+    tap_check "names with quotes and gnuplot commands are a file name, nothing runs; a backquote is refused" \
+        test "$status" = 0 -a -s "$hostile" -a ! -e PWNED1 -a ! -e PWNED2 -a ! -e PWNED3 -a "$(wc -l <y.err)" = 1
+    "$STRAGSIM" advise k10.ini --db k10.db --plot nodir/f.png >/dev/null 2>nodir.err
+    status=$?
+    tap_check "--plot into a missing directory: exit 2, one line" \
+        test "$status" = 2 -a "$(cat nodir.err)" = "nodir/f.dat: cannot write: No such file or directory"
+else
+    tap_ok "--plot # SKIP gnuplot not found"
+fi
 tap_done

@@ -711,4 +711,5 @@ bad "advise: a budget of 0" "adv_budget.ini:16: advise.budget: must be > 0" "$S"
 advise_ini adv_batches.ini 'max_batches = 2'
 bad "advise: max_batches below batches" "adv_batches.ini:16: advise.max_batches: 2 is less than advise.batches (3)" "$S" advise adv_batches.ini --db new.db
 bad "env: STRAGSIM_CONV names no conv path" "STRAGSIM_CONV: 'fast' is not one of auto, im2col, portable, avx2, avx512" env STRAGSIM_CONV=fast "$S" run ok.ini -o new.db -q
+bad "advise: --plot with an unknown extension" "f.jpg: unknown output extension (expected .png or .svg)" "$S" advise ok.ini --db new.db --plot f.jpg
 tap_done
