@@ -684,10 +684,42 @@ for name in "${selected[@]}"; do
     ((known)) || { echo "reproduce.sh: unknown part '$name' (see --list)" >&2; exit 2; }
 done
 
+# children_cpu: CPU seconds (user + system) of the finished child processes
+# so far (the second line of `times`, e.g. "1m2.500s 0m0.250s").
+children_cpu() {
+    times | awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+                          printf "%.0f", t }'
+}
+# record_time PART WALL CPU: PART's last wall and CPU seconds into the
+# README's table of every part's last run (the other rows are kept).
+record_time() {
+    local t=$out/tables/reproduce-times.md p
+    local row="| $1 | $2 | $3 | $(date -u +%F) | $(cut -d' ' -f1 /proc/loadavg) |"
+    {
+        printf '<sub>Written by `scripts/reproduce.sh` after each part: its last run'"'"'s wall and CPU seconds (the CPU of the runs it started)</sub>\n\n'
+        printf '| part | wall s | CPU s | run on | load average at its end |\n|---|--:|--:|---|--:|\n'
+        for p in "${parts[@]}"; do
+            p=${p%%|*}
+            if [[ $p == "$1" ]]; then
+                echo "$row"
+            else
+                awk -v beg="<!-- reproduce:reproduce-times -->" -v endm="<!-- /reproduce:reproduce-times -->" -v p="$p" '
+                    $0 == endm { on = 0 } on && $0 ~ "^[|] " p " [|]" { print; found = 1 } $0 == beg { on = 1 }
+                    END { if (!found) printf "| %s | not run yet | | | |\n", p }' README.md
+            fi
+        done
+    } >"$t"
+    inject reproduce-times README.md "$t"
+}
+
 [[ -x $S ]] || scripts/build.sh
 mkdir -p "$out/tables"
 for current_part in "${selected[@]}"; do
     start=$SECONDS
+    cpu=$(children_cpu)
     "part_${current_part//-/_}"
-    echo "reproduce.sh: $current_part done in $((SECONDS - start)) s"
+    wait_runs
+    wall=$((SECONDS - start)) cpu=$(($(children_cpu) - cpu))
+    echo "reproduce.sh: $current_part done in $wall s ($cpu CPU s)"
+    [[ -n ${REPRODUCE_RUN_ARGS:-} ]] || record_time "$current_part" "$wall" "$cpu"
 done
