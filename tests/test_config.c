@@ -654,6 +654,27 @@ Test(config, path_resolve)
                                       out, sizeof out));
 }
 
+Test(config, path_relative)
+{
+    static const char *const cases[][3] = {
+        {"/a/b/c", "/a/d/e", "../../d/e"}, {"/a/b", "/a/b/c.csv", "c.csv"},
+        {"/a/b", "/a/b", "."},             {"/a/b", "/a/bc", "../bc"},
+        {"/a/b/", "/a/b/c", "c"},          {"/", "/x/y", "x/y"},
+        {"/x/y", "/", "../.."},            {"/a/b", "/a", ".."},
+    };
+    char out[64], back[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert(params_path_relative(cases[i][0], cases[i][1], out, sizeof out), "%s %s",
+                  cases[i][0], cases[i][1]);
+        cr_expect_str_eq(out, cases[i][2], "from %s to %s", cases[i][0], cases[i][1]);
+        /* and back: resolved against dir it names the same place (lexically) */
+        cr_expect(params_path_resolve(cases[i][0], out, back, sizeof back));
+    }
+    cr_expect_not(params_path_relative("a/b", "/c", out, sizeof out), "relative dir");
+    cr_expect_not(params_path_relative("/a", "c", out, sizeof out), "relative path");
+    cr_expect_not(params_path_relative("/a/b/c/d/e/f/g", "/0123456789", out, 16), "too long");
+}
+
 /* Regression (found by fuzz/fuzz_ini): blanks after the last newline made
  * the line reader look at the byte before its buffer. The sanitizer run of
  * the suite (scripts/test.sh) fails here without the fix. */
