@@ -272,8 +272,31 @@ static const struct config_key *key_def(const struct params *p, const char *key)
     return k;
 }
 
+/* `full` (a relative path resolved) as best.ini writes it: relative to
+ * out_dir (the canonical directory best.ini is written to) when it can be
+ * made canonical, else as resolved. Next to the advised config, relative
+ * paths keep their text, and with them the point keys of its runs; a
+ * moved tree keeps working. Absolute paths are written as they are. */
+static const char *best_path_text(const char *full, const char *out_dir, char *buf, size_t len)
+{
+    char real[PATH_MAX], parent[PATH_MAX];
+    const char *slash = strrchr(full, '/');
+    /* a weights stem names no file: canonical through its directory */
+    if (!realpath(full, real)) {
+        if (!slash || slash == full)
+            return full;
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - full), full);
+        char *dir = realpath(parent, NULL);
+        bool ok = dir && snprintf(real, sizeof real, "%s%s", dir, slash) < (int)sizeof real;
+        free(dir);
+        if (!ok)
+            return full;
+    }
+    return out_dir && params_path_relative(out_dir, real, buf, len) ? buf : full;
+}
+
 /* Every key the point reads (defaults included, so the file says all),
- * section by section; relative paths made absolute. */
+ * section by section; relative paths made relative to path's directory. */
 static int best_write(const char *path, const char *config_path, const struct params *p,
                       const char *label, struct error *err)
 {
@@ -285,6 +308,10 @@ static int best_write(const char *path, const char *config_path, const struct pa
         return status;
     fprintf(af.f, "; %s: the configuration stragsim advise recommends for %s: %s\n", path,
             config_path, label);
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    char *out_dir = realpath(slash == path ? "/" : dir, NULL);
     for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
         size_t slen = strlen(sections[s]);
         fprintf(af.f, "\n[%s]\n", sections[s]);
@@ -298,12 +325,13 @@ static int best_write(const char *path, const char *config_path, const struct pa
             if (!kept)
                 continue;
             const struct config_key *def = key_def(p, k);
-            char full[PATH_MAX], real[PATH_MAX];
-            if (def && def->type == KEY_PATH && params_path(p, k, full, sizeof full))
-                v = realpath(full, real) ? real : full;
+            char full[PATH_MAX], text[PATH_MAX];
+            if (def && def->type == KEY_PATH && v[0] != '/' && params_path(p, k, full, sizeof full))
+                v = best_path_text(full, out_dir, text, sizeof text);
             fprintf(af.f, "%s = %s\n", k + slen + 1, v);
         }
     }
+    free(out_dir);
     return atomic_file_commit(&af, err);
 }
 

@@ -127,6 +127,7 @@ struct sweep_axis {
     size_t nvalues;
     char *file;
     int line;
+    char *dir; /* what its relative paths are relative to: NULL for the config's directory */
 };
 
 struct config {
@@ -395,6 +396,7 @@ static void axis_free(struct sweep_axis *ax)
     free(ax->values);
     free(ax->key);
     free(ax->file);
+    free(ax->dir);
 }
 
 static struct sweep_axis *axis_find(struct config *c, const char *key)
@@ -447,7 +449,7 @@ static int sweep_repeated(const struct sweep_axis *ax, size_t *twice, struct err
 /* Adds (or replaces) the sweep axis `key` = `list`. `where` is "file" with
  * line, or the --set text with line 0; errors are reported there. */
 static int sweep_add(struct config *c, const char *key, const char *list, const char *file,
-                     int line, struct error *err)
+                     int line, const char *dir, struct error *err)
 {
     const char *dot = strchr(key, '.');
     char section[64];
@@ -464,7 +466,7 @@ static int sweep_add(struct config *c, const char *key, const char *list, const 
     if (!*list)
         status = error_at(err, file, line, "sweep of %s has no values", key);
     else if (sweep_split(&ax, list, sep) || !(ax.key = strdup(key)) ||
-             !(ax.file = strdup(file)))
+             !(ax.file = strdup(file)) || (dir && !(ax.dir = strdup(dir))))
         status = error_fail(err, "out of memory");
     for (size_t i = 0; !status && i < ax.nvalues; i++) {
         bool ok;
@@ -513,7 +515,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
                                   "duplicate key '%s' in [sweep] (first on line %d)", name,
                                   prev->line);
         else
-            ps->status = sweep_add(c, name, value, c->path, ps->line, ps->err);
+            ps->status = sweep_add(c, name, value, c->path, ps->line, NULL, ps->err);
         return !ps->status;
     }
     char key[256];
@@ -597,8 +599,16 @@ static int apply_set(struct config *c, const char *set, struct error *err)
     const char *before = set_before(c, sweep ? key + 6 : key);
     if (before)
         return error_at(err, where, 0, "%s is also set by %s", sweep ? key + 6 : key, before);
+    /* A path typed on the command line is relative to where it was typed: it
+     * keeps its text and resolves against the working directory (as a
+     * config's paths keep theirs and resolve against its directory), so the
+     * point key, which hashes the text, does not depend on where the
+     * checkout lies. Still the config's directory when the working
+     * directory is unknown. */
+    char cwd[4096];
+    const char *dir = getcwd(cwd, sizeof cwd) ? cwd : NULL;
     if (sweep)
-        return sweep_add(c, key + 6, value, where, 0, err);
+        return sweep_add(c, key + 6, value, where, 0, dir, err);
     bool ok;
     char why[256];
     const struct config_key *def = key_check(key, value, &ok, why, sizeof why);
@@ -606,14 +616,8 @@ static int apply_set(struct config *c, const char *set, struct error *err)
         return error_at(err, where, 0, "unknown key '%s'", key);
     if (!ok)
         return error_at(err, where, 0, "%s: %s", key, why);
-    /* a path typed on the command line is relative to where it was typed */
-    char abs[4096], cwd[2048];
-    if (def->type == KEY_PATH && value[0] != '/' && getcwd(cwd, sizeof cwd) &&
-        params_path_resolve(cwd, value, abs, sizeof abs))
-        value = abs;
     axis_remove(c, key); /* --set wins over a sweep of the same key */
-    /* (still relative only when the working directory is unknown: then as in the file) */
-    if (params_set_dir(c->base, key, value, where, 0, c->dir))
+    if (params_set_dir(c->base, key, value, where, 0, dir ? dir : c->dir))
         return error_fail(err, "out of memory");
     return 0;
 }
@@ -977,7 +981,7 @@ int config_point(const struct config *c, size_t i, struct params **out, int *rep
     for (size_t a = c->naxes; !status && a-- > 0;) {
         const struct sweep_axis *ax = &c->axes[a];
         if (params_set_dir(p, ax->key, ax->values[rest % ax->nvalues], ax->file, ax->line,
-                           c->dir))
+                           ax->dir ? ax->dir : c->dir))
             status = error_fail(err, "out of memory");
         rest /= ax->nvalues;
     }

@@ -146,6 +146,39 @@ bool params_path_resolve(const char *dir, const char *path, char *out, size_t ou
     return n >= 0 && (size_t)n < outlen;
 }
 
+bool params_path_relative(const char *dir, const char *path, char *out, size_t outlen)
+{
+    if (dir[0] != '/' || path[0] != '/' || outlen == 0)
+        return false;
+    /* the longest common prefix that ends at a component boundary */
+    size_t common = 0;
+    for (size_t i = 0;; i++) {
+        bool dir_end = dir[i] == '\0' || (dir[i] == '/' && dir[i + 1] == '\0');
+        bool path_end = path[i] == '\0';
+        if ((dir_end || dir[i] == '/') && (path_end || path[i] == '/'))
+            common = i;
+        if (dir_end || path_end || dir[i] != path[i])
+            break;
+    }
+    size_t len = 0;
+    out[0] = '\0';
+    /* one ".." for each component of dir below the common prefix */
+    for (const char *c = dir + common; *c; c++) {
+        if (*c == '/' && c[1] && c[1] != '/') {
+            int n = snprintf(out + len, outlen - len, "%s..", len ? "/" : "");
+            if (n < 0 || (size_t)n >= outlen - len)
+                return false;
+            len += (size_t)n;
+        }
+    }
+    const char *rest = path + common;
+    while (*rest == '/')
+        rest++;
+    int n = snprintf(out + len, outlen - len, "%s%s", len && *rest ? "/" : "",
+                     len || *rest ? rest : ".");
+    return n >= 0 && (size_t)n < outlen - len;
+}
+
 bool params_path(const struct params *p, const char *key, char *out, size_t outlen)
 {
     const struct param_entry *e = find(p, key);

@@ -79,6 +79,11 @@ bool params_path(const struct params *p, const char *key, char *out, size_t outl
 /* The rule params_path applies: `path` itself when absolute (or dir is NULL
  * or empty), else dir/path; false when it does not fit in out. */
 bool params_path_resolve(const char *dir, const char *path, char *out, size_t outlen);
+/* Its inverse: absolute `path` written relative to absolute directory `dir`
+ * (both without "." or ".." components or repeated slashes), e.g. dir
+ * /a/b/c, path /a/d/e -> ../../d/e; "." for dir itself. False when it does
+ * not fit in out or either is not absolute. */
+bool params_path_relative(const char *dir, const char *path, char *out, size_t outlen);
 
 /* Typed getters for values already validated against their key tables.
  * An unset key gives 0 / 0.0 / false / NULL: check params_has() when a key

@@ -12,7 +12,7 @@
 # an infeasible constraint exits 1 with its message, so does a training target
 # never reached; the same seed gives the
 # same advice; a rerun reuses every batch; the ini it writes runs the same
-# points; the search costs at most 3/4 of an exhaustive sweep of its
+# points (relative paths kept next to the config, rewritten elsewhere); the search costs at most 3/4 of an exhaustive sweep of its
 # candidates at the winner's batches (job counts read from the database).
 source "$(dirname "$0")/tap.sh"
 command -v sqlite3 >/dev/null || tap_skip_all "sqlite3 not found"
@@ -134,6 +134,32 @@ tap_check "a rerun reuses every batch (no new runs) and gives the same advice" \
 "$STRAGSIM" run best10.ini -o k10.db --resume -q 2>run.err
 tap_check "the written ini runs the recommended batches, all already in the database" \
     test "$(sqlite3 k10.db 'SELECT count(*) FROM runs')" = "$runs"
+
+# relative paths in the written ini: next to the config they keep their text
+# (and so the point keys: resuming on the advise database runs nothing new);
+# elsewhere they are rewritten to name the same file from there.
+mkdir -p rel/cfg rel/traces rel/out/deep
+awk 'BEGIN { print "worker,it,t"; for (i = 0; i < 400; i++) for (w = 0; w < 4; w++)
+             printf "%d,%d,%.3f\n", w, i, 1 + ((i * 7 + w * 3) % 11) / 5 }' >rel/traces/t.csv
+printf '[experiment]\nseed = 1\n[cluster]\nworkers = 4\n[latency]\nkind = replay\nfile = ../traces/t.csv\n' >rel/cfg/r.ini
+printf 'worker_column = worker\niteration_column = it\nvalue_column = t\n' >>rel/cfg/r.ini
+printf '[workload]\nkind = latency\narrival = closed\njobs = 100\n[advise]\nobjective = latency_mean\nschemes = kofn\n' >>rel/cfg/r.ini
+"$STRAGSIM" advise rel/cfg/r.ini --db rel/r.db -o rel/cfg/best.ini >rel.out 2>&1 &&
+    "$STRAGSIM" advise rel/cfg/r.ini --db rel/r.db -o rel/out/deep/best.ini >>rel.out 2>&1
+rel_runs=$(sqlite3 rel/r.db 'SELECT count(*) FROM runs')
+(cd rel && "$STRAGSIM" run cfg/best.ini -o r.db --resume -q) 2>>rel.out
+if grep -qx 'file = ../traces/t.csv' rel/cfg/best.ini && [[ $(sqlite3 rel/r.db 'SELECT count(*) FROM runs') == "$rel_runs" ]]; then
+    tap_ok "next to the config, the ini keeps its relative path and its point keys"
+else
+    tap_fail "next to the config, the ini keeps its relative path and its point keys" \
+        "$(grep '^file' rel/cfg/best.ini)" "runs $rel_runs -> $(sqlite3 rel/r.db 'SELECT count(*) FROM runs')" "$(cat rel.out)"
+fi
+if grep -qx 'file = ../../traces/t.csv' rel/out/deep/best.ini &&
+    (cd / && "$STRAGSIM" run "$scratch/rel/out/deep/best.ini" -o "$scratch/rel/deep.db" -q --smoke) 2>>rel.out; then
+    tap_ok "elsewhere, the ini names the same file relative to itself and runs from any directory"
+else
+    tap_fail "elsewhere, the ini names the same file relative to itself" "$(grep '^file' rel/out/deep/best.ini)" "$(cat rel.out)"
+fi
 
 # cost: batches run (the database's runs) against every valid candidate at the winner's batches
 read -r searched exhaustive < <(sed -n 's/^  search: [0-9]* rounds*, \([0-9]*\) batches .* each: \([0-9]*\) batches .*/\1 \2/p' k10.out)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/config.h"
@@ -342,7 +343,7 @@ Test(config, defaults_filled)
 
 /* KEY_PATH values are stored as written and resolved (params_path) against
  * the config file's directory, sweep values too; a relative --set value is
- * made absolute from the working directory. */
+ * stored as written too and resolves against the working directory. */
 Test(config, paths_resolve_against_the_config_dir)
 {
     const char *sets[] = {"workload.weights=w.bin"};
@@ -360,7 +361,7 @@ Test(config, paths_resolve_against_the_config_dir)
     cr_assert(params_path(base, "workload.arrival_file", got, sizeof got));
     cr_expect_str_eq(got, "/abs/a.csv");
     snprintf(want, sizeof want, "%s/w.bin", cwd);
-    cr_expect_str_eq(params_get(base, "workload.weights"), want);
+    cr_expect_str_eq(params_get(base, "workload.weights"), "w.bin");
     cr_assert(params_path(base, "workload.weights", got, sizeof got));
     cr_expect_str_eq(got, want);
     cr_expect_not(params_path(base, "latency.file", got, sizeof got), "unset: a sweep axis");
@@ -380,6 +381,51 @@ Test(config, paths_resolve_against_the_config_dir)
     }
     cr_expect_not(params_path(base, "experiment.db", got, 8), "too long for 8 bytes");
     config_free(c);
+}
+
+/* The point key hashes paths as typed: the same command run from two
+ * checkouts (working directories) gives the same keys, and a relative path
+ * given by --set, plain or swept, resolves against the working directory. */
+static char *point_key_from(const char *const *sets, size_t nsets, const char *dir, char *path,
+                            size_t pathlen)
+{
+    char back[4096];
+    cr_assert_not_null(getcwd(back, sizeof back));
+    cr_assert_eq(chdir(dir), 0);
+    struct config *c = load_ok("[workload]\nkind = latency\n", sets, nsets);
+    struct params *p;
+    int repeat;
+    char *key;
+    struct error err;
+    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    cr_assert(params_path(p, "latency.file", path, pathlen));
+    params_free(p);
+    config_free(c);
+    cr_assert_eq(chdir(back), 0);
+    return key;
+}
+
+Test(config, point_key_does_not_depend_on_the_working_directory)
+{
+    char a[600], b[600], got[700], want[700];
+    snprintf(a, sizeof a, "%s/checkout-a", tmpdir);
+    snprintf(b, sizeof b, "%s/checkout-b", tmpdir);
+    cr_assert(mkdir(a, 0755) == 0 || errno == EEXIST);
+    cr_assert(mkdir(b, 0755) == 0 || errno == EEXIST);
+    const char *plain[] = {"latency.kind=replay", "latency.file=traces/t.csv"};
+    const char *swept[] = {"latency.kind=replay", "sweep.latency.file=traces/t.csv, u.csv"};
+    for (int s = 0; s < 2; s++) {
+        const char *const *sets = s ? swept : plain;
+        char *ka = point_key_from(sets, 2, a, got, sizeof got);
+        snprintf(want, sizeof want, "%s/traces/t.csv", a);
+        cr_expect_str_eq(got, want, "resolved against the working directory");
+        char *kb = point_key_from(sets, 2, b, got, sizeof got);
+        snprintf(want, sizeof want, "%s/traces/t.csv", b);
+        cr_expect_str_eq(got, want);
+        cr_expect_str_eq(ka, kb, "%s: the same key from either checkout", s ? "swept" : "plain");
+        free(ka);
+        free(kb);
+    }
 }
 
 Test(config, set_overrides_file_and_sweep)
@@ -606,6 +652,27 @@ Test(config, path_resolve)
                                       "0123456789012345678901234567890123456789"
                                       "0123456789012345678901234567890123456789",
                                       out, sizeof out));
+}
+
+Test(config, path_relative)
+{
+    static const char *const cases[][3] = {
+        {"/a/b/c", "/a/d/e", "../../d/e"}, {"/a/b", "/a/b/c.csv", "c.csv"},
+        {"/a/b", "/a/b", "."},             {"/a/b", "/a/bc", "../bc"},
+        {"/a/b/", "/a/b/c", "c"},          {"/", "/x/y", "x/y"},
+        {"/x/y", "/", "../.."},            {"/a/b", "/a", ".."},
+    };
+    char out[64], back[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert(params_path_relative(cases[i][0], cases[i][1], out, sizeof out), "%s %s",
+                  cases[i][0], cases[i][1]);
+        cr_expect_str_eq(out, cases[i][2], "from %s to %s", cases[i][0], cases[i][1]);
+        /* and back: resolved against dir it names the same place (lexically) */
+        cr_expect(params_path_resolve(cases[i][0], out, back, sizeof back));
+    }
+    cr_expect_not(params_path_relative("a/b", "/c", out, sizeof out), "relative dir");
+    cr_expect_not(params_path_relative("/a", "c", out, sizeof out), "relative path");
+    cr_expect_not(params_path_relative("/a/b/c/d/e/f/g", "/0123456789", out, 16), "too long");
 }
 
 /* Regression (found by fuzz/fuzz_ini): blanks after the last newline made

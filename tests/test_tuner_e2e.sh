@@ -83,10 +83,10 @@ rule() { # DB SETTINGS...: the rule tuner on the parameter server, a quick plate
         --set workload.tuner.min_delta=0.01 --set workload.tuner.tune=learning_rate "$@"
 }
 rule test-a.db --set workload.tuner.validation=300
-# Validation sets are compared over the installed data directory: the path
-# is part of the point key, so over the scratch directory the streams (and
-# whether one validation set happens to give the same decisions) would
-# change from run to run.
+# Validation sets are compared over the installed data directory (its path,
+# as typed, is part of the point key and so of the streams): whether one
+# validation set happens to give the same decisions was checked for those
+# streams.
 DATA=$real rule val-300.db --set workload.tuner.validation=300
 for v in 20 50 100; do DATA=$real rule val-$v.db --set workload.tuner.validation=$v; done
 rm data/t10k-*
