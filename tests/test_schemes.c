@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "params_lines.h"
 #include "schemes/common/placement.h"
 #include "schemes/scheme.h"
 
@@ -120,22 +121,8 @@ static void harness_end(struct harness *h)
     params_free(h->p);
 }
 
-/* Params from "key=value" strings, each on its own line of "test.ini". */
-static struct params *params_of(const char *const *kv, size_t n)
-{
-    struct params *p = params_new();
-    params_set_section_line(p, "scheme", "test.ini", 1);
-    for (size_t i = 0; i < n; i++) {
-        char key[64];
-        const char *eq = strchr(kv[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[i]), kv[i]);
-        params_set(p, key, eq + 1, "test.ini", (int)i + 2);
-    }
-    return p;
-}
-#define PARAMS(...) \
-    params_of((const char *const[]){__VA_ARGS__}, \
-              sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+/* [scheme]'s params, one a line of test.ini (params_lines.h). */
+#define PARAMS(...) PARAMS_IN("scheme", __VA_ARGS__)
 
 /* ---- kofn and uncoded ---- */
 
