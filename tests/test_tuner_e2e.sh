@@ -169,10 +169,7 @@ fi
 
 # ---- under MPI the decisions travel from the rank that ran the point ----
 if command -v mpirun >/dev/null; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-    export OMPI_MCA_rmaps_base_oversubscribe=1
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 mpirun --oversubscribe -np 2 \
-        "$S" run ssp.ini -o test-mpi.db -q --set workload.data_dir=data \
+    mpirun_test --oversubscribe -np 2 "$S" run ssp.ini -o test-mpi.db -q --set workload.data_dir=data \
         --set workload.tuner.kind=rule --set workload.tuner.window=2 \
         --set workload.tuner.patience=1 --set workload.tuner.min_delta=0.01 \
         --set workload.tuner.tune=learning_rate --set workload.tuner.validation=300 >mpi.out 2>&1
