@@ -17,15 +17,6 @@
 
 static char out_text[1 << 18], err_text[1 << 16];
 
-static inline void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-}
-
 /* Runs cmd(argc, argv) with argv = the NULL-terminated args (argv[0] is the
  * command name); fills out_text / err_text; returns the exit status. */
 static inline int run_cmd(int (*cmd)(int, char **), const char *const *args)

@@ -30,15 +30,6 @@ static const char *binary(void)
 
 static char out_text[1 << 16], err_text[1 << 16];
 
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-}
-
 /* Runs `stragsim ARGS` in tmpdir; returns the exit status, fills
  * out_text/err_text. */
 static int stragsim(const char *args)

@@ -1,6 +1,6 @@
 /* tmp_dir.h: a fresh mkdtemp directory per test (make_tmpdir as a suite's
- * .init, remove_tmpdir as its .fini), paths in it and files written into
- * it. Header-only, for the test programs. */
+ * .init, remove_tmpdir as its .fini), paths in it, and files written into
+ * it and read back. Header-only, for the test programs. */
 #ifndef STRAG_TEST_TMP_DIR_H
 #define STRAG_TEST_TMP_DIR_H
 
@@ -39,6 +39,17 @@ static inline void write_text(const char *path, const char *text)
     cr_assert_not_null(f, "cannot write %s", path);
     fputs(text, f);
     fclose(f);
+}
+
+/* The file at path into buf (cap bytes with the terminating 0; empty if
+ * there is no file). */
+static inline void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
 }
 
 /* Writes text to tmpdir/name; returns the path (tmp_path's). */
