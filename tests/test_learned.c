@@ -23,6 +23,8 @@
 
 #include "cmd_capture.h"
 #include "learned_nets.h"
+#include "params_lines.h"
+#include "scheme_harness.h"
 #include "models/weights.h"
 #include "schemes/learned_lagrange_model.h"
 #include "schemes/scheme.h"
@@ -525,99 +527,49 @@ Test(shipped, learned_lagrange_classifies)
 /* Unit-cost task durations per worker, chosen by each test. */
 static const double *unit_of_worker;
 
-struct serve {
-    struct engine *e;
-    struct cluster *cl;
-    const struct scheme_ops *ops;
-    void *self;
-    struct params *p;
-    bool done;
-    double done_at;
-};
-
-static double serve_duration(void *ctx, int worker, uint64_t job, double cost)
+static double unit_per_worker(uint64_t job, int worker)
 {
-    (void)ctx;
     (void)job;
-    return cost * unit_of_worker[worker];
-}
-
-static void serve_result(void *ctx, struct cluster *cl, const struct cluster_result *r)
-{
-    struct serve *h = ctx;
-    if (h->ops->on_result(h->self, cl, r)) {
-        h->done = true;
-        h->done_at = engine_now(h->e);
-        cluster_job_finish(cl, r->job);
-    }
+    return unit_of_worker[worker];
 }
 
 /* parm with k = 2 on 3 workers (base 0 and 1, parity 2), cluster.cancel
- * off so only the scheme's own cancellations free a worker. */
-static void serve_start(struct serve *h, const char *parity)
+ * off so only the scheme's own cancellations free a worker; runs job 0 and
+ * returns its latency. */
+static double parm_serve(struct harness *h, const char *parity)
 {
-    *h = (struct serve){.ops = scheme_find("parm"), .p = params_new()};
-    cr_assert_not_null(h->ops);
-    params_set(h->p, "scheme.k", "2", "t.ini", 1);
-    params_set(h->p, "scheme.encoder", "add", "t.ini", 2);
-    params_set(h->p, "scheme.parity", parity, "t.ini", 3);
-    struct scheme_env env = {.params = h->p, .workers = 3, .seed = 1, .point_key = 1};
-    struct error err;
-    cr_assert_eq(h->ops->create(&env, &h->self, &err), STRAG_OK, "%s", err.msg);
-    h->e = engine_new();
-    struct cluster_config cfg = {.workers = 3, .slots = 1, .cancel = false,
-                                 .job_state_bytes = h->ops->job_state_size(h->self)};
-    struct cluster_hooks hooks = {.ctx = h, .duration = serve_duration, .result = serve_result};
-    h->cl = cluster_new(h->e, &cfg, &hooks);
-    uint32_t job = cluster_job_open(h->cl, 0);
-    h->ops->job_start(h->self, h->cl, job);
-    engine_run(h->e);
-    cr_assert(h->done);
-}
-
-static double serve_metric(const struct serve *h, const char *name)
-{
-    struct metric_list m = {0};
-    h->ops->add_metrics(h->self, &m);
-    double v = metric_list_get(&m, name);
-    metric_list_clear(&m);
-    return v;
-}
-
-static void serve_end(struct serve *h)
-{
-    cluster_free(h->cl);
-    engine_free(h->e);
-    h->ops->free(h->self);
-    params_free(h->p);
+    harness_start_seeded(h, "parm",
+                         PARAMS_IN("scheme", "scheme.k=2", "scheme.encoder=add", parity), 3,
+                         false, unit_per_worker, 1, 1);
+    return harness_job(h, 0);
 }
 
 Test(parm_serving, data_first_cancels_the_parity)
 {
     static const double units[] = {1, 1, 5};
     unit_of_worker = units;
-    struct serve h;
-    serve_start(&h, "true");
-    cr_assert_float_eq(h.done_at, 0.5, 1e-12);
+    struct harness h;
+    double latency = parm_serve(&h, "scheme.parity=true");
+    cr_assert_float_eq(latency, 0.5, 1e-12);
     /* the parity (cost 1/2 x 5) was preempted at 0.5 */
     cr_assert_float_eq(cluster_worker_seconds(h.cl), 1.5, 1e-12);
-    cr_assert_float_eq(serve_metric(&h, "parity_useful"), 0, 1e-12);
-    cr_assert_float_eq(serve_metric(&h, "query_latency_p50"), 0.5, 1e-12);
-    serve_end(&h);
+    cr_assert_float_eq(harness_metric(&h, "parity_useful"), 0, 1e-12);
+    cr_assert_float_eq(harness_metric(&h, "query_latency_p50"), 0.5, 1e-12);
+    harness_end(&h);
 }
 
 Test(parm_serving, parity_and_k_minus_1_decode_and_cancel_the_straggler)
 {
     static const double units[] = {1, 10, 1};
     unit_of_worker = units;
-    struct serve h;
-    serve_start(&h, "true");
-    cr_assert_float_eq(h.done_at, 0.5, 1e-12);
+    struct harness h;
+    double latency = parm_serve(&h, "scheme.parity=true");
+    cr_assert_float_eq(latency, 0.5, 1e-12);
     /* worker 1 (5 time units of work) was cancelled at the decode */
     cr_assert_float_eq(cluster_worker_seconds(h.cl), 1.5, 1e-12);
-    cr_assert_float_eq(serve_metric(&h, "parity_useful"), 1, 1e-12);
-    cr_assert_float_eq(serve_metric(&h, "query_latency_p999"), 0.5, 1e-9);
-    serve_end(&h);
+    cr_assert_float_eq(harness_metric(&h, "parity_useful"), 1, 1e-12);
+    cr_assert_float_eq(harness_metric(&h, "query_latency_p999"), 0.5, 1e-9);
+    harness_end(&h);
 }
 
 Test(parm_serving, equal_resources_uses_every_worker_for_the_base_model)
@@ -626,11 +578,11 @@ Test(parm_serving, equal_resources_uses_every_worker_for_the_base_model)
      * (0 and 1 by round robin); the job waits for the straggler */
     static const double units[] = {1, 10, 1};
     unit_of_worker = units;
-    struct serve h;
-    serve_start(&h, "false");
-    cr_assert_float_eq(h.done_at, 5, 1e-12);
-    cr_assert_float_eq(serve_metric(&h, "parity_useful"), 0, 1e-12);
-    serve_end(&h);
+    struct harness h;
+    double latency = parm_serve(&h, "scheme.parity=false");
+    cr_assert_float_eq(latency, 5, 1e-12);
+    cr_assert_float_eq(harness_metric(&h, "parity_useful"), 0, 1e-12);
+    harness_end(&h);
 }
 
 /* ---- `stragsim train` / `run` on the learned codes: messages, a tiny run ---- */
