@@ -186,24 +186,31 @@ Test(arrivals, replay_errors)
 
 /* ---- through the latency workload ---- */
 
-static struct workload_output run_ini(const char *ini)
+/* Point 0 of the config `ini`, written to tmpdir/w.ini: its params and
+ * point key (the caller frees both). */
+static struct params *point_of(const char *ini, char **key)
 {
-    tmp_write("w.ini", ini);
-    char path[512];
-    snprintf(path, sizeof path, "%s/w.ini", tmpdir);
+    const char *path = tmp_write("w.ini", ini);
     struct config *c;
     struct error err;
     cr_assert_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
     struct params *p;
     int repeat;
+    cr_assert_eq(config_point(c, 0, &p, &repeat, key, &err), 0, "%s", err.msg);
+    config_free(c);
+    return p;
+}
+
+static struct workload_output run_ini(const char *ini)
+{
     char *key;
-    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    struct params *p = point_of(ini, &key);
     struct workload_output out;
+    struct error err;
     cr_assert_eq(workload_latency_run(p, 1, config_key_hash(key), &out, &err), 0,
                  "%s", err.msg);
     params_free(p);
     free(key);
-    config_free(c);
     return out;
 }
 
@@ -230,29 +237,22 @@ Test(arrivals, replay_drives_the_workload)
 Test(arrivals, replay_shorter_than_warmup)
 {
     tmp_write("few.csv", "0\n1\n");
-    tmp_write("w.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\narrival = replay\n"
-                       "arrival_file = few.csv\nwarmup = 2\n");
-    char path[512];
-    snprintf(path, sizeof path, "%s/w.ini", tmpdir);
-    struct config *c;
-    struct error err;
-    cr_assert_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
-    struct params *p;
-    int repeat;
     char *key;
-    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    struct params *p = point_of("[latency]\nkind = exp\n[workload]\nkind = latency\n"
+                                "arrival = replay\narrival_file = few.csv\nwarmup = 2\n",
+                                &key);
     struct workload_output out;
+    struct error err;
     cr_expect_eq(workload_latency_run(p, 1, config_key_hash(key), &out, &err),
                  STRAG_EINPUT);
     char want[600];
     snprintf(
         want, sizeof want,
         "%s:6: workload.arrival_file: has 2 arrival times, none left after workload.warmup (2)",
-        path);
+        tmp_path("w.ini"));
     cr_expect_str_eq(err.msg, want);
     params_free(p);
     free(key);
-    config_free(c);
 }
 
 Test(arrivals, closed_loop_waits_for_idle_workers)
