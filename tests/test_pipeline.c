@@ -201,9 +201,9 @@ enum { PAIR_B = 24, PAIR_M = 5, PAIR_K = 3 };
 
 /* lenet5 cut into 4 stages by `split`, next to the same network on one
  * worker (ref) with the same initial weights (stream seed, seed + 1) and
- * its own optimizer of the same config; with dropout > 0 both networks
- * have the layer and the same dropout stream. The stream r then draws
- * the batches (stage_pair_step). */
+ * an SGD optimizer each (learning rate 0.1, the momentum and weight decay
+ * given); with dropout > 0 both networks have the layer and the same
+ * dropout stream. The stream r then draws the batches (stage_pair_step). */
 struct stage_pair {
     struct model *full, *ref;
     struct pipeline_stages st;
@@ -214,7 +214,7 @@ struct stage_pair {
 };
 
 static void stage_pair_new(struct stage_pair *sp, float dropout, uint64_t seed, const char *split,
-                           const struct optim_config *oc)
+                           float momentum, float weight_decay)
 {
     struct error err;
     if (dropout > 0) {
@@ -239,8 +239,12 @@ static void stage_pair_new(struct stage_pair *sp, float dropout, uint64_t seed, 
     cr_assert_eq(pipeline_stages_build(&sp->st, &layers, sp->full, first, P, PAIR_B / PAIR_M + 1,
                                        &err),
                  0, "%s", err.msg);
-    cr_assert_eq(optim_new(&sp->opt, oc, sp->full->nparams, &err), 0, "%s", err.msg);
-    cr_assert_eq(optim_new(&sp->ref_opt, oc, sp->full->nparams, &err), 0, "%s", err.msg);
+    struct optim_config oc = optim_config_default(OPTIM_SGD);
+    oc.lr = 0.1f;
+    oc.momentum = momentum;
+    oc.weight_decay = weight_decay;
+    cr_assert_eq(optim_new(&sp->opt, &oc, sp->full->nparams, &err), 0, "%s", err.msg);
+    cr_assert_eq(optim_new(&sp->ref_opt, &oc, sp->full->nparams, &err), 0, "%s", err.msg);
     sp->x = malloc(PAIR_B * 784 * sizeof *sp->x);
     cr_assert_not_null(sp->x);
 }
@@ -292,14 +296,11 @@ static void stage_pair_free(struct stage_pair *sp)
 
 Test(pipeline_stages, weights_equal_single_worker_gradient_accumulation)
 {
-    struct optim_config oc = optim_config_default(OPTIM_SGD);
-    oc.lr = 0.1f;
-    oc.momentum = 0.9f;
     struct stage_pair sp;
     stage_pair_new(&sp, 0, 3,
                    "conv6k5p2 relu maxpool2 | conv16k5 relu | maxpool2 dense120 relu | "
                    "dense84 relu dense10",
-                   &oc);
+                   0.9f, 0);
     struct model *full = sp.full, *ref = sp.ref;
     float *acc = malloc(full->nparams * sizeof *acc);
     struct error err;
@@ -333,15 +334,11 @@ Test(pipeline_stages, weights_equal_single_worker_gradient_accumulation)
  * with weight decay; the layer sits between stages 3 and 4 here. */
 Test(pipeline_stages, dropout_and_weight_decay_equal_single_worker_training)
 {
-    struct optim_config oc = optim_config_default(OPTIM_SGD);
-    oc.lr = 0.1f;
-    oc.momentum = 0.5f;
-    oc.weight_decay = 0.01f;
     struct stage_pair sp;
     stage_pair_new(&sp, 0.3f, 5,
                    "conv6k5p2 relu maxpool2 | conv16k5 relu | maxpool2 dense120 relu dense84 "
                    "relu | dropout0.3 dense10",
-                   &oc);
+                   0.5f, 0.01f);
     struct model *full = sp.full, *ref = sp.ref;
     struct error err;
     for (int k = 0; k < PAIR_K; k++) {
