@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "params_lines.h"
 #include "models/model.h"
 #include "schemes/codes/code_berrut.h"
 #include "schemes/scheme.h"
@@ -39,18 +40,7 @@ static int rig_open(struct rig *r, int workers, const char *spec, const char *co
                     struct error *err)
 {
     memset(r, 0, sizeof *r);
-    r->p = params_new();
-    for (const char *const *s = kv; *s; s++) {
-        char key[128];
-        const char *eq = strchr(*s, '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - *s), *s);
-        params_set(r->p, key, eq + 1, "t.ini", (int)(s - kv) + 1);
-    }
-    r->ops = scheme_find(params_get(r->p, "scheme.kind"));
-    cr_assert_not_null(r->ops);
-    for (const struct config_key *k = r->ops->keys; k->name; k++)
-        if (k->default_value && !params_has(r->p, k->name))
-            params_set(r->p, k->name, k->default_value, "t.ini", 0);
+    r->p = scheme_params(kv, &r->ops);
     struct scheme_env env = {.params = r->p, .workers = workers, .seed = 7, .point_key = 11};
     int rc = r->ops->create(&env, &r->self, err);
     if (rc)
