@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include "tmp_dir.h"
 #include "app/config.h"
 #include "base/rng.h"
 #include "models/optim.h"
@@ -449,18 +450,6 @@ Test(pipeline_stages, split_errors)
 
 /* ---- whole runs ---- */
 
-/* Writes `text` to a fresh file with suffix `suffix` (4 characters); its
- * path goes to path (64 bytes). */
-static void file_write(const char *text, const char *suffix, char *path)
-{
-    snprintf(path, 64, "/tmp/stragsim-pipeline-XXXXXX%s", suffix);
-    int fd = mkstemps(path, 4);
-    cr_assert(fd >= 0);
-    size_t len = strlen(text);
-    cr_assert_eq(write(fd, text, len), (ssize_t)len);
-    close(fd);
-}
-
 /* Runs point 0 of the config `text` (plus --set lines) through the
  * pipeline workload with a fixed point key, so that runs differing in
  * their schedule or scheme share every stream. */
@@ -468,7 +457,7 @@ static void pipeline_ok(const char *text, const char *const *sets, size_t nsets,
                         struct workload_output *out)
 {
     char path[64];
-    file_write(text, ".ini", path);
+    temp_file_write(text, ".ini", path);
     struct config *c = NULL;
     struct error err = {{0}};
     cr_assert_eq(config_load(path, sets, nsets, &c, &err), 0, "%s", err.msg);
@@ -493,7 +482,7 @@ static void pipeline_ok(const char *text, const char *const *sets, size_t nsets,
 static void replay_config(const char *trace, const char *cluster, const char *scheme,
                           int iterations, const char *workload_tail, char *csv, char *ini)
 {
-    file_write(trace, ".csv", csv);
+    temp_file_write(trace, ".csv", csv);
     int n = snprintf(ini, 1024,
                      "[cluster]\nworkers = 3\n%s[latency]\nkind = replay\nfile = %s\n"
                      "worker_column = w\niteration_column = it\nvalue_column = t\n"

@@ -1,12 +1,15 @@
 /* tmp_dir.h: a fresh mkdtemp directory per test (make_tmpdir as a suite's
  * .init, remove_tmpdir as its .fini), paths in it, and files written into
- * it and read back. Header-only, for the test programs. */
+ * it and read back; and a lone temporary file for tests without the
+ * directory. Header-only, for the test programs. */
 #ifndef STRAG_TEST_TMP_DIR_H
 #define STRAG_TEST_TMP_DIR_H
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static char tmpdir[256];
 
@@ -58,6 +61,19 @@ static inline const char *tmp_write(const char *name, const char *text)
     const char *path = tmp_path(name);
     write_text(path, text);
     return path;
+}
+
+/* Writes text to a fresh file /tmp/stragsim-test-XXXXXX<suffix> (suffix:
+ * 4 characters, such as ".ini"), outside any test directory; its path goes
+ * to path (64 bytes). The caller removes it. */
+static inline void temp_file_write(const char *text, const char *suffix, char *path)
+{
+    snprintf(path, 64, "/tmp/stragsim-test-XXXXXX%s", suffix);
+    int fd = mkstemps(path, 4);
+    cr_assert(fd >= 0);
+    size_t len = strlen(text);
+    cr_assert_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
 }
 
 #endif
