@@ -23,7 +23,7 @@ write_ini() { # FILE [LATENCY KEY LINES...]: a small valid latency-only config
         if (($#)); then printf '%s\n' "$@"; else printf 'kind = exp\nrate = 1\n'; fi
     } >"$f"
 }
-ini_with() { # FILE LINES...: the config of LINES, one a line (or several: \n within a LINE starts the next)
+ini_with() { # FILE LINES...: the config of LINES, one a line (\n within a LINE starts another)
     printf '%b\n' "${@:2}" >"$1"
 }
 write_ini ok.ini
@@ -379,7 +379,8 @@ bad "run: a missing weights file (no experiments row added)" \
     "./nope.bin: cannot open: No such file or directory" "$S" run wmissing.ini -o good.db -q
 letcc_ini() { # FILE LINES...: a small letcc inference config (6 workers, K = 2) plus [scheme] LINES
     ini_with "$1" '[cluster]\nworkers = 6\n[latency]\nkind = exp' \
-        '[workload]\nkind = inference\njobs = 20\nmodel = logreg\nqueries = 2' '[scheme]\nkind = letcc' "${@:2}"
+        '[workload]\nkind = inference\njobs = 20\nmodel = logreg\nqueries = 2' \
+        '[scheme]\nkind = letcc' "${@:2}"
 }
 letcc_ini lneg.ini "lambda_dec = -1"
 bad "letcc: a negative lambda_dec" "lneg.ini:12: scheme.lambda_dec: must be >= 0" "$S" run lneg.ini -o new.db -q
@@ -482,7 +483,8 @@ bad "pipeline: a latency scheme" "pl-scheme.ini:6: scheme.kind: scheme 'kofn' do
 # ---- the hyperparameter tuner (workload.tuner.*) ----
 tuner_ini() { # FILE SCHEME LINES...: a tiny training config with a tuner, plus [workload] LINES
     ini_with "$1" "[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = $2" \
-        '[workload]\nkind = training\niterations = 2\nmodel = logreg\nbatch = 8\ntrain_limit = 400\ntest_limit = 100' "${@:3}"
+        '[workload]\nkind = training\niterations = 2\nmodel = logreg\nbatch = 8' \
+        'train_limit = 400\ntest_limit = 100' "${@:3}"
 }
 tuner_ini tu-kind.ini naive "tuner.kind = bayes"
 bad "tuner: an unknown kind" "tu-kind.ini:14: workload.tuner.kind: expected one of none|fixed|schedule|rule|random|lstm, got 'bayes'" \
@@ -524,8 +526,8 @@ bad "pipeline: dropout with stages that leave its layer out" \
 
 # ---- bspline (BSCC): K > N, too few results for the spline, its own keys ----
 bspline_ini() { # FILE WORKERS LINES...: a latency config of the bspline scheme plus [scheme] LINES
-    ini_with "$1" "[cluster]\nworkers = $2\n[latency]\nkind = exp" '[workload]\nkind = latency\njobs = 20\n[scheme]\nkind = bspline' \
-        "${@:3}"
+    ini_with "$1" "[cluster]\nworkers = $2\n[latency]\nkind = exp" \
+        '[workload]\nkind = latency\njobs = 20\n[scheme]\nkind = bspline' "${@:3}"
 }
 bspline_ini bs-kn.ini 4 "stragglers = 0" "[workload]" "queries = 6"
 bad "bspline: K > N" "bs-kn.ini:12: workload.queries: K = 6 queries need 6 workers, cluster.workers is 4" \
@@ -633,7 +635,8 @@ fi
 # ---- learned-lagrange's design keys: an unknown design, a feature extractor
 # in the input design, K > N in the feature design, bad feature and worker specs
 llc_ini() { # FILE LINES...: a small learned-lagrange config (6 workers, K = 2) plus [scheme] LINES
-    ini_with "$1" '[cluster]\nworkers = 6\n[latency]\nkind = exp' '[workload]\nkind = inference\njobs = 20\nmodel = mlp\nqueries = 2' \
+    ini_with "$1" '[cluster]\nworkers = 6\n[latency]\nkind = exp' \
+        '[workload]\nkind = inference\njobs = 20\nmodel = mlp\nqueries = 2' \
         "[scheme]\nkind = learned-lagrange\nlearned_weights = $wdir/llc-n8-k4-r6" "${@:2}"
 }
 llc_ini llcd.ini "design = bogus"
@@ -656,7 +659,9 @@ bad "learned-lagrange: a bad worker spec in the feature design is the worker's" 
     "llcw.ini:14: scheme.worker_model: model 'custom': layer 1 (dense): needs at least 1 unit" \
     "$S" run llcw.ini -o new.db -q
 # advise: the [advise] section (the key is on line 16 of each file)
-advise_ini() { ini_with "$1" "$(<ok.ini)" '[advise]' "${@:2}"; } # FILE LINES...: ok.ini plus [advise] LINES
+advise_ini() { # FILE LINES...: ok.ini plus [advise] LINES
+    ini_with "$1" "$(<ok.ini)" '[advise]' "${@:2}"
+}
 advise_ini adv_obj.ini 'objective = latency_p98'
 bad "advise: an unknown objective" "adv_obj.ini:16: advise.objective: expected one of latency_p99|latency_mean|latency_p50|latency_p999|worker_seconds|time_to_target, got 'latency_p98'" "$S" advise adv_obj.ini --db new.db
 advise_ini adv_obj_wl.ini 'objective = time_to_target'
