@@ -23,6 +23,8 @@ static inline void params_set_kv(struct params *p, const char *kv, const char *f
     params_set(p, key, eq + 1, file, line);
 }
 
+/* Params of one section: [section] opens on line 1 of test.ini, the i-th
+ * of the n strings kv is on line i + 2. */
 static inline struct params *params_of(const char *section, const char *const *kv, size_t n)
 {
     struct params *p = params_new();
