@@ -1,37 +1,17 @@
 /* check_points.h: the small results databases of test_check.c (analysis
  * level) and test_cmd_check.c (the commands): four sweep points of two
- * schemes, written with results_write_run into a fresh directory per test.
- * Header-only, for the test programs. */
+ * schemes, written with results_write_run into a fresh directory per test
+ * (tmp_dir.h). Header-only, for the test programs. */
 #ifndef STRAG_TEST_CHECK_POINTS_H
 #define STRAG_TEST_CHECK_POINTS_H
 
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "analysis/results.h"
-
-static char dir[64];
-
-static inline int remove_entry(const char *path, const struct stat *st, int flag,
-                               struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static inline void points_dir_make(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/strag_check_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static inline void points_dir_remove(void)
-{
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+#include "tests/tmp_dir.h"
 
 /* One sweep point: kofn points have scheme.k, uncoded ones do not (a key
  * only some runs have is not a column by itself: scheme.kind tells them apart). */
@@ -48,15 +28,6 @@ static const struct point base_points[] = {
     {"u2", "uncoded", "2", 0, 0.75, 2.25, NAN},
 };
 enum { NBASE = sizeof base_points / sizeof base_points[0] };
-
-static inline const char *db_path(const char *name)
-{
-    static char buf[4][256];
-    static int slot;
-    char *p = buf[slot++ % 4];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
-}
 
 /* Writes the points into a new database at path, point keys prefixed. */
 static inline void db_build(const char *path, const struct point *pts, size_t n,

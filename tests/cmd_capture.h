@@ -1,7 +1,8 @@
 /* cmd_capture.h: for tests that call a cmd_* function in-process: a fresh
- * mkdtemp directory per test, and running a command with its stdout and
- * stderr captured into strings (file descriptors 1 and 2 are redirected, so
- * nothing reaches the TAP stream). Header-only, for the test programs. */
+ * mkdtemp directory per test (tmp_dir.h), and running a command with its
+ * stdout and stderr captured into strings (file descriptors 1 and 2 are
+ * redirected, so nothing reaches the TAP stream). Header-only, for the test
+ * programs. */
 #ifndef STRAG_TEST_CMD_CAPTURE_H
 #define STRAG_TEST_CMD_CAPTURE_H
 
@@ -12,48 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir[256];
+#include "tmp_dir.h"
+
 static char out_text[1 << 18], err_text[1 << 16];
-
-static inline void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/stragsim-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static inline void remove_tmpdir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-}
-
-/* tmpdir/name, in a rotating set of 16 buffers (a test holds a few paths). */
-static inline const char *tmp_path(const char *name)
-{
-    static char bufs[16][512];
-    static int next;
-    char *b = bufs[next++ % 16];
-    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return b;
-}
-
-static inline void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-}
-
-static inline void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Runs cmd(argc, argv) with argv = the NULL-terminated args (argv[0] is the
  * command name); fills out_text / err_text; returns the exit status. */

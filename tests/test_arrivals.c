@@ -10,36 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tmp_dir.h"
 #include "workloads/arrivals.h"
 #include "app/config.h"
 #include "workloads/workload.h"
 
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/stragsim-arrivals-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-}
-
 TestSuite(arrivals, .init = make_tmpdir, .fini = remove_tmpdir);
-
-static void write_file(const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 static struct params *replay_params(const char *file, const char *column)
 {
@@ -101,7 +77,7 @@ Test(arrivals, closed_has_no_times)
 
 Test(arrivals, replay_by_header_name_and_number)
 {
-    write_file("times.csv", "job,time\n0, 0.5\n1,1.25\n\n2,1.25\n# a comment\n3,4\n");
+    tmp_write("times.csv", "job,time\n0, 0.5\n1,1.25\n\n2,1.25\n# a comment\n3,4\n");
     const char *columns[] = {"time", "2"};
     for (int c = 0; c < 2; c++) {
         struct params *p = replay_params("times.csv", columns[c]);
@@ -125,7 +101,7 @@ Test(arrivals, replay_by_header_name_and_number)
  * name that is asked for, quoted header fields and cells, a quoted comma. */
 Test(arrivals, replay_bom_and_quoted_fields)
 {
-    write_file("bom.csv", "\xEF\xBB\xBF\"time\",\"job, name\"\n\"0.5\",\"a, b\"\n1.25,\"c\"\"\"\n");
+    tmp_write("bom.csv", "\xEF\xBB\xBF\"time\",\"job, name\"\n\"0.5\",\"a, b\"\n1.25,\"c\"\"\"\n");
     const char *columns[] = {"time", "1", NULL};
     for (int c = 0; c < 3; c++) {
         struct params *p = replay_params("bom.csv", columns[c]);
@@ -153,7 +129,7 @@ Test(arrivals, replay_bom_and_quoted_fields)
 
 Test(arrivals, replay_one_column_no_header)
 {
-    write_file("plain.txt", "0\n2.5\n3\n");
+    tmp_write("plain.txt", "0\n2.5\n3\n");
     struct params *p = replay_params("plain.txt", NULL);
     struct arrivals *a;
     struct error err;
@@ -166,7 +142,7 @@ Test(arrivals, replay_one_column_no_header)
 /* Expects the replay file `text` to fail with "<tmpdir>/bad.csv<suffix>". */
 static void replay_fails(const char *text, const char *column, const char *suffix)
 {
-    write_file("bad.csv", text);
+    tmp_write("bad.csv", text);
     struct params *p = replay_params("bad.csv", column);
     struct arrivals *a = NULL;
     struct error err;
@@ -210,30 +186,37 @@ Test(arrivals, replay_errors)
 
 /* ---- through the latency workload ---- */
 
-static struct workload_output run_ini(const char *ini)
+/* Point 0 of the config `ini`, written to tmpdir/w.ini: its params and
+ * point key (the caller frees both). */
+static struct params *point_of(const char *ini, char **key)
 {
-    write_file("w.ini", ini);
-    char path[512];
-    snprintf(path, sizeof path, "%s/w.ini", tmpdir);
+    const char *path = tmp_write("w.ini", ini);
     struct config *c;
     struct error err;
     cr_assert_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
     struct params *p;
     int repeat;
+    cr_assert_eq(config_point(c, 0, &p, &repeat, key, &err), 0, "%s", err.msg);
+    config_free(c);
+    return p;
+}
+
+static struct workload_output run_ini(const char *ini)
+{
     char *key;
-    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    struct params *p = point_of(ini, &key);
     struct workload_output out;
+    struct error err;
     cr_assert_eq(workload_latency_run(p, 1, config_key_hash(key), &out, &err), 0,
                  "%s", err.msg);
     params_free(p);
     free(key);
-    config_free(c);
     return out;
 }
 
 Test(arrivals, replay_drives_the_workload)
 {
-    write_file("times.csv", "t\n0\n0.1\n0.2\n5\n5.5\n");
+    tmp_write("times.csv", "t\n0\n0.1\n0.2\n5\n5.5\n");
     struct workload_output out = run_ini("[latency]\nkind = exp\n[cluster]\nworkers = 3\n"
                                          "[workload]\nkind = latency\narrival = replay\n"
                                          "arrival_file = times.csv\njobs = 100\nwarmup = 1\n"
@@ -253,30 +236,23 @@ Test(arrivals, replay_drives_the_workload)
 
 Test(arrivals, replay_shorter_than_warmup)
 {
-    write_file("few.csv", "0\n1\n");
-    write_file("w.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\narrival = replay\n"
-                        "arrival_file = few.csv\nwarmup = 2\n");
-    char path[512];
-    snprintf(path, sizeof path, "%s/w.ini", tmpdir);
-    struct config *c;
-    struct error err;
-    cr_assert_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
-    struct params *p;
-    int repeat;
+    tmp_write("few.csv", "0\n1\n");
     char *key;
-    cr_assert_eq(config_point(c, 0, &p, &repeat, &key, &err), 0, "%s", err.msg);
+    struct params *p = point_of("[latency]\nkind = exp\n[workload]\nkind = latency\n"
+                                "arrival = replay\narrival_file = few.csv\nwarmup = 2\n",
+                                &key);
     struct workload_output out;
+    struct error err;
     cr_expect_eq(workload_latency_run(p, 1, config_key_hash(key), &out, &err),
                  STRAG_EINPUT);
     char want[600];
     snprintf(
         want, sizeof want,
         "%s:6: workload.arrival_file: has 2 arrival times, none left after workload.warmup (2)",
-        path);
+        tmp_path("w.ini"));
     cr_expect_str_eq(err.msg, want);
     params_free(p);
     free(key);
-    config_free(c);
 }
 
 Test(arrivals, closed_loop_waits_for_idle_workers)

@@ -23,6 +23,9 @@ write_ini() { # FILE [LATENCY KEY LINES...]: a small valid latency-only config
         if (($#)); then printf '%s\n' "$@"; else printf 'kind = exp\nrate = 1\n'; fi
     } >"$f"
 }
+ini_with() { # FILE LINES...: the config of LINES, one a line (\n within a LINE starts another)
+    printf '%b\n' "${@:2}" >"$1"
+}
 write_ini ok.ini
 "$STRAGSIM" run ok.ini -o good.db -q || tap_fail "a good run for the database cases"
 replay_ini() { # FILE CSV: a config replaying CSV with columns w, it, t
@@ -363,13 +366,8 @@ fi
 # ---- every point validated before the first write (run) ----
 wdir=$root/models/weights
 infer_ini() { # FILE LINES...: a small inference config (logreg, 4 workers) plus LINES
-    local f=$1
-    shift
-    {
-        printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = uncoded\n'
-        printf '[workload]\nkind = inference\njobs = 20\nmodel = logreg\nqueries = 2\n'
-        printf '%s\n' "$@"
-    } >"$f"
+    ini_with "$1" '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = uncoded' \
+        '[workload]\nkind = inference\njobs = 20\nmodel = logreg\nqueries = 2' "${@:2}"
 }
 infer_ini wsweep.ini "[sweep]" "workload.weights = $wdir/logreg.bin, $wdir/mlp.bin"
 bad "run: the second weights file of a sweep is another model's (nothing written)" \
@@ -380,14 +378,9 @@ bad "run: a missing weights file (no database created)" \
 bad "run: a missing weights file (no experiments row added)" \
     "./nope.bin: cannot open: No such file or directory" "$S" run wmissing.ini -o good.db -q
 letcc_ini() { # FILE LINES...: a small letcc inference config (6 workers, K = 2) plus [scheme] LINES
-    local f=$1
-    shift
-    {
-        printf '[cluster]\nworkers = 6\n[latency]\nkind = exp\n'
-        printf '[workload]\nkind = inference\njobs = 20\nmodel = logreg\nqueries = 2\n'
-        printf '[scheme]\nkind = letcc\n'
-        printf '%s\n' "$@"
-    } >"$f"
+    ini_with "$1" '[cluster]\nworkers = 6\n[latency]\nkind = exp' \
+        '[workload]\nkind = inference\njobs = 20\nmodel = logreg\nqueries = 2' \
+        '[scheme]\nkind = letcc' "${@:2}"
 }
 letcc_ini lneg.ini "lambda_dec = -1"
 bad "letcc: a negative lambda_dec" "lneg.ini:12: scheme.lambda_dec: must be >= 0" "$S" run lneg.ini -o new.db -q
@@ -408,14 +401,9 @@ bad "run: a bad workload.partitions in the second point (nothing written)" \
     "$S" run parts.ini -o new.db -q
 
 split_ini() { # FILE LINES...: a small split inference config (4 workers, MLP nodes) plus [scheme] LINES
-    local f=$1
-    shift
-    {
-        printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n'
-        printf '[workload]\nkind = inference\njobs = 20\nmodel = mlp\nweights = %s/mlp.bin\nqueries = 1\n' "$wdir"
-        printf '[scheme]\nkind = split\nlearned_weights = %s/split-n4\n' "$wdir"
-        printf '%s\n' "$@"
-    } >"$f"
+    ini_with "$1" '[cluster]\nworkers = 4\n[latency]\nkind = exp' \
+        "[workload]\nkind = inference\njobs = 20\nmodel = mlp\nweights = $wdir/mlp.bin\nqueries = 1" \
+        "[scheme]\nkind = split\nlearned_weights = $wdir/split-n4" "${@:2}"
 }
 split_ini sp5.ini "patches = 5"
 bad "split: 5 patches tile no grid" \
@@ -458,13 +446,8 @@ bad "split train: too many straggler masks" \
 # ---- pipeline: a split that does not cover the layers once, P > layers, M > batch, a stage
 # that does not parse, a scheme of another workload ----
 pipeline_ini() { # FILE LINES...: a pipeline config of the mlp (5 layers) plus [workload] LINES
-    local f=$1
-    shift
-    {
-        printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = none\n'
-        printf '[workload]\nkind = pipeline\nmodel = mlp\niterations = 2\nbatch = 8\n'
-        printf '%s\n' "$@"
-    } >"$f"
+    ini_with "$1" '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = none' \
+        '[workload]\nkind = pipeline\nmodel = mlp\niterations = 2\nbatch = 8' "${@:2}"
 }
 pipeline_ini pl-cover.ini "stages = dense200 relu | dense100 relu"
 bad "pipeline: stages that miss a layer" \
@@ -499,14 +482,9 @@ bad "pipeline: a latency scheme" "pl-scheme.ini:6: scheme.kind: scheme 'kofn' do
     "$S" run pl-scheme.ini -o new.db -q
 # ---- the hyperparameter tuner (workload.tuner.*) ----
 tuner_ini() { # FILE SCHEME LINES...: a tiny training config with a tuner, plus [workload] LINES
-    local f=$1 scheme=$2
-    shift 2
-    {
-        printf '[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = %s\n' "$scheme"
-        printf '[workload]\nkind = training\niterations = 2\nmodel = logreg\nbatch = 8\n'
-        printf 'train_limit = 400\ntest_limit = 100\n'
-        printf '%s\n' "$@"
-    } >"$f"
+    ini_with "$1" "[cluster]\nworkers = 4\n[latency]\nkind = exp\n[scheme]\nkind = $2" \
+        '[workload]\nkind = training\niterations = 2\nmodel = logreg\nbatch = 8' \
+        'train_limit = 400\ntest_limit = 100' "${@:3}"
 }
 tuner_ini tu-kind.ini naive "tuner.kind = bayes"
 bad "tuner: an unknown kind" "tu-kind.ini:14: workload.tuner.kind: expected one of none|fixed|schedule|rule|random|lstm, got 'bayes'" \
@@ -548,13 +526,8 @@ bad "pipeline: dropout with stages that leave its layer out" \
 
 # ---- bspline (BSCC): K > N, too few results for the spline, its own keys ----
 bspline_ini() { # FILE WORKERS LINES...: a latency config of the bspline scheme plus [scheme] LINES
-    local f=$1 w=$2
-    shift 2
-    {
-        printf '[cluster]\nworkers = %s\n[latency]\nkind = exp\n' "$w"
-        printf '[workload]\nkind = latency\njobs = 20\n[scheme]\nkind = bspline\n'
-        printf '%s\n' "$@"
-    } >"$f"
+    ini_with "$1" "[cluster]\nworkers = $2\n[latency]\nkind = exp" \
+        '[workload]\nkind = latency\njobs = 20\n[scheme]\nkind = bspline' "${@:3}"
 }
 bspline_ini bs-kn.ini 4 "stragglers = 0" "[workload]" "queries = 6"
 bad "bspline: K > N" "bs-kn.ini:12: workload.queries: K = 6 queries need 6 workers, cluster.workers is 4" \
@@ -662,14 +635,9 @@ fi
 # ---- learned-lagrange's design keys: an unknown design, a feature extractor
 # in the input design, K > N in the feature design, bad feature and worker specs
 llc_ini() { # FILE LINES...: a small learned-lagrange config (6 workers, K = 2) plus [scheme] LINES
-    local f=$1
-    shift
-    {
-        printf '[cluster]\nworkers = 6\n[latency]\nkind = exp\n'
-        printf '[workload]\nkind = inference\njobs = 20\nmodel = mlp\nqueries = 2\n'
-        printf '[scheme]\nkind = learned-lagrange\nlearned_weights = %s/llc-n8-k4-r6\n' "$wdir"
-        printf '%s\n' "$@"
-    } >"$f"
+    ini_with "$1" '[cluster]\nworkers = 6\n[latency]\nkind = exp' \
+        '[workload]\nkind = inference\njobs = 20\nmodel = mlp\nqueries = 2' \
+        "[scheme]\nkind = learned-lagrange\nlearned_weights = $wdir/llc-n8-k4-r6" "${@:2}"
 }
 llc_ini llcd.ini "design = bogus"
 bad "learned-lagrange: an unknown design" \
@@ -691,7 +659,9 @@ bad "learned-lagrange: a bad worker spec in the feature design is the worker's" 
     "llcw.ini:14: scheme.worker_model: model 'custom': layer 1 (dense): needs at least 1 unit" \
     "$S" run llcw.ini -o new.db -q
 # advise: the [advise] section (the key is on line 16 of each file)
-advise_ini() { { cat ok.ini; printf '[advise]\n%s\n' "$2"; } >"$1"; }
+advise_ini() { # FILE LINES...: ok.ini plus [advise] LINES
+    ini_with "$1" "$(<ok.ini)" '[advise]' "${@:2}"
+}
 advise_ini adv_obj.ini 'objective = latency_p98'
 bad "advise: an unknown objective" "adv_obj.ini:16: advise.objective: expected one of latency_p99|latency_mean|latency_p50|latency_p999|worker_seconds|time_to_target, got 'latency_p98'" "$S" advise adv_obj.ini --db new.db
 advise_ini adv_obj_wl.ini 'objective = time_to_target'

@@ -15,8 +15,8 @@
 #include "tests/analysis_capture.h"
 #include "tests/check_points.h"
 
-TestSuite(check, .init = points_dir_make, .fini = points_dir_remove);
-TestSuite(report, .init = points_dir_make, .fini = points_dir_remove);
+TestSuite(check, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(report, .init = make_tmpdir, .fini = remove_tmpdir);
 
 /* check_compare with `stragsim check`'s default tolerances. */
 static int check_default(const char *a, const char *b, struct check_summary *sum)
@@ -27,7 +27,7 @@ static int check_default(const char *a, const char *b, struct check_summary *sum
 
 Test(check, equal_databases_pass)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, NBASE, "");
     db_build(b, base_points, NBASE, "");
     struct check_summary sum;
@@ -41,7 +41,7 @@ Test(check, perturbed_metric_fails)
     struct point pts[NBASE];
     points_copy(pts);
     pts[1].mean = 0.375;
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, pts, NBASE, "");
     db_build(b, base_points, NBASE, "");
     struct check_summary sum;
@@ -57,7 +57,7 @@ Test(check, tiny_difference_shows_every_digit)
     struct point pts[NBASE];
     points_copy(pts);
     pts[0].mean = 0.5 + 0x1p-40;
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, pts, NBASE, "");
     db_build(b, base_points, NBASE, "");
     struct check_options opt = {.rtol = 0};
@@ -74,7 +74,7 @@ Test(check, within_default_tolerance_passes)
     struct point pts[NBASE];
     points_copy(pts);
     pts[0].mean = 0.5 + 0x1p-40; /* relative 1.8e-12 < 1e-9 */
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, pts, NBASE, "");
     db_build(b, base_points, NBASE, "");
     struct check_summary sum;
@@ -87,7 +87,7 @@ Test(check, per_metric_tolerance)
     struct point pts[NBASE];
     points_copy(pts);
     pts[3].p99 = 2.25 * 1.001;
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, pts, NBASE, "");
     db_build(b, base_points, NBASE, "");
     struct check_summary sum;
@@ -120,7 +120,7 @@ Test(check, per_metric_tolerance)
 /* A tolerance for a metric the baseline does not have is bad input. */
 Test(check, tolerance_for_an_unknown_metric)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, NBASE, "");
     db_build(b, base_points, NBASE, "");
     struct check_summary sum;
@@ -134,7 +134,7 @@ Test(check, tolerance_for_an_unknown_metric)
 
 Test(check, missing_point_and_metric)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, 3, ""); /* u2 missing */
     db_build(b, base_points, NBASE, "");
     /* Remove one metric of k2 from the new database. */
@@ -162,7 +162,7 @@ Test(check, nan_equals_nan_only)
     points_copy(pts);
     pts[0].accuracy = NAN; /* baseline 0.9 */
     pts[2].accuracy = 0.5; /* baseline NaN */
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, pts, NBASE, "");
     db_build(b, base_points, NBASE, "");
     struct check_summary sum;
@@ -177,7 +177,7 @@ Test(check, nan_equals_nan_only)
 
 Test(check, matches_by_params_when_keys_differ)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, NBASE, "v2-"); /* other keys, other experiment.db */
     db_build(b, base_points, NBASE, "");
     struct check_summary sum;
@@ -196,7 +196,7 @@ Test(check, repeats_match_by_params)
         {"r1", "kofn", "1", 1, 0.75, 1, 1},
         {"r0", "kofn", "1", 0, 0.5, 1, 1},
     };
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, swapped, 2, "new-");
     db_build(b, base, 2, "");
     struct check_summary sum;
@@ -207,7 +207,7 @@ Test(check, repeats_match_by_params)
 
 Test(check, extra_points_are_counted)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, NBASE, "");
     db_build(b, base_points, 2, "");
     struct check_summary sum;
@@ -217,7 +217,7 @@ Test(check, extra_points_are_counted)
 
 Test(check, empty_baseline_is_bad_input)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, NBASE, "");
     db_build(b, base_points, 0, "");
     struct check_summary sum;
@@ -231,7 +231,7 @@ Test(check, single_point_keeps_its_scheme_in_the_label)
 {
     struct point pts[1] = {base_points[0]};
     pts[0].p99 = 2.5;
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, pts, 1, "");
     db_build(b, base_points, 1, "");
     struct check_summary sum;
@@ -252,7 +252,7 @@ static void report_expect(const char *path, enum report_format format, const cha
 
 Test(report, text)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     report_expect(a, REPORT_TEXT,
                   "scheme.kind  latency.rate  jobs  latency_mean  latency_p99  accuracy\n"
@@ -265,7 +265,7 @@ Test(report, text)
 
 Test(report, csv)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     report_expect(a, REPORT_CSV,
                   "scheme.kind,latency.rate,jobs,latency_mean,latency_p99,accuracy\r\n"
@@ -277,7 +277,7 @@ Test(report, csv)
 
 Test(report, markdown)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     report_expect(
         a, REPORT_MARKDOWN,
@@ -296,7 +296,7 @@ Test(report, quoting_and_escaping)
         {"q1", "a,\"b\"", "1", 0, 1, 2, 3},
         {"q2", "c|d", "1", 0, 4, 5, 6},
     };
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, pts, 2, "");
     struct report_options opt = {.format = REPORT_CSV,
                                  .metrics = (const char *const[]){"jobs"},
@@ -320,7 +320,7 @@ Test(report, repeat_column_and_sorting)
         {"b0", "kofn", "2", 0, 2, 0, 0},
         {"a1", "kofn", "10", 1, 1, 0, 0},
     };
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, pts, 4, "");
     struct report_options opt = {.format = REPORT_CSV,
                                  .metrics = (const char *const[]){"latency_mean"},
@@ -335,7 +335,7 @@ Test(report, repeat_column_and_sorting)
 
 Test(report, filters_and_columns)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     /* One key: alternatives; two keys: both. scheme.kind stays, the rest vary. */
     static const struct report_filter where[] = {
@@ -360,7 +360,7 @@ Test(report, filters_and_columns)
 
 Test(report, nothing_selected_prints_the_header)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     struct report_options opt = {.metrics = (const char *const[]){"jobs"},
                                  .nmetrics = 1,
@@ -373,7 +373,7 @@ Test(report, nothing_selected_prints_the_header)
 /* Names that are not in the database: one line each, naming it. */
 Test(report, unknown_metric_and_param)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     char want[512];
     struct report_options opt = {.metrics = (const char *const[]){"latency_p98"}, .nmetrics = 1};
@@ -389,7 +389,7 @@ Test(report, unknown_metric_and_param)
 Test(report, other_metrics_and_empty_database)
 {
     /* None of the default metrics: every metric is shown, first seen first. */
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     struct results *r;
     struct error err;
     int64_t exp;
@@ -410,7 +410,7 @@ Test(report, other_metrics_and_empty_database)
                   "-----------  -----------  ----------\n"
                   "ssp          1.23457e+07    0.333333\n");
 
-    const char *b = db_path("b.db");
+    const char *b = tmp_path("b.db");
     db_build(b, base_points, 0, "");
     report_expect(b, REPORT_TEXT, "(no runs)\n");
     report_expect(b, REPORT_CSV, "");

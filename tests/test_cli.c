@@ -16,22 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tmp_dir.h"
 #include "app/cli.h"
-
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/stragsim-cli-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-}
 
 TestSuite(cli, .init = make_tmpdir, .fini = remove_tmpdir);
 
@@ -43,15 +29,6 @@ static const char *binary(void)
 }
 
 static char out_text[1 << 16], err_text[1 << 16];
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-}
 
 /* Runs `stragsim ARGS` in tmpdir; returns the exit status, fills
  * out_text/err_text. */
@@ -68,16 +45,6 @@ static int stragsim(const char *args)
     slurp(path, err_text, sizeof err_text);
     cr_assert(WIFEXITED(rc), "stragsim %s did not exit normally", args);
     return WEXITSTATUS(rc);
-}
-
-static void write_file(const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 static bool exists(const char *name)
@@ -203,7 +170,7 @@ Test(cli, run_usage_errors)
 
 Test(cli, bad_config_one_line_no_database)
 {
-    write_file("bad.ini", "[workload]\nkind = latency\n[cluster]\nworker = 3\n");
+    tmp_write("bad.ini", "[workload]\nkind = latency\n[cluster]\nworker = 3\n");
     cr_expect_eq(stragsim("run bad.ini -o out.db"), 2);
     cr_expect_str_eq(err_text, "bad.ini:4: unknown key 'worker' in [cluster]\n");
     cr_expect_not(exists("out.db"));
@@ -217,9 +184,9 @@ Test(cli, bad_point_fails_before_anything_runs)
 {
     /* the second point asks kofn for more results than there are workers: the
      * scheme's create() rejects it, and nothing at all is written */
-    write_file("late.ini",
-               "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 50\n"
-               "[cluster]\nworkers = 4\n[scheme]\nkind = kofn\n[sweep]\nscheme.k = 2, 9\n");
+    tmp_write("late.ini",
+              "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 50\n"
+              "[cluster]\nworkers = 4\n[scheme]\nkind = kofn\n[sweep]\nscheme.k = 2, 9\n");
     cr_expect_eq(stragsim("run late.ini -o out.db"), 2);
     cr_expect_str_eq(err_text, "late.ini:11: scheme.k: 9 is more than cluster.workers (4)\n");
     cr_expect_not(exists("out.db"));
@@ -227,7 +194,7 @@ Test(cli, bad_point_fails_before_anything_runs)
 
 Test(cli, bad_set_one_line)
 {
-    write_file("s.ini", sweep_ini);
+    tmp_write("s.ini", sweep_ini);
     cr_expect_eq(stragsim("run s.ini -o out.db --set cluster.workers=zero"), 2);
     cr_expect_str_eq(err_text, "--set cluster.workers=zero: cluster.workers: expected an integer, "
                                "got 'zero'\n");
@@ -238,7 +205,7 @@ Test(cli, bad_set_one_line)
 
 Test(cli, same_config_same_numbers)
 {
-    write_file("s.ini", sweep_ini);
+    tmp_write("s.ini", sweep_ini);
     cr_assert_eq(stragsim("run s.ini -o a.db --quiet"), 0, "%s", err_text);
     cr_expect_str_eq(err_text, "", "--quiet prints nothing");
     cr_assert_eq(stragsim("run s.ini -o b.db"), 0, "%s", err_text);
@@ -257,7 +224,7 @@ Test(cli, same_config_same_numbers)
 
 Test(cli, resume_and_refusal)
 {
-    write_file("s.ini", sweep_ini);
+    tmp_write("s.ini", sweep_ini);
     cr_assert_eq(stragsim("run s.ini -o r.db --quiet"), 0, "%s", err_text);
     char *before = query("r.db", metrics_sql);
 
@@ -296,9 +263,9 @@ Test(cli, resume_and_refusal)
  * new point: --resume runs it instead of taking it for the stored one. */
 Test(cli, resume_runs_a_new_distinct_point)
 {
-    write_file("l.ini", "[cluster]\nworkers = 6\n[latency]\nkind = exp\n"
-                        "[workload]\nkind = latency\njobs = 200\n"
-                        "[scheme]\nkind = lagrange\nstragglers = 1\nnodes = chebyshev\n");
+    tmp_write("l.ini", "[cluster]\nworkers = 6\n[latency]\nkind = exp\n"
+                       "[workload]\nkind = latency\njobs = 200\n"
+                       "[scheme]\nkind = lagrange\nstragglers = 1\nnodes = chebyshev\n");
     cr_assert_eq(stragsim("run l.ini -o l.db --quiet"), 0, "%s", err_text);
     cr_expect_eq(count_rows("l.db", "runs"), 1);
     cr_expect_eq(stragsim("run l.ini -o l.db --resume --set scheme.nodes=n"), 0, "%s", err_text);
@@ -314,9 +281,9 @@ Test(cli, resume_runs_a_new_distinct_point)
  * its params), not a "point already stored" failure. */
 Test(cli, sweep_points_that_are_one_simulation_run_once)
 {
-    write_file("d.ini", "[cluster]\nworkers = 6\n[latency]\nkind = exp\n"
-                        "[workload]\nkind = latency\njobs = 50\n"
-                        "[sweep]\nscheme.stragglers = 1, 2\nscheme.kind = naive, ignore\n");
+    tmp_write("d.ini", "[cluster]\nworkers = 6\n[latency]\nkind = exp\n"
+                       "[workload]\nkind = latency\njobs = 50\n"
+                       "[sweep]\nscheme.stragglers = 1, 2\nscheme.kind = naive, ignore\n");
     cr_assert_eq(stragsim("run d.ini -o d.db --quiet"), 0, "%s", err_text);
     cr_expect_eq(count_rows("d.db", "runs"), 3);
     char *naive = query("d.db", "SELECT count(*) FROM params p JOIN params k ON k.run_id = "
@@ -330,7 +297,7 @@ Test(cli, sweep_points_that_are_one_simulation_run_once)
 
 Test(cli, set_changes_params)
 {
-    write_file("s.ini", sweep_ini);
+    tmp_write("s.ini", sweep_ini);
     cr_assert_eq(stragsim("run s.ini -o s.db --quiet --set cluster.workers=5 "
                           "--set workload.jobs=300"),
                  0, "%s", err_text);
@@ -349,8 +316,8 @@ Test(cli, database_path_rules)
     char sub[512];
     snprintf(sub, sizeof sub, "%s/sub", tmpdir);
     cr_assert_eq(mkdir(sub, 0755), 0);
-    write_file("sub/e.ini", "[experiment]\ndb = here.db\n[latency]\nkind = exp\n"
-                            "[workload]\nkind = latency\njobs = 100\n");
+    tmp_write("sub/e.ini", "[experiment]\ndb = here.db\n[latency]\nkind = exp\n"
+                           "[workload]\nkind = latency\njobs = 100\n");
     cr_expect_eq(stragsim("run sub/e.ini --quiet"), 0, "%s", err_text);
     cr_expect(exists("sub/here.db"));
     cr_expect_not(exists("results.db"));
@@ -358,15 +325,15 @@ Test(cli, database_path_rules)
     cr_expect_eq(stragsim("run sub/e.ini --quiet -o other.db"), 0, "%s", err_text);
     cr_expect(exists("other.db"));
     /* neither: results.db in the current directory */
-    write_file("plain.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 100\n");
+    tmp_write("plain.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 100\n");
     cr_expect_eq(stragsim("run plain.ini --quiet"), 0, "%s", err_text);
     cr_expect(exists("results.db"));
 }
 
 Test(cli, job_rows_when_asked)
 {
-    write_file("j.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 250\n"
-                        "warmup = 10\njob_rows = true\n");
+    tmp_write("j.ini", "[latency]\nkind = exp\n[workload]\nkind = latency\njobs = 250\n"
+                       "warmup = 10\njob_rows = true\n");
     cr_assert_eq(stragsim("run j.ini -o j.db --quiet"), 0, "%s", err_text);
     cr_expect_eq(count_rows("j.db", "jobs"), 250);
 }
@@ -451,10 +418,10 @@ Test(cli, sigint_finishes_the_point_in_flight)
      * (STRAGSIM_TEST_STOP_AT_POINT, test-only, app/test_hook.h), so the
      * SIGINT sent then lands while point 3 is in flight on any machine:
      * point 3 is finished and written, point 4 never starts. */
-    write_file("long.ini", "[latency]\nkind = exp\n[cluster]\nworkers = 12\n"
-                           "[workload]\nkind = latency\narrival = poisson\nrate = 2\njobs = 5000\n"
-                           "[scheme]\nkind = kofn\nk = 10\n[sweep]\n"
-                           "experiment.seed = 1,2,3,4,5,6,7,8,9,10,11,12\n");
+    tmp_write("long.ini", "[latency]\nkind = exp\n[cluster]\nworkers = 12\n"
+                          "[workload]\nkind = latency\narrival = poisson\nrate = 2\njobs = 5000\n"
+                          "[scheme]\nkind = kofn\nk = 10\n[sweep]\n"
+                          "experiment.seed = 1,2,3,4,5,6,7,8,9,10,11,12\n");
     char errpath[512];
     snprintf(errpath, sizeof errpath, "%s/.err", tmpdir);
     const char *bin = binary(); /* asserts: only in this process, not the child */
@@ -505,7 +472,7 @@ Test(cli, nercc_grid_search_choice_lands_in_params)
              "weights = %s/models/weights\nqueries = 6\n"
              "[scheme]\nkind = nercc\nstragglers = 1\nlambda_grid = 0, 1e-4\nvalidation_jobs = 4\n",
              root ? root : "..");
-    write_file("n.ini", ini);
+    tmp_write("n.ini", ini);
     cr_assert_eq(stragsim("run n.ini -o n.db --quiet"), 0, "%s", err_text);
     char *chosen = query("n.db", "SELECT count(*) FROM params p JOIN metrics m ON m.run_id = p.run_id"
                                  " AND m.name = 'lambda_enc' WHERE p.key = 'scheme.lambda_enc'"
@@ -527,7 +494,7 @@ Test(cli, common_streams_give_schemes_the_same_stragglers)
     const char *ini = "[cluster]\nworkers = 6\n[latency]\nkind = shifted_exp\nshift = 1\nrate = 2\n"
                       "[workload]\nkind = latency\njobs = 500\n"
                       "[scheme]\nk = 6\n[sweep]\nscheme.kind = uncoded, kofn\n";
-    write_file("crn.ini", ini);
+    tmp_write("crn.ini", ini);
     cr_assert_eq(stragsim("run crn.ini -o same.db --quiet"), 0, "%s", err_text); /* the default */
     cr_assert_eq(stragsim("run crn.ini -o own.db --quiet --set experiment.common_streams=false"),
                  0, "%s", err_text);

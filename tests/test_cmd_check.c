@@ -16,13 +16,13 @@
 
 static void setup(void)
 {
-    points_dir_make();
+    make_tmpdir();
     cr_redirect_stdout();
     cr_redirect_stderr();
 }
 
-TestSuite(cmd_check, .init = setup, .fini = points_dir_remove);
-TestSuite(cmd_report, .init = setup, .fini = points_dir_remove);
+TestSuite(cmd_check, .init = setup, .fini = remove_tmpdir);
+TestSuite(cmd_report, .init = setup, .fini = remove_tmpdir);
 
 /* Runs a command on a copy of its arguments (getopt permutes them and the
  * commands cut option values in place), NULL-terminated. */
@@ -69,7 +69,7 @@ static void stderr_expect(const char *want)
 
 Test(cmd_check, equal_databases_pass)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, NBASE, "");
     db_build(b, base_points, NBASE, "");
     cr_assert_eq(run(cmd_check, "check", a, "--baseline", b, NULL), 0);
@@ -81,7 +81,7 @@ Test(cmd_check, perturbed_metric_fails)
     struct point pts[NBASE];
     points_copy(pts);
     pts[1].mean = 0.375;
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, pts, NBASE, "");
     db_build(b, base_points, NBASE, "");
     cr_assert_eq(run(cmd_check, "check", a, "--baseline", b, NULL), 1);
@@ -93,7 +93,7 @@ Test(cmd_check, perturbed_metric_fails)
 
 Test(cmd_check, extra_points_are_noted)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, NBASE, "");
     db_build(b, base_points, 2, "");
     cr_assert_eq(run(cmd_check, "check", a, "--baseline", b, NULL), 0);
@@ -103,7 +103,7 @@ Test(cmd_check, extra_points_are_noted)
 
 Test(cmd_check, usage_errors)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db"), *none = db_path("none.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db"), *none = tmp_path("none.db");
     db_build(a, base_points, NBASE, "");
     db_build(b, base_points, NBASE, "");
     cr_assert_eq(run(cmd_check, "check", a, NULL), 2);
@@ -132,7 +132,7 @@ Test(cmd_check, usage_errors)
 
 Test(cmd_check, empty_baseline_is_bad_input)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, NBASE, "");
     db_build(b, base_points, 0, "");
     cr_assert_eq(run(cmd_check, "check", a, "--baseline", b, NULL), 2);
@@ -155,7 +155,7 @@ Test(cmd_check, help)
 /* Option checks of --intervals (the interval comparison itself: test_aggregate.c). */
 Test(cmd_check, intervals_reject_tolerances)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     cr_assert_eq(run(cmd_check, "check", a, "--baseline", a, "--intervals", "--metric",
                      "latency_mean:0.1", NULL),
@@ -171,7 +171,7 @@ Test(cmd_check, intervals_reject_tolerances)
 /* --aggregate reaches report_write (one run per point here: no intervals). */
 Test(cmd_report, aggregate_option)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, 2, "");
     cr_assert_eq(run(cmd_report, "report", a, "--aggregate", "--format", "csv", "--metrics",
                      "latency_mean", NULL),
@@ -184,7 +184,7 @@ Test(cmd_report, aggregate_option)
 
 Test(cmd_report, command_with_filters_and_columns)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     /* One key: alternatives; two keys: both. scheme.kind stays, the rest vary. */
     cr_assert_eq(run(cmd_report, "report", a, "--format", "csv", "--where", "latency.rate=2.0",
@@ -203,7 +203,7 @@ Test(cmd_report, command_with_filters_and_columns)
 
 Test(cmd_report, usage_errors)
 {
-    const char *a = db_path("a.db"), *none = db_path("none.db");
+    const char *a = tmp_path("a.db"), *none = tmp_path("none.db");
     db_build(a, base_points, NBASE, "");
     cr_assert_eq(run(cmd_report, "report", NULL), 2);
     cr_assert_eq(run(cmd_report, "report", a, "--format", "pdf", NULL), 2);
@@ -213,7 +213,7 @@ Test(cmd_report, usage_errors)
     cr_assert_eq(run(cmd_report, "report", a, "--params", ",", NULL), 2);
     cr_assert_eq(run(cmd_report, "report", a, "--format", NULL), 2);
     cr_assert_eq(run(cmd_report, "report", none, NULL), 2);
-    cr_assert_eq(run(cmd_report, "report", dir, NULL), 2);
+    cr_assert_eq(run(cmd_report, "report", tmpdir, NULL), 2);
     char want[2048];
     snprintf(want, sizeof want,
              "stragsim report: missing DB (usage: stragsim report DB [options])\n"
@@ -225,6 +225,6 @@ Test(cmd_report, usage_errors)
              "stragsim report: --format needs a value\n"
              "%s: no such file\n"
              "%s: is a directory\n",
-             a, a, none, dir);
+             a, a, none, tmpdir);
     stderr_expect(want);
 }

@@ -10,40 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tmp_dir.h"
 #include "app/config.h"
 #include "schemes/scheme.h"
 #include "base/rng.h"
 #include "traces/latency.h"
 #include "workloads/workload.h"
 
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/stragsim-config-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-}
-
 TestSuite(config, .init = make_tmpdir, .fini = remove_tmpdir);
-
-/* Writes text to tmpdir/name and returns the path (static buffer). */
-static const char *write_ini(const char *name, const char *text)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
 
 static const char minimal[] = "[workload]\n"
                               "kind = latency\n"
@@ -56,7 +30,7 @@ static struct config *load_ok(const char *text, const char *const *sets, size_t 
     char full[8192];
     snprintf(full, sizeof full, "%s%s", text,
              strstr(text, "[latency]") ? "" : "\n[latency]\nkind = exp\n");
-    const char *path = write_ini("ok.ini", full);
+    const char *path = tmp_write("ok.ini", full);
     struct config *c = NULL;
     struct error err = {{0}};
     int rc = config_load(path, sets, nsets, &c, &err);
@@ -68,7 +42,7 @@ static struct config *load_ok(const char *text, const char *const *sets, size_t 
  * "<tmpdir>/bad.ini<suffix>" (suffix starts with ':'). */
 static void load_fails(const char *text, const char *const *sets, size_t nsets, const char *suffix)
 {
-    const char *path = write_ini("bad.ini", text);
+    const char *path = tmp_write("bad.ini", text);
     struct config *c = NULL;
     struct error err = {{0}};
     int rc = config_load(path, sets, nsets, &c, &err);
@@ -454,7 +428,7 @@ Test(config, set_overrides_file_and_sweep)
 
 static void set_fails(const char *set, const char *msg)
 {
-    const char *path = write_ini("ok.ini", minimal);
+    const char *path = tmp_write("ok.ini", minimal);
     struct config *c = NULL;
     struct error err = {{0}};
     cr_expect_eq(config_load(path, &set, 1, &c, &err), STRAG_EINPUT, "%s", set);
@@ -599,7 +573,7 @@ Test(config, sweep_of_unsweepable_key)
 
 Test(config, unknown_scheme_lists_known_ones)
 {
-    const char *path = write_ini("bad.ini", "[workload]\nkind = latency\n[scheme]\nkind = magic\n");
+    const char *path = tmp_write("bad.ini", "[workload]\nkind = latency\n[scheme]\nkind = magic\n");
     struct config *c = NULL;
     struct error err;
     cr_expect_eq(config_load(path, NULL, 0, &c, &err), STRAG_EINPUT);
@@ -684,7 +658,7 @@ Test(config, blanks_after_the_last_line)
     for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
         char text[256];
         snprintf(text, sizeof text, "%s%s", minimal, tails[i]);
-        const char *path = write_ini("tail.ini", text);
+        const char *path = tmp_write("tail.ini", text);
         struct config *c = NULL;
         struct error err = {{0}};
         cr_expect_eq(config_load(path, NULL, 0, &c, &err), 0, "%s", err.msg);
@@ -749,7 +723,7 @@ struct keyed_point {
 static void key_with(const char *ini, const char *const *sets, size_t n, struct keyed_point *kp,
                      const char *label)
 {
-    const char *path = write_ini("keys.ini", ini);
+    const char *path = tmp_write("keys.ini", ini);
     struct config *c = NULL;
     struct error err = {{0}};
     cr_assert_eq(config_load(path, sets, n, &c, &err), 0, "%s: %s", label, err.msg);

@@ -21,11 +21,11 @@
 #include "tests/analysis_capture.h"
 #include "tests/check_points.h"
 
-TestSuite(prune, .init = points_dir_make, .fini = points_dir_remove);
-TestSuite(merge, .init = points_dir_make, .fini = points_dir_remove);
-TestSuite(diff, .init = points_dir_make, .fini = points_dir_remove);
-TestSuite(catalog, .init = points_dir_make, .fini = points_dir_remove);
-TestSuite(json, .init = points_dir_make, .fini = points_dir_remove);
+TestSuite(prune, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(merge, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(diff, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(catalog, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(json, .init = make_tmpdir, .fini = remove_tmpdir);
 
 /* One integer answer of sql on the database at path. */
 static long long sql_int(const char *path, const char *sql)
@@ -106,7 +106,7 @@ static int prune_run(const char *path, const struct prune_selection *sel, bool d
 
 Test(prune, where_deletes_runs_with_everything_under_them)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     db_add_runs_with_rows(a, "rows", (const char *const[]){"hedged", "kofn"}, 2);
     struct report_filter where[] = {{"scheme.kind", "kofn"}};
@@ -131,7 +131,7 @@ Test(prune, where_deletes_runs_with_everything_under_them)
 
 Test(prune, dry_run_counts_and_changes_nothing)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     db_add_runs_with_rows(a, "rows", (const char *const[]){"hedged"}, 1);
     struct prune_selection sel = {.by_experiment = true, .experiment_id = 2};
@@ -146,7 +146,7 @@ Test(prune, dry_run_counts_and_changes_nothing)
 
 Test(prune, an_emptied_experiment_goes_with_its_points_record)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     struct results *r;
     struct error err;
@@ -165,7 +165,7 @@ Test(prune, an_emptied_experiment_goes_with_its_points_record)
 
 Test(prune, an_experiment_without_runs_goes)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     struct results *r;
     struct error err;
@@ -185,7 +185,7 @@ Test(prune, an_experiment_without_runs_goes)
 
 Test(prune, experiment_and_where_must_both_hold)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     db_add_runs_with_rows(a, "rows", (const char *const[]){"uncoded", "kofn"}, 2);
     struct report_filter where[] = {{"scheme.kind", "uncoded"}};
@@ -199,7 +199,7 @@ Test(prune, experiment_and_where_must_both_hold)
 
 Test(prune, unknown_experiment_and_filter_key_are_bad_input)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     struct prune_counts c;
     struct prune_selection sel = {.by_experiment = true, .experiment_id = 9};
@@ -218,7 +218,7 @@ Test(prune, unknown_experiment_and_filter_key_are_bad_input)
 
 Test(prune, a_missing_database_is_not_created)
 {
-    const char *a = db_path("none.db");
+    const char *a = tmp_path("none.db");
     struct prune_counts c;
     struct prune_selection sel = {.by_experiment = true, .experiment_id = 1};
     cr_expect_eq(prune_run(a, &sel, false, &c), STRAG_EINPUT);
@@ -243,8 +243,8 @@ static int merge_run(const char *out, const char *const *inputs, size_t n,
 
 Test(merge, halves_of_a_sweep_make_the_whole)
 {
-    const char *whole = db_path("whole.db"), *h1 = db_path("h1.db"), *h2 = db_path("h2.db");
-    const char *out = db_path("out.db");
+    const char *whole = tmp_path("whole.db"), *h1 = tmp_path("h1.db"), *h2 = tmp_path("h2.db");
+    const char *out = tmp_path("out.db");
     db_build(whole, base_points, NBASE, "");
     db_build(h1, base_points, 3, "");     /* k1 k2 u1 */
     db_build(h2, base_points + 2, 2, ""); /* u1 (again: accuracy NaN) u2 */
@@ -275,8 +275,8 @@ Test(merge, a_conflicting_point_is_refused_and_nothing_written)
     struct point pts[NBASE];
     points_copy(pts);
     pts[2].p99 = 4.5 + 0x1p-40; /* u1, by a hair */
-    const char *h1 = db_path("h1.db"), *h2 = db_path("h2.db"), *h3 = db_path("h3.db");
-    const char *out = db_path("out.db");
+    const char *h1 = tmp_path("h1.db"), *h2 = tmp_path("h2.db"), *h3 = tmp_path("h3.db");
+    const char *out = tmp_path("out.db");
     db_build(h1, base_points, 2, "");
     db_build(h2, base_points + 2, 1, "");
     db_build(h3, pts + 2, 2, "");
@@ -294,7 +294,7 @@ Test(merge, a_conflicting_point_is_refused_and_nothing_written)
 
 Test(merge, a_metric_on_one_side_only_is_a_conflict)
 {
-    const char *h1 = db_path("h1.db"), *h2 = db_path("h2.db"), *out = db_path("out.db");
+    const char *h1 = tmp_path("h1.db"), *h2 = tmp_path("h2.db"), *out = tmp_path("out.db");
     db_build(h1, base_points, 1, "");
     db_build(h2, base_points, 1, "");
     sqlite3 *db;
@@ -310,7 +310,7 @@ Test(merge, a_metric_on_one_side_only_is_a_conflict)
 
 Test(merge, an_input_that_is_not_a_database_is_bad_input)
 {
-    const char *h1 = db_path("h1.db"), *text = db_path("text.db"), *out = db_path("out.db");
+    const char *h1 = tmp_path("h1.db"), *text = tmp_path("text.db"), *out = tmp_path("out.db");
     db_build(h1, base_points, 1, "");
     FILE *f = fopen(text, "w");
     fputs("not a database\n", f);
@@ -344,14 +344,14 @@ Test(diff, matched_points_side_by_side_and_unmatched_listed)
     struct point pts[NBASE];
     points_copy(pts);
     pts[1].mean = 0.375;
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, base_points, 3, "");  /* k1 k2 u1 */
     db_build(b, pts + 1, 3, "");      /* k2 (changed) u1 u2 */
     struct diff_options opt = {.metrics = (const char *const[]){"latency_mean"}, .nmetrics = 1};
     struct diff_summary sum;
     cr_assert_eq(diff_run(a, b, &opt, &sum), 0, "%s", analysis_err.msg);
     cr_expect(sum.matched == 2 && sum.only_a == 1 && sum.only_b == 1);
-    static char want[16384];
+    static char want[1 << 17]; /* the widest text paths of tmp_path's 512 bytes give */
     snprintf(want, sizeof want,
              "point                               metric        %-*s  %-*s  B - A   overlap\n"
              "scheme.kind=kofn latency.rate=2     latency_mean  %-*s  %-*s  +0.125  -\n"
@@ -377,7 +377,7 @@ static void db_build_repeats(const char *path, double shift)
 
 Test(diff, intervals_overlap_or_not)
 {
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build_repeats(a, 0);
     db_build_repeats(b, 1.0); /* k2 moves far beyond its interval */
     struct diff_options opt = {.metrics = (const char *const[]){"latency_mean"}, .nmetrics = 1,
@@ -400,7 +400,7 @@ Test(diff, intervals_overlap_or_not)
 
 Test(diff, unknown_metric_is_bad_input)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     struct diff_options opt = {.metrics = (const char *const[]){"latency_mode"}, .nmetrics = 1};
     struct diff_summary sum;
@@ -424,7 +424,7 @@ static int catalog_run(const char *path, const struct catalog_options *opt)
 
 Test(catalog, finished_or_not_and_two_experiments_of_one_name)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, NBASE, "");
     db_add_runs_with_rows(a, "demo", (const char *const[]){"hedged"}, 1); /* another config */
     struct results *r;
@@ -452,7 +452,7 @@ Test(catalog, finished_or_not_and_two_experiments_of_one_name)
 
 Test(catalog, unknown_when_not_recorded)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points, 1, "");
     struct catalog_options opt = {.runs = true};
     cr_assert_eq(catalog_run(a, &opt), 0, "%s", analysis_err.msg);
@@ -465,7 +465,7 @@ Test(json, check_regressions_as_objects)
     struct point pts[NBASE];
     points_copy(pts);
     pts[1].mean = 0.375;
-    const char *a = db_path("a.db"), *b = db_path("b.db");
+    const char *a = tmp_path("a.db"), *b = tmp_path("b.db");
     db_build(a, pts, 3, "");
     db_build(b, base_points, NBASE, "");
     struct check_options opt = {.rtol = 1e-9, .json = true};
@@ -479,7 +479,7 @@ Test(json, check_regressions_as_objects)
 
 Test(json, report_rows_as_objects_nan_as_null)
 {
-    const char *a = db_path("a.db");
+    const char *a = tmp_path("a.db");
     db_build(a, base_points + 1, 2, "");
     struct report_options opt = {.format = REPORT_JSON,
                                  .metrics = (const char *const[]){"latency_mean", "accuracy"},

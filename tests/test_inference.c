@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "params_lines.h"
+#include "tmp_dir.h"
 #include "models/model.h"
 #include "schemes/codes/code_berrut.h"
 #include "schemes/scheme.h"
@@ -39,18 +41,7 @@ static int rig_open(struct rig *r, int workers, const char *spec, const char *co
                     struct error *err)
 {
     memset(r, 0, sizeof *r);
-    r->p = params_new();
-    for (const char *const *s = kv; *s; s++) {
-        char key[128];
-        const char *eq = strchr(*s, '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - *s), *s);
-        params_set(r->p, key, eq + 1, "t.ini", (int)(s - kv) + 1);
-    }
-    r->ops = scheme_find(params_get(r->p, "scheme.kind"));
-    cr_assert_not_null(r->ops);
-    for (const struct config_key *k = r->ops->keys; k->name; k++)
-        if (k->default_value && !params_has(r->p, k->name))
-            params_set(r->p, k->name, k->default_value, "t.ini", 0);
+    r->p = scheme_params(kv, &r->ops);
     struct scheme_env env = {.params = r->p, .workers = workers, .seed = 7, .point_key = 11};
     int rc = r->ops->create(&env, &r->self, err);
     if (rc)
@@ -331,21 +322,7 @@ Test(inference, nercc_without_validation_fails_cleanly)
 
 /* ---- the workload end to end, through the binary ---- */
 
-static char tmpdir[256];
-
-static void e2e_setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/strag-inference-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void e2e_teardown(void)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
+TestSuite(inference_e2e, .init = make_tmpdir, .fini = remove_tmpdir);
 
 /* Runs `stragsim run` on an ini with the given body, which ends in its
  * [workload] section (the shipped weights directory is added there);
@@ -391,7 +368,7 @@ static bool have_data(void)
     return stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", &st) == 0;
 }
 
-Test(inference_e2e, exact_and_coded_schemes, .init = e2e_setup, .fini = e2e_teardown)
+Test(inference_e2e, exact_and_coded_schemes)
 {
     if (!have_data())
         cr_skip_test("Fashion-MNIST is not installed (dataset-fashion-mnist)");
@@ -419,7 +396,7 @@ Test(inference_e2e, exact_and_coded_schemes, .init = e2e_setup, .fini = e2e_tear
     cr_expect_eq(metric_of("berrut", "jobs"), 300.0);
 }
 
-Test(inference_e2e, bad_data_dir_is_one_line, .init = e2e_setup, .fini = e2e_teardown)
+Test(inference_e2e, bad_data_dir_is_one_line)
 {
     const char *ini = "[latency]\nkind = exp\n[scheme]\nkind = berrut\n"
                       "[workload]\nkind = inference\njobs = 10\nmodel = logreg\n"
@@ -436,7 +413,7 @@ Test(inference_e2e, bad_data_dir_is_one_line, .init = e2e_setup, .fini = e2e_tea
 
 /* barycentric with d = 0 is berrut: the same decoded outputs, so the same
  * accuracy, agreement and rmse, on the same luck (common streams). */
-Test(inference_e2e, barycentric_d0_is_berrut, .init = e2e_setup, .fini = e2e_teardown)
+Test(inference_e2e, barycentric_d0_is_berrut)
 {
     if (!have_data())
         cr_skip_test("Fashion-MNIST is not installed (dataset-fashion-mnist)");
@@ -453,7 +430,7 @@ Test(inference_e2e, barycentric_d0_is_berrut, .init = e2e_setup, .fini = e2e_tea
 }
 
 /* A deadline decodes from fewer results, sooner; still far above chance. */
-Test(inference_e2e, barycentric_deadline_decodes_early, .init = e2e_setup, .fini = e2e_teardown)
+Test(inference_e2e, barycentric_deadline_decodes_early)
 {
     if (!have_data())
         cr_skip_test("Fashion-MNIST is not installed (dataset-fashion-mnist)");
@@ -490,8 +467,7 @@ static double letcc_rmse(const char *lambda_line)
     return metric_of("letcc", "rmse");
 }
 
-Test(inference_e2e, letcc_default_lambda_holds_at_large_n, .init = e2e_setup,
-     .fini = e2e_teardown)
+Test(inference_e2e, letcc_default_lambda_holds_at_large_n)
 {
     if (!have_data())
         cr_skip_test("Fashion-MNIST is not installed (dataset-fashion-mnist)");

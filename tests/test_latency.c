@@ -11,30 +11,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "params_lines.h"
 #include "base/rng.h"
 #include "traces/latency.h"
 
 #define SEED 20261122u
 #define POINT 0x5eedu
 
-/* Params from "key=value" lines: [latency] opens at test.ini:1, the i-th
- * line is at test.ini:i+2. The driver fills defaults; here every key a kind
- * reads is given explicitly. */
-static struct params *params_of(const char *const *kv, size_t n)
-{
-    struct params *p = params_new();
-    params_set_section_line(p, "latency", "test.ini", 1);
-    for (size_t i = 0; i < n; i++) {
-        char key[128];
-        const char *eq = strchr(kv[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[i]), kv[i]);
-        params_set(p, key, eq + 1, "test.ini", (int)i + 2);
-    }
-    return p;
-}
-#define PARAMS(...)                                                                        \
-    params_of((const char *const[]){__VA_ARGS__},                                         \
-              sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+/* [latency]'s params (params_lines.h). The driver fills defaults; here every
+ * key a kind reads is given explicitly. */
+#define PARAMS(...) PARAMS_IN("latency", __VA_ARGS__)
 
 static struct latency_source *make(struct params *p, int workers)
 {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "learned_nets.h"
 #include "models/weights.h"
 #include "schemes/learned_lagrange_model.h"
 #include "schemes/scheme.h"
@@ -23,48 +24,38 @@
 #include "base/params.h"
 #include "base/rng.h"
 
-static void random_images(float *x, int n, uint64_t seed)
+/* Linear bias-free networks of the feature design (K = 3 of N = 6 workers,
+ * 12 features, 10 outputs, recovery threshold R) and the worker on the
+ * features of 3 random images x: direct (3 x 10). */
+static struct llc_nets *linear_feature_nets(int R, float *x, float *direct)
 {
-    struct rng r;
-    rng_seed(&r, seed, 0, RNG_DATA, 0);
-    for (int i = 0; i < n * FMNIST_PIXELS; i++)
-        x[i] = (float)rng_uniform(&r);
-}
-
-static void zero_bias(struct model *m)
-{
-    for (int t = 0; t < m->ntensors; t++)
-        if (strstr(m->tensors[t].name, ".bias"))
-            memset(m->params + m->tensors[t].offset, 0, m->tensors[t].count * sizeof(float));
-}
-
-Test(llc_feature, linear_networks_are_recovered_from_any_r_at_least_k)
-{
-    struct llc_shape shape = {3, 6, 4, "dense10", "dense10", LLC_DESIGN_FEATURE, "dense12"};
+    struct llc_shape shape = {3, 6, R, "dense10", "dense10", LLC_DESIGN_FEATURE, "dense12"};
     struct llc_nets *n;
     struct error err;
     cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
     cr_assert_eq(n->width, 12);
     zero_bias(n->feature);
     zero_bias(n->worker);
-    float x[3 * FMNIST_PIXELS], f[3 * 12], direct[3 * 10], g[4 * 10], D[3 * 4];
+    float f[3 * 12];
     random_images(x, 3, 9);
     const float *o;
     cr_assert_eq(model_forward(n->feature, x, 3, &o, &err), STRAG_OK, "%s", err.msg);
     memcpy(f, o, sizeof f);
     cr_assert_eq(model_forward(n->worker, f, 3, &o, &err), STRAG_OK, "%s", err.msg);
-    memcpy(direct, o, sizeof direct);
+    memcpy(direct, o, 3 * 10 * sizeof *direct);
+    return n;
+}
+
+Test(llc_feature, linear_networks_are_recovered_from_any_r_at_least_k)
+{
+    float x[3 * FMNIST_PIXELS], direct[3 * 10], g[4 * 10];
+    struct llc_nets *n = linear_feature_nets(4, x, direct);
+    struct error err;
     int subsets[3][4] = {{0, 1, 2, 3}, {2, 3, 4, 5}, {0, 2, 3, 5}};
     for (int t = 0; t < 3; t++) {
         cr_assert_eq(llc_workers_forward(n, x, subsets[t], 4, g, &err), STRAG_OK, "%s", err.msg);
-        cr_assert_eq(llc_decoder_matrix(n, subsets[t], 4, D, &err), STRAG_OK, "%s", err.msg);
-        for (int j = 0; j < 3; j++)
-            for (int c = 0; c < 10; c++) {
-                float y = 0;
-                for (int l = 0; l < 4; l++)
-                    y += D[j * 4 + l] * g[l * 10 + c];
-                cr_assert_float_eq(y, direct[j * 10 + c], 1e-3, "subset %d j=%d c=%d", t, j, c);
-            }
+        double worst = llc_interpolation_error(n, subsets[t], 4, g, direct);
+        cr_assert_leq(worst, 1e-3, "subset %d: largest difference %g", t, worst);
     }
     llc_nets_free(n);
 }
@@ -73,28 +64,12 @@ Test(llc_feature, fewer_than_k_results_do_not_recover)
 {
     /* The same with R = 2 < K = 3: a degree-2 polynomial is not recovered
      * from 2 points (the test above is not vacuous). */
-    struct llc_shape shape = {3, 6, 2, "dense10", "dense10", LLC_DESIGN_FEATURE, "dense12"};
-    struct llc_nets *n;
+    float x[3 * FMNIST_PIXELS], direct[3 * 10], g[2 * 10];
+    struct llc_nets *n = linear_feature_nets(2, x, direct);
     struct error err;
-    cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
-    zero_bias(n->feature);
-    zero_bias(n->worker);
-    float x[3 * FMNIST_PIXELS], f[3 * 12], direct[3 * 10], g[2 * 10], D[3 * 2];
-    random_images(x, 3, 9);
-    const float *o;
-    cr_assert_eq(model_forward(n->feature, x, 3, &o, &err), STRAG_OK, "%s", err.msg);
-    memcpy(f, o, sizeof f);
-    cr_assert_eq(model_forward(n->worker, f, 3, &o, &err), STRAG_OK, "%s", err.msg);
-    memcpy(direct, o, sizeof direct);
     int used[2] = {1, 4};
     cr_assert_eq(llc_workers_forward(n, x, used, 2, g, &err), STRAG_OK, "%s", err.msg);
-    cr_assert_eq(llc_decoder_matrix(n, used, 2, D, &err), STRAG_OK, "%s", err.msg);
-    double worst = 0;
-    for (int j = 0; j < 3; j++)
-        for (int c = 0; c < 10; c++) {
-            float y = D[j * 2] * g[c] + D[j * 2 + 1] * g[10 + c];
-            worst = fmax(worst, fabs(y - direct[j * 10 + c]));
-        }
+    double worst = llc_interpolation_error(n, used, 2, g, direct);
     cr_assert_gt(worst, 1e-2);
     llc_nets_free(n);
 }
@@ -141,87 +116,14 @@ Test(llc_flops, feature_design)
 
 /* ---- the gradient through the encoding and the interpolation ---- */
 
-struct feature_case {
-    struct llc_nets *n;
-    float x[2 * 3 * FMNIST_PIXELS];
-    int labels[2 * 3];
-    int used[2 * 4];
-};
-
-static double feature_case_loss(void *ctx)
-{
-    struct feature_case *c = ctx;
-    double loss;
-    struct error err;
-    cr_assert_eq(llc_loss_and_grad(c->n, c->x, c->labels, 2, c->used, &loss, &err), STRAG_OK,
-                 "%s", err.msg);
-    return loss;
-}
-
-static void check_grads(struct model *m, const float *grads, struct feature_case *c, int stride,
-                        const char *what)
-{
-    const float h = 1e-2f;
-    int checked = 0;
-    for (size_t i = 0; i < m->nparams; i += (size_t)stride) {
-        float keep = m->params[i];
-        m->params[i] = keep + h;
-        double up = feature_case_loss(c);
-        m->params[i] = keep - h;
-        double down = feature_case_loss(c);
-        m->params[i] = keep;
-        double numeric = (up - down) / (2 * h);
-        cr_assert(fabs(numeric - grads[i]) <= 2e-3 + 0.05 * fabs(numeric),
-                  "%s param %zu: analytic %g, numeric %g", what, i, grads[i], numeric);
-        checked++;
-    }
-    cr_assert_gt(checked, 3);
-}
-
-static float *grads_copy(const struct model *m)
-{
-    float *g = malloc(m->nparams * sizeof *g);
-    cr_assert_not_null(g);
-    memcpy(g, m->grads, m->nparams * sizeof *g);
-    return g;
-}
-
 Test(llc_feature, gradients_flow_through_encoding_and_interpolation)
 {
-    static struct feature_case c = {.labels = {1, 4, 7, 2, 9, 0},
-                                    .used = {0, 1, 3, 4, 1, 2, 3, 5}};
     struct llc_shape shape = {3, 6, 4, "dense8 tanh dense6", "dense8 tanh dense10",
                               LLC_DESIGN_FEATURE, "dense5 tanh"};
-    struct error err;
-    cr_assert_eq(llc_nets_new(&shape, 3, &c.n, &err), STRAG_OK, "%s", err.msg);
-    random_images(c.x, 6, 11);
-    feature_case_loss(&c);
-    float *gf = grads_copy(c.n->feature), *gw = grads_copy(c.n->worker),
-          *gd = grads_copy(c.n->decoder);
-    check_grads(c.n->feature, gf, &c, 331, "feature");
-    check_grads(c.n->worker, gw, &c, 5, "worker");
-    check_grads(c.n->decoder, gd, &c, 7, "decoder");
-    free(gf);
-    free(gw);
-    free(gd);
-    llc_nets_free(c.n);
+    llc_check_gradients(&shape, 331, 5, 7);
 }
 
 /* ---- one trained weights set served at several (N, R): flexibility ---- */
-
-static struct fmnist test_set;
-static char weights_dir[4096];
-
-static void load_test_set(void)
-{
-    struct error err;
-    cr_assert_eq(fmnist_load(NULL, FMNIST_TEST, &test_set, &err), STRAG_OK, "%s", err.msg);
-    const char *root = getenv("STRAGSIM_SOURCE_ROOT");
-    cr_assert_not_null(root, "STRAGSIM_SOURCE_ROOT is not set (run through meson test)");
-    snprintf(weights_dir, sizeof weights_dir, "%s/models/weights", root);
-}
-
-static void free_test_set(void) { fmnist_free(&test_set); }
 
 TestSuite(llc_flexible, .init = load_test_set, .fini = free_test_set);
 
@@ -238,19 +140,12 @@ struct served {
 static void serve_at(struct llc_shape shape, const char *stem, const struct served *served,
                      int count, double drop)
 {
-    char path[8192];
-    snprintf(path, sizeof path, "%s/%s", weights_dir, stem);
     double trained = NAN;
     for (int i = 0; i < count; i++) {
         shape.N = served[i].N;
         shape.R = served[i].R;
-        struct llc_nets *n;
-        struct error err;
-        cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
-        cr_assert_eq(llc_nets_load(n, path, &err), STRAG_OK, "%s", err.msg);
-        double acc;
-        cr_assert_eq(llc_evaluate(n, &test_set, NULL, test_set.n, 1, &acc, &err), STRAG_OK, "%s",
-                     err.msg);
+        struct llc_nets *n = llc_shipped(&shape, stem);
+        double acc = llc_test_accuracy(n);
         long got = lround(acc * 10000);
         cr_log_info("%s served at N=%d R=%d: %ld", stem, shape.N, shape.R, got);
         cr_expect(labs(got - served[i].correct) <= 1, "%s at N=%d R=%d: %ld correct, not %ld",
@@ -326,9 +221,7 @@ Test(llc_flexible, the_scheme_serves_the_feature_design_as_the_model_computes)
     /* the same from the model functions */
     struct llc_shape shape = {4, 8, 6, "dense64 relu dense10", LLC_DEFAULT_DECODER,
                               LLC_DESIGN_FEATURE, "dense64 relu"};
-    struct llc_nets *n;
-    cr_assert_eq(llc_nets_new(&shape, 1, &n, &err), STRAG_OK, "%s", err.msg);
-    cr_assert_eq(llc_nets_load(n, stem, &err), STRAG_OK, "%s", err.msg);
+    struct llc_nets *n = llc_shipped(&shape, "llc-feature-n8-k4-r6");
     /* all 8 workers in one batch, as served (a GEMM's rounding may depend
      * on the batch), then the returned rows */
     int all[8] = {0, 1, 2, 3, 4, 5, 6, 7};

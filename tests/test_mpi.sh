@@ -8,14 +8,7 @@
 source "$(dirname "$0")/tap.sh"
 command -v mpirun >/dev/null || tap_skip_all "mpirun not found"
 command -v sqlite3 >/dev/null || tap_skip_all "sqlite3 not found"
-# The CI box runs as root; 4 ranks on 2 cores need --oversubscribe.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-# Under AddressSanitizer (scripts/test.sh's second run) OpenMPI's plugins,
-# unloaded at exit, leak what LeakSanitizer can no longer name, let alone
-# suppress: leak checking is off for MPI runs (every other check stays on;
-# the single-process paths are leak-checked by the other tests).
-mpi() { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 mpirun --oversubscribe -np "$@"; }
+mpi() { mpirun_test --oversubscribe -np "$@"; } # P COMMAND...: tap.sh's mpirun on P ranks
 
 cd "$scratch"
 # 2 x 3 x 2 = 12 points of unequal cost (workers 6 and 12), with job rows.
@@ -109,7 +102,7 @@ cp sweep.ini node0/x.ini
 sed 's/^seed = 11/seed = 12/' sweep.ini >node1/x.ini
 printf -- '-np 1 -wdir %s %s run x.ini -o %s -q\n' "$scratch/node0" "$STRAGSIM" "$scratch/apps.db" \
     "$scratch/node1" "$STRAGSIM" "$scratch/apps.db" >apps.txt
-out=$(ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 mpirun --app apps.txt 2>&1)
+out=$(mpirun_test --app apps.txt 2>&1)
 status=$?
 want="rank 1: loaded another config than rank 0 (is the file the same on every node?)"
 if ((status == 2)) && grep -qxF "$want" <<<"$out" && [[ ! -e apps.db ]]; then

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "params_lines.h"
 #include "models/model.h"
 #include "models/weights.h"
 #include "oracle_run.h"
@@ -44,18 +45,7 @@ struct serve {
 
 static void serve_params(struct serve *s, const char *const *kv)
 {
-    s->p = params_new();
-    for (const char *const *t = kv; *t; t++) {
-        char key[128];
-        const char *eq = strchr(*t, '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - *t), *t);
-        params_set(s->p, key, eq + 1, "t.ini", (int)(t - kv) + 1);
-    }
-    s->ops = scheme_find(params_get(s->p, "scheme.kind"));
-    cr_assert_not_null(s->ops);
-    for (const struct config_key *k = s->ops->keys; k->name; k++)
-        if (k->default_value && !params_has(s->p, k->name))
-            params_set(s->p, k->name, k->default_value, "t.ini", 0);
+    s->p = scheme_params(kv, &s->ops);
     if (!params_has(s->p, "workload.warmup"))
         params_set(s->p, "workload.warmup", "0", "t.ini", 0);
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "params_lines.h"
 #include "oracle_run.h"
 #include "schemes/codes/gradcode.h"
 #include "schemes/scheme.h"
@@ -69,18 +70,8 @@ static int int_cmp(const void *a, const void *b)
  * for training and serves iteration 0 with per-worker unit durations. */
 static void iteration_run(struct iteration *it, const char *const *kv, const double *unit)
 {
-    *it = (struct iteration){.p = params_new(), .unit = unit};
-    for (const char *const *t = kv; *t; t++) {
-        char key[128];
-        const char *eq = strchr(*t, '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - *t), *t);
-        params_set(it->p, key, eq + 1, "t.ini", (int)(t - kv) + 1);
-    }
-    it->ops = scheme_find(params_get(it->p, "scheme.kind"));
-    cr_assert_not_null(it->ops);
-    for (const struct config_key *k = it->ops->keys; k->name; k++)
-        if (k->default_value && !params_has(it->p, k->name))
-            params_set(it->p, k->name, k->default_value, "t.ini", 0);
+    *it = (struct iteration){.unit = unit};
+    it->p = scheme_params(kv, &it->ops);
     struct error err = {{0}};
     struct scheme_env env = {.params = it->p, .workers = N, .seed = 3, .point_key = 5};
     cr_assert_eq(it->ops->create(&env, &it->self, &err), 0, "%s", err.msg);

@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include "tmp_dir.h"
 #include "app/config.h"
 #include "base/rng.h"
 #include "models/optim.h"
@@ -196,76 +197,136 @@ Test(pipeline_timing, replication_is_the_least_of_r_exponentials)
 
 /* ---- computation ---- */
 
-Test(pipeline_stages, weights_equal_single_worker_gradient_accumulation)
-{
-    enum { B = 24, M = 5, K = 3 };
-    struct error err;
+/* Both stage tests: a batch of B images in M micro-batches, K steps. */
+enum { PAIR_B = 24, PAIR_M = 5, PAIR_K = 3 };
+
+/* lenet5 cut into 4 stages by `split`, next to the same network on one
+ * worker (ref) with the same initial weights (stream seed, seed + 1) and
+ * an SGD optimizer each (learning rate 0.1, the momentum and weight decay
+ * given); with dropout > 0 both networks have the layer and the same
+ * dropout stream. The stream r then draws the batches (stage_pair_step). */
+struct stage_pair {
     struct model *full, *ref;
-    cr_assert_eq(model_new(&full, "lenet5", &err), 0);
-    cr_assert_eq(model_new(&ref, "lenet5", &err), 0);
-    struct rng r;
-    rng_seed(&r, 3, 4, 0, 0);
-    model_init(full, &r);
-    memcpy(ref->params, full->params, full->nparams * sizeof(float));
-    struct pipeline_layers layers;
-    cr_assert_eq(pipeline_layers_read(full, &layers, &err), 0, "%s", err.msg);
-    int first[PIPELINE_LAYERS_MAX + 1], P;
-    cr_assert_eq(pipeline_split_parse(&layers,
-                                      "conv6k5p2 relu maxpool2 | conv16k5 relu | maxpool2 "
-                                      "dense120 relu | dense84 relu dense10",
-                                      8, first, &P, &err),
-                 0, "%s", err.msg);
-    cr_assert_eq(P, 4);
     struct pipeline_stages st;
-    cr_assert_eq(pipeline_stages_build(&st, &layers, full, first, P, B / M + 1, &err), 0, "%s",
-                 err.msg);
+    struct optim *opt, *ref_opt;
+    struct rng r;
+    float *x;
+    int y[PAIR_B];
+};
+
+static void stage_pair_new(struct stage_pair *sp, float dropout, uint64_t seed, const char *split,
+                           float momentum, float weight_decay)
+{
+    struct error err;
+    if (dropout > 0) {
+        cr_assert_eq(model_new_dropout(&sp->full, "lenet5", dropout, &err), 0, "%s", err.msg);
+        cr_assert_eq(model_new_dropout(&sp->ref, "lenet5", dropout, &err), 0, "%s", err.msg);
+    } else {
+        cr_assert_eq(model_new(&sp->full, "lenet5", &err), 0, "%s", err.msg);
+        cr_assert_eq(model_new(&sp->ref, "lenet5", &err), 0, "%s", err.msg);
+    }
+    rng_seed(&sp->r, seed, seed + 1, 0, 0);
+    model_init(sp->full, &sp->r);
+    memcpy(sp->ref->params, sp->full->params, sp->full->nparams * sizeof(float));
+    if (dropout > 0) {
+        rng_seed(&sp->full->dropout_rng, seed, seed + 1, RNG_DROPOUT, 0);
+        rng_seed(&sp->ref->dropout_rng, seed, seed + 1, RNG_DROPOUT, 0);
+    }
+    struct pipeline_layers layers;
+    cr_assert_eq(pipeline_layers_read(sp->full, &layers, &err), 0, "%s", err.msg);
+    int first[PIPELINE_LAYERS_MAX + 1], P;
+    cr_assert_eq(pipeline_split_parse(&layers, split, 8, first, &P, &err), 0, "%s", err.msg);
+    cr_assert_eq(P, 4);
+    cr_assert_eq(pipeline_stages_build(&sp->st, &layers, sp->full, first, P, PAIR_B / PAIR_M + 1,
+                                       &err),
+                 0, "%s", err.msg);
     struct optim_config oc = optim_config_default(OPTIM_SGD);
     oc.lr = 0.1f;
-    oc.momentum = 0.9f;
-    struct optim *opt, *ref_opt;
-    cr_assert_eq(optim_new(&opt, &oc, full->nparams, &err), 0);
-    cr_assert_eq(optim_new(&ref_opt, &oc, full->nparams, &err), 0);
-    float *x = malloc(B * 784 * sizeof *x), *acc = malloc(full->nparams * sizeof *acc);
-    int y[B];
-    for (int k = 0; k < K; k++) {
-        for (int i = 0; i < B * 784; i++)
-            x[i] = (float)rng_uniform(&r);
-        for (int i = 0; i < B; i++)
-            y[i] = (int)(rng_next(&r) % 10);
-        double loss;
-        cr_assert_eq(pipeline_stages_gradient(&st, x, y, B, M, NULL, full->grads, &loss, &err), 0);
-        optim_step(opt, full->params, full->grads);
-        pipeline_stages_load(&st, full->params);
+    oc.momentum = momentum;
+    oc.weight_decay = weight_decay;
+    cr_assert_eq(optim_new(&sp->opt, &oc, sp->full->nparams, &err), 0, "%s", err.msg);
+    cr_assert_eq(optim_new(&sp->ref_opt, &oc, sp->full->nparams, &err), 0, "%s", err.msg);
+    sp->x = malloc(PAIR_B * 784 * sizeof *sp->x);
+    cr_assert_not_null(sp->x);
+}
+
+/* One step of the stages: the next batch (PAIR_B uniform images and
+ * labels from r) through them, dropout masks from `dropout_rng`, and
+ * their optimizer's step; returns the batch's loss. */
+static double stage_pair_step(struct stage_pair *sp, struct rng *dropout_rng)
+{
+    for (int i = 0; i < PAIR_B * 784; i++)
+        sp->x[i] = (float)rng_uniform(&sp->r);
+    for (int i = 0; i < PAIR_B; i++)
+        sp->y[i] = (int)(rng_next(&sp->r) % 10);
+    double loss;
+    struct error err;
+    cr_assert_eq(pipeline_stages_gradient(&sp->st, sp->x, sp->y, PAIR_B, PAIR_M, dropout_rng,
+                                          sp->full->grads, &loss, &err),
+                 0, "%s", err.msg);
+    optim_step(sp->opt, sp->full->params, sp->full->grads);
+    pipeline_stages_load(&sp->st, sp->full->params);
+    return loss;
+}
+
+/* After step k: the losses agree to 1e-5 and every weight to 1e-5 of the
+ * largest (float32 rounding of another summation order). */
+static void stage_pair_expect_equal(const struct stage_pair *sp, int k, double loss,
+                                    double ref_loss)
+{
+    cr_assert_float_eq(loss, ref_loss, 1e-5, "iteration %d: loss %g against %g", k, loss,
+                       ref_loss);
+    double worst = 0, scale = 0;
+    for (size_t q = 0; q < sp->full->nparams; q++) {
+        worst = fmax(worst, fabs(sp->full->params[q] - sp->ref->params[q]));
+        scale = fmax(scale, fabs(sp->ref->params[q]));
+    }
+    cr_assert(worst <= 1e-5 * scale, "iteration %d: max difference %g (largest weight %g)", k,
+              worst, scale);
+}
+
+static void stage_pair_free(struct stage_pair *sp)
+{
+    free(sp->x);
+    optim_free(sp->opt);
+    optim_free(sp->ref_opt);
+    pipeline_stages_free(&sp->st);
+    model_free(sp->full);
+    model_free(sp->ref);
+}
+
+Test(pipeline_stages, weights_equal_single_worker_gradient_accumulation)
+{
+    struct stage_pair sp;
+    stage_pair_new(&sp, 0, 3,
+                   "conv6k5p2 relu maxpool2 | conv16k5 relu | maxpool2 dense120 relu | "
+                   "dense84 relu dense10",
+                   0.9f, 0);
+    struct model *full = sp.full, *ref = sp.ref;
+    float *acc = malloc(full->nparams * sizeof *acc);
+    struct error err;
+    for (int k = 0; k < PAIR_K; k++) {
+        double loss = stage_pair_step(&sp, NULL);
         /* one worker: the micro-batches' mean-loss gradients, weighted b/B */
         memset(acc, 0, full->nparams * sizeof *acc);
         double ref_loss = 0;
-        for (int m = 0; m < M; m++) {
-            int start = pipeline_micro_start(B, M, m), b = pipeline_micro_size(B, M, m);
+        for (int m = 0; m < PAIR_M; m++) {
+            int start = pipeline_micro_start(PAIR_B, PAIR_M, m);
+            int b = pipeline_micro_size(PAIR_B, PAIR_M, m);
             float l;
             model_zero_grad(ref);
-            cr_assert_eq(model_loss_and_grad(ref, x + start * 784, y + start, b, &l, NULL, &err),
+            cr_assert_eq(model_loss_and_grad(ref, sp.x + start * 784, sp.y + start, b, &l, NULL,
+                                             &err),
                          0);
-            ref_loss += (double)l * b / B;
+            ref_loss += (double)l * b / PAIR_B;
             for (size_t q = 0; q < full->nparams; q++)
-                acc[q] += ref->grads[q] * (float)b / (float)B;
+                acc[q] += ref->grads[q] * (float)b / (float)PAIR_B;
         }
-        optim_step(ref_opt, ref->params, acc);
-        cr_assert_float_eq(loss, ref_loss, 1e-5);
-        double worst = 0, scale = 0;
-        for (size_t q = 0; q < full->nparams; q++) {
-            worst = fmax(worst, fabs(full->params[q] - ref->params[q]));
-            scale = fmax(scale, fabs(ref->params[q]));
-        }
-        cr_assert(worst <= 1e-5 * scale, "iteration %d: max difference %g (largest weight %g)", k,
-                  worst, scale);
+        optim_step(sp.ref_opt, ref->params, acc);
+        stage_pair_expect_equal(&sp, k, loss, ref_loss);
     }
-    free(x);
     free(acc);
-    optim_free(opt);
-    optim_free(ref_opt);
-    pipeline_stages_free(&st);
-    model_free(full);
-    model_free(ref);
+    stage_pair_free(&sp);
 }
 
 /* Dropout and weight decay: the stages, drawing their masks micro-batch
@@ -274,62 +335,21 @@ Test(pipeline_stages, weights_equal_single_worker_gradient_accumulation)
  * with weight decay; the layer sits between stages 3 and 4 here. */
 Test(pipeline_stages, dropout_and_weight_decay_equal_single_worker_training)
 {
-    enum { B = 24, M = 5, K = 3 };
+    struct stage_pair sp;
+    stage_pair_new(&sp, 0.3f, 5,
+                   "conv6k5p2 relu maxpool2 | conv16k5 relu | maxpool2 dense120 relu dense84 "
+                   "relu | dropout0.3 dense10",
+                   0.5f, 0.01f);
+    struct model *full = sp.full, *ref = sp.ref;
     struct error err;
-    struct model *full, *ref;
-    cr_assert_eq(model_new_dropout(&full, "lenet5", 0.3f, &err), 0, "%s", err.msg);
-    cr_assert_eq(model_new_dropout(&ref, "lenet5", 0.3f, &err), 0, "%s", err.msg);
-    struct rng r;
-    rng_seed(&r, 5, 6, 0, 0);
-    model_init(full, &r);
-    memcpy(ref->params, full->params, full->nparams * sizeof(float));
-    rng_seed(&full->dropout_rng, 5, 6, RNG_DROPOUT, 0);
-    rng_seed(&ref->dropout_rng, 5, 6, RNG_DROPOUT, 0);
-    struct pipeline_layers layers;
-    cr_assert_eq(pipeline_layers_read(full, &layers, &err), 0, "%s", err.msg);
-    int first[PIPELINE_LAYERS_MAX + 1], P;
-    cr_assert_eq(pipeline_split_parse(&layers,
-                                      "conv6k5p2 relu maxpool2 | conv16k5 relu | maxpool2 "
-                                      "dense120 relu dense84 relu | dropout0.3 dense10",
-                                      8, first, &P, &err),
-                 0, "%s", err.msg);
-    struct pipeline_stages st;
-    cr_assert_eq(pipeline_stages_build(&st, &layers, full, first, P, B / M + 1, &err), 0, "%s",
-                 err.msg);
-    struct optim_config oc = optim_config_default(OPTIM_SGD);
-    oc.lr = 0.1f;
-    oc.momentum = 0.5f;
-    oc.weight_decay = 0.01f;
-    struct optim *opt, *ref_opt;
-    cr_assert_eq(optim_new(&opt, &oc, full->nparams, &err), 0);
-    cr_assert_eq(optim_new(&ref_opt, &oc, full->nparams, &err), 0);
-    float *x = malloc(B * 784 * sizeof *x);
-    int y[B];
-    double moved = 0;
-    for (int k = 0; k < K; k++) {
-        for (int i = 0; i < B * 784; i++)
-            x[i] = (float)rng_uniform(&r);
-        for (int i = 0; i < B; i++)
-            y[i] = (int)(rng_next(&r) % 10);
-        double loss;
-        cr_assert_eq(pipeline_stages_gradient(&st, x, y, B, M, &full->dropout_rng, full->grads,
-                                              &loss, &err),
-                     0, "%s", err.msg);
-        optim_step(opt, full->params, full->grads);
-        pipeline_stages_load(&st, full->params);
+    for (int k = 0; k < PAIR_K; k++) {
+        double loss = stage_pair_step(&sp, &full->dropout_rng);
         float ref_loss;
         model_zero_grad(ref);
-        cr_assert_eq(model_loss_and_grad(ref, x, y, B, &ref_loss, NULL, &err), 0, "%s", err.msg);
-        optim_step(ref_opt, ref->params, ref->grads);
-        cr_assert_float_eq(loss, ref_loss, 1e-5, "iteration %d: loss %g against %g", k, loss,
-                           ref_loss);
-        double worst = 0, scale = 0;
-        for (size_t q = 0; q < full->nparams; q++) {
-            worst = fmax(worst, fabs(full->params[q] - ref->params[q]));
-            scale = fmax(scale, fabs(ref->params[q]));
-        }
-        cr_assert(worst <= 1e-5 * scale, "iteration %d: max difference %g (largest weight %g)", k,
-                  worst, scale);
+        cr_assert_eq(model_loss_and_grad(ref, sp.x, sp.y, PAIR_B, &ref_loss, NULL, &err), 0, "%s",
+                     err.msg);
+        optim_step(sp.ref_opt, ref->params, ref->grads);
+        stage_pair_expect_equal(&sp, k, loss, ref_loss);
     }
     /* the streams moved alike: the next draw is the same */
     cr_assert_eq(rng_next(&full->dropout_rng), rng_next(&ref->dropout_rng));
@@ -340,17 +360,11 @@ Test(pipeline_stages, dropout_and_weight_decay_equal_single_worker_training)
     float with, without;
     model_zero_grad(ref);
     model_zero_grad(plain);
-    cr_assert_eq(model_loss_and_grad(ref, x, y, B, &with, NULL, &err), 0);
-    cr_assert_eq(model_loss_and_grad(plain, x, y, B, &without, NULL, &err), 0);
-    moved = fabs((double)with - without);
-    cr_assert_gt(moved, 1e-6, "dropout changed nothing");
+    cr_assert_eq(model_loss_and_grad(ref, sp.x, sp.y, PAIR_B, &with, NULL, &err), 0);
+    cr_assert_eq(model_loss_and_grad(plain, sp.x, sp.y, PAIR_B, &without, NULL, &err), 0);
+    cr_assert_gt(fabs((double)with - without), 1e-6, "dropout changed nothing");
     model_free(plain);
-    free(x);
-    optim_free(opt);
-    optim_free(ref_opt);
-    pipeline_stages_free(&st);
-    model_free(full);
-    model_free(ref);
+    stage_pair_free(&sp);
 }
 
 Test(pipeline_stages, balanced_split)
@@ -436,18 +450,6 @@ Test(pipeline_stages, split_errors)
 
 /* ---- whole runs ---- */
 
-/* Writes `text` to a fresh file with suffix `suffix` (4 characters); its
- * path goes to path (64 bytes). */
-static void file_write(const char *text, const char *suffix, char *path)
-{
-    snprintf(path, 64, "/tmp/stragsim-pipeline-XXXXXX%s", suffix);
-    int fd = mkstemps(path, 4);
-    cr_assert(fd >= 0);
-    size_t len = strlen(text);
-    cr_assert_eq(write(fd, text, len), (ssize_t)len);
-    close(fd);
-}
-
 /* Runs point 0 of the config `text` (plus --set lines) through the
  * pipeline workload with a fixed point key, so that runs differing in
  * their schedule or scheme share every stream. */
@@ -455,7 +457,7 @@ static void pipeline_ok(const char *text, const char *const *sets, size_t nsets,
                         struct workload_output *out)
 {
     char path[64];
-    file_write(text, ".ini", path);
+    temp_file_write(text, ".ini", path);
     struct config *c = NULL;
     struct error err = {{0}};
     cr_assert_eq(config_load(path, sets, nsets, &c, &err), 0, "%s", err.msg);
@@ -470,6 +472,25 @@ static void pipeline_ok(const char *text, const char *const *sets, size_t nsets,
     params_free(p);
     free(key);
     config_free(c);
+}
+
+/* Writes `trace` (columns w, it, t) to a fresh .csv, its path to csv (64
+ * bytes), and to ini (1024 bytes) a pipeline run of lenet5 (batch 32 in 4
+ * micro-batches) on 3 stage workers whose durations replay it; `cluster`
+ * and `scheme` are more lines of their sections, `workload_tail` of
+ * [workload] after its train_limit. */
+static void replay_config(const char *trace, const char *cluster, const char *scheme,
+                          int iterations, const char *workload_tail, char *csv, char *ini)
+{
+    temp_file_write(trace, ".csv", csv);
+    int n = snprintf(ini, 1024,
+                     "[cluster]\nworkers = 3\n%s[latency]\nkind = replay\nfile = %s\n"
+                     "worker_column = w\niteration_column = it\nvalue_column = t\n"
+                     "[scheme]\nkind = none\n%s"
+                     "[workload]\nkind = pipeline\nmodel = lenet5\niterations = %d\nbatch = 32\n"
+                     "microbatches = 4\ntrain_limit = 2000\n%s",
+                     cluster, csv, scheme, iterations, workload_tail);
+    cr_assert(n > 0 && n < 1024);
 }
 
 static const char small_ini[] =
@@ -518,14 +539,8 @@ Test(pipeline_run, rebalance_moves_work_off_a_slow_worker)
      * the last persistently 8x slow (a replayed trace): it holds the
      * slowest stage until rebalancing moves its layers to the others */
     char csv[64], ini[1024];
-    file_write("w,it,t\n0,0,1\n0,1,1\n1,0,1\n1,1,1\n2,0,8\n2,1,8\n", ".csv", csv);
-    snprintf(ini, sizeof ini,
-             "[cluster]\nworkers = 3\nbandwidth = 1e6\n[latency]\nkind = replay\nfile = %s\n"
-             "worker_column = w\niteration_column = it\nvalue_column = t\n"
-             "[scheme]\nkind = none\nrebalance_every = 2\n"
-             "[workload]\nkind = pipeline\nmodel = lenet5\niterations = 8\nbatch = 32\n"
-             "microbatches = 4\ntrain_limit = 2000\ntest_limit = 500\n",
-             csv);
+    replay_config("w,it,t\n0,0,1\n0,1,1\n1,0,1\n1,1,1\n2,0,8\n2,1,8\n", "bandwidth = 1e6\n",
+                  "rebalance_every = 2\n", 8, "test_limit = 500\n", csv, ini);
     const char *none[] = {"scheme.kind=none"}, *rebalance[] = {"scheme.kind=rebalance"};
     struct workload_output a, b;
     pipeline_ok(ini, none, 1, &a);
@@ -559,14 +574,7 @@ Test(pipeline_run, a_tuned_batch_is_more_micro_batches_of_the_same_size)
         for (int it = 0; it < 12; it++)
             snprintf(trace + strlen(trace), sizeof trace - strlen(trace), "%d,%d,%d\n", w, it,
                      w == 1 && it >= 4 ? 8 : 1);
-    file_write(trace, ".csv", csv);
-    snprintf(ini, sizeof ini,
-             "[cluster]\nworkers = 3\n[latency]\nkind = replay\nfile = %s\n"
-             "worker_column = w\niteration_column = it\nvalue_column = t\n"
-             "[scheme]\nkind = none\n"
-             "[workload]\nkind = pipeline\nmodel = lenet5\niterations = 12\nbatch = 32\n"
-             "microbatches = 4\ntrain_limit = 2000\ntest_limit = 200\neval_every = 6\n",
-             csv);
+    replay_config(trace, "", "", 12, "test_limit = 200\neval_every = 6\n", csv, ini);
     const char *tuned[] = {"workload.tuner.kind=rule", "workload.tuner.window=2",
                            "workload.tuner.tune=batch", "workload.tuner.batch_min=16",
                            "workload.tuner.batch_max=64", "workload.tuner.validation=100"};

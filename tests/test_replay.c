@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "params_lines.h"
 #include "traces/latency.h"
 #include "traces/trace_csv.h"
 
@@ -61,12 +62,8 @@ static struct params *replay_params(const char *file, const char *const *extra, 
     params_set(p, "latency.iteration_column", "time", "test.ini", 4);
     params_set(p, "latency.value_column", "batch_time_norm", "test.ini", 5);
     params_set(p, "latency.scale", "1", "test.ini", 6);
-    for (size_t i = 0; i < n; i++) {
-        char key[128];
-        const char *eq = strchr(extra[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - extra[i]), extra[i]);
-        params_set(p, key, eq + 1, "test.ini", (int)i + 7);
-    }
+    for (size_t i = 0; i < n; i++)
+        params_set_kv(p, extra[i], "test.ini", (int)i + 7);
     return p;
 }
 #define REPLAY(file, ...)                                                                  \

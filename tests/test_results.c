@@ -3,7 +3,6 @@
  * experiments, WAL mode and a reader beside an open write, and the exact
  * message for each bad database path. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -12,40 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tmp_dir.h"
 #include "analysis/results.h"
 
-static char dir[64];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void dir_make(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/strag_results_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void dir_remove(void) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-TestSuite(results, .init = dir_make, .fini = dir_remove);
-
-/* Writes dir/name into buf. */
-static const char *in_dir(const char *name, char buf[256])
-{
-    snprintf(buf, 256, "%s/%s", dir, name);
-    return buf;
-}
-
-static void file_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+TestSuite(results, .init = make_tmpdir, .fini = remove_tmpdir);
 
 /* Runs one SQL statement on a separate connection and returns its first
  * column as an integer (or -1 for no row). */
@@ -121,8 +90,7 @@ static struct results *db_new(const char *path, int64_t *experiment)
 
 Test(results, write_and_read_back)
 {
-    char path[256];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
     int64_t exp;
     struct results *r = db_new(path, &exp);
     struct sample s;
@@ -174,8 +142,7 @@ Test(results, write_and_read_back)
 
 Test(results, failing_write_leaves_nothing)
 {
-    char path[256];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
     int64_t exp;
     struct results *r = db_new(path, &exp);
     struct sample s;
@@ -201,8 +168,7 @@ Test(results, failing_write_leaves_nothing)
 
 Test(results, point_written_twice_is_refused)
 {
-    char path[256];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
     int64_t exp;
     struct results *r = db_new(path, &exp);
     struct sample s;
@@ -221,8 +187,7 @@ Test(results, point_written_twice_is_refused)
 
 Test(results, unknown_experiment_is_refused)
 {
-    char path[256];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
     int64_t exp;
     struct results *r = db_new(path, &exp);
     struct sample s;
@@ -237,8 +202,7 @@ Test(results, unknown_experiment_is_refused)
 
 Test(results, has_run)
 {
-    char path[256];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
     int64_t exp;
     struct results *r = db_new(path, &exp);
     struct sample s;
@@ -254,8 +218,7 @@ Test(results, has_run)
 
 Test(results, experiment_is_idempotent)
 {
-    char path[256];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
     struct results *r;
     struct error err;
     cr_assert_eq(results_open(path, false, &r, &err), 0, "%s", err.msg);
@@ -281,8 +244,7 @@ Test(results, experiment_is_idempotent)
 
 Test(results, wal_mode_and_foreign_keys)
 {
-    char path[256];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
     int64_t exp;
     struct results *r = db_new(path, &exp);
     sqlite3_stmt *st;
@@ -303,8 +265,7 @@ Test(results, wal_mode_and_foreign_keys)
 
 Test(results, reader_beside_an_open_write)
 {
-    char path[256];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
     int64_t exp;
     struct results *w = db_new(path, &exp);
     struct sample s;
@@ -352,15 +313,14 @@ static void open_fails(const char *path, bool read_only, const char *suffix)
 
 Test(results, path_is_a_directory)
 {
-    open_fails(dir, false, ": is a directory");
-    open_fails(dir, true, ": is a directory");
+    open_fails(tmpdir, false, ": is a directory");
+    open_fails(tmpdir, true, ": is a directory");
 }
 
 Test(results, path_not_sqlite)
 {
-    char path[256];
-    in_dir("notes.txt", path);
-    file_write(path, "these are not the tables you are looking for\n"
+    const char *path = tmp_path("notes.txt");
+    write_text(path, "these are not the tables you are looking for\n"
                      "padding padding padding padding padding padding padding padding\n");
     open_fails(path, false, ": not a stragsim results database (file is not a database)");
     open_fails(path, true, ": not a stragsim results database (file is not a database)");
@@ -368,8 +328,7 @@ Test(results, path_not_sqlite)
 
 Test(results, path_other_schema_version)
 {
-    char path[256];
-    in_dir("old.db", path);
+    const char *path = tmp_path("old.db");
     int64_t exp;
     results_close(db_new(path, &exp));
     sql_exec(path, "UPDATE meta SET value = '7' WHERE key = 'schema_version'");
@@ -381,8 +340,7 @@ Test(results, path_other_schema_version)
 
 Test(results, path_sqlite_without_our_tables)
 {
-    char path[256];
-    in_dir("other.db", path);
+    const char *path = tmp_path("other.db");
     sql_exec(path, "CREATE TABLE people(name TEXT)");
     open_fails(path, true, ": not a stragsim results database (no meta table)");
     open_fails(path, false, ": not a stragsim results database (no meta table)");
@@ -398,15 +356,14 @@ Test(results, path_sqlite_without_our_tables)
     sqlite3_close(db);
 
     /* An empty file read-only has no tables either. */
-    in_dir("empty.db", path);
-    file_write(path, "");
+    path = tmp_path("empty.db");
+    write_text(path, "");
     open_fails(path, true, ": not a stragsim results database (no meta table)");
 }
 
 Test(results, path_meta_without_version)
 {
-    char path[256];
-    in_dir("meta.db", path);
+    const char *path = tmp_path("meta.db");
     sql_exec(path, "CREATE TABLE meta(key TEXT, value TEXT)");
     open_fails(path, true, ": not a stragsim results database (no schema_version in meta)");
 }
@@ -415,13 +372,12 @@ Test(results, path_unwritable)
 {
     /* Root ignores permission bits, so use paths no one can create. */
     char path[512], want[1024];
-    snprintf(path, sizeof path, "%s/missing/r.db", dir);
-    snprintf(want, sizeof want, ": cannot create: directory '%s/missing' does not exist", dir);
+    snprintf(path, sizeof path, "%s/missing/r.db", tmpdir);
+    snprintf(want, sizeof want, ": cannot create: directory '%s/missing' does not exist", tmpdir);
     open_fails(path, false, want);
 
-    char file[256];
-    in_dir("plain", file);
-    file_write(file, "x");
+    const char *file = tmp_path("plain");
+    write_text(file, "x");
     snprintf(path, sizeof path, "%s/sub/r.db", file);
     snprintf(want, sizeof want, ": cannot create: '%s' is not a directory", file);
     open_fails(path, false, want);
@@ -431,17 +387,15 @@ Test(results, path_unwritable)
 
 Test(results, path_missing_read_only)
 {
-    char path[256];
-    in_dir("absent.db", path);
+    const char *path = tmp_path("absent.db");
     open_fails(path, true, ": no such file");
     cr_assert_neq(access(path, F_OK), 0); /* and nothing was created */
 }
 
 Test(results, empty_file_becomes_a_database)
 {
-    char path[256];
-    in_dir("empty.db", path);
-    file_write(path, "");
+    const char *path = tmp_path("empty.db");
+    write_text(path, "");
     int64_t exp;
     results_close(db_new(path, &exp));
     cr_assert_eq(sql_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
@@ -449,8 +403,8 @@ Test(results, empty_file_becomes_a_database)
 
 Test(results, read_only_writes_nothing_and_leaves_no_wal)
 {
-    char path[256], wal[300];
-    in_dir("r.db", path);
+    const char *path = tmp_path("r.db");
+    char wal[600];
     snprintf(wal, sizeof wal, "%s-wal", path);
     int64_t exp;
     struct sample s;

@@ -10,132 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "params_lines.h"
+#include "scheme_harness.h"
 #include "schemes/common/placement.h"
 #include "schemes/scheme.h"
 
-/* ---- a one-scheme driver: the part of the latency workload the schemes see ---- */
-
-/* Unit-cost duration of job `job` on worker `w` (a task takes cost times it). */
-typedef double (*unit_fn)(uint64_t job, int w);
-
-struct harness {
-    struct engine *e;
-    struct cluster *cl;
-    const struct scheme_ops *ops;
-    void *self;
-    struct params *p;
-    unit_fn unit;
-    int results;        /* results the scheme was given, all jobs */
-    int last_worker;    /* worker of the last result */
-    bool done;          /* the current job is done */
-    double done_at;     /* when it was done */
-};
-
-static double hook_duration(void *ctx, int worker, uint64_t job, double cost)
-{
-    const struct harness *h = ctx;
-    return cost * h->unit(job, worker);
-}
-
-static void finish(struct harness *h, uint32_t job)
-{
-    h->done = true;
-    h->done_at = engine_now(h->e);
-    cluster_job_finish(h->cl, job);
-}
-
-static void hook_result(void *ctx, struct cluster *cl, const struct cluster_result *r)
-{
-    struct harness *h = ctx;
-    h->results++;
-    h->last_worker = r->worker;
-    if (h->ops->on_result(h->self, cl, r))
-        finish(h, r->job);
-}
-
-static void hook_timer(void *ctx, struct cluster *cl, uint32_t job, int tag)
-{
-    struct harness *h = ctx;
-    if (h->ops->on_timer && h->ops->on_timer(h->self, cl, job, tag))
-        finish(h, job);
-}
-
-/* Starts `kind` on `workers` workers with params p (the harness owns p). */
-static void harness_start(struct harness *h, const char *kind, struct params *p, int workers,
-                          bool cancel, unit_fn unit)
-{
-    *h = (struct harness){.p = p, .unit = unit};
-    h->ops = scheme_find(kind);
-    cr_assert_not_null(h->ops, "scheme %s not registered", kind);
-    struct scheme_env env = {.params = p, .workers = workers, .seed = 42, .point_key = 7};
-    struct error err = {{0}};
-    cr_assert_eq(h->ops->create(&env, &h->self, &err), 0, "%s", err.msg);
-    h->e = engine_new();
-    struct cluster_config cfg = {.workers = workers, .slots = 1, .cancel = cancel,
-                                 .job_state_bytes = h->ops->job_state_size(h->self)};
-    struct cluster_hooks hooks = {.ctx = h, .duration = hook_duration, .result = hook_result,
-                                  .timer = hook_timer};
-    h->cl = cluster_new(h->e, &cfg, &hooks);
-    cr_assert_not_null(h->cl);
-}
-
-/* Runs job `index` alone until the engine is empty; returns its latency. */
-static double harness_job(struct harness *h, uint64_t index)
-{
-    h->done = false;
-    uint32_t job = cluster_job_open(h->cl, index);
-    cr_assert_neq(job, UINT32_MAX);
-    double opened = engine_now(h->e);
-    h->ops->job_start(h->self, h->cl, job);
-    engine_run(h->e);
-    cr_assert(h->done, "job %llu never finished", (unsigned long long)index);
-    cr_assert(cluster_all_idle(h->cl));
-    return h->done_at - opened;
-}
-
-/* Runs job `index` and checks its latency (criterion's float macros
- * evaluate their arguments more than once: never pass them a job run). */
-static void expect_latency(struct harness *h, uint64_t index, double expected)
-{
-    double latency = harness_job(h, index);
-    cr_assert_float_eq(latency, expected, 1e-12, "job %llu: latency %.17g, expected %.17g",
-                       (unsigned long long)index, latency, expected);
-}
-
-static double harness_metric(const struct harness *h, const char *name)
-{
-    struct metric_list m = {0};
-    if (h->ops->add_metrics)
-        h->ops->add_metrics(h->self, &m);
-    double v = metric_list_get(&m, name);
-    metric_list_clear(&m);
-    return v;
-}
-
-static void harness_end(struct harness *h)
-{
-    cluster_free(h->cl);
-    engine_free(h->e);
-    h->ops->free(h->self);
-    params_free(h->p);
-}
-
-/* Params from "key=value" strings, each on its own line of "test.ini". */
-static struct params *params_of(const char *const *kv, size_t n)
-{
-    struct params *p = params_new();
-    params_set_section_line(p, "scheme", "test.ini", 1);
-    for (size_t i = 0; i < n; i++) {
-        char key[64];
-        const char *eq = strchr(kv[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[i]), kv[i]);
-        params_set(p, key, eq + 1, "test.ini", (int)i + 2);
-    }
-    return p;
-}
-#define PARAMS(...) \
-    params_of((const char *const[]){__VA_ARGS__}, \
-              sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+/* [scheme]'s params, one a line of test.ini (params_lines.h). */
+#define PARAMS(...) PARAMS_IN("scheme", __VA_ARGS__)
 
 /* ---- kofn and uncoded ---- */
 

@@ -14,26 +14,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tmp_dir.h"
 #include "app/config.h"
 #include "workloads/workload.h"
-
-/* Writes `text` to a fresh ini file; its path goes to path (64 bytes). */
-static void ini_write(const char *text, char *path)
-{
-    snprintf(path, 64, "/tmp/stragsim-training-XXXXXX.ini");
-    int fd = mkstemps(path, 4);
-    cr_assert(fd >= 0);
-    size_t len = strlen(text);
-    cr_assert_eq(write(fd, text, len), (ssize_t)len);
-    close(fd);
-}
 
 /* Runs point 0 of the config `text` (plus --set lines) through the
  * training workload; returns its status, with the error in err. */
 static int training_run(const char *text, const char *const *sets, size_t nsets,
                         struct workload_output *out, struct error *err, char *path)
 {
-    ini_write(text, path);
+    temp_file_write(text, ".ini", path);
     struct config *c = NULL;
     int status = config_load(path, sets, nsets, &c, err);
     struct params *p = NULL;
@@ -136,11 +126,11 @@ Test(training, frc_iteration_time_is_the_group_cover_time)
 Test(training, crc_in_the_latency_workload)
 {
     char path[64];
-    ini_write("[experiment]\nseed = 4\n[cluster]\nworkers = 10\n"
-              "[latency]\nkind = shifted_exp\nshift = 1\nrate = 1\n"
-              "[workload]\nkind = latency\njobs = 20000\n"
-              "[scheme]\nkind = crc\nstragglers = 2\n",
-              path);
+    temp_file_write("[experiment]\nseed = 4\n[cluster]\nworkers = 10\n"
+                    "[latency]\nkind = shifted_exp\nshift = 1\nrate = 1\n"
+                    "[workload]\nkind = latency\njobs = 20000\n"
+                    "[scheme]\nkind = crc\nstragglers = 2\n",
+                    ".ini", path);
     struct config *c = NULL;
     struct params *p = NULL;
     char *key = NULL;

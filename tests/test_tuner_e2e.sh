@@ -11,13 +11,16 @@ source "$(dirname "$0")/tap.sh"
 command -v sqlite3 >/dev/null || tap_skip_all "sqlite3 not found"
 S=$STRAGSIM
 cd "$scratch"
-write_ini() { # FILE SCHEME: a small training run under Markov stragglers
-    cat >"$1" <<INI
+write_ini() { # FILE NAME WORKERS WORKLOAD SCHEME BATCH_LINES...: the mlp under Markov stragglers
+    local f=$1 name=$2 workers=$3 workload=$4 scheme=$5
+    shift 5
+    {
+        cat <<INI
 [experiment]
-name = tuner
+name = $name
 seed = 5
 [cluster]
-workers = 4
+workers = $workers
 [latency]
 kind = markov
 p_active_to_slow = 0.1
@@ -29,20 +32,23 @@ slow.kind = shifted_exp
 slow.shift = 5
 slow.rate = 0.2
 [workload]
-kind = training
+kind = $workload
 model = mlp
 iterations = 24
-batch = 64
+INI
+        printf '%s\n' "$@"
+        cat <<INI
 learning_rate = 0.1
 eval_every = 6
 train_limit = 4000
 test_limit = 300
 [scheme]
-kind = $2
+kind = $scheme
 INI
+    } >"$f"
 }
-write_ini ssp.ini ssp
-write_ini crc.ini crc
+write_ini ssp.ini tuner 4 training ssp "batch = 64"
+write_ini crc.ini tuner 4 training crc "batch = 64"
 rows() { # DB: every iteration row and metric of its one run, to 17 digits
     sqlite3 "$1" "SELECT iteration, printf('%!.17g', loss), printf('%!.17g', accuracy),
                   printf('%!.17g', sim_time), staleness FROM iterations ORDER BY 1;
@@ -110,35 +116,7 @@ else
 fi
 
 # ---- the pipeline (model-parallel) workload ----
-cat >pp.ini <<INI
-[experiment]
-name = tuner-pp
-seed = 5
-[cluster]
-workers = 3
-[latency]
-kind = markov
-p_active_to_slow = 0.1
-p_slow_to_active = 0.3
-active.kind = shifted_exp
-active.shift = 1
-active.rate = 1
-slow.kind = shifted_exp
-slow.shift = 5
-slow.rate = 0.2
-[workload]
-kind = pipeline
-model = mlp
-iterations = 24
-batch = 32
-microbatches = 4
-learning_rate = 0.1
-eval_every = 6
-train_limit = 4000
-test_limit = 300
-[scheme]
-kind = none
-INI
+write_ini pp.ini tuner-pp 3 pipeline none "batch = 32" "microbatches = 4"
 "$S" run pp.ini -o pp-plain.db -q || tap_fail "pipeline: the untuned run"
 "$S" run pp.ini -o pp-fixed.db -q --set workload.tuner.kind=fixed --set workload.tuner.window=4 \
     --set workload.tuner.tune=learning_rate,batch,weight_decay,dropout || tap_fail "pipeline: the fixed tuner's run"
@@ -191,10 +169,7 @@ fi
 
 # ---- under MPI the decisions travel from the rank that ran the point ----
 if command -v mpirun >/dev/null; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-    export OMPI_MCA_rmaps_base_oversubscribe=1
-    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 mpirun --oversubscribe -np 2 \
-        "$S" run ssp.ini -o test-mpi.db -q --set workload.data_dir=data \
+    mpirun_test --oversubscribe -np 2 "$S" run ssp.ini -o test-mpi.db -q --set workload.data_dir=data \
         --set workload.tuner.kind=rule --set workload.tuner.window=2 \
         --set workload.tuner.patience=1 --set workload.tuner.min_delta=0.01 \
         --set workload.tuner.tune=learning_rate --set workload.tuner.validation=300 >mpi.out 2>&1

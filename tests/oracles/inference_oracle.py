@@ -42,9 +42,9 @@ import sys
 import numpy as np
 
 from bspline_oracle import interp_rows
-from bspline_oracle import workers as bspline_workers
-from codes_oracle import berrut_rows, cheb1, spline_rows, workers
+from codes_oracle import berrut_rows, spline_rows
 from oracle_io import Net, emit, read_case
+from oracle_tables import cheb1, workers
 
 
 def lagrange_rows(nodes, points):
@@ -100,7 +100,7 @@ def main():
         linear_code(c, lambda: lagrange_rows(cheb1(K), z),
                     lambda F: lagrange_rows(z[F], cheb1(K)))
     elif kind == "bspline":
-        z, alpha = bspline_workers(N, c["nodes"]), cheb1(K)
+        z, alpha = workers(N, c["nodes"]), cheb1(K)
         deg = int(c["degree"][0, 0])
         bc = None if c["boundary"] == "not-a-knot" else "natural"
         encoders = {"berrut": lambda: berrut_rows(alpha, z),
