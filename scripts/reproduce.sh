@@ -689,11 +689,14 @@ for name in "${selected[@]}"; do
     ((known)) || { echo "reproduce.sh: unknown part '$name' (see --list)" >&2; exit 2; }
 done
 
-# children_cpu: CPU seconds (user + system) of the finished child processes
-# so far (the second line of `times`, e.g. "1m2.500s 0m0.250s").
+# children_cpu: the CPU seconds (user + system) of the finished child
+# processes so far, into $out/times.txt.s: the second line of `times` (e.g.
+# "1m2.500s 0m0.250s"), which must run in this shell (in a $(...) subshell
+# it would count the subshell's children).
 children_cpu() {
-    times | awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
-                          printf "%.0f", t }'
+    times >"$out/times.txt"
+    awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+                  printf "%.0f\n", t }' "$out/times.txt" >"$out/times.txt.s"
 }
 # record_time PART WALL CPU: PART's last wall and CPU seconds into the
 # README's table of every part's last run (the other rows are kept).
@@ -721,10 +724,12 @@ record_time() {
 mkdir -p "$out/tables"
 for current_part in "${selected[@]}"; do
     start=$SECONDS
-    cpu=$(children_cpu)
+    children_cpu
+    cpu=$(<"$out/times.txt.s")
     "part_${current_part//-/_}"
     wait_runs
-    wall=$((SECONDS - start)) cpu=$(($(children_cpu) - cpu))
+    children_cpu
+    wall=$((SECONDS - start)) cpu=$(($(<"$out/times.txt.s") - cpu))
     echo "reproduce.sh: $current_part done in $wall s ($cpu CPU s)"
     [[ -n ${REPRODUCE_RUN_ARGS:-} ]] || record_time "$current_part" "$wall" "$cpu"
 done
