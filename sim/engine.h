@@ -13,7 +13,8 @@
  *
  * Timers are the cancellable alternative for events that are often
  * cancelled (a cluster's task completions): a fixed set of slots, each
- * holding at most one event, kept beside the heap in a tournament tree.
+ * holding at most one event, kept beside the heap (up to 64 timers in
+ * arrays searched by a scan, more in a second heap; engine.c says why).
  * engine_timer_cancel removes the event at once, so no stale event is ever
  * popped. A timer event takes its seq from the same counter as the heap, so
  * ties between timers and heap events fire in schedule order too.

@@ -351,15 +351,18 @@ Test(engine, timer_cancel_and_replace)
  * events carrying a generation, stale ones ignored when they fire). The
  * same random program (set, cancel, plain events, ties on a 1/8 grid, all
  * from inside handlers) must fire the same events in the same order, and
- * count the same engine_events. */
-enum { DIFF_TIMERS = 13, DIFF_FIRES = 2000 };
+ * count the same engine_events. Run with few timers (the engine keeps them
+ * in arrays) and with many (a heap, entered with timers already set when
+ * the second batch of ids is added). */
+enum { DIFF_TIMERS_MAX = 100, DIFF_FIRES = 2000 };
 
 struct diff_state {
     bool lazy;
     struct rng rng;
     int kind_timer, kind_plain;
-    uint32_t gen[DIFF_TIMERS];
-    bool set[DIFF_TIMERS];
+    uint32_t ntimers;
+    uint32_t gen[DIFF_TIMERS_MAX];
+    bool set[DIFF_TIMERS_MAX];
     uint32_t next_plain;
     struct fired *log;
 };
@@ -400,7 +403,7 @@ static void diff_act(struct diff_state *s, struct engine *e, uint32_t arg, int k
     if (f->n >= DIFF_FIRES)
         return;
     for (int actions = 1 + (int)rng_below(&s->rng, 3); actions > 0; actions--) {
-        uint32_t id = (uint32_t)rng_below(&s->rng, DIFF_TIMERS);
+        uint32_t id = (uint32_t)rng_below(&s->rng, s->ntimers);
         double u = rng_uniform(&s->rng);
         if (u < 0.5)
             diff_set(s, e, id, diff_later(s, e));
@@ -426,16 +429,20 @@ static void diff_plain(struct engine *e, void *ctx, uint32_t arg, uint32_t gen)
     diff_act(ctx, e, arg, ((struct diff_state *)ctx)->kind_plain);
 }
 
-static uint64_t diff_run(struct diff_state *s, struct fired *log, bool lazy)
+static uint64_t diff_run(struct diff_state *s, struct fired *log, bool lazy, uint32_t ntimers)
 {
-    *s = (struct diff_state){.lazy = lazy, .log = log, .next_plain = 1000};
+    *s = (struct diff_state){.lazy = lazy, .log = log, .next_plain = 1000, .ntimers = ntimers};
     log->n = 0;
     rng_seed(&s->rng, 7, 0, RNG_ARRIVALS, 0);
     struct engine *e = engine_new();
     s->kind_timer = engine_register(e, diff_timer, s);
     s->kind_plain = engine_register(e, diff_plain, s);
-    cr_assert_eq(engine_timers_add(e, DIFF_TIMERS), 0);
-    for (uint32_t id = 0; id < DIFF_TIMERS; id += 2)
+    uint32_t first_batch = ntimers / 2;
+    cr_assert_eq(engine_timers_add(e, first_batch), 0);
+    for (uint32_t id = 0; id < first_batch; id += 2)
+        diff_set(s, e, id, floor(rng_uniform(&s->rng) * 16.0) / 8.0);
+    cr_assert_eq(engine_timers_add(e, ntimers - first_batch), first_batch);
+    for (uint32_t id = first_batch; id < ntimers; id += 2)
         diff_set(s, e, id, floor(rng_uniform(&s->rng) * 16.0) / 8.0);
     engine_schedule(e, 0.0, s->kind_plain, s->next_plain++, 0);
     engine_run(e);
@@ -444,12 +451,12 @@ static uint64_t diff_run(struct diff_state *s, struct fired *log, bool lazy)
     return events;
 }
 
-Test(engine, timers_fire_like_lazy_cancellation)
+static void diff_check(uint32_t ntimers)
 {
     static struct diff_state s;
     static struct fired lazy_log, timer_log;
-    uint64_t lazy_events = diff_run(&s, &lazy_log, true);
-    uint64_t timer_events = diff_run(&s, &timer_log, false);
+    uint64_t lazy_events = diff_run(&s, &lazy_log, true, ntimers);
+    uint64_t timer_events = diff_run(&s, &timer_log, false, ntimers);
     cr_assert_geq(lazy_log.n, DIFF_FIRES);
     cr_assert_eq(timer_log.n, lazy_log.n);
     size_t ties = 0;
@@ -462,3 +469,7 @@ Test(engine, timers_fire_like_lazy_cancellation)
     cr_assert_gt(ties, 100, "the program makes ties (%zu)", ties);
     cr_assert_eq(timer_events, lazy_events, "cancelled timers count as the stale events they were");
 }
+
+Test(engine, timers_fire_like_lazy_cancellation) { diff_check(13); }
+
+Test(engine, many_timers_fire_like_lazy_cancellation) { diff_check(DIFF_TIMERS_MAX); }
