@@ -14,7 +14,8 @@
 # line "a% BUCKET1, b% BUCKET2, ..." of CPU samples grouped by function:
 # BUCKETS is a file of "BUCKET REGEX" lines, each REGEX matched against
 # "LIBRARY:FUNCTION" (stragsim:engine_run, libc.so.6:memcpy), the first
-# match wins, unmatched samples go to "other". With LTO the
+# match wins, unmatched samples go to "other"; a bucket named "-" is left
+# out of the split (and of the total it is a share of). With LTO the
 # functions are those left after inlining, so a bucket holds what was
 # inlined into its functions. `bench_split_python OUT SCRIPT ARGS...` does
 # the same for a Python program with cProfile: own time per source file.
@@ -66,7 +67,7 @@ bench_split_perf() {
             $1 ~ /%$/ { pct = $1; sub(/%$/, "", pct); sym = $2 ":" $NF
                         b = "other"
                         for (i = 1; i <= nb; i++) if (sym ~ re[i]) { b = name[i]; break }
-                        share[b] += pct; total += pct }
+                        if (b != "-") { share[b] += pct; total += pct } }
             END { n = 0
                   for (b in share) order[++n] = b
                   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
