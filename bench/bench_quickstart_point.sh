@@ -9,9 +9,13 @@
 #   BEFORE_BIN: stragsim built at d4125f5^ (the last commit before the change),
 #   CHANGE_BIN: optionally stragsim built at d4125f5 (the change alone),
 #   BUILD_ROOT/stragsim: this tree (the change and all that came after, such
-#   as the direct conv kernels). To build one:
+#   as the direct conv kernels). Both old commits link GSL's reference CBLAS
+#   ahead of OpenBLAS (cblas_sgemm then runs at a fraction of the speed,
+#   whatever the threads); build them with the link order of dc2549c:
 #     git worktree add --detach /tmp/before d4125f5^
-#     meson setup /tmp/before-build /tmp/before && meson compile -C /tmp/before-build stragsim
+#     git show dc2549c -- meson.build | git -C /tmp/before apply
+#     meson setup /tmp/before-build /tmp/before --buildtype=release
+#     meson compile -C /tmp/before-build stragsim
 #
 # Every binary runs with its defaults on this machine: OPENBLAS_NUM_THREADS
 # unset (OpenBLAS then uses every CPU) and, where it exists, --threads at
@@ -35,7 +39,7 @@ trap 'rm -rf "$TMP"' EXIT
 . "$SRC/bench/readme_table.sh"
 
 # the quickstart without its sweep, at its Berrut point, weights by absolute path
-awk -v weights="$SRC/models/weights" '
+awk -v weights="$(cd "$SRC" && pwd)/models/weights" '
     /^\[sweep\]/ { skip = 1; next }
     /^\[/ { skip = 0 }
     skip { next }
@@ -43,8 +47,11 @@ awk -v weights="$SRC/models/weights" '
     { print }
     /^\[scheme\]/ { print "kind = berrut" }' "$SRC/configs/quickstart.ini" > "$TMP/berrut.ini"
 
+CHANGE=${4:-}
 set -- before "$3"
-[ -n "${4:-}" ] && set -- "$@" change "$4"
+if [ -n "$CHANGE" ]; then
+    set -- "$@" change "$CHANGE"
+fi
 set -- "$@" now "$BUILD/stragsim"
 echo "== quickstart Berrut point, $ROUNDS rounds ($(uptime | sed 's/.*load/load/')) =="
 : > "$TMP/runs"
@@ -65,27 +72,36 @@ awk -v rounds="$ROUNDS" -v nproc="$(nproc)" '
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    { if (!($2 in wall)) { order[++n] = $2; wall[$2] = $3; cpu[$2] = $4 }
-      if ($3 < wall[$2]) wall[$2] = $3
+    { if (!($2 in wall)) { order[++n] = $2; wall[$2] = $3; cpu[$2] = most[$2] = $4; cores[$2] = $4 / $3 }
+      if ($3 < wall[$2]) { wall[$2] = $3; cores[$2] = $4 / $3 }
       if ($4 < cpu[$2]) cpu[$2] = $4
+      if ($4 > most[$2]) most[$2] = $4
       w[$1, $2] = $3; c[$1, $2] = $4 }
     END {
-        what["before"] = "d4125f5^: one forward thread, OpenBLAS threads at their default"
-        what["change"] = "d4125f5: fixed batches over the point'"'"'s threads, OpenBLAS single-threaded"
+        what["before"] = "d4125f5^ (+ dc2549c'"'"'s link order): one forward thread, OpenBLAS threads at their default"
+        what["change"] = "d4125f5 (+ dc2549c'"'"'s link order): fixed batches over the point'"'"'s threads, OpenBLAS single-threaded"
         what["now"] = "this tree (the same, and the direct conv kernels)"
-        print "| build | fastest wall s | least CPU s | wall: before / this build (median of rounds) | CPU: before / this build (median of rounds) |"
-        print "|---|---|---|---|---|"
+        print "| build | fastest wall s | cores | CPU s (least to most) | wall: before / this build (median of rounds) | CPU: before / this build (median of rounds) |"
+        print "|---|---|---|---|---|---|"
         for (i = 1; i <= n; i++) {
             b = order[i]
             if (b == "before") { rw = "-"; rc = "-" }
             else {
                 for (r = 1; r <= rounds; r++) { xw[r] = w[r, "before"] / w[r, b]; xc[r] = c[r, "before"] / c[r, b] }
-                rw = sprintf("**%.2fx**", median(xw, rounds)); rc = sprintf("%.2fx", median(xc, rounds))
+                mw[b] = median(xw, rounds); mc[b] = median(xc, rounds)
+                rw = sprintf("**%.2fx**", mw[b]); rc = sprintf("%.2fx", mc[b])
             }
-            printf "| %s | %.2f | %.2f | %s | %s |\n", what[b], wall[b], cpu[b], rw, rc
+            printf "| %s | %.2f | %.2f | %.2f to %.2f | %s | %s |\n", what[b], wall[b], cores[b], cpu[b], most[b], rw, rc
         }
         printf "\nThe builds take turns, %d rounds, on %d CPUs, with OPENBLAS_NUM_THREADS unset and `--threads` at its default;", rounds, nproc
-        printf " a ratio above 1 means the later build is faster (CPU: uses less CPU time).\n"
+        printf " a ratio above 1 means the later build is faster (CPU: uses less CPU time); \"cores\" is the CPU time over the wall time of the fastest run.\n"
+        for (i = 1; i <= n; i++) {
+            b = order[i]
+            if (b == "before") continue
+            printf "\nGoal, %s against before: >= 1.5x faster in wall time (%.2fx: %s) with no more CPU time (%.2fx: %s).", b == "change" ? "the change alone" : "this tree",
+                   mw[b], (mw[b] >= 1.5 ? "met" : "missed"), mc[b], (mc[b] >= 1 ? "met" : "missed")
+        }
+        print ""
     }' "$TMP/runs" > "$TMP/table.md"
 cat "$TMP/table.md"
 bench_readme_write berrut-point "$TMP/table.md" \
