@@ -21,8 +21,9 @@ static const char eval_usage[] =
     "(logreg, mlp, lenet5) and the weights FILE (from stragsim train) and prints\n"
     "model=, images=, accuracy=, loss=, seconds=, images_per_s=, flops_per_image=\n"
     "and gflops= lines; seconds, images_per_s and gflops time the forward passes\n"
-    "only (flops_per_image counts a multiply-add as 2); conv= names the conv\n"
-    "forward path (STRAGSIM_CONV).\n"
+    "only (flops_per_image counts a multiply-add as 2); cpu_seconds= and\n"
+    "images_per_cpu_s= are the process's CPU time (all threads) over the same\n"
+    "passes; conv= names the conv forward path (STRAGSIM_CONV).\n"
     "\n"
     "  --model NAME     model architecture (required)\n"
     "  --weights FILE   weights file (required)\n"
@@ -54,10 +55,14 @@ static int eval_command(const struct eval_args *a, struct error *err)
     }
     if (!rc) {
         double per_s = ev.forward_seconds > 0 ? (double)ev.images / ev.forward_seconds : 0.0;
+        double per_cpu_s =
+            ev.forward_cpu_seconds > 0 ? (double)ev.images / ev.forward_cpu_seconds : 0.0;
         printf("model=%s\nimages=%zu\naccuracy=%.4f\nloss=%.4f\nseconds=%.3f\n"
-               "images_per_s=%.0f\nflops_per_image=%.0f\ngflops=%.2f\nconv=%s\n",
+               "images_per_s=%.0f\nflops_per_image=%.0f\ngflops=%.2f\nconv=%s\n"
+               "cpu_seconds=%.3f\nimages_per_cpu_s=%.0f\n",
                a->model, ev.images, ev.accuracy, ev.loss, ev.forward_seconds, per_s, m->flops,
-               m->flops * per_s / 1e9, conv2d_path_name(conv2d_path_default()));
+               m->flops * per_s / 1e9, conv2d_path_name(conv2d_path_default()),
+               ev.forward_cpu_seconds, per_cpu_s);
     }
     fmnist_free(&test);
     model_free(m);

@@ -2,8 +2,10 @@
 # bench_approxifer.sh: the whole ApproxIFER grid (configs/approxifer-fmnist.ini:
 # lenet5 and mlp, K in {8,10,12}, S in {1,2,3}, 1000 trials each) through
 # stragsim, next to the same protocol in numpy + PyTorch
-# (bench/approxifer_torch.py), in one run; prints wall and CPU seconds of
-# each and the ratio (target: stragsim >= 4x faster). Then where each one's
+# (bench/approxifer_torch.py), in one run, both on one thread (stragsim
+# --threads 1, torch.set_num_threads(1), OPENBLAS_NUM_THREADS=1); prints
+# wall and CPU seconds of each and the ratio (target: stragsim >= 8x faster
+# in CPU time). Then where each one's
 # time goes, from a second, untimed run under perf (stragsim: CPU samples by
 # library and function, bench/approxifer.buckets) or cProfile (the Python
 # peer at APPROXIFER_PROFILE_TRIALS trials: own time per source file), and
@@ -28,26 +30,14 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 . "$SRC/bench/readme_table.sh"
 
-# Times a command as a child: prints "wall_s cpu_s" (cpu = user + system).
-timed() {
-    "$PYTHON" - "$@" <<'PYEOF'
-import resource, subprocess, sys, time
-t = time.perf_counter()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-t = time.perf_counter() - t
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"{t:.2f} {ru.ru_utime + ru.ru_stime:.2f}")
-PYEOF
-}
-
 echo "== ApproxIFER grid: 18 points x 1000 trials (uptime: $(uptime | sed 's/.*load/load/')) =="
-ours=$(OPENBLAS_NUM_THREADS=1 timed "$BUILD/stragsim" run "$SRC/configs/approxifer-fmnist.ini" \
-       -o "$TMP/a.db" --quiet)
+ours=$(OPENBLAS_NUM_THREADS=1 bench_timed "$BUILD/stragsim" run "$SRC/configs/approxifer-fmnist.ini" \
+       -o "$TMP/a.db" --quiet --threads 1)
 if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
     echo "stragsim: wall ${ours% *} s, cpu ${ours#* } s (PyTorch not found: apt-get install python3-torch)"
     exit 0
 fi
-theirs=$(OPENBLAS_NUM_THREADS=1 timed "$PYTHON" "$SRC/bench/approxifer_torch.py" --trials 1000 \
+theirs=$(OPENBLAS_NUM_THREADS=1 bench_timed "$PYTHON" "$SRC/bench/approxifer_torch.py" --trials 1000 \
          --threads 1)
 echo "$ours $theirs" | awk '{ printf "%-16s %8s %8s\n", "contender", "wall s", "cpu s";
     printf "%-16s %8.2f %8.2f\n", "stragsim", $1, $2;
@@ -59,7 +49,8 @@ if [ "$BENCH_PROFILE" = 0 ]; then
     echo "-" > "$TMP/split-theirs"
 else
     OPENBLAS_NUM_THREADS=1 bench_split_perf "$TMP/split-ours" "$SRC/bench/approxifer.buckets" \
-        "$BUILD/stragsim" run "$SRC/configs/approxifer-fmnist.ini" -o "$TMP/profile.db" --quiet
+        "$BUILD/stragsim" run "$SRC/configs/approxifer-fmnist.ini" -o "$TMP/profile.db" --quiet \
+        --threads 1
     OPENBLAS_NUM_THREADS=1 bench_split_python "$TMP/split-theirs" "$SRC/bench/approxifer_torch.py" \
         --trials "$APPROXIFER_PROFILE_TRIALS" --threads 1
 fi

@@ -1,7 +1,8 @@
 #!/bin/sh
 # readme_table.sh: what the benchmark scripts share to put their tables into
 # README.md, and to say where each case's time goes. Sourced (`. readme_table.sh`)
-# by bench/run.sh, bench_approxifer.sh and bench_models.sh.
+# by bench/run.sh, bench_approxifer.sh, bench_models.sh and
+# bench_quickstart_point.sh.
 #
 # A table lands in README.md between the lines
 #   <!-- bench:NAME -->  and  <!-- /bench:NAME -->
@@ -14,11 +15,25 @@
 # line "a% BUCKET1, b% BUCKET2, ..." of CPU samples grouped by function:
 # BUCKETS is a file of "BUCKET REGEX" lines, each REGEX matched against
 # "LIBRARY:FUNCTION" (stragsim:engine_run, libc.so.6:memcpy), the first
-# match wins, unmatched samples go to "other". With LTO the
+# match wins, unmatched samples go to "other"; a bucket named "-" is left
+# out of the split (and of the total it is a share of). With LTO the
 # functions are those left after inlining, so a bucket holds what was
 # inlined into its functions. `bench_split_python OUT SCRIPT ARGS...` does
 # the same for a Python program with cProfile: own time per source file.
 # Without perf (or python3's cProfile) the line says so.
+
+# bench_timed CMD...: runs CMD as a child, its output discarded, and prints
+# "wall_s cpu_s" (cpu = user + system of the child and its threads).
+bench_timed() {
+    "${PYTHON:-/usr/bin/python3}" - "$@" <<'PYEOF'
+import resource, subprocess, sys, time
+t = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+t = time.perf_counter() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{t:.2f} {ru.ru_utime + ru.ru_stime:.2f}")
+PYEOF
+}
 
 # bench_readme_write NAME TABLE_FILE COMMAND: replaces NAME's block.
 bench_readme_write() {
@@ -66,7 +81,7 @@ bench_split_perf() {
             $1 ~ /%$/ { pct = $1; sub(/%$/, "", pct); sym = $2 ":" $NF
                         b = "other"
                         for (i = 1; i <= nb; i++) if (sym ~ re[i]) { b = name[i]; break }
-                        share[b] += pct; total += pct }
+                        if (b != "-") { share[b] += pct; total += pct } }
             END { n = 0
                   for (b in share) order[++n] = b
                   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)

@@ -68,6 +68,7 @@ struct train_eval {
     double accuracy;
     double loss;              /* mean cross-entropy */
     double forward_seconds;   /* time inside the forward passes only */
+    double forward_cpu_seconds; /* the process's CPU time (all threads) over the same */
 };
 
 /* Runs `data` through m in batches of `batch` (idx NULL: images 0..n-1,

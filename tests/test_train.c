@@ -419,17 +419,19 @@ Test(train_cli, progress_lines_and_eval_output, .init = cli_setup, .fini = cli_t
     cr_assert_eq(cmd_eval(7, eargv), 0);
     fflush(stdout);
     FILE *out = cr_get_redirected_stdout();
-    double accuracy = -1, per_s = -1;
+    double accuracy = -1, per_s = -1, per_cpu_s = -1;
     int images = 0;
     while (fgets(line, sizeof line, out)) {
         sscanf(line, "accuracy=%lf", &accuracy);
         sscanf(line, "images=%d", &images);
         sscanf(line, "images_per_s=%lf", &per_s);
+        sscanf(line, "images_per_cpu_s=%lf", &per_cpu_s);
     }
     cr_assert_eq(images, 10000);
     cr_log_info("eval: accuracy %.4f", accuracy);
     cr_assert_gt(accuracy, 0.7);
     cr_assert_gt(per_s, 0.0);
+    cr_assert_gt(per_cpu_s, 0.0); /* bench/bench_models.sh reads it */
 }
 
 Test(train_cli, config_without_output, .init = cli_setup, .fini = cli_teardown)

@@ -25,9 +25,9 @@
  * workload.weights names a weights file, or a directory holding
  * <model>.bin files (so one config can sweep workload.model).
  *
- * The test set and the model's logits on it are kept for the process's
- * lifetime (one model and weights file at a time): the points of a sweep
- * share them. The logits are computed in fixed blocks of the test set, so
+ * The test set is kept for the process's lifetime (one data directory at
+ * a time), and the model's logits on it for one model and weights file at
+ * a time: the points of a sweep share them. The logits are computed in fixed blocks of the test set, so
  * they are the same bits whichever point asked for them first: a point's
  * numbers do not depend on the points run before it in the process, nor on
  * the thread count (the run loop keeps OpenBLAS single-threaded during a
@@ -81,19 +81,39 @@ static void data_reset(void)
     memset(&data, 0, sizeof data);
 }
 
+/* Another model or weights file on the same test set: only what the model
+ * computed goes (a sweep over workload.model, checked and then run, would
+ * otherwise decompress the test set once per change of model). */
+static void data_forget_model(void)
+{
+    free(data.logits);
+    free(data.have);
+    free(data.group_y);
+    free(data.validation); /* sized by the model's input */
+    data.logits = data.group_y = data.validation = NULL;
+    data.have = NULL;
+    data.model[0] = data.weights[0] = '\0';
+}
+
 static int data_load(const char *dir, const char *model, const char *weights, int m,
                      struct error *err)
 {
-    if (data.loaded && strcmp(data.data_dir, dir) == 0 && strcmp(data.model, model) == 0 &&
-        strcmp(data.weights, weights) == 0)
+    bool same_set = data.loaded && strcmp(data.data_dir, dir) == 0;
+    if (same_set && strcmp(data.model, model) == 0 && strcmp(data.weights, weights) == 0)
         return STRAG_OK;
-    data_reset();
-    int rc = fmnist_load(dir, FMNIST_TEST, &data.test, err);
-    if (rc)
-        return rc;
+    if (same_set) {
+        data_forget_model();
+    } else {
+        data_reset();
+        int rc = fmnist_load(dir, FMNIST_TEST, &data.test, err);
+        if (rc)
+            return rc;
+        data.group_x =
+            malloc((size_t)LOGIT_GROUP * LOGIT_BLOCK * FMNIST_PIXELS * sizeof *data.group_x);
+    }
+    data.loaded = false; /* until the model's part is allocated */
     data.logits = malloc(data.test.n * m * sizeof *data.logits);
     data.have = calloc((data.test.n + LOGIT_BLOCK - 1) / LOGIT_BLOCK, 1);
-    data.group_x = malloc((size_t)LOGIT_GROUP * LOGIT_BLOCK * FMNIST_PIXELS * sizeof *data.group_x);
     data.group_y = malloc((size_t)LOGIT_GROUP * LOGIT_BLOCK * m * sizeof *data.group_y);
     if (!data.logits || !data.have || !data.group_x || !data.group_y) {
         data_reset();
@@ -120,26 +140,36 @@ static int data_base_logits(struct batch_forward *bf, int d, int m, const int *i
             data.have[idx[i] / LOGIT_BLOCK] = 2;
     int rc = STRAG_OK;
     for (size_t b = 0; !rc && b < blocks;) {
-        size_t ng = 0, rows = 0; /* gather up to LOGIT_GROUP wanted blocks */
-        for (; b < blocks && ng < LOGIT_GROUP; b++) {
-            if (data.have[b] != 2)
-                continue;
-            size_t first = b * LOGIT_BLOCK, n = data.test.n - first < LOGIT_BLOCK
-                                                    ? data.test.n - first : LOGIT_BLOCK;
-            memcpy(data.group_x + rows * d, data.test.images + first * d, n * d * sizeof(float));
-            group[ng++] = b;
-            rows += LOGIT_BLOCK; /* a short last block is the last rows of the call */
-        }
+        size_t ng = 0, rows = 0; /* up to LOGIT_GROUP wanted blocks */
+        for (; b < blocks && ng < LOGIT_GROUP; b++)
+            if (data.have[b] == 2) {
+                group[ng++] = b;
+                rows += LOGIT_BLOCK; /* a short last block is the last rows of the call */
+            }
         if (ng == 0)
             break;
         size_t last = group[ng - 1] * LOGIT_BLOCK, tail = data.test.n - last < LOGIT_BLOCK
                                                             ? data.test.n - last : LOGIT_BLOCK;
-        rc = batch_forward_run(bf, data.group_x, rows - LOGIT_BLOCK + tail, LOGIT_BLOCK,
-                               data.group_y, err);
+        /* consecutive blocks are run where they lie; others are gathered
+         * (each block is one forward batch either way: the same bits) */
+        bool consecutive = group[ng - 1] - group[0] == ng - 1;
+        const float *x = data.test.images + group[0] * LOGIT_BLOCK * d;
+        float *y = data.logits + group[0] * LOGIT_BLOCK * m;
+        if (!consecutive) {
+            for (size_t g = 0; g < ng; g++) {
+                size_t first = group[g] * LOGIT_BLOCK, n = data.test.n - first < LOGIT_BLOCK
+                                                               ? data.test.n - first : LOGIT_BLOCK;
+                memcpy(data.group_x + g * LOGIT_BLOCK * d, data.test.images + first * d,
+                       n * d * sizeof(float));
+            }
+            x = data.group_x;
+            y = data.group_y;
+        }
+        rc = batch_forward_run(bf, x, rows - LOGIT_BLOCK + tail, LOGIT_BLOCK, y, err);
         for (size_t g = 0; g < ng; g++) {
             size_t first = group[g] * LOGIT_BLOCK, n = data.test.n - first < LOGIT_BLOCK
                                                            ? data.test.n - first : LOGIT_BLOCK;
-            if (!rc)
+            if (!rc && !consecutive)
                 memcpy(data.logits + first * m, data.group_y + g * LOGIT_BLOCK * m,
                        n * m * sizeof(float));
             data.have[group[g]] = rc ? 0 : 1;
