@@ -2,7 +2,6 @@
  * quantiles by selection over the stored samples (see stats.h). */
 #include "base/stats.h"
 
-#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -90,6 +89,57 @@ double stats_batch_se(const struct stats *s, int batches)
     return sqrt(m2 / (double)(batches - 1) / (double)batches);
 }
 
+static inline void swap_double(double *a, double *b)
+{
+    double t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Quickselect (median of three, Hoare partition: Numerical Recipes'
+ * select): returns the k-th smallest of a[0..n) and leaves a partitioned
+ * around it, a[i] <= a[k] for i < k and a[i] >= a[k] for i > k, a promise
+ * gsl_stats_select does not make. */
+static double select_partition(double *a, size_t n, size_t k)
+{
+    size_t l = 0, ir = n - 1;
+    for (;;) {
+        if (ir <= l + 1) {
+            if (ir == l + 1 && a[ir] < a[l])
+                swap_double(&a[l], &a[ir]);
+            return a[k];
+        }
+        size_t mid = l + (ir - l) / 2;
+        swap_double(&a[mid], &a[l + 1]);
+        if (a[l] > a[ir])
+            swap_double(&a[l], &a[ir]);
+        if (a[l + 1] > a[ir])
+            swap_double(&a[l + 1], &a[ir]);
+        if (a[l] > a[l + 1])
+            swap_double(&a[l], &a[l + 1]);
+        /* a[l] <= a[l + 1] (the pivot) <= a[ir]: sentinels for the scans */
+        size_t i = l + 1, j = ir;
+        double pivot = a[l + 1];
+        for (;;) {
+            do
+                i++;
+            while (a[i] < pivot);
+            do
+                j--;
+            while (a[j] > pivot);
+            if (j < i)
+                break;
+            swap_double(&a[i], &a[j]);
+        }
+        a[l + 1] = a[j];
+        a[j] = pivot;
+        if (j >= k)
+            ir = j - 1;
+        if (j <= k)
+            l = i;
+    }
+}
+
 double stats_quantile(struct stats *s, double q)
 {
     if (!s->n)
@@ -101,11 +151,12 @@ double stats_quantile(struct stats *s, double q)
     double h = (double)(s->n - 1) * q;
     size_t k = (size_t)h;
     double frac = h - (double)k;
-    double lo = gsl_stats_select(s->x, 1, s->n, k);
+    double lo = select_partition(s->x, s->n, k);
     if (frac == 0.0 || k + 1 >= s->n)
         return lo;
-    /* A second selection, not a scan above a[k]: GSL documents the array as
-     * rearranged, not as partitioned around a[k]. */
-    double hi = gsl_stats_select(s->x, 1, s->n, k + 1);
+    /* the (k+1)-th smallest is the least of those above a[k] */
+    double hi = s->x[k + 1];
+    for (size_t i = k + 2; i < s->n; i++)
+        hi = s->x[i] < hi ? s->x[i] : hi;
     return lo + frac * (hi - lo);
 }

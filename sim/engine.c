@@ -2,8 +2,9 @@
  *
  * The event set is an implicit binary min-heap of 24-byte events keyed by
  * (time, seq) in one array that grows by doubling; nothing is allocated per
- * event. It does not know what events mean (handlers do) and does not cancel
- * anything (callers use generation counters, see engine.h).
+ * event. It does not know what events mean (handlers do). Heap events are
+ * never cancelled (callers use generation counters, see engine.h); timers,
+ * below, are: a cancelled timer is gone at once.
  *
  * Measured speed-ups over a textbook binary heap (bench/bench_engine.c, hold
  * model, 10^3 pending: about 17 M events/s against 11 M):
