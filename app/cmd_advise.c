@@ -96,6 +96,18 @@ static bool dominates(const struct advise_spec *s, const struct advise_candidate
     return better;
 }
 
+/* Candidate i was evaluated and no other evaluated candidate dominates it. */
+static bool on_front(const struct advise_spec *s, const struct advise_candidate *cands, size_t n,
+                     size_t i)
+{
+    if (cands[i].invalid || !cands[i].batches)
+        return false;
+    for (size_t j = 0; j < n; j++)
+        if (j != i && !cands[j].invalid && cands[j].batches && dominates(s, &cands[j], &cands[i]))
+            return false;
+    return true;
+}
+
 static void front_print(const struct advise_spec *s, const struct advise_candidate *cands,
                         size_t n, const struct advise_outcome *out, FILE *f)
 {
@@ -107,13 +119,7 @@ static void front_print(const struct advise_spec *s, const struct advise_candida
             "worker_seconds", "status");
     for (size_t i = 0; i < n; i++) {
         const struct advise_candidate *a = &cands[i];
-        if (a->invalid || !a->batches)
-            continue;
-        bool dominated = false;
-        for (size_t j = 0; j < n && !dominated; j++)
-            dominated = j != i && !cands[j].invalid && cands[j].batches &&
-                        dominates(s, &cands[j], a);
-        if (dominated)
+        if (!on_front(s, cands, n, i))
             continue;
         struct ci obj, acc = {.mean = NAN}, ws;
         advise_metric_ci(a, 0, a->batches, &obj);
@@ -162,10 +168,7 @@ static int front_plot(const struct advise_spec *s, const struct advise_candidate
         const struct advise_candidate *a = &cands[i];
         if (a->invalid || !a->batches)
             continue;
-        bool dominated = false;
-        for (size_t j = 0; j < n && !dominated; j++)
-            dominated = j != i && !cands[j].invalid && cands[j].batches &&
-                        dominates(s, &cands[j], a);
+        bool dominated = !on_front(s, cands, n, i);
         struct ci x, y;
         advise_metric_ci(a, 0, a->batches, &x);
         advise_metric_ci(a, ym, a->batches, &y);
