@@ -514,7 +514,9 @@ uint32_t cluster_job_open(struct cluster *cl, uint64_t job_index)
     job->first = job->last = NONE;
     job->leftover = 0;
     job->open = true;
-    if (cl->state_stride > 0)
+    if (cl->state_stride == STATE_ALIGN) /* the usual few counters: no call to memset */
+        memset(cluster_job_state(cl, h), 0, STATE_ALIGN);
+    else if (cl->state_stride > 0)
         memset(cluster_job_state(cl, h), 0, cl->cfg.job_state_bytes);
     return h;
 }
@@ -580,8 +582,8 @@ void cluster_job_finish(struct cluster *cl, uint32_t handle)
 
 uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cost, int tag)
 {
-    if (cl->failed || job >= cl->job_count || !cl->jobs[job].open || worker < 0 ||
-        worker >= cl->cfg.workers)
+    if (cl->failed || job >= cl->job_count || !cl->jobs[job].open ||
+        (unsigned)worker >= (unsigned)cl->cfg.workers)
         return NONE;
     uint32_t t = task_alloc(cl);
     if (t == NONE)

@@ -42,6 +42,7 @@ struct latency_sim {
      * path from a task's start to its completion time; NULL otherwise */
     struct latency_shifted_exp direct;
     double *ahead;
+    bool plain;             /* no job rows, no cost scale: on_duration skips both */
     struct arrivals *arrivals;
     struct engine *engine;
     struct cluster *cluster;
@@ -63,10 +64,12 @@ struct latency_sim {
 static double on_duration(void *ctx, int worker, uint64_t job_index, double cost)
 {
     struct latency_sim *s = ctx;
-    if (s->rows && job_index >= s->warmup)
-        s->rows[job_index - s->warmup].tasks++;
-    if (s->hooks && s->hooks->cost_scale)
-        cost *= *s->hooks->cost_scale;
+    if (!s->plain) {
+        if (s->rows && job_index >= s->warmup)
+            s->rows[job_index - s->warmup].tasks++;
+        if (s->hooks && s->hooks->cost_scale)
+            cost *= *s->hooks->cost_scale;
+    }
     if (s->ahead) {
         double unit = s->ahead[worker];
         s->ahead[worker] = latency_shifted_exp_unit(&s->direct, worker);
@@ -248,6 +251,7 @@ static int sim_setup(struct latency_sim *s, const struct params *p, uint64_t see
     s->cluster = cluster_new(s->engine, &cc, &hooks);
     if (s->arrival_event < 0 || !s->cluster)
         return error_fail(err, "out of memory");
+    s->plain = !s->rows && !(s->hooks && s->hooks->cost_scale);
     return 0;
 }
 
