@@ -65,12 +65,17 @@ struct task {
     uint32_t gen;
     uint32_t job;
     uint32_t job_next;   /* next task of the job; next free task when free */
-    uint32_t queue_prev, queue_next; /* worker FIFO links */
+    uint32_t queue_next; /* worker FIFO link, while queued */
+    union {              /* a task is queued or running, never both */
+        uint32_t queue_prev; /* while queued: the FIFO's back link */
+        uint32_t slot;       /* while running: its slot, worker * cfg.slots + i */
+    };
     int32_t worker;
     int32_t tag;
-    uint32_t slot;       /* while running: its slot, worker * cfg.slots + i */
     uint8_t state;       /* enum task_state */
 };
+/* 64 bytes: one cache line, and a task's index scales by a shift */
+_Static_assert(sizeof(struct task) == 64, "struct task grew past 64 bytes");
 
 struct job {
     uint64_t index;      /* arrival ordinal */
