@@ -6,12 +6,16 @@
 # 2. kofn-queue (12 workers, Poisson 0.5, k = 9 of 12, 0.2 + Exp(1.25)):
 #    - stragsim: the real tool, `stragsim run configs/bench-kofn-queue.ini`
 #      (the whole command: config, simulation, statistics, SQLite);
+#    - the same command with a profile-guided build of this tree
+#      (scripts/build-pgo.sh, built into BUILD/pgo; BENCH_PGO=0: not);
 #    - bench_kofn: the same model straight on sim/cluster.h (no driver);
 #    - SimPy 3, idiomatic (processes, Resources, interrupts) and with bare
 #      callbacks (bench/simpy_kofn.py, Debian python3-simpy3).
 #    The figure is jobs per CPU second (user + system): on a shared machine
 #    wall time measures the neighbours. Wall seconds are printed too. Mean
-#    latencies must agree within standard errors (the z column).
+#    latencies must agree within standard errors (the z column). The
+#    contenders run in BENCH_ROUNDS rounds, one after the other in each;
+#    each one's figure is its median round by CPU time.
 # 3. where each contender's time goes: a second, untimed run of each under
 #    perf (stragsim, bench_kofn: CPU samples by function, grouped into
 #    engine, cluster, draws, ...) or cProfile (SimPy, SIMPY_PROFILE_JOBS
@@ -22,6 +26,7 @@
 # Environment: BENCH_JOBS (stragsim and bench_kofn, default 1000000),
 # SIMPY_JOBS (default 100000), BENCH_EVENTS (hold model, default 20000000),
 # SIMPY_PROFILE_JOBS (default 20000), BENCH_PROFILE=0 (no profiles),
+# BENCH_ROUNDS (default 5), BENCH_PGO=0 (no profile-guided build),
 # BENCH_README (readme_table.sh), PYTHON (default /usr/bin/python3,
 # Debian's, which has simpy).
 set -eu
@@ -37,6 +42,8 @@ SIMPY_JOBS=${SIMPY_JOBS:-100000}
 BENCH_EVENTS=${BENCH_EVENTS:-20000000}
 SIMPY_PROFILE_JOBS=${SIMPY_PROFILE_JOBS:-20000}
 BENCH_PROFILE=${BENCH_PROFILE:-1}
+BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH_PGO=${BENCH_PGO:-1}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -47,42 +54,71 @@ echo "== event engine: hold model =="
 echo
 
 echo "== kofn-queue: 12 workers, Poisson 0.5, 9 of 12, 0.2 + Exp(1.25) =="
-# Each contender appends one row: name jobs wall_s cpu_s latency_mean latency_se
-: > "$TMP/rows"
+# The profile-guided build (scripts/build-pgo.sh), compiled here from this
+# source tree into BUILD/pgo, is one more contender.
+PGO=
+if [ "$BENCH_PGO" = 1 ]; then
+    if "$SRC/scripts/build-pgo.sh" "$BUILD/pgo"; then
+        PGO=$BUILD/pgo/stragsim
+    else
+        echo "(the profile-guided build failed: its row is left out)"
+    fi
+fi
 
-# stragsim, timed by its CPU usage as a child process. OPENBLAS_NUM_THREADS=1:
-# the latency workload makes no BLAS call, but OpenBLAS's thread pool, started
-# when the library loads, spins about 0.1 CPU-second on the other core.
-OPENBLAS_NUM_THREADS=1 "$PYTHON" - "$BUILD/stragsim" "$SRC/configs/bench-kofn-queue.ini" "$TMP/kofn.db" "$BENCH_JOBS" \
-    >> "$TMP/rows" <<'PYEOF'
+# stragsim_run NAME BINARY: one timed `BINARY run` of the benchmark config,
+# printed as a row "NAME jobs wall_s cpu_s latency_mean latency_se", CPU
+# time as a child process. OPENBLAS_NUM_THREADS=1: the latency workload
+# makes no BLAS call, but OpenBLAS's thread pool, started when the library
+# loads, spins about 0.1 CPU-second on the other core.
+stragsim_run() {
+    rm -f "$TMP/kofn.db" # a database that holds the point would be resumed, not rerun
+    OPENBLAS_NUM_THREADS=1 "$PYTHON" - "$1" "$2" "$SRC/configs/bench-kofn-queue.ini" "$TMP/kofn.db" \
+        "$BENCH_JOBS" <<'PYEOF'
 import resource, sqlite3, subprocess, sys, time
-tool, config, db, jobs = sys.argv[1:]
+name, tool, config, db, jobs = sys.argv[1:]
 wall = time.perf_counter()
 subprocess.run([tool, "run", config, "-o", db, "--quiet", "--set", "workload.jobs=" + jobs],
                check=True)
 wall = time.perf_counter() - wall
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 m = dict(sqlite3.connect(db).execute("select name, value from metrics"))
-print("stragsim", int(m["jobs"]), wall, ru.ru_utime + ru.ru_stime, m["latency_mean"], m["latency_se"])
+print(name, int(m["jobs"]), wall, ru.ru_utime + ru.ru_stime, m["latency_mean"], m["latency_se"])
 PYEOF
-awk '{ printf "stragsim run: %d jobs in %.3f s (cpu %.3f s), latency_mean %.4f +- %.4f\n",
-       $2, $3, $4, $5, $6 }' "$TMP/rows"
+}
 
-"$BUILD/bench/bench_kofn" "$BENCH_JOBS" | tee "$TMP/direct"
-# "kofn-queue direct: N jobs in W s (cpu C s): ... latency_mean M +- SE, ..."
-sed 's/[(),:]/ /g' "$TMP/direct" | awk '{ for (i = 1; i <= NF; i++) {
-        if ($i == "jobs" && $(i+1) == "in") { n = $(i-1); w = $(i+2) }
-        if ($i == "cpu") c = $(i+1);
-        if ($i == "latency_mean") { m = $(i+1); se = $(i+3) } }
-      print "bench_kofn", n, w, c, m, se }' >> "$TMP/rows"
-
-if "$PYTHON" -c 'import simpy' 2>/dev/null; then
-    "$PYTHON" "$SRC/bench/simpy_kofn.py" --jobs "$SIMPY_JOBS" | tee "$TMP/simpy"
-    # simpy-<model> jobs= seconds= cpu_seconds= jobs_per_cpu_s= latency_mean= latency_se=
-    sed 's/[a-z_]*=//g' "$TMP/simpy" | awk '{ print $1, $2, $3, $4, $6, $7 }' >> "$TMP/rows"
-else
-    echo "(SimPy not found for $PYTHON: apt-get install python3-simpy3)"
-fi
+# Each round runs every contender once, one after the other; each one's
+# figure is its median round by CPU time, so a neighbour's burst in one
+# round moves no contender's figure alone.
+: > "$TMP/runs"
+round=1
+while [ "$round" -le "$BENCH_ROUNDS" ]; do
+    echo "-- round $round of $BENCH_ROUNDS"
+    stragsim_run stragsim "$BUILD/stragsim" | tee -a "$TMP/runs"
+    if [ -n "$PGO" ]; then
+        stragsim_run stragsim-pgo "$PGO" | tee -a "$TMP/runs"
+    fi
+    "$BUILD/bench/bench_kofn" "$BENCH_JOBS" > "$TMP/direct"
+    # "kofn-queue direct: N jobs in W s (cpu C s): ... latency_mean M +- SE, ..."
+    sed 's/[(),:]/ /g' "$TMP/direct" | awk '{ for (i = 1; i <= NF; i++) {
+            if ($i == "jobs" && $(i+1) == "in") { n = $(i-1); w = $(i+2) }
+            if ($i == "cpu") c = $(i+1);
+            if ($i == "latency_mean") { m = $(i+1); se = $(i+3) } }
+          print "bench_kofn", n, w, c, m, se }' | tee -a "$TMP/runs"
+    if "$PYTHON" -c 'import simpy' 2>/dev/null; then
+        # simpy-<model> jobs= seconds= cpu_seconds= jobs_per_cpu_s= latency_mean= latency_se=
+        "$PYTHON" "$SRC/bench/simpy_kofn.py" --jobs "$SIMPY_JOBS" |
+            sed 's/[a-z_]*=//g' | awk '{ print $1, $2, $3, $4, $6, $7 }' | tee -a "$TMP/runs"
+    elif [ "$round" = 1 ]; then
+        echo "(SimPy not found for $PYTHON: apt-get install python3-simpy3)"
+    fi
+    round=$((round + 1))
+done
+# rows: each contender's median round by CPU seconds, in the order they ran
+: > "$TMP/rows"
+for name in $(awk '!seen[$1]++ { print $1 }' "$TMP/runs"); do
+    awk -v n="$name" '$1 == n' "$TMP/runs" | sort -g -k4,4 |
+        awk '{ line[NR] = $0 } END { print line[int((NR + 1) / 2)] }' >> "$TMP/rows"
+done
 
 echo
 awk 'NR == 1 { base = $2 / $4; bm = $5; bse = $6
@@ -103,9 +139,12 @@ for name in $(awk '{ print $1 }' "$TMP/rows"); do
         continue
     fi
     case $name in
-    stragsim)
+    stragsim | stragsim-pgo)
+        tool=$BUILD/stragsim
+        [ "$name" = stragsim ] || tool=$PGO
+        rm -f "$TMP/profile.db"
         OPENBLAS_NUM_THREADS=1 bench_split_perf "$split" "$SRC/bench/kofn.buckets" \
-            "$BUILD/stragsim" run "$SRC/configs/bench-kofn-queue.ini" -o "$TMP/profile.db" \
+            "$tool" run "$SRC/configs/bench-kofn-queue.ini" -o "$TMP/profile.db" \
             --quiet --set workload.jobs="$BENCH_JOBS" ;;
     bench_kofn)
         bench_split_perf "$split" "$SRC/bench/kofn.buckets" "$BUILD/bench/bench_kofn" "$BENCH_JOBS" ;;
@@ -126,6 +165,7 @@ done
     while read -r name jobs wall cpu mean se; do
         case $name in
         stragsim) label='`stragsim run configs/bench-kofn-queue.ini`' ;;
+        stragsim-pgo) label='the same, built by `scripts/build-pgo.sh` (profile-guided)' ;;
         bench_kofn) label='the same model straight on `sim/cluster.h` (`bench_kofn`)' ;;
         simpy-idiomatic) label='SimPy, idiomatic (processes, Resources, interrupts)' ;;
         simpy-callbacks) label='SimPy, bare timeouts and callbacks' ;;
@@ -142,8 +182,16 @@ done
           ratio = base / rate
           printf "| %s | %s | %s | %s | %.4f ± %.4f | %s |\n", $1, commas($2), commas(rate),
                  NR == 1 ? "-" : sprintf(ratio >= 10 ? "**%.1fx**" : "%.1fx", ratio), $4, $5, $6 }'
+    awk '{ rate[$1] = $2 / $4 }
+         END { if (!("stragsim-pgo" in rate)) exit
+               printf "\nThe profile-guided build runs %.2fx the jobs per CPU second of the release build",
+                      rate["stragsim-pgo"] / rate["stragsim"]
+               if ("simpy-callbacks" in rate)
+                   printf " and %.1fx those of the callback SimPy", rate["stragsim-pgo"] / rate["simpy-callbacks"]
+               print "." }' "$TMP/rows"
     echo
-    echo "Jobs per CPU second (user + system), the contenders run one after the other." \
+    echo "Jobs per CPU second (user + system): each contender's median of $BENCH_ROUNDS rounds by CPU time;" \
+         "in each round the contenders run one after the other." \
          "The profiles come from separate, untimed runs (SimPy at $SIMPY_PROFILE_JOBS jobs):" \
          "for stragsim and \`bench_kofn\`, perf's CPU samples by function after inlining" \
          "(bench/kofn.buckets; \`scheme\` includes the submits inlined into the scheme's job start, \`bench_kofn\`'s engine loop is inlined into \`main\`);" \
