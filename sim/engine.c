@@ -304,19 +304,55 @@ uint64_t engine_events(const struct engine *e) { return e->fired + e->cancelled;
 
 static inline size_t scan_padded(uint32_t ntimers) { return ((size_t)ntimers + 3) / 4 * 4; }
 
-/* Index of the earliest set timer by (time, seq); some timer is set. The
- * minimum time first (times are +0.0 or more, never NaN, so min and ==
- * on doubles are exact), then a bit mask of its holders; equal times,
- * rare, are settled by seq. When the minimum is +inf every entry, set or
- * not, is +inf, and seq (UINT64_MAX when unset) picks the set one. With
- * SSE2 (every x86-64) two lanes at a time, else four running minima; no
- * branch depends on the times either way. */
-static uint32_t scan_earliest(const struct engine *e)
+/* Bit i set where t[i] is the minimum of t[0 .. n) (n a multiple of 4, up
+ * to 64). Times are +0.0 or more, never NaN, so min and == on doubles are
+ * exact. With SSE2 (every x86-64) two lanes at a time, else four running
+ * minima; no branch depends on the times either way. */
+#ifdef __SSE2__
+/* Up to 16 timers (nv = 2, 4, 6 or 8 vectors, a constant once inlined): no
+ * loop, a tree of minima, then the nv equality masks narrowed to one byte
+ * per timer (shufps keeps the low half of each 64-bit lane, then two
+ * saturating packs) and read by one movemask. */
+static inline __attribute__((always_inline)) uint64_t scan_min_mask_small(const double *t, int nv)
 {
-    const double *t = e->ttime;
-    size_t n = scan_padded(e->ntimers);
+    __m128d v[8], r[8];
+    for (int i = 0; i < nv; i++)
+        r[i] = v[i] = _mm_loadu_pd(t + 2 * i);
+    for (int w = nv; w > 1; w = (w + 1) / 2) {
+        for (int i = 0; i < w / 2; i++)
+            r[i] = _mm_min_pd(r[2 * i], r[2 * i + 1]);
+        if (w % 2)
+            r[w / 2] = r[w - 1];
+    }
+    __m128d m = _mm_min_sd(r[0], _mm_unpackhi_pd(r[0], r[0]));
+    m = _mm_unpacklo_pd(m, m);
+    __m128i q[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(),
+                    _mm_setzero_si128()};
+    for (int i = 0; i < nv / 2; i++)
+        q[i] = _mm_castps_si128(_mm_shuffle_ps(_mm_castpd_ps(_mm_cmpeq_pd(v[2 * i], m)),
+                                               _mm_castpd_ps(_mm_cmpeq_pd(v[2 * i + 1], m)),
+                                               _MM_SHUFFLE(2, 0, 2, 0)));
+    return (uint32_t)_mm_movemask_epi8(
+        _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3])));
+}
+#endif
+
+static inline uint64_t scan_min_mask(const double *t, size_t n)
+{
     uint64_t mask = 0;
 #ifdef __SSE2__
+    switch (n) { /* the common cluster sizes, one branch-free body each */
+    case 4:
+        return scan_min_mask_small(t, 2);
+    case 8:
+        return scan_min_mask_small(t, 4);
+    case 12:
+        return scan_min_mask_small(t, 6);
+    case 16:
+        return scan_min_mask_small(t, 8);
+    default:
+        break;
+    }
     __m128d m0 = _mm_loadu_pd(t), m1 = _mm_loadu_pd(t + 2);
     for (size_t i = 4; i < n; i += 4) {
         m0 = _mm_min_pd(m0, _mm_loadu_pd(t + i));
@@ -341,6 +377,16 @@ static uint32_t scan_earliest(const struct engine *e)
     for (size_t i = 0; i < n; i++)
         mask |= (uint64_t)(t[i] == m) << i;
 #endif
+    return mask;
+}
+
+/* Index of the earliest set timer by (time, seq); some timer is set. The
+ * holders of the minimum time, then equal times (rare) settled by seq.
+ * When the minimum is +inf every entry, set or not, is +inf, and seq
+ * (UINT64_MAX when unset) picks the set one. */
+static uint32_t scan_earliest(const struct engine *e)
+{
+    uint64_t mask = scan_min_mask(e->ttime, scan_padded(e->ntimers));
     uint32_t best = (uint32_t)__builtin_ctzll(mask);
     for (mask &= mask - 1; mask; mask &= mask - 1) {
         uint32_t i = (uint32_t)__builtin_ctzll(mask);
