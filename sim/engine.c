@@ -412,7 +412,7 @@ static inline void scan_unset(struct engine *e, uint32_t id)
 
 static void scan_set(struct engine *e, uint32_t id, double time, uint64_t seq_kind)
 {
-    if (e->tseq[id] != UINT64_MAX) /* replaced: the old event counts as cancelled */
+    if (__builtin_expect(e->tseq[id] != UINT64_MAX, 0)) /* replaced: counts as cancelled */
         e->cancelled++;
     else
         e->timers_set++;
