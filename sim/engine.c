@@ -24,15 +24,27 @@
  * arrays indexed by timer id, a time (+inf when unset) and a seq_kind. Set
  * and cancel are stores; the earliest set timer is remembered, compared
  * with each timer set after it, and looked for again only when it fires,
- * is cancelled or moves: a scan that keeps four running minima of the
- * times (no branch, short dependency chains), marks the holders of the
- * minimum in a bit mask and settles equal times by seq. A cluster's
- * completions change the earliest about once per fired event, so the
- * kofn-queue scenario (12 timers) scans about once per event; a scan of 12
- * costs less than the sifts it replaces, and has no coin-flip branches.
- * Measured on that scenario (bench_kofn, 10^6 jobs, seven alternating
- * runs on 2026-12-03 at load average 13): at least 0.74 CPU-s with the
- * heap below, 0.62 with the scan (median ratio 1.16).
+ * is cancelled or moves: a scan that takes the minimum of the times (no
+ * branch, short dependency chains), marks its holders in a bit mask and
+ * settles equal times by seq. Up to 16 timers (4, 8, 12 or 16 after
+ * padding) each size has its own loop-free body: a tree of minima, and
+ * the equality masks narrowed to one byte per timer and read by one
+ * movemask (about 40 instructions for 12 timers). A cluster's completions
+ * change the earliest about once per fired event, so the kofn-queue
+ * scenario (12 timers) scans about once per event (8.5 times per job); a
+ * scan of 12 costs less than the sifts it replaces, and has no coin-flip
+ * branches. Measured on that scenario (bench_kofn, 10^6 jobs, seven
+ * alternating runs on 2026-12-03 at load average 13): at least 0.74 CPU-s
+ * with the heap below, 0.62 with the scan (median ratio 1.16). The
+ * loop-free bodies (callgrind, `stragsim run configs/bench-kofn-queue.ini
+ * --set workload.jobs=100000`, release build with LTO): 622.6 M
+ * instructions before, 591.1 M after (a scan about 85 instructions before,
+ * 48 after), 589.9 M with a replaced timer as scan_set's unlikely branch;
+ * one body for all sizes up to 16, padded to 16: 593.6 M. CPU time of the
+ * 10^6-job run, 31 alternating pairs on 2026-12-03 at load average about
+ * 3: medians 0.665 s before, 0.618 after, minimums 0.571 and 0.568; the
+ * pairwise ratio before/after 1.036 (geometric mean, 95% interval 1.004
+ * to 1.068): a small gain, barely out of the noise.
  *
  * More timers live in a second binary heap beside the events, keyed the
  * same way, that knows where each timer sits (pos[id]), so cancelling one
@@ -49,6 +61,13 @@
  * masks instead of branches (no gain: more instructions offset the
  * mispredictions saved, and sift-downs got slower); an earlier scan that
  * compared (time, seq) pairs one by one (0.77 CPU-s before, 0.80 after).
+ * With callgrind on the 10^5-job run above (591.1 M instructions): also
+ * remembering the second earliest timer (found by the same scan with
+ * running second minima and a second mask, taking the first's place when
+ * it fires or is cancelled): scans halved (852,865 to 425,279) but each
+ * cost about 122 instructions, and every set compared with the second
+ * too: 611.9 M; forcing the scan inline into engine_run: 602.2 M; keeping
+ * it out of line (noinline): 596.3 M.
  */
 #include "sim/engine.h"
 
