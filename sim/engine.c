@@ -24,15 +24,27 @@
  * arrays indexed by timer id, a time (+inf when unset) and a seq_kind. Set
  * and cancel are stores; the earliest set timer is remembered, compared
  * with each timer set after it, and looked for again only when it fires,
- * is cancelled or moves: a scan that keeps four running minima of the
- * times (no branch, short dependency chains), marks the holders of the
- * minimum in a bit mask and settles equal times by seq. A cluster's
- * completions change the earliest about once per fired event, so the
- * kofn-queue scenario (12 timers) scans about once per event; a scan of 12
- * costs less than the sifts it replaces, and has no coin-flip branches.
- * Measured on that scenario (bench_kofn, 10^6 jobs, seven alternating
- * runs on 2026-12-03 at load average 13): at least 0.74 CPU-s with the
- * heap below, 0.62 with the scan (median ratio 1.16).
+ * is cancelled or moves: a scan that takes the minimum of the times (no
+ * branch, short dependency chains), marks its holders in a bit mask and
+ * settles equal times by seq. Up to 16 timers (4, 8, 12 or 16 after
+ * padding) each size has its own loop-free body: a tree of minima, and
+ * the equality masks narrowed to one byte per timer and read by one
+ * movemask (about 40 instructions for 12 timers). A cluster's completions
+ * change the earliest about once per fired event, so the kofn-queue
+ * scenario (12 timers) scans about once per event (8.5 times per job); a
+ * scan of 12 costs less than the sifts it replaces, and has no coin-flip
+ * branches. Measured on that scenario (bench_kofn, 10^6 jobs, seven
+ * alternating runs on 2026-12-03 at load average 13): at least 0.74 CPU-s
+ * with the heap below, 0.62 with the scan (median ratio 1.16). The
+ * loop-free bodies (callgrind, `stragsim run configs/bench-kofn-queue.ini
+ * --set workload.jobs=100000`, release build with LTO): 622.6 M
+ * instructions before, 591.1 M after (a scan about 85 instructions before,
+ * 48 after), 589.9 M with a replaced timer as scan_set's unlikely branch;
+ * one body for all sizes up to 16, padded to 16: 593.6 M. CPU time of the
+ * 10^6-job run, 31 alternating pairs on 2026-12-03 at load average about
+ * 3: medians 0.665 s before, 0.618 after, minimums 0.571 and 0.568; the
+ * pairwise ratio before/after 1.036 (geometric mean, 95% interval 1.004
+ * to 1.068): a small gain, barely out of the noise.
  *
  * More timers live in a second binary heap beside the events, keyed the
  * same way, that knows where each timer sits (pos[id]), so cancelling one
@@ -49,6 +61,13 @@
  * masks instead of branches (no gain: more instructions offset the
  * mispredictions saved, and sift-downs got slower); an earlier scan that
  * compared (time, seq) pairs one by one (0.77 CPU-s before, 0.80 after).
+ * With callgrind on the 10^5-job run above (591.1 M instructions): also
+ * remembering the second earliest timer (found by the same scan with
+ * running second minima and a second mask, taking the first's place when
+ * it fires or is cancelled): scans halved (852,865 to 425,279) but each
+ * cost about 122 instructions, and every set compared with the second
+ * too: 611.9 M; forcing the scan inline into engine_run: 602.2 M; keeping
+ * it out of line (noinline): 596.3 M.
  */
 #include "sim/engine.h"
 
@@ -304,19 +323,55 @@ uint64_t engine_events(const struct engine *e) { return e->fired + e->cancelled;
 
 static inline size_t scan_padded(uint32_t ntimers) { return ((size_t)ntimers + 3) / 4 * 4; }
 
-/* Index of the earliest set timer by (time, seq); some timer is set. The
- * minimum time first (times are +0.0 or more, never NaN, so min and ==
- * on doubles are exact), then a bit mask of its holders; equal times,
- * rare, are settled by seq. When the minimum is +inf every entry, set or
- * not, is +inf, and seq (UINT64_MAX when unset) picks the set one. With
- * SSE2 (every x86-64) two lanes at a time, else four running minima; no
- * branch depends on the times either way. */
-static uint32_t scan_earliest(const struct engine *e)
+/* Bit i set where t[i] is the minimum of t[0 .. n) (n a multiple of 4, up
+ * to 64). Times are +0.0 or more, never NaN, so min and == on doubles are
+ * exact. With SSE2 (every x86-64) two lanes at a time, else four running
+ * minima; no branch depends on the times either way. */
+#ifdef __SSE2__
+/* Up to 16 timers (nv = 2, 4, 6 or 8 vectors, a constant once inlined): no
+ * loop, a tree of minima, then the nv equality masks narrowed to one byte
+ * per timer (shufps keeps the low half of each 64-bit lane, then two
+ * saturating packs) and read by one movemask. */
+static inline __attribute__((always_inline)) uint64_t scan_min_mask_small(const double *t, int nv)
 {
-    const double *t = e->ttime;
-    size_t n = scan_padded(e->ntimers);
+    __m128d v[8], r[8];
+    for (int i = 0; i < nv; i++)
+        r[i] = v[i] = _mm_loadu_pd(t + 2 * i);
+    for (int w = nv; w > 1; w = (w + 1) / 2) {
+        for (int i = 0; i < w / 2; i++)
+            r[i] = _mm_min_pd(r[2 * i], r[2 * i + 1]);
+        if (w % 2)
+            r[w / 2] = r[w - 1];
+    }
+    __m128d m = _mm_min_sd(r[0], _mm_unpackhi_pd(r[0], r[0]));
+    m = _mm_unpacklo_pd(m, m);
+    __m128i q[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(),
+                    _mm_setzero_si128()};
+    for (int i = 0; i < nv / 2; i++)
+        q[i] = _mm_castps_si128(_mm_shuffle_ps(_mm_castpd_ps(_mm_cmpeq_pd(v[2 * i], m)),
+                                               _mm_castpd_ps(_mm_cmpeq_pd(v[2 * i + 1], m)),
+                                               _MM_SHUFFLE(2, 0, 2, 0)));
+    return (uint32_t)_mm_movemask_epi8(
+        _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3])));
+}
+#endif
+
+static inline uint64_t scan_min_mask(const double *t, size_t n)
+{
     uint64_t mask = 0;
 #ifdef __SSE2__
+    switch (n) { /* the common cluster sizes, one branch-free body each */
+    case 4:
+        return scan_min_mask_small(t, 2);
+    case 8:
+        return scan_min_mask_small(t, 4);
+    case 12:
+        return scan_min_mask_small(t, 6);
+    case 16:
+        return scan_min_mask_small(t, 8);
+    default:
+        break;
+    }
     __m128d m0 = _mm_loadu_pd(t), m1 = _mm_loadu_pd(t + 2);
     for (size_t i = 4; i < n; i += 4) {
         m0 = _mm_min_pd(m0, _mm_loadu_pd(t + i));
@@ -341,6 +396,16 @@ static uint32_t scan_earliest(const struct engine *e)
     for (size_t i = 0; i < n; i++)
         mask |= (uint64_t)(t[i] == m) << i;
 #endif
+    return mask;
+}
+
+/* Index of the earliest set timer by (time, seq); some timer is set. The
+ * holders of the minimum time, then equal times (rare) settled by seq.
+ * When the minimum is +inf every entry, set or not, is +inf, and seq
+ * (UINT64_MAX when unset) picks the set one. */
+static uint32_t scan_earliest(const struct engine *e)
+{
+    uint64_t mask = scan_min_mask(e->ttime, scan_padded(e->ntimers));
     uint32_t best = (uint32_t)__builtin_ctzll(mask);
     for (mask &= mask - 1; mask; mask &= mask - 1) {
         uint32_t i = (uint32_t)__builtin_ctzll(mask);
@@ -366,7 +431,7 @@ static inline void scan_unset(struct engine *e, uint32_t id)
 
 static void scan_set(struct engine *e, uint32_t id, double time, uint64_t seq_kind)
 {
-    if (e->tseq[id] != UINT64_MAX) /* replaced: the old event counts as cancelled */
+    if (__builtin_expect(e->tseq[id] != UINT64_MAX, 0)) /* replaced: counts as cancelled */
         e->cancelled++;
     else
         e->timers_set++;
