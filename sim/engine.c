@@ -85,6 +85,14 @@ enum {
     HEAP_MIN_CAPACITY = 64,
     SCAN_TIMERS_MAX = 64, /* up to this many timers: arrays and a scan (one bit each in a mask) */
     KIND_BITS = 5, /* ENGINE_MAX_KINDS = 32 kinds fit below the seq */
+    /* scan mode's two sentinel entries, after the timers: e->tmin names one
+     * when no earliest timer is known. TMIN_UNKNOWN's key is the least
+     * possible, (+0.0, 0): some timers are set but the earliest must be
+     * found again. TMIN_NONE's is an unset entry's, (+inf, UINT64_MAX),
+     * after every timer: none is set. */
+    TMIN_UNKNOWN = SCAN_TIMERS_MAX,
+    TMIN_NONE = SCAN_TIMERS_MAX + 1,
+    SCAN_ENTRIES = SCAN_TIMERS_MAX + 2,
 };
 
 /* 24 bytes: the key is (time, seq_kind); seq_kind = seq << KIND_BITS | kind,
@@ -120,7 +128,7 @@ struct engine {
     /* scan mode: key of timer id, padded to a multiple of 4 with unset entries */
     double *ttime;       /* +inf when unset */
     uint64_t *tseq;      /* seq_kind, UINT64_MAX when unset */
-    uint32_t tmin;       /* the earliest set timer, or NO_TIMER when it must be found again */
+    uint32_t tmin;       /* the earliest set timer, or TMIN_UNKNOWN (find it again), or TMIN_NONE */
     /* heap mode */
     struct event *timers; /* heap of set timers [0 .. ntimers_set); .arg is the timer id */
     uint32_t *pos;       /* [ntimers]: index of timer id in `timers`, NO_TIMER when unset */
@@ -249,7 +257,7 @@ struct engine *engine_new(void)
     }
     e->capacity = HEAP_MIN_CAPACITY;
     e->timer_hole = NO_TIMER;
-    e->tmin = NO_TIMER;
+    e->tmin = TMIN_NONE;
     e->scan = true;
     return e;
 }
@@ -426,7 +434,9 @@ static inline void scan_unset(struct engine *e, uint32_t id)
     e->tseq[id] = UINT64_MAX;
     e->timers_set--;
     if (id == e->tmin)
-        e->tmin = NO_TIMER;
+        e->tmin = TMIN_UNKNOWN;
+    if (e->timers_set == 0)
+        e->tmin = TMIN_NONE;
 }
 
 static void scan_set(struct engine *e, uint32_t id, double time, uint64_t seq_kind)
@@ -437,10 +447,17 @@ static void scan_set(struct engine *e, uint32_t id, double time, uint64_t seq_ki
         e->timers_set++;
     e->ttime[id] = time;
     e->tseq[id] = seq_kind;
-    if (e->tmin == id)
-        e->tmin = NO_TIMER; /* moved later: maybe no longer the earliest */
-    else if (e->timers_set == 1 || (e->tmin != NO_TIMER && scan_before(e, id, e->tmin)))
-        e->tmin = id;
+    if (__builtin_expect(e->tmin == id, 0)) {
+        e->tmin = TMIN_UNKNOWN; /* moved later: maybe no longer the earliest */
+        return;
+    }
+    /* The sentinels answer the cases with no earliest timer known: nothing
+     * is before TMIN_UNKNOWN, everything before TMIN_NONE. Whether a new
+     * timer comes first is a coin flip to the branch predictor, so it is a
+     * select (the empty asm keeps GCC from turning it back into a branch). */
+    uint32_t earlier = 0u - (uint32_t)scan_before(e, id, e->tmin);
+    __asm__("" : "+r"(earlier));
+    e->tmin = (id & earlier) | (e->tmin & ~earlier);
 }
 
 /* ---- timers, heap mode ---- */
@@ -460,7 +477,7 @@ static void timers_to_heap(struct engine *e, uint32_t old_count)
     free(e->tseq);
     e->ttime = NULL;
     e->tseq = NULL;
-    e->tmin = NO_TIMER;
+    e->tmin = TMIN_NONE;
     e->scan = false;
 }
 
@@ -475,18 +492,17 @@ int64_t engine_timers_add(struct engine *e, uint32_t count)
         return -1;
     e->payload = payload;
     if (e->scan && need <= SCAN_TIMERS_MAX) {
-        size_t padded = scan_padded(need > 0 ? need : 1);
-        double *ttime = realloc(e->ttime, padded * sizeof *ttime);
-        if (ttime)
-            e->ttime = ttime;
-        uint64_t *tseq = realloc(e->tseq, padded * sizeof *tseq);
-        if (tseq)
-            e->tseq = tseq;
-        if (!ttime || !tseq)
-            return -1;
-        for (size_t i = first; i < padded; i++) {
-            ttime[i] = (double)INFINITY;
-            tseq[i] = UINT64_MAX;
+        if (!e->ttime) { /* the arrays at their largest, every entry unset, and the sentinels */
+            e->ttime = malloc(SCAN_ENTRIES * sizeof *e->ttime);
+            e->tseq = malloc(SCAN_ENTRIES * sizeof *e->tseq);
+            if (!e->ttime || !e->tseq)
+                return -1;
+            for (size_t i = 0; i < SCAN_ENTRIES; i++) {
+                e->ttime[i] = (double)INFINITY;
+                e->tseq[i] = UINT64_MAX;
+            }
+            e->ttime[TMIN_UNKNOWN] = 0.0; /* key (+0.0, 0): no timer comes before it */
+            e->tseq[TMIN_UNKNOWN] = 0;
         }
         e->ntimers = need;
         return first;
@@ -586,7 +602,7 @@ static inline int engine_fire_next(struct engine *e)
     if (e->root_hole)
         engine_fill_hole(e);
     if (e->scan && e->timers_set > 0) {
-        if (e->tmin == NO_TIMER)
+        if (e->tmin == TMIN_UNKNOWN)
             e->tmin = scan_earliest(e);
         uint32_t id = e->tmin;
         if (e->n == 0 || key_before(time_bits(e->ttime[id]), e->tseq[id],
