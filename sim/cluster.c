@@ -120,6 +120,11 @@ struct cluster {
     unsigned char **state_chunks; /* [job_capacity / JOB_CHUNK] chunks of JOB_CHUNK * stride */
     size_t state_stride;
 
+    /* cluster_use_shifted_exp: durations drawn here, not by hooks.duration */
+    double *ahead;          /* [cfg.workers]: each worker's next unit draw, or NULL */
+    double shift, rate;
+    struct rng *streams;    /* [cfg.workers], the caller's */
+
     struct timer *timers;   /* [timer_capacity] */
     uint32_t timer_count, timer_capacity, free_timer;
 
@@ -227,8 +232,15 @@ static void worker_start(struct cluster *cl, uint32_t t, double now)
 {
     struct task *task = &cl->tasks[t];
     struct worker *w = &cl->workers[task->worker];
-    double d = cl->hooks.duration(cl->hooks.ctx, task->worker, cl->jobs[task->job].index, task->cost);
-    task = &cl->tasks[t]; /* the hook does not submit, but stay safe */
+    double d;
+    if (cl->ahead) {
+        double unit = cl->ahead[task->worker];
+        cl->ahead[task->worker] = cl->shift + rng_exp(&cl->streams[task->worker], cl->rate);
+        d = task->cost * unit;
+    } else {
+        d = cl->hooks.duration(cl->hooks.ctx, task->worker, cl->jobs[task->job].index, task->cost);
+        task = &cl->tasks[t]; /* the hook does not submit, but stay safe */
+    }
     task->state = TASK_RUNNING;
     task->started = now;
     task->finished = now + (d > 0 ? d : 0);
@@ -470,6 +482,7 @@ void cluster_free(struct cluster *cl)
     free(cl->state_chunks);
     free(cl->workers);
     free(cl->slot_task);
+    free(cl->ahead);
     free(cl->tasks);
     free(cl->jobs);
     free(cl->timers);
@@ -684,6 +697,21 @@ void cluster_timer(struct cluster *cl, uint32_t job, double delay, int tag)
     cl->timers[timer] = (struct timer){.job = job, .tag = tag};
     cluster_schedule(cl, engine_now(cl->engine) + (delay > 0 ? delay : 0), cl->kind_timer, timer,
                      cl->jobs[job].gen);
+}
+
+int cluster_use_shifted_exp(struct cluster *cl, double shift, double rate, struct rng *streams)
+{
+    double *ahead = malloc((size_t)cl->cfg.workers * sizeof *ahead);
+    if (!ahead)
+        return -1;
+    for (int w = 0; w < cl->cfg.workers; w++)
+        ahead[w] = shift + rng_exp(&streams[w], rate);
+    free(cl->ahead);
+    cl->ahead = ahead;
+    cl->shift = shift;
+    cl->rate = rate;
+    cl->streams = streams;
+    return 0;
 }
 
 int cluster_workers(const struct cluster *cl) { return cl->cfg.workers; }

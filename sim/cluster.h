@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/rng.h"
 #include "sim/engine.h"
 
 struct cluster;
@@ -90,6 +91,17 @@ uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cos
 void cluster_task_cancel(struct cluster *cl, uint32_t task);
 /* Calls hooks.timer(job, tag) after `delay`, unless the job is finished first. */
 void cluster_timer(struct cluster *cl, uint32_t job, double delay, int tag);
+
+/* Optional fast path for the commonest latency model, i.i.d. shifted
+ * exponential: a task of cost c on worker w runs c * (shift + Exp(rate)),
+ * the unit draw shift + rng_exp(&streams[w], rate), instead of asking
+ * hooks.duration (one indirect call less on every task start). streams
+ * [workers] are the caller's and must outlive the cluster; each worker's
+ * next unit draw is taken one task ahead, off the path from a task's start
+ * to its completion, so a worker's draws and their order are those the hook
+ * would make. Call before the first submit. Returns 0, or -1 when out of
+ * memory (the hook stays in use). */
+int cluster_use_shifted_exp(struct cluster *cl, double shift, double rate, struct rng *streams);
 
 int cluster_workers(const struct cluster *cl);
 /* Tasks queued or running on a worker, or travelling to it (for

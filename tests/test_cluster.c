@@ -25,6 +25,8 @@ struct harness {
     uint32_t job[LOG_MAX];
     int tag[LOG_MAX], worker[LOG_MAX];
     uint64_t durations; /* duration hook calls */
+    struct rng *streams; /* non-NULL: the hook draws cost * (shift + Exp(rate)) from streams[worker] */
+    double shift, rate;
     /* timers and idle calls */
     int ntimers, nidle;
     double timer_at[LOG_MAX], idle_at[LOG_MAX];
@@ -46,6 +48,8 @@ static double h_duration(void *ctx, int worker, uint64_t job_index, double cost)
     (void)job_index;
     struct harness *h = ctx;
     h->durations++;
+    if (h->streams)
+        return cost * (h->shift + rng_exp(&h->streams[worker], h->rate));
     return cost * h->factor[worker];
 }
 
@@ -400,6 +404,62 @@ Test(cluster, job_handles_are_reused_without_stale_timers)
     cr_assert_eq(H.n, 2);
     cr_assert_eq(H.at[1], 15.0);
     cr_assert_eq(H.ntimers, 0);
+    harness_stop();
+}
+
+/* Jobs of four tasks on three workers (two queue on worker 0), one after
+ * the other, each finished at its second result: the rest are cancelled,
+ * queued ones before they start (so they draw nothing). */
+enum { DRAW_JOBS = 40 };
+static void open_draw_job(struct harness *h)
+{
+    static const double cost[4] = {1.0, 0.5, 2.0, 0.25};
+    static const int worker[4] = {0, 1, 2, 0};
+    uint64_t index = (uint64_t)h->nidle;
+    if (index >= DRAW_JOBS)
+        return;
+    uint32_t job = cluster_job_open(h->cl, index);
+    for (int i = 0; i < 4; i++)
+        cluster_submit(h->cl, job, worker[i], cost[i], i);
+}
+
+static void run_draw_jobs(bool in_cluster, struct rng streams[3])
+{
+    harness_start(3, 1, 0.0, true);
+    H.finish_after = 2;
+    H.on_idle = open_draw_job;
+    for (int w = 0; w < 3; w++)
+        rng_seed(&streams[w], 7, 11, RNG_SERVICE, (uint32_t)w);
+    if (in_cluster) {
+        cr_assert_eq(cluster_use_shifted_exp(H.cl, 0.2, 1.25, streams), 0);
+    } else {
+        H.streams = streams;
+        H.shift = 0.2;
+        H.rate = 1.25;
+    }
+    open_draw_job(&H);
+    engine_run(H.engine);
+}
+
+/* cluster_use_shifted_exp draws what a duration hook drawing the same
+ * streams would, task by task, to the last bit; the hook is never asked. */
+Test(cluster, shifted_exp_in_the_cluster_draws_what_the_hook_draws)
+{
+    struct rng hook_streams[3], cluster_streams[3];
+    run_draw_jobs(false, hook_streams);
+    struct harness by_hook = H;
+    harness_stop();
+    run_draw_jobs(true, cluster_streams);
+    cr_assert_eq(H.durations, 0, "the duration hook is not called");
+    cr_assert_eq(H.n, by_hook.n);
+    cr_assert_eq(H.n, 2 * DRAW_JOBS);
+    for (int i = 0; i < H.n; i++) {
+        cr_assert_eq(H.worker[i], by_hook.worker[i], "result %d", i);
+        cr_assert_eq(H.started[i], by_hook.started[i], "result %d", i);
+        cr_assert_eq(H.finished[i], by_hook.finished[i], "result %d", i);
+    }
+    for (int w = 0; w < 3; w++) /* one draw ahead: the next one, already taken */
+        cr_assert_eq(rng_next(&cluster_streams[w]), (rng_exp(&hook_streams[w], 1.25), rng_next(&hook_streams[w])));
     harness_stop();
 }
 

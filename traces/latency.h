@@ -110,19 +110,15 @@ static inline double latency_draw(struct latency_source *s, int worker, uint64_t
 
 /* The common hot case without the indirect calls: an i.i.d. exp or
  * shifted_exp source. When `s` is one, fills *out and returns true; a draw
- * of cost c on worker w is then c * latency_shifted_exp_unit(out, w), bit
- * for bit what latency_draw returns, from the same stream. Unit draws of a
- * worker depend on nothing but its stream, so a caller may take one ahead. */
+ * of cost c on worker w is then c * (shift + rng_exp(&streams[w], rate)),
+ * bit for bit what latency_draw returns, from the same stream (the cluster
+ * draws so itself: cluster_use_shifted_exp). Unit draws of a worker depend
+ * on nothing but its stream, so a caller may take one ahead. */
 struct latency_shifted_exp {
     double shift, rate;
     struct rng *streams; /* [workers], the source's own */
 };
 bool latency_as_shifted_exp(const struct latency_source *s, struct latency_shifted_exp *out);
-
-static inline double latency_shifted_exp_unit(const struct latency_shifted_exp *d, int worker)
-{
-    return d->shift + rng_exp(&d->streams[worker], d->rate);
-}
 
 static inline double latency_max(const struct latency_source *s) { return s->ops->max(s); }
 

@@ -37,12 +37,6 @@ struct latency_sim {
     const struct scheme_ops *ops;
     void *scheme;
     struct latency_source *source;
-    /* exp / shifted_exp sources: draws inline, each worker's next unit
-     * draw taken one task ahead (ahead[worker]), so its latency is off the
-     * path from a task's start to its completion time; NULL otherwise */
-    struct latency_shifted_exp direct;
-    double *ahead;
-    bool plain;             /* no job rows, no cost scale: on_duration skips both */
     struct arrivals *arrivals;
     struct engine *engine;
     struct cluster *cluster;
@@ -60,21 +54,15 @@ struct latency_sim {
 /* ---- hooks ---- */
 
 /* Called when a task starts running: a job row's `tasks` counts the tasks
- * that started (a task cancelled while still queued never does). */
+ * that started (a task cancelled while still queued never does). Not called
+ * when the cluster draws the durations itself (sim_setup). */
 static double on_duration(void *ctx, int worker, uint64_t job_index, double cost)
 {
     struct latency_sim *s = ctx;
-    if (!s->plain) {
-        if (s->rows && job_index >= s->warmup)
-            s->rows[job_index - s->warmup].tasks++;
-        if (s->hooks && s->hooks->cost_scale)
-            cost *= *s->hooks->cost_scale;
-    }
-    if (s->ahead) {
-        double unit = s->ahead[worker];
-        s->ahead[worker] = latency_shifted_exp_unit(&s->direct, worker);
-        return cost * unit;
-    }
+    if (s->rows && job_index >= s->warmup)
+        s->rows[job_index - s->warmup].tasks++;
+    if (s->hooks && s->hooks->cost_scale)
+        cost *= *s->hooks->cost_scale;
     return latency_draw(s->source, worker, job_index, cost);
 }
 
@@ -181,7 +169,6 @@ static void sim_free(struct latency_sim *s)
     if (s->scheme && !s->hooks) /* hooks: the caller owns the scheme */
         s->ops->free(s->scheme);
     latency_free(s->source);
-    free(s->ahead);
     arrivals_free(s->arrivals);
     stats_free(s->latencies);
     free(s->rows);
@@ -205,13 +192,6 @@ static int sim_setup(struct latency_sim *s, const struct params *p, uint64_t see
     }
     if (!status)
         status = latency_new(p, workers, seed, point_key, &s->source, err);
-    if (!status && latency_as_shifted_exp(s->source, &s->direct)) {
-        s->ahead = malloc((size_t)workers * sizeof *s->ahead);
-        if (!s->ahead)
-            return error_fail(err, "out of memory");
-        for (int w = 0; w < workers; w++)
-            s->ahead[w] = latency_shifted_exp_unit(&s->direct, w);
-    }
     if (!status)
         status = arrivals_new(p, seed, point_key, &s->arrivals, err);
     if (status)
@@ -251,7 +231,14 @@ static int sim_setup(struct latency_sim *s, const struct params *p, uint64_t see
     s->cluster = cluster_new(s->engine, &cc, &hooks);
     if (s->arrival_event < 0 || !s->cluster)
         return error_fail(err, "out of memory");
-    s->plain = !s->rows && !(s->hooks && s->hooks->cost_scale);
+    /* exp and shifted_exp sources, with nothing to count or scale per task:
+     * the cluster draws the durations itself, the same draws in the same
+     * order as on_duration's latency_draw */
+    struct latency_shifted_exp direct;
+    if (!s->rows && !(s->hooks && s->hooks->cost_scale) &&
+        latency_as_shifted_exp(s->source, &direct) &&
+        cluster_use_shifted_exp(s->cluster, direct.shift, direct.rate, direct.streams) != 0)
+        return error_fail(err, "out of memory");
     return 0;
 }
 
