@@ -423,8 +423,8 @@ static inline uint64_t scan_min_mask(const double *t, size_t n)
 /* Index of the earliest set timer by (time, seq); some timer is set. The
  * holders of the minimum time, then equal times (rare) settled by seq.
  * When the minimum is +inf every entry, set or not, is +inf, and seq
- * (UINT64_MAX when unset) picks the set one. */
-/* Out of line on purpose: the header comment says what inlining it cost. */
+ * (UINT64_MAX when unset) picks the set one. Out of line on purpose: the
+ * header comment says what inlining it cost. */
 __attribute__((noinline)) static uint32_t scan_earliest(const struct engine *e)
 {
     uint64_t mask = scan_min_mask(e->ttime, scan_padded(e->ntimers));
