@@ -196,7 +196,8 @@ done
          "in each round the contenders run one after the other." \
          "The profiles come from separate, untimed runs (SimPy at $SIMPY_PROFILE_JOBS jobs):" \
          "for stragsim and \`bench_kofn\`, perf's CPU samples by function after inlining" \
-         "(bench/kofn.buckets; \`scheme\` includes the submits inlined into the scheme's job start, \`bench_kofn\`'s engine loop is inlined into \`main\`);" \
+         "(bench/kofn.buckets; \`scheme\` includes the submits inlined into the scheme's job start, \`bench_kofn\`'s engine loop is inlined into \`main\`;" \
+         "stragsim's draws are inlined into the cluster's task start, so \`cluster\` includes them);" \
          "for SimPy, cProfile's own time per source file."
 } > "$TMP/table.md"
 bench_readme_write kofn-queue "$TMP/table.md" "meson compile -C build bench-engine"
