@@ -6,8 +6,6 @@
 # 2. kofn-queue (12 workers, Poisson 0.5, k = 9 of 12, 0.2 + Exp(1.25)):
 #    - stragsim: the real tool, `stragsim run configs/bench-kofn-queue.ini`
 #      (the whole command: config, simulation, statistics, SQLite);
-#    - the same command with a profile-guided build of this tree
-#      (scripts/build-pgo.sh, built into BUILD/pgo; BENCH_PGO=0: not);
 #    - bench_kofn: the same model straight on sim/cluster.h (no driver);
 #    - SimPy 3, idiomatic (processes, Resources, interrupts) and with bare
 #      callbacks (bench/simpy_kofn.py, Debian python3-simpy3).
@@ -26,7 +24,7 @@
 # Environment: BENCH_JOBS (stragsim and bench_kofn, default 1000000),
 # SIMPY_JOBS (default 100000), BENCH_EVENTS (hold model, default 20000000),
 # SIMPY_PROFILE_JOBS (default 20000), BENCH_PROFILE=0 (no profiles),
-# BENCH_ROUNDS (default 5), BENCH_PGO=0 (no profile-guided build),
+# BENCH_ROUNDS (default 5),
 # BENCH_README (readme_table.sh), PYTHON (default /usr/bin/python3,
 # Debian's, which has simpy).
 set -eu
@@ -43,7 +41,6 @@ BENCH_EVENTS=${BENCH_EVENTS:-20000000}
 SIMPY_PROFILE_JOBS=${SIMPY_PROFILE_JOBS:-20000}
 BENCH_PROFILE=${BENCH_PROFILE:-1}
 BENCH_ROUNDS=${BENCH_ROUNDS:-5}
-BENCH_PGO=${BENCH_PGO:-1}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -54,17 +51,6 @@ echo "== event engine: hold model =="
 echo
 
 echo "== kofn-queue: 12 workers, Poisson 0.5, 9 of 12, 0.2 + Exp(1.25) =="
-# The profile-guided build (scripts/build-pgo.sh), compiled here from this
-# source tree into BUILD/pgo, is one more contender.
-PGO=
-if [ "$BENCH_PGO" = 1 ]; then
-    if "$SRC/scripts/build-pgo.sh" "$BUILD/pgo"; then
-        PGO=$BUILD/pgo/stragsim
-    else
-        echo "(the profile-guided build failed: its row is left out)"
-    fi
-fi
-
 # stragsim_run NAME BINARY: one timed `BINARY run` of the benchmark config,
 # printed as a row "NAME jobs wall_s cpu_s latency_mean latency_se", CPU
 # time as a child process. OPENBLAS_NUM_THREADS=1: the latency workload
@@ -94,9 +80,6 @@ round=1
 while [ "$round" -le "$BENCH_ROUNDS" ]; do
     echo "-- round $round of $BENCH_ROUNDS"
     stragsim_run stragsim "$BUILD/stragsim" | tee -a "$TMP/runs"
-    if [ -n "$PGO" ]; then
-        stragsim_run stragsim-pgo "$PGO" | tee -a "$TMP/runs"
-    fi
     "$BUILD/bench/bench_kofn" "$BENCH_JOBS" > "$TMP/direct"
     # "kofn-queue direct: N jobs in W s (cpu C s): ... latency_mean M +- SE, ..."
     sed 's/[(),:]/ /g' "$TMP/direct" | awk '{ for (i = 1; i <= NF; i++) {
@@ -139,10 +122,6 @@ for name in $(awk '{ print $1 }' "$TMP/rows"); do
         continue
     fi
     case $name in
-    stragsim-pgo)
-        # its profile inlines the handlers into the engine loop and the
-        # draws into the task start: perf's functions no longer split it
-        echo "as the release build's, inlined across the parts" > "$split" ;;
     stragsim)
         rm -f "$TMP/profile.db"
         OPENBLAS_NUM_THREADS=1 bench_split_perf "$split" "$SRC/bench/kofn.buckets" \
@@ -167,7 +146,6 @@ done
     while read -r name jobs wall cpu mean se; do
         case $name in
         stragsim) label='`stragsim run configs/bench-kofn-queue.ini`' ;;
-        stragsim-pgo) label='the same, built by `scripts/build-pgo.sh` (profile-guided)' ;;
         bench_kofn) label='the same model straight on `sim/cluster.h` (`bench_kofn`)' ;;
         simpy-idiomatic) label='SimPy, idiomatic (processes, Resources, interrupts)' ;;
         simpy-callbacks) label='SimPy, bare timeouts and callbacks' ;;
@@ -184,13 +162,6 @@ done
           ratio = base / rate
           printf "| %s | %s | %s | %s | %.4f ± %.4f | %s |\n", $1, commas($2), commas(rate),
                  NR == 1 ? "-" : sprintf(ratio >= 10 ? "**%.1fx**" : "%.1fx", ratio), $4, $5, $6 }'
-    awk '{ rate[$1] = $2 / $4 }
-         END { if (!("stragsim-pgo" in rate)) exit
-               printf "\nThe profile-guided build runs %.2fx the jobs per CPU second of the release build",
-                      rate["stragsim-pgo"] / rate["stragsim"]
-               if ("simpy-callbacks" in rate)
-                   printf " and %.1fx those of the callback SimPy", rate["stragsim-pgo"] / rate["simpy-callbacks"]
-               print "." }' "$TMP/rows"
     echo
     echo "Jobs per CPU second (user + system): each contender's median of $BENCH_ROUNDS rounds by CPU time;" \
          "in each round the contenders run one after the other." \
