@@ -3,9 +3,11 @@
  * delay master<->worker, and task cancellation.
  *
  * The cluster knows nothing about ML or schemes: it moves tasks (a cost and
- * a tag) to workers, asks the caller's duration hook how long each takes,
- * and tells the caller when a result reaches the master. Jobs group tasks so
- * that finishing a job cancels what is left of it.
+ * a tag) to workers, asks the caller's duration hook how long each takes
+ * (or draws i.i.d. shifted exponential durations itself, from the caller's
+ * streams: cluster_use_shifted_exp), and tells the caller when a result
+ * reaches the master. Jobs group tasks so that finishing a job cancels what
+ * is left of it.
  *
  * Time of one task on worker w: submit at t -> arrives at worker at
  * t + network_delay -> waits in FIFO -> starts when a slot is free -> runs for
