@@ -10,6 +10,9 @@
 struct stats {
     double *x; /* samples, insertion order until stats_quantile() reorders them */
     size_t n, cap;
+    /* after a stats_quantile(): x[i] <= x[j] for every i < split <= j, so
+     * the next order statistic is selected on one side only (0: no split) */
+    size_t split;
     double mean, m2; /* Welford running mean and sum of squared deviations */
 };
 
@@ -40,6 +43,7 @@ void stats_free(struct stats *s)
 void stats_reset(struct stats *s)
 {
     s->n = 0;
+    s->split = 0;
     s->mean = s->m2 = 0.0;
 }
 
@@ -54,6 +58,7 @@ int stats_add(struct stats *s, double x)
         s->cap = nc;
     }
     s->x[s->n++] = x;
+    s->split = 0;
     double d = x - s->mean;
     s->mean += d / (double)s->n;
     s->m2 += d * (x - s->mean);
@@ -151,7 +156,11 @@ double stats_quantile(struct stats *s, double q)
     double h = (double)(s->n - 1) * q;
     size_t k = (size_t)h;
     double frac = h - (double)k;
-    double lo = select_partition(s->x, s->n, k);
+    /* the k-th smallest lies on k's side of the last split: quantiles asked
+     * in increasing order (p50, p99, p99.9) each select among fewer */
+    size_t from = k >= s->split ? s->split : 0, to = k >= s->split ? s->n : s->split;
+    double lo = select_partition(s->x + from, to - from, k - from);
+    s->split = k; /* x is now partitioned around x[k] as a whole */
     if (frac == 0.0 || k + 1 >= s->n)
         return lo;
     /* the (k+1)-th smallest is the least of those above a[k] */

@@ -42,7 +42,9 @@ double stats_batch_se(const struct stats *s, int batches);
 
 /* The q-quantile (0 <= q <= 1), linearly interpolated between order
  * statistics (R's type 7: position (n-1)q). Found by selection in O(n), not
- * by sorting; it reorders the stored samples. NAN when empty. */
+ * by sorting; it reorders the stored samples, and the next call selects
+ * only on its side of this one's order statistic (p50, then p99, then p99.9
+ * each select among fewer). NAN when empty. */
 double stats_quantile(struct stats *s, double q);
 
 #endif

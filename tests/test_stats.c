@@ -84,8 +84,8 @@ Test(stats, quantiles_match_sorting)
             /* reverse-sorted input, then shuffled: two adversarial orders */
             for (size_t i = 0; i < n; i++)
                 stats_add(s, v[n - 1 - i]);
-            cr_expect_float_eq(stats_quantile(s, qs[qi]), quantile_sorted(v, n, qs[qi]), 1e-12,
-                               "n=%zu q=%g", n, qs[qi]);
+            double got = stats_quantile(s, qs[qi]); /* once: the macro may evaluate twice */
+            cr_expect_float_eq(got, quantile_sorted(v, n, qs[qi]), 1e-12, "n=%zu q=%g", n, qs[qi]);
             stats_free(s);
         }
         struct stats *s = stats_new(n);
@@ -101,13 +101,48 @@ Test(stats, quantiles_match_sorting)
         for (size_t i = 0; i < n; i++)
             stats_add(s, w[i]);
         /* several quantiles from one store, as the workload asks for them */
-        for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++)
-            cr_expect_float_eq(stats_quantile(s, qs[qi]), quantile_sorted(v, n, qs[qi]), 1e-12,
-                               "shuffled n=%zu q=%g", n, qs[qi]);
+        for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
+            double got = stats_quantile(s, qs[qi]);
+            cr_expect_float_eq(got, quantile_sorted(v, n, qs[qi]), 1e-12, "shuffled n=%zu q=%g", n,
+                               qs[qi]);
+        }
         stats_free(s);
         free(w);
         free(v);
     }
+}
+
+/* Each quantile selects on one side of the previous one's split: asked in
+ * any order, and again after more samples, all smaller than the first
+ * (which must drop the split: the low quantile asked first in round 2
+ * lies among them, below the split left by round 1's last). */
+Test(stats, quantiles_in_any_order_and_after_more_samples)
+{
+    struct rng r;
+    rng_seed(&r, 5, 6, RNG_DATA, 0);
+    enum { N = 3001 };
+    static double v[2 * N];
+    const double qs[] = {0.001, 0.99, 0.25, 0, 0.5, 1, 0.9, 0.5, 0.25, 0.999};
+    struct stats *s = stats_new(0);
+    for (int round = 1; round <= 2; round++) {
+        size_t n = (size_t)round * N;
+        for (size_t i = n - N; i < n; i++) {
+            v[i] = floor(rng_uniform(&r) * 200) - (round == 2 ? 300 : 0); /* ties again */
+            cr_assert_eq(stats_add(s, v[i]), 0);
+        }
+        double *sorted = malloc(n * sizeof *sorted);
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = v[i];
+        qsort(sorted, n, sizeof *sorted, cmp_double);
+        for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
+            /* once, outside the macro, which may evaluate its arguments twice */
+            double got = stats_quantile(s, qs[qi]);
+            cr_expect_float_eq(got, quantile_sorted(sorted, n, qs[qi]), 1e-12, "round %d q=%g",
+                               round, qs[qi]);
+        }
+        free(sorted);
+    }
+    stats_free(s);
 }
 
 Test(stats, batch_se_iid_matches_classic)
