@@ -51,24 +51,24 @@ echo "== event engine: hold model =="
 echo
 
 echo "== kofn-queue: 12 workers, Poisson 0.5, 9 of 12, 0.2 + Exp(1.25) =="
-# stragsim_run NAME BINARY: one timed `BINARY run` of the benchmark config,
-# printed as a row "NAME jobs wall_s cpu_s latency_mean latency_se", CPU
-# time as a child process. OPENBLAS_NUM_THREADS=1: the latency workload
+# stragsim_run: one timed `stragsim run` of the benchmark config, printed as
+# a row "stragsim jobs wall_s cpu_s latency_mean latency_se", CPU time as a
+# child process. OPENBLAS_NUM_THREADS=1: the latency workload
 # makes no BLAS call, but OpenBLAS's thread pool, started when the library
 # loads, spins about 0.1 CPU-second on the other core.
 stragsim_run() {
     rm -f "$TMP/kofn.db" # a database that holds the point would be resumed, not rerun
-    OPENBLAS_NUM_THREADS=1 "$PYTHON" - "$1" "$2" "$SRC/configs/bench-kofn-queue.ini" "$TMP/kofn.db" \
-        "$BENCH_JOBS" <<'PYEOF'
+    OPENBLAS_NUM_THREADS=1 "$PYTHON" - "$BUILD/stragsim" "$SRC/configs/bench-kofn-queue.ini" \
+        "$TMP/kofn.db" "$BENCH_JOBS" <<'PYEOF'
 import resource, sqlite3, subprocess, sys, time
-name, tool, config, db, jobs = sys.argv[1:]
+tool, config, db, jobs = sys.argv[1:]
 wall = time.perf_counter()
 subprocess.run([tool, "run", config, "-o", db, "--quiet", "--set", "workload.jobs=" + jobs],
                check=True)
 wall = time.perf_counter() - wall
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 m = dict(sqlite3.connect(db).execute("select name, value from metrics"))
-print(name, int(m["jobs"]), wall, ru.ru_utime + ru.ru_stime, m["latency_mean"], m["latency_se"])
+print("stragsim", int(m["jobs"]), wall, ru.ru_utime + ru.ru_stime, m["latency_mean"], m["latency_se"])
 PYEOF
 }
 
@@ -79,7 +79,7 @@ PYEOF
 round=1
 while [ "$round" -le "$BENCH_ROUNDS" ]; do
     echo "-- round $round of $BENCH_ROUNDS"
-    stragsim_run stragsim "$BUILD/stragsim" | tee -a "$TMP/runs"
+    stragsim_run | tee -a "$TMP/runs"
     "$BUILD/bench/bench_kofn" "$BENCH_JOBS" > "$TMP/direct"
     # "kofn-queue direct: N jobs in W s (cpu C s): ... latency_mean M +- SE, ..."
     sed 's/[(),:]/ /g' "$TMP/direct" | awk '{ for (i = 1; i <= NF; i++) {

@@ -90,7 +90,7 @@ struct task {
     uint8_t state;       /* enum task_state */
 };
 /* 64 bytes: one cache line, and a task's index scales by a shift */
-_Static_assert(sizeof(struct task) == 64, "struct task grew past 64 bytes");
+_Static_assert(sizeof(struct task) == 64, "struct task is no longer 64 bytes");
 
 struct job {
     uint64_t index;      /* arrival ordinal */

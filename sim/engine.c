@@ -507,16 +507,21 @@ int64_t engine_timers_add(struct engine *e, uint32_t count)
     e->payload = payload;
     if (e->scan && need <= SCAN_TIMERS_MAX) {
         if (!e->ttime) { /* the arrays at their largest, every entry unset, and the sentinels */
-            e->ttime = malloc(SCAN_ENTRIES * sizeof *e->ttime);
-            e->tseq = malloc(SCAN_ENTRIES * sizeof *e->tseq);
-            if (!e->ttime || !e->tseq)
+            double *ttime = malloc(SCAN_ENTRIES * sizeof *ttime);
+            uint64_t *tseq = malloc(SCAN_ENTRIES * sizeof *tseq);
+            if (!ttime || !tseq) { /* both or neither: a retry must not find one of them */
+                free(ttime);
+                free(tseq);
                 return -1;
-            for (size_t i = 0; i < SCAN_ENTRIES; i++) {
-                e->ttime[i] = (double)INFINITY;
-                e->tseq[i] = UINT64_MAX;
             }
-            e->ttime[TMIN_UNKNOWN] = 0.0; /* key (+0.0, 0): no timer comes before it */
-            e->tseq[TMIN_UNKNOWN] = 0;
+            for (size_t i = 0; i < SCAN_ENTRIES; i++) {
+                ttime[i] = (double)INFINITY;
+                tseq[i] = UINT64_MAX;
+            }
+            ttime[TMIN_UNKNOWN] = 0.0; /* key (+0.0, 0): no timer comes before it */
+            tseq[TMIN_UNKNOWN] = 0;
+            e->ttime = ttime;
+            e->tseq = tseq;
         }
         e->ntimers = need;
         return first;
