@@ -638,16 +638,11 @@ void cluster_job_finish(struct cluster *cl, uint32_t handle)
     cluster_note_idle(cl);
 }
 
-uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cost, int tag)
+/* Fills in new task t of open job `job` and sends it on its way to `worker`. */
+static inline void task_send(struct cluster *cl, uint32_t job, uint32_t t, int worker,
+                             double cost, int tag, double now)
 {
-    if (cl->failed || job >= cl->job_count || !cl->jobs[job].open ||
-        (unsigned)worker >= (unsigned)cl->cfg.workers)
-        return NONE;
-    uint32_t t = task_alloc(cl);
-    if (t == NONE)
-        return NONE;
     struct task *task = &cl->tasks[t];
-    double now = engine_now(cl->engine);
     task->cost = cost;
     task->submitted = now;
     task->started = task->finished = 0;
@@ -669,7 +664,33 @@ uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cos
     } else {
         worker_accept(cl, t, now);
     }
+}
+
+uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cost, int tag)
+{
+    if (cl->failed || job >= cl->job_count || !cl->jobs[job].open ||
+        (unsigned)worker >= (unsigned)cl->cfg.workers)
+        return NONE;
+    uint32_t t = task_alloc(cl);
+    if (t == NONE)
+        return NONE;
+    task_send(cl, job, t, worker, cost, tag, engine_now(cl->engine));
     return cl->failed ? NONE : t;
+}
+
+int cluster_submit_fanout(struct cluster *cl, uint32_t job, int n, double cost)
+{
+    if (cl->failed || job >= cl->job_count || !cl->jobs[job].open ||
+        (unsigned)n > (unsigned)cl->cfg.workers)
+        return -1;
+    double now = engine_now(cl->engine);
+    for (int w = 0; w < n; w++) {
+        uint32_t t = task_alloc(cl);
+        if (t == NONE)
+            return -1;
+        task_send(cl, job, t, w, cost, w, now);
+    }
+    return cl->failed ? -1 : 0;
 }
 
 void cluster_task_cancel(struct cluster *cl, uint32_t t)

@@ -88,6 +88,12 @@ void cluster_job_finish(struct cluster *cl, uint32_t job);
 /* Sends a task of `cost` to `worker` for `job`; returns the task handle or
  * UINT32_MAX when out of memory. */
 uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cost, int tag);
+/* Sends one task of `cost` to each worker w < n, tagged w, in worker order:
+ * what cluster_submit(cl, job, w, cost, w) for w = 0 .. n - 1 does, in one
+ * call (the fan-out of most schemes). Returns 0, or -1 when the job is not
+ * open, n is more than the workers, or memory ran out (the tasks sent
+ * before stay). */
+int cluster_submit_fanout(struct cluster *cl, uint32_t job, int n, double cost);
 /* Cancels one task of an open job (queued: removed; running: preempted;
  * already done: nothing). */
 void cluster_task_cancel(struct cluster *cl, uint32_t task);

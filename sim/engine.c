@@ -83,14 +83,12 @@
  * alternating pairs, 1.024, 95% interval 0.972 to 1.078).
  */
 #include "sim/engine.h"
+#include "sim/timer_scan.h"
 
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #define NO_TIMER UINT32_MAX
 
@@ -106,6 +104,7 @@ enum {
     TMIN_UNKNOWN = SCAN_TIMERS_MAX,
     TMIN_NONE = SCAN_TIMERS_MAX + 1,
     SCAN_ENTRIES = SCAN_TIMERS_MAX + 2,
+    SCAN_NO_SKIP = SCAN_TIMERS_MAX, /* past every timer: the scan skips none */
 };
 
 /* 24 bytes: the key is (time, seq_kind); seq_kind = seq << KIND_BITS | kind,
@@ -142,6 +141,8 @@ struct engine {
     double *ttime;       /* +inf when unset */
     uint64_t *tseq;      /* seq_kind, UINT64_MAX when unset */
     uint32_t tmin;       /* the earliest set timer, or TMIN_UNKNOWN (find it again), or TMIN_NONE */
+    enum engine_scan_isa isa;
+    timer_scan_fn scan_fn; /* timer_scan_choose(padded ntimers, isa) */
     /* heap mode */
     struct event *timers; /* heap of set timers [0 .. ntimers_set); .arg is the timer id */
     uint32_t *pos;       /* [ntimers]: index of timer id in `timers`, NO_TIMER when unset */
@@ -272,6 +273,7 @@ struct engine *engine_new(void)
     e->timer_hole = NO_TIMER;
     e->tmin = TMIN_NONE;
     e->scan = true;
+    e->isa = timer_scan_isa_best();
     return e;
 }
 
@@ -340,101 +342,14 @@ uint64_t engine_events(const struct engine *e) { return e->fired + e->cancelled;
 /* ---- timers ---- */
 
 /* ---- timers, scan mode: per timer a time and a seq_kind in arrays; the
- * earliest is found by a scan when the one known is gone ---- */
+ * earliest is found by a scan (sim/timer_scan.h) when the one known is gone ---- */
 
 static inline size_t scan_padded(uint32_t ntimers) { return ((size_t)ntimers + 3) / 4 * 4; }
 
-/* Bit i set where t[i] is the minimum of t[0 .. n) (n a multiple of 4, up
- * to 64). Times are +0.0 or more, never NaN, so min and == on doubles are
- * exact. With SSE2 (every x86-64) two lanes at a time, else four running
- * minima; no branch depends on the times either way. */
-#ifdef __SSE2__
-/* Up to 16 timers (nv = 2, 4, 6 or 8 vectors, a constant once inlined): no
- * loop, a tree of minima, then the nv equality masks narrowed to one byte
- * per timer (shufps keeps the low half of each 64-bit lane, then two
- * saturating packs) and read by one movemask. */
-static inline __attribute__((always_inline)) uint64_t scan_min_mask_small(const double *t, int nv)
+/* The earliest set timer but `skip` (SCAN_NO_SKIP: any); one is set. */
+static inline uint32_t scan_earliest(const struct engine *e, uint32_t skip)
 {
-    __m128d v[8], r[8];
-    for (int i = 0; i < nv; i++)
-        r[i] = v[i] = _mm_loadu_pd(t + 2 * i);
-    for (int w = nv; w > 1; w = (w + 1) / 2) {
-        for (int i = 0; i < w / 2; i++)
-            r[i] = _mm_min_pd(r[2 * i], r[2 * i + 1]);
-        if (w % 2)
-            r[w / 2] = r[w - 1];
-    }
-    __m128d m = _mm_min_sd(r[0], _mm_unpackhi_pd(r[0], r[0]));
-    m = _mm_unpacklo_pd(m, m);
-    __m128i q[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(),
-                    _mm_setzero_si128()};
-    for (int i = 0; i < nv / 2; i++)
-        q[i] = _mm_castps_si128(_mm_shuffle_ps(_mm_castpd_ps(_mm_cmpeq_pd(v[2 * i], m)),
-                                               _mm_castpd_ps(_mm_cmpeq_pd(v[2 * i + 1], m)),
-                                               _MM_SHUFFLE(2, 0, 2, 0)));
-    return (uint32_t)_mm_movemask_epi8(
-        _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3])));
-}
-#endif
-
-static inline uint64_t scan_min_mask(const double *t, size_t n)
-{
-    uint64_t mask = 0;
-#ifdef __SSE2__
-    switch (n) { /* the common cluster sizes, one branch-free body each */
-    case 4:
-        return scan_min_mask_small(t, 2);
-    case 8:
-        return scan_min_mask_small(t, 4);
-    case 12:
-        return scan_min_mask_small(t, 6);
-    case 16:
-        return scan_min_mask_small(t, 8);
-    default:
-        break;
-    }
-    __m128d m0 = _mm_loadu_pd(t), m1 = _mm_loadu_pd(t + 2);
-    for (size_t i = 4; i < n; i += 4) {
-        m0 = _mm_min_pd(m0, _mm_loadu_pd(t + i));
-        m1 = _mm_min_pd(m1, _mm_loadu_pd(t + i + 2));
-    }
-    m0 = _mm_min_pd(m0, m1);
-    m0 = _mm_min_sd(m0, _mm_unpackhi_pd(m0, m0));
-    __m128d m = _mm_unpacklo_pd(m0, m0);
-    for (size_t i = 0; i < n; i += 2)
-        mask |= (uint64_t)_mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(t + i), m)) << i;
-#else
-    double m0 = t[0], m1 = t[1], m2 = t[2], m3 = t[3];
-    for (size_t i = 4; i < n; i += 4) {
-        m0 = t[i] < m0 ? t[i] : m0;
-        m1 = t[i + 1] < m1 ? t[i + 1] : m1;
-        m2 = t[i + 2] < m2 ? t[i + 2] : m2;
-        m3 = t[i + 3] < m3 ? t[i + 3] : m3;
-    }
-    m0 = m1 < m0 ? m1 : m0;
-    m2 = m3 < m2 ? m3 : m2;
-    double m = m2 < m0 ? m2 : m0;
-    for (size_t i = 0; i < n; i++)
-        mask |= (uint64_t)(t[i] == m) << i;
-#endif
-    return mask;
-}
-
-/* Index of the earliest set timer by (time, seq); some timer is set. The
- * holders of the minimum time, then equal times (rare) settled by seq.
- * When the minimum is +inf every entry, set or not, is +inf, and seq
- * (UINT64_MAX when unset) picks the set one. Out of line on purpose: the
- * header comment says what inlining it cost. */
-__attribute__((noinline)) static uint32_t scan_earliest(const struct engine *e)
-{
-    uint64_t mask = scan_min_mask(e->ttime, scan_padded(e->ntimers));
-    uint32_t best = (uint32_t)__builtin_ctzll(mask);
-    for (mask &= mask - 1; mask; mask &= mask - 1) {
-        uint32_t i = (uint32_t)__builtin_ctzll(mask);
-        if (e->tseq[i] < e->tseq[best])
-            best = i;
-    }
-    return best;
+    return e->scan_fn(e->ttime, e->tseq, (uint32_t)scan_padded(e->ntimers), skip);
 }
 
 static inline bool scan_before(const struct engine *e, uint32_t a, uint32_t b)
@@ -442,15 +357,12 @@ static inline bool scan_before(const struct engine *e, uint32_t a, uint32_t b)
     return key_before(time_bits(e->ttime[a]), e->tseq[a], time_bits(e->ttime[b]), e->tseq[b]);
 }
 
+/* Unsets timer id; the caller settles e->tmin. */
 static inline void scan_unset(struct engine *e, uint32_t id)
 {
     e->ttime[id] = (double)INFINITY;
     e->tseq[id] = UINT64_MAX;
     e->timers_set--;
-    if (id == e->tmin)
-        e->tmin = TMIN_UNKNOWN;
-    if (e->timers_set == 0)
-        e->tmin = TMIN_NONE;
 }
 
 static void scan_set(struct engine *e, uint32_t id, double time, uint64_t seq_kind)
@@ -524,6 +436,7 @@ int64_t engine_timers_add(struct engine *e, uint32_t count)
             e->tseq = tseq;
         }
         e->ntimers = need;
+        e->scan_fn = timer_scan_choose((uint32_t)scan_padded(need), e->isa);
         return first;
     }
     struct event *timers = realloc(e->timers, need * sizeof *timers);
@@ -606,12 +519,28 @@ void engine_timer_cancel(struct engine *e, uint32_t id)
     if (e->scan) {
         e->cancelled++;
         scan_unset(e, id);
+        if (id == e->tmin) /* found again when needed: more cancels may follow */
+            e->tmin = TMIN_UNKNOWN;
+        if (e->timers_set == 0)
+            e->tmin = TMIN_NONE;
         return;
     }
     if (e->timer_hole != NO_TIMER)
         engine_fill_timer_hole(e);
     e->cancelled++;
     timer_remove(e, id);
+}
+
+bool engine_scan_isa_supported(enum engine_scan_isa isa) { return timer_scan_isa_supported(isa); }
+
+int engine_scan_isa_set(struct engine *e, enum engine_scan_isa isa)
+{
+    if (!timer_scan_isa_supported(isa))
+        return -1;
+    e->isa = isa;
+    if (e->scan && e->ntimers > 0)
+        e->scan_fn = timer_scan_choose((uint32_t)scan_padded(e->ntimers), isa);
+    return 0;
 }
 
 /* Pops and fires the earliest event, from the heap or the timers
@@ -622,14 +551,19 @@ static inline int engine_fire_next(struct engine *e)
         engine_fill_hole(e);
     if (e->scan && e->timers_set > 0) {
         if (e->tmin == TMIN_UNKNOWN)
-            e->tmin = scan_earliest(e);
+            e->tmin = scan_earliest(e, SCAN_NO_SKIP);
         uint32_t id = e->tmin;
         if (e->n == 0 || key_before(time_bits(e->ttime[id]), e->tseq[id],
                                     time_bits(e->heap[0].time), e->heap[0].seq_kind)) {
-            /* unset before its handler runs, which may set it again */
             e->now = e->ttime[id];
             e->fired++;
             const struct handler_entry *h = &e->kinds[e->tseq[id] & (ENGINE_MAX_KINDS - 1)];
+            /* The next earliest, found now over the other timers rather than
+             * after the handler: the scan then runs alongside the handler,
+             * whose new timers scan_set compares with it, instead of waiting
+             * for them (header comment). Then id is unset, before its
+             * handler runs, which may set it again. */
+            e->tmin = e->timers_set > 1 ? scan_earliest(e, id) : TMIN_NONE;
             scan_unset(e, id);
             h->fn(e, h->ctx, e->payload[id].arg, e->payload[id].gen);
             return 1;

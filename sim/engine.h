@@ -63,6 +63,14 @@ int engine_timer_set(struct engine *e, uint32_t id, double time, int kind, uint3
 void engine_timer_cancel(struct engine *e, uint32_t id);
 bool engine_timer_is_set(const struct engine *e, uint32_t id);
 
+/* The instruction set of the timer search (sim/timer_scan.h): an engine
+ * starts with the widest this CPU has; engine_scan_isa_set pins another
+ * (tests compare them). It changes the speed only, never which event fires.
+ * Returns 0, or -1 when this CPU (or build) lacks `isa`. */
+enum engine_scan_isa { ENGINE_SCAN_PORTABLE, ENGINE_SCAN_SSE2, ENGINE_SCAN_AVX2 };
+bool engine_scan_isa_supported(enum engine_scan_isa isa);
+int engine_scan_isa_set(struct engine *e, enum engine_scan_isa isa);
+
 /* Pops and fires the earliest event; returns 0 when there was none. */
 int engine_step(struct engine *e);
 /* Fires events until none is left or engine_stop() was called. */

@@ -548,12 +548,13 @@ static void ref_fire(struct engine *e, void *ctx, uint32_t id, uint32_t gen)
     ref_actions(s, e, (int)rng_below(&s->rng, 3));
 }
 
-static void ref_check(uint32_t ntimers)
+static void ref_check(uint32_t ntimers, enum engine_scan_isa isa)
 {
     static struct ref_state s;
     s = (struct ref_state){.ntimers = ntimers};
     rng_seed(&s.rng, 11, ntimers, RNG_ARRIVALS, 0);
     struct engine *e = engine_new();
+    cr_assert_eq(engine_scan_isa_set(e, isa), 0);
     s.kind = engine_register(e, ref_fire, &s);
     cr_assert_eq(engine_timers_add(e, ntimers), 0);
     while (s.fired < REF_FIRES) {
@@ -570,9 +571,31 @@ static void ref_check(uint32_t ntimers)
     engine_free(e);
 }
 
+/* Every search the CPU has (portable, SSE2, AVX2) on every size. */
 Test(engine, timers_fire_earliest_by_time_then_seq)
 {
     uint32_t sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 20, 31, 32, 33, 63, 64, 65};
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-        ref_check(sizes[i]);
+    enum engine_scan_isa isas[] = {ENGINE_SCAN_PORTABLE, ENGINE_SCAN_SSE2, ENGINE_SCAN_AVX2};
+    cr_assert(engine_scan_isa_supported(ENGINE_SCAN_PORTABLE));
+    int checked = 0;
+    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+        if (!engine_scan_isa_supported(isas[k]))
+            continue;
+        checked++;
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+            ref_check(sizes[i], isas[k]);
+    }
+#ifdef __SSE2__
+    cr_assert_geq(checked, 2, "SSE2 is checked where the compiler has it");
+#endif
+}
+
+/* Pinning a search the CPU lacks is refused, and the engine keeps its own. */
+Test(engine, scan_isa_set_refuses_what_the_cpu_lacks)
+{
+    struct engine *e = engine_new();
+    for (int isa = ENGINE_SCAN_PORTABLE; isa <= ENGINE_SCAN_AVX2; isa++)
+        cr_assert_eq(engine_scan_isa_set(e, (enum engine_scan_isa)isa),
+                     engine_scan_isa_supported((enum engine_scan_isa)isa) ? 0 : -1);
+    engine_free(e);
 }

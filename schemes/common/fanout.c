@@ -28,8 +28,7 @@ size_t fanout_job_state_size(const void *self)
 void fanout_job_start(void *self, struct cluster *cl, uint32_t job)
 {
     const struct fanout *f = self;
-    for (int w = 0; w < f->workers; w++)
-        cluster_submit(cl, job, w, f->cost, w);
+    cluster_submit_fanout(cl, job, f->workers, f->cost);
 }
 
 bool fanout_on_result(void *self, struct cluster *cl, const struct cluster_result *r)
