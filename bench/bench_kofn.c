@@ -67,8 +67,7 @@ static void bench_arrival(struct engine *e, void *ctx, uint32_t arg, uint32_t ge
     (void)arg, (void)gen;
     struct bench *b = ctx;
     uint32_t job = cluster_job_open(b->cl, b->opened++);
-    for (int w = 0; w < WORKERS; w++)
-        cluster_submit(b->cl, job, w, 1.0, w);
+    cluster_submit_fanout(b->cl, job, WORKERS, 1.0);
     if (b->opened < b->jobs)
         engine_schedule(e, engine_now(e) + rng_exp(&b->arrivals, ARRIVAL_RATE), b->kind_arrival, 0, 0);
 }

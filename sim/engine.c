@@ -22,37 +22,47 @@
  *
  * Timers (engine.h), up to SCAN_TIMERS_MAX (64) of them, live in two
  * arrays indexed by timer id, a time (+inf when unset) and a seq_kind. Set
- * and cancel are stores; the earliest set timer is remembered, compared
- * with each timer set after it, and looked for again only when it fires,
- * is cancelled or moves: a scan that takes the minimum of the times (no
- * branch, short dependency chains), marks its holders in a bit mask and
- * settles equal times by seq. Up to 16 timers (4, 8, 12 or 16 after
- * padding) each size has its own loop-free body: a tree of minima, and
- * the equality masks narrowed to one byte per timer and read by one
- * movemask (about 40 instructions for 12 timers). A cluster's completions
- * change the earliest about once per fired event, so the kofn-queue
- * scenario (12 timers) scans about once per event (8.5 times per job); a
- * scan of 12 costs less than the sifts it replaces, and has no coin-flip
- * branches. Measured on that scenario (bench_kofn, 10^6 jobs, seven
- * alternating runs on 2026-12-03 at load average 13): at least 0.74 CPU-s
- * with the heap below, 0.62 with the scan (median ratio 1.16). The
- * loop-free bodies (callgrind, `stragsim run configs/bench-kofn-queue.ini
- * --set workload.jobs=100000`, release build with LTO): 622.6 M
- * instructions before, 591.1 M after (a scan about 85 instructions before,
- * 48 after), 589.9 M with a replaced timer as scan_set's unlikely branch;
- * one body for all sizes up to 16, padded to 16: 593.6 M. CPU time of the
- * 10^6-job run, 31 alternating pairs on 2026-12-03 at load average about
- * 3: medians 0.665 s before, 0.618 after, minimums 0.571 and 0.568; the
- * pairwise ratio before/after 1.036 (geometric mean, 95% interval 1.004
- * to 1.068): a small gain, barely out of the noise. Whether a newly set
- * timer becomes the earliest is a coin flip to the branch predictor (about
- * 3 mispredicted branches per kofn-queue job under valgrind's branch
- * simulation), so scan_set decides it by a select, and two sentinel
- * entries after the timers stand for "find it again" and "none set" so no
- * other case needs a branch: 20 alternating pairs (with cluster.c's
- * branch-free job finish already in), before/after 1.017, 95% interval
- * 0.979 to 1.057: no measurable gain on its own, kept for the
- * mispredictions it removes.
+ * and cancel are stores; the earliest set timer is remembered and compared
+ * with each timer set after it. When it fires, the next earliest is found
+ * at once, before its handler runs, by a scan over the other timers
+ * (sim/timer_scan.h: the minimum of the times without a branch, its
+ * holders as a bit mask, equal times settled by seq); the handler's new
+ * timers are then compared with that one. When the earliest is cancelled
+ * or moved later it is looked for again only when next needed (a job's
+ * cancellations come several at a time).
+ *
+ * Why the scan comes before the handler: the run waits on a chain of
+ * dependent loads and compares from one event to the next, not on the
+ * number of instructions. A scan after the handler reads the timers the
+ * handler just set, so each event waited for its own handler's stores and
+ * then the scan; a scan before it reads nothing the handler writes and
+ * runs alongside it, leaving only a compare per new timer on the chain.
+ * Measured on kofn-queue (`stragsim run configs/bench-kofn-queue.ini`, 12
+ * timers, 10^6 jobs, 30 alternating pairs of runs, CPU time, 2026-12-03,
+ * before over after with the 95% interval of the geometric mean):
+ * scanning when the earliest fires instead of after its handler, 1.163
+ * (1.147 to 1.179), for 2% more instructions (callgrind, 10^5 jobs: 556.5
+ * M against 566.9 M; a scan at every fire, 9 per job, against 8.5 and
+ * the lanes it skips). Measured and dropped: scanning again at once when the earliest
+ * is cancelled (0.981, 0.971 to 0.992: three cancels in a row each
+ * scanned); keeping a copy of the earliest's key beside its index, so a
+ * new timer compares with it without two dependent loads (0.980, 0.972 to
+ * 0.988: more stores); and earlier, with the scan after the handler: the
+ * wider AVX2 scan (24 M fewer instructions for 10^5 jobs, no measurable
+ * CPU time), scalar loads into the scan to spare the store forwarding
+ * (0.991, n.s.).
+ *
+ * History of the scan, kept for the next person: it replaced the heap
+ * below for the cluster's timers (bench_kofn, 10^6 jobs, seven alternating
+ * runs, 2026-12-03: at least 0.74 CPU-s with the heap, 0.62 with the scan,
+ * median ratio 1.16); its loop-free bodies per size took 622.6 M
+ * instructions for 10^5 jobs to 591.1 M (1.036, 1.004 to 1.068). Whether
+ * a newly set timer becomes the earliest is a coin flip to the branch
+ * predictor (about 3 mispredicted branches per kofn-queue job under
+ * valgrind's branch simulation), so scan_set decides it by a select, and
+ * two sentinel entries after the timers stand for "find it again" and
+ * "none set" so no other case needs a branch (1.017, 0.979 to 1.057: no
+ * measurable gain on its own, kept for the mispredictions it removes).
  *
  * More timers live in a second binary heap beside the events, keyed the
  * same way, that knows where each timer sits (pos[id]), so cancelling one
@@ -74,13 +84,11 @@
  * running second minima and a second mask, taking the first's place when
  * it fires or is cancelled): scans halved (852,865 to 425,279) but each
  * cost about 122 instructions, and every set compared with the second
- * too: 611.9 M; forcing the scan inline into engine_run: 602.2 M; keeping
- * it out of line (noinline): 596.3 M. It is kept out of line all the same:
- * where LTO inlined it into a caller's own event loop (bench_kofn's main),
- * that loop took 58 M instructions more and 35% more CPU time (10^6 jobs:
- * 0.62 CPU-s before the loop-free bodies, 0.86 with them, 0.61 with the
- * scan out of line); stragsim's run moves by nothing measurable (16
- * alternating pairs, 1.024, 95% interval 0.972 to 1.078).
+ * too: 611.9 M (instructions were then taken for the cost; it was not
+ * timed). The scan is called through a pointer (the function for this
+ * CPU and size), so never inlined: where LTO inlined it into a caller's
+ * own event loop (bench_kofn's main), that loop took 58 M instructions
+ * more and 35% more CPU time.
  */
 #include "sim/engine.h"
 #include "sim/timer_scan.h"

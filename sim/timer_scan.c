@@ -10,11 +10,14 @@
  * one byte per timer and read by one movemask (SSE2, about 40
  * instructions for 12 timers), or four timers per vector and one movemask
  * each (AVX2). Larger sets loop over pairs of lanes (SSE2); without SSE2
- * a scalar loop does it all. Measured on kofn-queue (12 timers, callgrind,
- * 10^5 jobs): the loop-free SSE2 bodies took 622.6 M instructions to
- * 591.1 M against a loop; AVX2 took another 24 M off, and no measurable
- * CPU time by itself (the scan's latency, not its instructions, was what
- * the run waited for: engine.c).
+ * a scalar loop does it all. Measured on kofn-queue (`stragsim run
+ * configs/bench-kofn-queue.ini`, 12 timers; callgrind at 10^5 jobs, CPU
+ * time of 30 alternating pairs at 10^6, 2026-12-03): the loop-free SSE2
+ * bodies took the run from 622.6 M instructions to 591.1 M against a
+ * loop; AVX2 against SSE2, 566.9 M against 612.0 M and 1.023 (95%
+ * interval 1.016 to 1.031). The AVX2 functions are compiled for AVX2 on
+ * their own (target attribute) and chosen at run time, so the binary runs
+ * on any x86-64.
  */
 #include "sim/timer_scan.h"
 

@@ -463,6 +463,51 @@ Test(cluster, shifted_exp_in_the_cluster_draws_what_the_hook_draws)
     harness_stop();
 }
 
+/* Three jobs opened at once, each sending a task to workers 0-2 of 4 (so
+ * tasks queue), under a network delay, finished at their second result:
+ * by cluster_submit_fanout or by a loop of cluster_submit. */
+static void run_fanout_jobs(bool bulk)
+{
+    harness_start(4, 1, 0.5, true);
+    static const double factor[4] = {1.0, 2.0, 3.0, 0.5};
+    memcpy(H.factor, factor, sizeof factor);
+    H.finish_after = 2;
+    for (uint64_t i = 0; i < 3; i++) {
+        uint32_t job = cluster_job_open(H.cl, i);
+        if (bulk) {
+            cr_assert_eq(cluster_submit_fanout(H.cl, job, 3, 1.0 + (double)i), 0);
+        } else {
+            for (int w = 0; w < 3; w++)
+                submit(job, w, 1.0 + (double)i, w);
+        }
+    }
+    engine_run(H.engine);
+}
+
+/* cluster_submit_fanout is the loop of cluster_submit it stands for: the
+ * same results at the same times, to the bit. */
+Test(cluster, fanout_submit_is_a_loop_of_submits)
+{
+    run_fanout_jobs(false);
+    struct harness by_loop = H;
+    double busy = cluster_worker_seconds(H.cl);
+    harness_stop();
+    run_fanout_jobs(true);
+    cr_assert_eq(H.n, 6, "two results per job");
+    cr_assert_eq(H.n, by_loop.n);
+    for (int i = 0; i < H.n; i++) {
+        cr_assert_eq(H.job[i], by_loop.job[i], "result %d", i);
+        cr_assert_eq(H.worker[i], by_loop.worker[i], "result %d", i);
+        cr_assert_eq(H.tag[i], H.worker[i], "result %d: tagged with its worker", i);
+        cr_assert_eq(H.submitted[i], by_loop.submitted[i], "result %d", i);
+        cr_assert_eq(H.started[i], by_loop.started[i], "result %d", i);
+        cr_assert_eq(H.finished[i], by_loop.finished[i], "result %d", i);
+        cr_assert_eq(H.at[i], by_loop.at[i], "result %d", i);
+    }
+    cr_assert_eq(cluster_worker_seconds(H.cl), busy);
+    harness_stop();
+}
+
 Test(cluster, job_scratch_stays_put_while_jobs_open)
 {
     harness_start(1, 1, 0.0, true);
@@ -562,8 +607,13 @@ Test(cluster, rejects_bad_arguments)
     cr_assert_eq(cluster_submit(H.cl, a, 2, 1.0, 0), UINT32_MAX, "no worker 2");
     cr_assert_eq(cluster_submit(H.cl, a, -1, 1.0, 0), UINT32_MAX);
     cr_assert_eq(cluster_submit(H.cl, a + 1, 0, 1.0, 0), UINT32_MAX, "never opened");
+    cr_assert_eq(cluster_submit_fanout(H.cl, a, 3, 1.0), -1, "three workers of two");
+    cr_assert_eq(cluster_submit_fanout(H.cl, a, -1, 1.0), -1);
+    cr_assert_eq(cluster_submit_fanout(H.cl, a + 1, 1, 1.0), -1, "never opened");
+    cr_assert_eq(cluster_worker_load(H.cl, 0) + cluster_worker_load(H.cl, 1), 0, "none sent");
     cluster_job_finish(H.cl, a);
     cr_assert_eq(cluster_submit(H.cl, a, 0, 1.0, 0), UINT32_MAX, "finished");
+    cr_assert_eq(cluster_submit_fanout(H.cl, a, 1, 1.0), -1, "finished");
     cluster_job_finish(H.cl, a); /* twice: nothing */
     cr_assert(!cluster_failed(H.cl));
     harness_stop();
