@@ -42,15 +42,15 @@
  * before over after with the 95% interval of the geometric mean):
  * scanning when the earliest fires instead of after its handler, 1.163
  * (1.147 to 1.179), for 2% more instructions (callgrind, 10^5 jobs: 556.5
- * M against 566.9 M; a scan at every fire, 9 per job, against 8.5 and
- * the lanes it skips). Measured and dropped: scanning again at once when the earliest
- * is cancelled (0.981, 0.971 to 0.992: three cancels in a row each
- * scanned); keeping a copy of the earliest's key beside its index, so a
- * new timer compares with it without two dependent loads (0.980, 0.972 to
- * 0.988: more stores); and earlier, with the scan after the handler: the
- * wider AVX2 scan (24 M fewer instructions for 10^5 jobs, no measurable
- * CPU time), scalar loads into the scan to spare the store forwarding
- * (0.991, n.s.).
+ * M against 566.9 M; a scan at every fire, 9 per job, against 8.5, and
+ * the lanes it skips). Measured and dropped: scanning again at once when
+ * the earliest is cancelled (0.981, 0.971 to 0.992: three cancels in a
+ * row each scanned); keeping a copy of the earliest's key beside its
+ * index, so a new timer compares with it without two dependent loads
+ * (0.980, 0.972 to 0.988: more stores). Before, with the scan after the
+ * handler, the wider AVX2 scan took 24 M instructions off for 10^5 jobs
+ * and no measurable CPU time (1.015, 0.998 to 1.032): what pointed at the
+ * chain.
  *
  * History of the scan, kept for the next person: it replaced the heap
  * below for the cluster's timers (bench_kofn, 10^6 jobs, seven alternating
@@ -86,10 +86,10 @@
  * cost about 122 instructions, and every set compared with the second
  * too: 611.9 M. Timed later, with the scan at the fire (a fire then takes
  * the second as the next earliest and scans only for a new second, off
- * the chain): 0.974 (0.965 to 0.982), slower. The scan is called through a pointer (the function for this
- * CPU and size), so never inlined: where LTO inlined it into a caller's
- * own event loop (bench_kofn's main), that loop took 58 M instructions
- * more and 35% more CPU time.
+ * the chain): 0.974 (0.965 to 0.982), slower. The scan is called through
+ * a pointer (the function for this CPU and size), so never inlined: where
+ * LTO inlined it into a caller's own event loop (bench_kofn's main), that
+ * loop took 58 M instructions more and 35% more CPU time.
  */
 #include "sim/engine.h"
 #include "sim/timer_scan.h"
