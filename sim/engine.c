@@ -92,7 +92,6 @@
  * loop took 58 M instructions more and 35% more CPU time.
  */
 #include "sim/engine.h"
-#include "sim/timer_scan.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -150,7 +149,7 @@ struct engine {
     double *ttime;       /* +inf when unset */
     uint64_t *tseq;      /* seq_kind, UINT64_MAX when unset */
     uint32_t tmin;       /* the earliest set timer, or TMIN_UNKNOWN (find it again), or TMIN_NONE */
-    enum engine_scan_isa isa;
+    enum timer_scan_isa isa;
     timer_scan_fn scan_fn; /* timer_scan_choose(padded ntimers, isa) */
     /* heap mode */
     struct event *timers; /* heap of set timers [0 .. ntimers_set); .arg is the timer id */
@@ -540,9 +539,7 @@ void engine_timer_cancel(struct engine *e, uint32_t id)
     timer_remove(e, id);
 }
 
-bool engine_scan_isa_supported(enum engine_scan_isa isa) { return timer_scan_isa_supported(isa); }
-
-int engine_scan_isa_set(struct engine *e, enum engine_scan_isa isa)
+int engine_scan_isa_set(struct engine *e, enum timer_scan_isa isa)
 {
     if (!timer_scan_isa_supported(isa))
         return -1;

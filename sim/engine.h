@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/timer_scan.h"
+
 struct engine;
 
 typedef void (*engine_handler)(struct engine *e, void *ctx, uint32_t arg, uint32_t gen);
@@ -67,9 +69,7 @@ bool engine_timer_is_set(const struct engine *e, uint32_t id);
  * starts with the widest this CPU has; engine_scan_isa_set pins another
  * (tests compare them). It changes the speed only, never which event fires.
  * Returns 0, or -1 when this CPU (or build) lacks `isa`. */
-enum engine_scan_isa { ENGINE_SCAN_PORTABLE, ENGINE_SCAN_SSE2, ENGINE_SCAN_AVX2 };
-bool engine_scan_isa_supported(enum engine_scan_isa isa);
-int engine_scan_isa_set(struct engine *e, enum engine_scan_isa isa);
+int engine_scan_isa_set(struct engine *e, enum timer_scan_isa isa);
 
 /* Pops and fires the earliest event; returns 0 when there was none. */
 int engine_step(struct engine *e);

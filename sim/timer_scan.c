@@ -28,7 +28,7 @@
 #endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define TIMER_SCAN_AVX2 1
+#define SCAN_X86_AVX2 1
 #endif
 
 /* All bits but skip's (none cleared when skip is past the 64 entries). */
@@ -133,7 +133,7 @@ static uint32_t scan_sse2_any(const double *t, const uint64_t *seq, uint32_t n, 
 }
 #endif
 
-#ifdef TIMER_SCAN_AVX2
+#ifdef SCAN_X86_AVX2
 /* scan_sse2_small four lanes at a time: nv = 1 to 4 vectors. */
 __attribute__((target("avx2"), always_inline)) static inline uint32_t
 scan_avx2_small(const double *t, const uint64_t *seq, int nv, uint32_t skip)
@@ -174,19 +174,19 @@ SCAN_AVX2(12)
 SCAN_AVX2(16)
 #endif
 
-bool timer_scan_isa_supported(enum engine_scan_isa isa)
+bool timer_scan_isa_supported(enum timer_scan_isa isa)
 {
     switch (isa) {
-    case ENGINE_SCAN_PORTABLE:
+    case TIMER_SCAN_PORTABLE:
         return true;
-    case ENGINE_SCAN_SSE2:
+    case TIMER_SCAN_SSE2:
 #ifdef __SSE2__
         return true;
 #else
         return false;
 #endif
-    case ENGINE_SCAN_AVX2:
-#ifdef TIMER_SCAN_AVX2
+    case TIMER_SCAN_AVX2:
+#ifdef SCAN_X86_AVX2
         return __builtin_cpu_supports("avx2");
 #else
         return false;
@@ -195,26 +195,26 @@ bool timer_scan_isa_supported(enum engine_scan_isa isa)
     return false;
 }
 
-enum engine_scan_isa timer_scan_isa_best(void)
+enum timer_scan_isa timer_scan_isa_best(void)
 {
-    if (timer_scan_isa_supported(ENGINE_SCAN_AVX2))
-        return ENGINE_SCAN_AVX2;
-    if (timer_scan_isa_supported(ENGINE_SCAN_SSE2))
-        return ENGINE_SCAN_SSE2;
-    return ENGINE_SCAN_PORTABLE;
+    if (timer_scan_isa_supported(TIMER_SCAN_AVX2))
+        return TIMER_SCAN_AVX2;
+    if (timer_scan_isa_supported(TIMER_SCAN_SSE2))
+        return TIMER_SCAN_SSE2;
+    return TIMER_SCAN_PORTABLE;
 }
 
-timer_scan_fn timer_scan_choose(uint32_t n, enum engine_scan_isa isa)
+timer_scan_fn timer_scan_choose(uint32_t n, enum timer_scan_isa isa)
 {
     uint32_t size = (n - 1) / 4; /* 0 to 3 for the padded sizes 4 to 16 */
-#ifdef TIMER_SCAN_AVX2
+#ifdef SCAN_X86_AVX2
     static const timer_scan_fn avx2[] = {scan_avx2_4, scan_avx2_8, scan_avx2_12, scan_avx2_16};
-    if (isa == ENGINE_SCAN_AVX2 && n >= 4 && n <= 16)
+    if (isa == TIMER_SCAN_AVX2 && n >= 4 && n <= 16)
         return avx2[size];
 #endif
 #ifdef __SSE2__
     static const timer_scan_fn sse2[] = {scan_sse2_4, scan_sse2_8, scan_sse2_12, scan_sse2_16};
-    if (isa != ENGINE_SCAN_PORTABLE)
+    if (isa != TIMER_SCAN_PORTABLE)
         return n >= 4 && n <= 16 ? sse2[size] : scan_sse2_any;
 #endif
     (void)size;

@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim/engine.h"
+/* The instruction sets a scan can use. */
+enum timer_scan_isa { TIMER_SCAN_PORTABLE, TIMER_SCAN_SSE2, TIMER_SCAN_AVX2 };
 
 /* The index of the least (time[i], seq[i]) among i < n, i != skip (skip
  * past n: none skipped); n is a multiple of 4, at most 64. When the least
@@ -21,10 +22,10 @@
 typedef uint32_t (*timer_scan_fn)(const double *time, const uint64_t *seq, uint32_t n,
                                   uint32_t skip);
 
-bool timer_scan_isa_supported(enum engine_scan_isa isa);
+bool timer_scan_isa_supported(enum timer_scan_isa isa);
 /* The widest instruction set this CPU has. */
-enum engine_scan_isa timer_scan_isa_best(void);
+enum timer_scan_isa timer_scan_isa_best(void);
 /* The scan for n timers (padded) with `isa`, which must be supported. */
-timer_scan_fn timer_scan_choose(uint32_t n, enum engine_scan_isa isa);
+timer_scan_fn timer_scan_choose(uint32_t n, enum timer_scan_isa isa);
 
 #endif

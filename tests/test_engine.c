@@ -548,7 +548,7 @@ static void ref_fire(struct engine *e, void *ctx, uint32_t id, uint32_t gen)
     ref_actions(s, e, (int)rng_below(&s->rng, 3));
 }
 
-static void ref_check(uint32_t ntimers, enum engine_scan_isa isa)
+static void ref_check(uint32_t ntimers, enum timer_scan_isa isa)
 {
     static struct ref_state s;
     s = (struct ref_state){.ntimers = ntimers};
@@ -575,11 +575,11 @@ static void ref_check(uint32_t ntimers, enum engine_scan_isa isa)
 Test(engine, timers_fire_earliest_by_time_then_seq)
 {
     uint32_t sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 20, 31, 32, 33, 63, 64, 65};
-    enum engine_scan_isa isas[] = {ENGINE_SCAN_PORTABLE, ENGINE_SCAN_SSE2, ENGINE_SCAN_AVX2};
-    cr_assert(engine_scan_isa_supported(ENGINE_SCAN_PORTABLE));
+    enum timer_scan_isa isas[] = {TIMER_SCAN_PORTABLE, TIMER_SCAN_SSE2, TIMER_SCAN_AVX2};
+    cr_assert(timer_scan_isa_supported(TIMER_SCAN_PORTABLE));
     int checked = 0;
     for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
-        if (!engine_scan_isa_supported(isas[k]))
+        if (!timer_scan_isa_supported(isas[k]))
             continue;
         checked++;
         for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
@@ -594,8 +594,8 @@ Test(engine, timers_fire_earliest_by_time_then_seq)
 Test(engine, scan_isa_set_refuses_what_the_cpu_lacks)
 {
     struct engine *e = engine_new();
-    for (int isa = ENGINE_SCAN_PORTABLE; isa <= ENGINE_SCAN_AVX2; isa++)
-        cr_assert_eq(engine_scan_isa_set(e, (enum engine_scan_isa)isa),
-                     engine_scan_isa_supported((enum engine_scan_isa)isa) ? 0 : -1);
+    for (int isa = TIMER_SCAN_PORTABLE; isa <= TIMER_SCAN_AVX2; isa++)
+        cr_assert_eq(engine_scan_isa_set(e, (enum timer_scan_isa)isa),
+                     timer_scan_isa_supported((enum timer_scan_isa)isa) ? 0 : -1);
     engine_free(e);
 }
