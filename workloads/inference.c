@@ -65,8 +65,9 @@ static struct {
     float *logits;        /* test.n x m: the model's outputs, computed on demand */
     unsigned char *have;  /* per block of LOGIT_BLOCK images: 1 known, 2 wanted */
     float *group_x, *group_y; /* a group of wanted blocks: images and logits */
-    float *validation;    /* VALIDATION_IMAGES x d, or NULL until asked */
+    float *validation;    /* VALIDATION_IMAGES x validation_d, or NULL until asked */
     uint64_t validation_seed;
+    int validation_d;
     bool loaded;
 } data;
 
@@ -83,14 +84,15 @@ static void data_reset(void)
 
 /* Another model or weights file on the same test set: only what the model
  * computed goes (a sweep over workload.model, checked and then run, would
- * otherwise decompress the test set once per change of model). */
+ * otherwise decompress the test set once per change of model, and the
+ * training set for the validation images once per change of model and point
+ * that tunes on them). */
 static void data_forget_model(void)
 {
     free(data.logits);
     free(data.have);
     free(data.group_y);
-    free(data.validation); /* sized by the model's input */
-    data.logits = data.group_y = data.validation = NULL;
+    data.logits = data.group_y = NULL;
     data.have = NULL;
     data.model[0] = data.weights[0] = '\0';
 }
@@ -396,7 +398,7 @@ static int validation_get(void *ctx, const float **x, int *n, struct error *err)
 
 static int validation_load(uint64_t seed, int d, struct error *err)
 {
-    if (data.validation && data.validation_seed == seed)
+    if (data.validation && data.validation_seed == seed && data.validation_d == d)
         return STRAG_OK;
     free(data.validation);
     data.validation = NULL;
@@ -419,6 +421,7 @@ static int validation_load(uint64_t seed, int d, struct error *err)
         fmnist_gather(&train, perm + train.n - VALIDATION_IMAGES, VALIDATION_IMAGES,
                       data.validation, labels);
         data.validation_seed = seed;
+        data.validation_d = d;
     }
     free(perm);
     free(labels);
