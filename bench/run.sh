@@ -13,7 +13,10 @@
 #    wall time measures the neighbours. Wall seconds are printed too. Mean
 #    latencies must agree within standard errors (the z column). The
 #    contenders run in BENCH_ROUNDS rounds, one after the other in each;
-#    each one's figure is its median round by CPU time.
+#    each one's figure is its median round by CPU time, and stragsim's
+#    speed over each other contender is paired by round: the geometric
+#    mean of the rounds' ratios with its 95% t-interval (the machine's
+#    speed drifts between rounds more than within one).
 # 3. where each contender's time goes: a second, untimed run of each under
 #    perf (stragsim, bench_kofn: CPU samples by function, grouped into
 #    engine, cluster, draws, ...) or cProfile (SimPy, SIMPY_PROFILE_JOBS
@@ -24,7 +27,7 @@
 # Environment: BENCH_JOBS (stragsim and bench_kofn, default 1000000),
 # SIMPY_JOBS (default 100000), BENCH_EVENTS (hold model, default 20000000),
 # SIMPY_PROFILE_JOBS (default 20000), BENCH_PROFILE=0 (no profiles),
-# BENCH_ROUNDS (default 5),
+# BENCH_ROUNDS (default 9, at least 2 for the intervals),
 # BENCH_README (readme_table.sh), PYTHON (default /usr/bin/python3,
 # Debian's, which has simpy).
 set -eu
@@ -40,7 +43,7 @@ SIMPY_JOBS=${SIMPY_JOBS:-100000}
 BENCH_EVENTS=${BENCH_EVENTS:-20000000}
 SIMPY_PROFILE_JOBS=${SIMPY_PROFILE_JOBS:-20000}
 BENCH_PROFILE=${BENCH_PROFILE:-1}
-BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH_ROUNDS=${BENCH_ROUNDS:-9}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -103,14 +106,30 @@ for name in $(awk '!seen[$1]++ { print $1 }' "$TMP/runs"); do
         awk '{ line[NR] = $0 } END { print line[int((NR + 1) / 2)] }' >> "$TMP/rows"
 done
 
+# ratios: "name mean low high" per contender, stragsim's jobs per CPU
+# second over this one's, paired by round: the k-th row of a contender in
+# runs is its round k. Geometric mean and 95% t-interval of the ratios.
+awk '{ k = ++seen[$1]; rate[$1, k] = $2 / $4; if (k == 1) order[++n] = $1 }
+     END {
+       split("12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 " \
+             "2.160 2.145 2.131 2.120 2.110 2.101 2.093 2.086", t, " ")
+       for (i = 1; i <= n; i++) {
+         c = order[i]; m = 0; ss = 0; r = 0
+         for (k = 1; (("stragsim", k) in rate) && ((c, k) in rate); k++) {
+           x = log(rate["stragsim", k] / rate[c, k]); r++; d = x - m; m += d / r; ss += d * (x - m) }
+         h = r > 1 ? (r - 1 <= 20 ? t[r - 1] : 1.96) * sqrt(ss / (r - 1) / r) : 0
+         print c, exp(m), exp(m - h), exp(m + h) } }' "$TMP/runs" > "$TMP/ratios"
+
 echo
-awk 'NR == 1 { base = $2 / $4; bm = $5; bse = $6
-               printf "%-16s %8s %8s %8s %12s %18s %9s %6s\n", "contender", "jobs", "wall s",
-                      "cpu s", "jobs/cpu-s", "latency mean+-se", "stragsim/", "z" }
+awk 'FNR == NR { gm[$1] = $2; lo[$1] = $3; hi[$1] = $4; next }
+     FNR == 1 { bm = $5; bse = $6
+               printf "%-16s %8s %8s %8s %12s %18s %19s %6s\n", "contender", "jobs", "wall s",
+                      "cpu s", "jobs/cpu-s", "latency mean+-se", "stragsim/ (95%)", "z" }
      { rate = $2 / $4; d = sqrt($6 * $6 + bse * bse); z = d > 0 ? ($5 - bm) / d : 0
-       printf "%-16s %8d %8.3f %8.3f %12.0f %10.4f+-%.4f %8.1fx %6.2f\n",
-              $1, $2, $3, $4, rate, $5, $6, base / rate, z }' "$TMP/rows"
-echo "(stragsim/: stragsim's jobs per CPU second over this one's;"
+       printf "%-16s %8d %8.3f %8.3f %12.0f %10.4f+-%.4f %6.1fx (%.1f-%.1f) %6.2f\n",
+              $1, $2, $3, $4, rate, $5, $6, gm[$1], lo[$1], hi[$1], z }' "$TMP/ratios" "$TMP/rows"
+echo "(stragsim/: stragsim's jobs per CPU second over this one's in the same round, the"
+echo " 95% interval of the geometric mean over rounds;"
 echo " z: this mean latency minus stragsim's, in standard errors; |z| < 4 agrees)"
 
 # ---- where the time goes: untimed runs under a profiler ----
@@ -141,9 +160,10 @@ done
     awk '/^engine  *[0-9]/ { e = $(NF - 2) } /^bare binary heap  *[0-9]/ { b = $(NF - 2) }
          END { printf "Hold model, 10^3 pending events: the engine runs %.1f M events/s, ", e
                printf "a bare binary heap %.1f M/s in the same run (%.2fx).\n\n", b, e / b }' "$TMP/hold"
-    echo "| contender | jobs | jobs/CPU-s | stragsim is | mean latency ± SE | where the CPU time goes |"
+    echo "| contender | jobs | jobs/CPU-s | stragsim is (95% interval) | mean latency ± SE | where the CPU time goes |"
     echo "|---|---|---|---|---|---|"
     while read -r name jobs wall cpu mean se; do
+        ratio=$(awk -v n="$name" '$1 == n { print $2, $3, $4 }' "$TMP/ratios")
         case $name in
         stragsim) label='`stragsim run configs/bench-kofn-queue.ini`' ;;
         bench_kofn) label='the same model straight on `sim/cluster.h` (`bench_kofn`)' ;;
@@ -151,20 +171,23 @@ done
         simpy-callbacks) label='SimPy, bare timeouts and callbacks' ;;
         *) label=$name ;;
         esac
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$jobs" "$cpu" "$mean" "$se" "$(cat "$TMP/split-$name")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$jobs" "$cpu" "$mean" "$se" \
+            "$(cat "$TMP/split-$name")" "$ratio"
     done < "$TMP/rows" | awk -F '\t' '
         function commas(x,   s, out) {
             s = sprintf("%.0f", x); out = ""
             while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
             return s out }
         { rate = $2 / $3
-          if (NR == 1) base = rate
-          ratio = base / rate
+          split($7, r, " ") # geometric mean, low, high
           printf "| %s | %s | %s | %s | %.4f ± %.4f | %s |\n", $1, commas($2), commas(rate),
-                 NR == 1 ? "-" : sprintf(ratio >= 10 ? "**%.1fx**" : "%.1fx", ratio), $4, $5, $6 }'
+                 NR == 1 ? "-" : sprintf(r[2] > 1 ? "**%.1fx** (%.1f to %.1f)" : "%.2fx (%.2f to %.2f)",
+                                         r[1], r[2], r[3]), $4, $5, $6 }'
     echo
     echo "Jobs per CPU second (user + system): each contender's median of $BENCH_ROUNDS rounds by CPU time;" \
          "in each round the contenders run one after the other." \
+         "\"stragsim is\": stragsim's jobs per CPU second over the contender's in the same round," \
+         "the geometric mean over the $BENCH_ROUNDS rounds with its 95% t-interval (bold where the interval is above 1)." \
          "The profiles come from separate, untimed runs (SimPy at $SIMPY_PROFILE_JOBS jobs):" \
          "for stragsim and \`bench_kofn\`, perf's CPU samples by function after inlining" \
          "(bench/kofn.buckets; \`scheme\` includes the submits inlined into the scheme's job start, \`bench_kofn\`'s engine loop is inlined into \`main\`;" \
