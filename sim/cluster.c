@@ -169,8 +169,10 @@ static int array_reserve(void **array, uint32_t *capacity, uint32_t need, size_t
     return 0;
 }
 
-/* Inside an event handler there is nobody to return an error to: remember
- * it and stop the run; the next cluster_job_open / cluster_submit fails. */
+/* Inside an event handler there is nobody to return an error to, and a
+ * scheme's job_start has no status to give: remember it and stop the run;
+ * the next cluster_job_open / cluster_submit fails and the driver reports
+ * the run as failed (cluster_failed). */
 static void cluster_fail(struct cluster *cl)
 {
     cl->failed = true;
@@ -675,8 +677,10 @@ uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cos
         (unsigned)worker >= (unsigned)cl->cfg.workers)
         return NONE;
     uint32_t t = task_alloc(cl);
-    if (t == NONE)
+    if (t == NONE) {
+        cluster_fail(cl); /* a job short of a task would give wrong numbers */
         return NONE;
+    }
     task_send(cl, job, t, worker, cost, tag, engine_now(cl->engine));
     return cl->failed ? NONE : t;
 }
@@ -689,8 +693,10 @@ int cluster_submit_fanout(struct cluster *cl, uint32_t job, int n, double cost)
     double now = engine_now(cl->engine);
     for (int w = 0; w < n; w++) {
         uint32_t t = task_alloc(cl);
-        if (t == NONE)
+        if (t == NONE) {
+            cluster_fail(cl);
             return -1;
+        }
         task_send(cl, job, t, w, cost, w, now);
     }
     return cl->failed ? -1 : 0;

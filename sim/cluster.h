@@ -85,14 +85,15 @@ void *cluster_job_state(struct cluster *cl, uint32_t job);
  * its timers are dropped, and the handle may be reused. */
 void cluster_job_finish(struct cluster *cl, uint32_t job);
 
-/* Sends a task of `cost` to `worker` for `job`; returns the task handle or
- * UINT32_MAX when out of memory. */
+/* Sends a task of `cost` to `worker` for `job`; returns the task handle, or
+ * UINT32_MAX when the job is not open, there is no such worker, or memory
+ * ran out (then the cluster has failed: cluster_failed). */
 uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cost, int tag);
 /* Sends one task of `cost` to each worker w < n, tagged w, in worker order:
  * what cluster_submit(cl, job, w, cost, w) for w = 0 .. n - 1 does, in one
  * call (the fan-out of most schemes). Returns 0, or -1 when the job is not
  * open, n is more than the workers, or memory ran out (the tasks sent
- * before stay). */
+ * before stay, and the cluster has failed). */
 int cluster_submit_fanout(struct cluster *cl, uint32_t job, int n, double cost);
 /* Cancels one task of an open job (queued: removed; running: preempted;
  * already done: nothing). */
@@ -119,9 +120,9 @@ bool cluster_all_idle(const struct cluster *cl);
 /* Slot-seconds spent on tasks so far, preempted work included. */
 double cluster_worker_seconds(const struct cluster *cl);
 struct engine *cluster_engine(struct cluster *cl);
-/* True once an allocation failed inside an event handler: the engine was
- * stopped, cluster_job_open/cluster_submit return UINT32_MAX from then on,
- * and the run's numbers are void (report it as out of memory). */
+/* True once an allocation failed inside an event handler or a submit: the
+ * engine was stopped, cluster_job_open/cluster_submit return UINT32_MAX from
+ * then on, and the run's numbers are void (report it as out of memory). */
 bool cluster_failed(const struct cluster *cl);
 
 #endif

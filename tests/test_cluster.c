@@ -94,6 +94,14 @@ static void h_idle(void *ctx, struct cluster *cl)
 
 static struct harness H;
 
+/* Linked with -Wl,--wrap=realloc (tests/meson.build): the cluster's arrays
+ * grow through here, and fail while realloc_fails is set. */
+void *__real_realloc(void *p, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+static bool realloc_fails;
+
+void *__wrap_realloc(void *p, size_t size) { return realloc_fails ? NULL : __real_realloc(p, size); }
+
 static void harness_start(int workers, int slots, double delay, bool cancel)
 {
     memset(&H, 0, sizeof H);
@@ -624,6 +632,28 @@ Test(cluster, rejects_bad_arguments)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_null(cluster_new(e, &bad[i], &hooks), "config %zu", i);
     engine_free(e);
+}
+
+/* A submit that cannot allocate its task fails the cluster, so a driver
+ * never reports the numbers of a run whose job went short of a task. */
+Test(cluster, a_submit_out_of_memory_fails_the_run)
+{
+    for (int fanout = 0; fanout <= 1; fanout++) {
+        harness_start(2, 1, 0.0, true);
+        uint32_t a = cluster_job_open(H.cl, 0);
+        cr_assert_neq(a, UINT32_MAX);
+        cr_assert(!cluster_failed(H.cl));
+        realloc_fails = true; /* the task array is still empty: the first task needs it */
+        if (fanout)
+            cr_assert_eq(cluster_submit_fanout(H.cl, a, 2, 1.0), -1);
+        else
+            cr_assert_eq(cluster_submit(H.cl, a, 1, 1.0, 0), UINT32_MAX);
+        realloc_fails = false;
+        cr_assert(cluster_failed(H.cl), "fanout %d: the run is void", fanout);
+        cr_assert_eq(cluster_worker_load(H.cl, 0) + cluster_worker_load(H.cl, 1), 0);
+        cr_assert_eq(cluster_job_open(H.cl, 1), UINT32_MAX, "a failed cluster opens no job");
+        harness_stop();
+    }
 }
 
 /* k-of-n, one job at a time (the next opens when every worker is idle),
