@@ -75,33 +75,55 @@ print("stragsim", int(m["jobs"]), wall, ru.ru_utime + ru.ru_stime, m["latency_me
 PYEOF
 }
 
-# Each round runs every contender once, one after the other; each one's
-# figure is its median round by CPU time, so a neighbour's burst in one
-# round moves no contender's figure alone.
-: > "$TMP/runs"
-round=1
-while [ "$round" -le "$BENCH_ROUNDS" ]; do
-    echo "-- round $round of $BENCH_ROUNDS"
-    stragsim_run | tee -a "$TMP/runs"
+# bench_kofn_run: one timed bench_kofn, the same row.
+bench_kofn_run() {
     "$BUILD/bench/bench_kofn" "$BENCH_JOBS" > "$TMP/direct"
     # "kofn-queue direct: N jobs in W s (cpu C s): ... latency_mean M +- SE, ..."
     sed 's/[(),:]/ /g' "$TMP/direct" | awk '{ for (i = 1; i <= NF; i++) {
             if ($i == "jobs" && $(i+1) == "in") { n = $(i-1); w = $(i+2) }
             if ($i == "cpu") c = $(i+1);
             if ($i == "latency_mean") { m = $(i+1); se = $(i+3) } }
-          print "bench_kofn", n, w, c, m, se }' | tee -a "$TMP/runs"
-    if "$PYTHON" -c 'import simpy' 2>/dev/null; then
-        # simpy-<model> jobs= seconds= cpu_seconds= jobs_per_cpu_s= latency_mean= latency_se=
-        "$PYTHON" "$SRC/bench/simpy_kofn.py" --jobs "$SIMPY_JOBS" |
-            sed 's/[a-z_]*=//g' | awk '{ print $1, $2, $3, $4, $6, $7 }' | tee -a "$TMP/runs"
-    elif [ "$round" = 1 ]; then
-        echo "(SimPy not found for $PYTHON: apt-get install python3-simpy3)"
-    fi
+          print "bench_kofn", n, w, c, m, se }'
+}
+
+# simpy_run MODEL: one timed SimPy model, the same row.
+simpy_run() {
+    # simpy-<model> jobs= seconds= cpu_seconds= jobs_per_cpu_s= latency_mean= latency_se=
+    "$PYTHON" "$SRC/bench/simpy_kofn.py" --jobs "$SIMPY_JOBS" --model "$1" |
+        sed 's/[a-z_]*=//g' | awk '{ print $1, $2, $3, $4, $6, $7 }'
+}
+
+# Each round runs every contender once, one after the other; each one's
+# figure is its median round by CPU time, so a neighbour's burst in one
+# round moves no contender's figure alone. stragsim runs next to the
+# callback SimPy, the closest pair, and every other round runs the order
+# backwards, so a drift of the machine's speed within a round does not
+# favour whoever runs first.
+contenders="stragsim simpy-callbacks bench_kofn simpy-idiomatic"
+if ! "$PYTHON" -c 'import simpy' 2>/dev/null; then
+    echo "(SimPy not found for $PYTHON: apt-get install python3-simpy3)"
+    contenders="stragsim bench_kofn"
+fi
+backwards=$(echo $contenders | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
+: > "$TMP/runs"
+round=1
+while [ "$round" -le "$BENCH_ROUNDS" ]; do
+    echo "-- round $round of $BENCH_ROUNDS"
+    order=$contenders
+    [ $((round % 2)) = 0 ] && order=$backwards
+    for name in $order; do
+        case $name in
+        stragsim) stragsim_run ;;
+        bench_kofn) bench_kofn_run ;;
+        simpy-*) simpy_run "${name#simpy-}" ;;
+        esac | tee -a "$TMP/runs"
+    done
     round=$((round + 1))
 done
-# rows: each contender's median round by CPU seconds, in the order they ran
+# rows: each contender's median round by CPU seconds, stragsim first
 : > "$TMP/rows"
-for name in $(awk '!seen[$1]++ { print $1 }' "$TMP/runs"); do
+for name in stragsim bench_kofn simpy-idiomatic simpy-callbacks; do
+    grep -q "^$name " "$TMP/runs" || continue
     awk -v n="$name" '$1 == n' "$TMP/runs" | sort -g -k4,4 |
         awk '{ line[NR] = $0 } END { print line[int((NR + 1) / 2)] }' >> "$TMP/rows"
 done
