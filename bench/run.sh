@@ -139,7 +139,8 @@ awk '{ k = ++seen[$1]; rate[$1, k] = $2 / $4; if (k == 1) order[++n] = $1 }
          c = order[i]; m = 0; ss = 0; r = 0
          for (k = 1; (("stragsim", k) in rate) && ((c, k) in rate); k++) {
            x = log(rate["stragsim", k] / rate[c, k]); r++; d = x - m; m += d / r; ss += d * (x - m) }
-         h = r > 1 ? (r - 1 <= 20 ? t[r - 1] : 1.96) * sqrt(ss / (r - 1) / r) : 0
+         # t quantiles for 1-20 degrees of freedom; beyond, 20'\''s (a little wide)
+         h = r > 1 ? t[r - 1 <= 20 ? r - 1 : 20] * sqrt(ss / (r - 1) / r) : 0
          print c, exp(m), exp(m - h), exp(m + h) } }' "$TMP/runs" > "$TMP/ratios"
 
 echo
