@@ -187,6 +187,8 @@ static void cluster_schedule(struct cluster *cl, double time, int kind, uint32_t
 
 /* ---- tasks ---- */
 
+/* A task record for a submit, or NONE when memory ran out: then the cluster
+ * has failed, since a job short of a task would give wrong numbers. */
 static uint32_t task_alloc(struct cluster *cl)
 {
     uint32_t t = cl->free_task;
@@ -195,8 +197,10 @@ static uint32_t task_alloc(struct cluster *cl)
         return t;
     }
     if (array_reserve((void **)&cl->tasks, &cl->task_capacity, cl->task_count + 1,
-                      sizeof *cl->tasks) != 0)
+                      sizeof *cl->tasks) != 0) {
+        cluster_fail(cl);
         return NONE;
+    }
     t = cl->task_count++;
     cl->tasks[t].gen = 0;
     return t;
@@ -671,32 +675,32 @@ static inline void task_send(struct cluster *cl, uint32_t job, uint32_t t, int w
     }
 }
 
+/* Whether `job` may take tasks: an open job of a cluster that has not failed. */
+static bool submit_ok(const struct cluster *cl, uint32_t job)
+{
+    return !cl->failed && job < cl->job_count && cl->jobs[job].open;
+}
+
 uint32_t cluster_submit(struct cluster *cl, uint32_t job, int worker, double cost, int tag)
 {
-    if (cl->failed || job >= cl->job_count || !cl->jobs[job].open ||
-        (unsigned)worker >= (unsigned)cl->cfg.workers)
+    if (!submit_ok(cl, job) || (unsigned)worker >= (unsigned)cl->cfg.workers)
         return NONE;
     uint32_t t = task_alloc(cl);
-    if (t == NONE) {
-        cluster_fail(cl); /* a job short of a task would give wrong numbers */
+    if (t == NONE)
         return NONE;
-    }
     task_send(cl, job, t, worker, cost, tag, engine_now(cl->engine));
     return cl->failed ? NONE : t;
 }
 
 int cluster_submit_fanout(struct cluster *cl, uint32_t job, int n, double cost)
 {
-    if (cl->failed || job >= cl->job_count || !cl->jobs[job].open ||
-        (unsigned)n > (unsigned)cl->cfg.workers)
+    if (!submit_ok(cl, job) || (unsigned)n > (unsigned)cl->cfg.workers)
         return -1;
     double now = engine_now(cl->engine);
     for (int w = 0; w < n; w++) {
         uint32_t t = task_alloc(cl);
-        if (t == NONE) {
-            cluster_fail(cl);
+        if (t == NONE)
             return -1;
-        }
         task_send(cl, job, t, w, cost, w, now);
     }
     return cl->failed ? -1 : 0;
